@@ -1,0 +1,225 @@
+"""The compliance rules: ids, names, parameters and verdicts. The one shared vocabulary.
+
+The simulator (``simlive.sim``) and the load-test checker (``simlive.check``) both report a
+verdict per rule using the ids, names and default parameters defined here, so that a
+``simlive run`` table and a ``simlive check`` table can be compared row by row. Parameter
+values are plain numbers in base units (seconds, counts, fractions); the scenario loader
+parses human units (``10m``, ``3y``) into them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+YEAR = 365.0 * DAY
+
+
+class Status(str, Enum):
+    """A verdict's outcome. ``unknown`` when the evidence cannot decide (never a pass)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable limit of a rule. ``kind`` tells the scenario loader how to parse it."""
+
+    name: str
+    kind: str  # "duration" (seconds), "count", or "fraction"
+    default: float
+    doc: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    summary: str
+    source: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.params}
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "stock.no-oversell",
+            "No oversell",
+            "confirmed orders of a SKU never exceed its stock; stock never negative",
+            "Zhejiang live e-commerce service specification (linked quantity must match "
+            "actual stock)",
+            (Param("max_violations", "count", 0, "SKU-units sold beyond stock allowed"),),
+        ),
+        Rule(
+            "stock.display-matches",
+            "Displayed stock matches real stock",
+            "the stock a viewer is shown equals the real, sellable stock (no false scarcity, "
+            "no phantom stock)",
+            "Zhejiang live e-commerce service specification; Zhejiang live-marketing conduct "
+            "guide (no false stock or countdown claims)",
+            (
+                Param("max_lag", "duration", 10.0, "how stale a displayed figure may be"),
+                Param("max_mismatches", "count", 0, "readings wrong beyond max_lag allowed"),
+            ),
+        ),
+        Rule(
+            "stock.ledger-balances",
+            "Stock ledger balances",
+            "initial = sold + reserved + remaining; cancelled or returned units go back "
+            "exactly once",
+            "bookkeeping invariant",
+            (Param("tolerance", "count", 0, "units the ledger may be off by"),),
+        ),
+        Rule(
+            "replay.available",
+            "Replay available",
+            "every finished broadcast has a replay (look-back) that can be opened",
+            "SAMR Online Transaction Measures (draft: look-back function)",
+            (Param("publish_within", "duration", 10 * MINUTE, "after the broadcast ends"),),
+        ),
+        Rule(
+            "replay.retained",
+            "Replay and records retained",
+            "the recording and the transaction records are kept",
+            "SAMR Online Transaction Measures (live video >= 3 years); E-Commerce Law art. 31 "
+            "(transaction records >= 3 years)",
+            (Param("min_retention", "duration", 3 * YEAR, "how long both must be kept"),),
+        ),
+        Rule(
+            "aftersales.first-reply",
+            "After-sales first reply",
+            "every consultation, return, replacement, refund or complaint gets a first reply",
+            "Douyin 3-minute reply rate; Zhejiang consumer-protection rules (reply within "
+            "5 days)",
+            (
+                Param("chat_p95", "duration", 3 * MINUTE, "p95 first reply to live chats"),
+                Param("max_reply", "duration", 5 * DAY, "latest first reply to any request"),
+            ),
+        ),
+        Rule(
+            "aftersales.refund-deadline",
+            "Refund deadline",
+            "a refund is paid after the returned goods are received",
+            "Consumer Rights Protection Law art. 25; 2015 SAMR penalty measures art. 9",
+            (Param("max_delay", "duration", 7 * DAY, "from goods received to money paid"),),
+        ),
+        Rule(
+            "aftersales.tracked-to-closure",
+            "Tickets tracked to closure",
+            "every ticket reaches a terminal state with the consumer's feedback recorded; "
+            "none is lost",
+            "Zhejiang specification (track feedback until handling completes); E-Commerce "
+            "Law art. 59",
+            (
+                Param("max_lost", "count", 0, "tickets that vanished"),
+                Param("close_within", "duration", 15 * DAY, "age past which an open ticket "
+                      "is overdue"),
+            ),
+        ),
+        Rule(
+            "reviews.not-deleted",
+            "Reviews never deleted",
+            "no review is ever deleted; hiding off-topic content keeps the data and an audit "
+            "trail",
+            "E-Commerce Law art. 39; Zhejiang E-Commerce Regulations art. 19",
+            (Param("max_deletions", "count", 0, "reviews deleted"),),
+        ),
+        Rule(
+            "evidence.receipt",
+            "Receipt for every paid order",
+            "every paid order has a retrievable receipt (the consumer's evidence)",
+            "keep consumption evidence; E-Commerce Law art. 31",
+            (Param("min_fraction", "fraction", 1.0, "paid orders with a receipt"),),
+        ),
+        Rule(
+            "returns.seven-day",
+            "Seven-day no-reason returns",
+            "a no-reason return requested within 7 days of receipt is accepted (exempt "
+            "categories aside)",
+            "Consumer Rights Protection Law art. 25",
+            (Param("window", "duration", 7 * DAY, "from receipt of the goods"),),
+        ),
+    )
+}
+
+RULE_IDS: tuple[str, ...] = tuple(RULES)
+
+
+def rule_params(overrides: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict]:
+    """Every rule's parameters: the defaults with ``overrides`` (by rule id) applied."""
+    out = {rid: rule.defaults() for rid, rule in RULES.items()}
+    for rid, values in (overrides or {}).items():
+        if rid not in RULES:
+            raise KeyError(rid)
+        out[rid].update(values)
+    return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule's outcome, with what was measured against which limit and why.
+
+    ``measured`` and ``limit`` are JSON-friendly values (numbers, strings or small dicts);
+    ``evidence`` is one sentence a person can act on.
+    """
+
+    rule_id: str
+    status: Status
+    measured: Any
+    limit: Any
+    evidence: str
+
+    def __post_init__(self) -> None:
+        if self.rule_id not in RULES:
+            raise ValueError(f"rule_id(={self.rule_id!r}) is not a known rule")
+
+    @property
+    def name(self) -> str:
+        return RULES[self.rule_id].name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.rule_id,
+            "name": self.name,
+            "status": self.status.value,
+            "measured": self.measured,
+            "limit": self.limit,
+            "evidence": self.evidence,
+        }
+
+
+def overall(verdicts: Iterable[Verdict]) -> Status:
+    """``fail`` if any rule fails, else ``unknown`` if any is undecided, else ``pass``."""
+    statuses = {v.status for v in verdicts}
+    if Status.FAIL in statuses:
+        return Status.FAIL
+    if Status.UNKNOWN in statuses:
+        return Status.UNKNOWN
+    return Status.PASS
+
+
+def ordered(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    """Verdicts in the canonical rule order, so every table and JSON lists rules alike."""
+    rank = {rid: i for i, rid in enumerate(RULE_IDS)}
+    return sorted(verdicts, key=lambda v: rank[v.rule_id])
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration (``95s``, ``3m``, ``2.5h``, ``7d``, ``3y``) for tables."""
+    s = float(seconds)
+    for unit, size in (("y", YEAR), ("d", DAY), ("h", HOUR), ("m", MINUTE)):
+        if abs(s) >= size:
+            v = s / size
+            return f"{v:.0f}{unit}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}{unit}"
+    return f"{s:.0f}s" if abs(s - round(s)) < 1e-9 else f"{s:.1f}s"

@@ -1,0 +1,227 @@
+"""Loading a scenario file: YAML with line numbers, then validation, then cross-checks.
+
+Every problem is reported as ``file:line: key.path: expected X; found Y`` (all of them, not
+just the first), so a user fixes a file in one pass. The YAML is composed once to learn
+where each key sits, then validated by the pydantic schema; pydantic's error locations are
+mapped back onto the document to find the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simlive.errors import ScenarioError, ScenarioProblem
+from simlive.scenario.schema import Scenario
+from simlive.scenario.units import Mismatch
+
+Loc = tuple[Any, ...]
+
+
+def format_path(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _lines(node: yaml.Node, path: Loc, table: dict[Loc, int],
+           problems: list[ScenarioProblem]) -> None:
+    """Record the line of every key and list item; flag duplicate keys (YAML allows them)."""
+    table.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key: Any = key_node.value
+            if key_node.tag.endswith(":int"):
+                try:
+                    key = int(key)
+                except ValueError:
+                    pass
+            if key in seen:
+                problems.append(ScenarioProblem(
+                    format_path(path + (key,)), "each key once", "a duplicate key",
+                    key_node.start_mark.line + 1))
+            seen.add(key)
+            table[path + (key,)] = key_node.start_mark.line + 1
+            _lines(value_node, path + (key,), table, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            table[path + (i,)] = item.start_mark.line + 1
+            _lines(item, path + (i,), table, problems)
+
+
+def _resolve(data: Any, loc: Loc) -> tuple[Loc, bool]:
+    """The part of pydantic's ``loc`` that exists in ``data`` and whether all of it does.
+
+    pydantic inserts union tags (``lognormal``) and validator names into locations; those
+    are skipped, so the path printed is the path the user wrote.
+    """
+    path: list[Any] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict) and isinstance(part, str) and part.isdigit() \
+                and int(part) in cur:
+            path.append(int(part))
+            cur = cur[int(part)]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(part, str) and (part in _TAGS or part.startswith("function-")):
+            continue
+        else:
+            return tuple(path) + (part,), False
+    return tuple(path), True
+
+
+_TAGS = {"exponential", "lognormal", "gamma", "uniform", "fixed", "empirical", "int", "str",
+         "float", "bool", "list[...]", "dict[...]", "none", "is-instance[Fixed]"}
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys allowed at ``loc`` in the schema, for a did-you-mean suggestion."""
+    import typing
+
+    cur: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(cur, "model_fields", None)
+        if not fields or part not in {f.alias or n for n, f in fields.items()}:
+            return []
+        name = next(n for n, f in fields.items() if (f.alias or n) == part)
+        ann = fields[name].annotation
+        cur = None
+        for cand in [ann, *typing.get_args(ann)] + [
+                a for arg in typing.get_args(ann) for a in typing.get_args(arg)]:
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                cur = cand
+                break
+        if cur is None:
+            return []
+    fields = getattr(cur, "model_fields", {})
+    return [f.alias or n for n, f in fields.items()]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int]) -> ScenarioProblem:
+    loc = tuple(err["loc"])
+    path, complete = _resolve(data, loc)
+    kind = err["type"]
+    found = _short(err.get("input"))
+    ctx = err.get("ctx") or {}
+    expected = err["msg"]
+    if kind == "missing":
+        expected, found = "a value (this key is required)", "nothing"
+    elif kind == "extra_forbidden":
+        allowed = _fields_at(Scenario, path[:-1])
+        close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "one of " + ", ".join(allowed)
+        expected, found = f"a known key ({hint})", f"unknown key '{path[-1]}'"
+    elif kind == "value_error" and isinstance(ctx.get("error"), Mismatch):
+        expected, found = ctx["error"].expected, ctx["error"].found
+    elif kind == "value_error":
+        expected = expected.removeprefix("Value error, ")
+    elif kind == "union_tag_invalid":
+        expected = "dist: one of " + ctx.get("expected_tags", "").replace("'", "")
+        found = _short(ctx.get("tag"))
+        path = path + ("dist",) if complete else path
+    elif kind == "union_tag_not_found":
+        expected = "a 'dist' key (exponential, lognormal, gamma, uniform, fixed, empirical)"
+        found = "no 'dist' key"
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+              "less_than_equal": "<="}[kind]
+        bound = next(iter(ctx.values()))
+        expected = f"a number {op} {bound}"
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        expected = "a whole number"
+    elif kind in ("float_parsing", "float_type"):
+        expected = "a number"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        expected = "a mapping of keys"
+    elif kind == "list_type":
+        expected = "a list"
+    elif kind in ("string_type",):
+        expected = "a string"
+    elif kind in ("bool_type", "bool_parsing"):
+        expected = "true or false"
+    elif kind == "literal_error":
+        expected = "one of " + ctx.get("expected", "").replace("'", "")
+    elif kind == "too_short":
+        expected = f"at least {ctx.get('min_length')} item(s)"
+        found = f"{ctx.get('actual_length')}"
+    elif kind == "string_pattern_mismatch":
+        expected = "letters, digits, '.', '_' or '-' only"
+    line = _line_for(path, lines)
+    return ScenarioProblem(format_path(path), expected, found, line)
+
+
+def _line_for(path: Loc, lines: dict[Loc, int]) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario text; raise ScenarioError listing every problem with its line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(file, [ScenarioProblem(
+            "", "valid YAML", f"a syntax error ({problem})",
+            mark.line + 1 if mark is not None else None)]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(file, [ScenarioProblem(
+            "", "a mapping of scenario keys (name, duration, audience, ...)",
+            "an empty file" if data is None else type(data).__name__, 1)])
+    lines: dict[Loc, int] = {}
+    problems: list[ScenarioProblem] = []
+    _lines(node, (), lines, problems)
+    if problems:
+        raise ScenarioError(file, problems)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(file, [_problem(e, data, lines) for e in exc.errors(
+            include_url=False)]) from None
+    from simlive.scenario.checks import cross_check
+
+    problems = [ScenarioProblem(format_path(p), exp, found, _line_for(p, lines))
+                for p, exp, found in cross_check(scenario)]
+    if problems:
+        raise ScenarioError(file, problems)
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; a missing or unreadable file is a ScenarioError."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(p), [ScenarioProblem("", "an existing file",
+                                                     "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(p), [ScenarioProblem("", "a readable UTF-8 text file",
+                                                     type(exc).__name__)]) from None
+    return parse_scenario(text, str(p))

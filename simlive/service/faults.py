@@ -1,0 +1,87 @@
+"""The deliberate faults the reference service can be started with, and the rule each breaks.
+
+A checker is only trustworthy if it has been seen to fail: every fault here breaks exactly one
+compliance rule from :mod:`simlive.rules` for real (under concurrent load), so that the tests
+and the load-test checker can prove they catch it. All faults are off unless named on the
+command line (``simlive serve --fault oversell``); this module is the one place their names
+live.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from enum import Enum
+
+from simlive.errors import UsageError
+from simlive.rules import RULES
+
+
+class Fault(str, Enum):
+    """A named way to break one rule. The value is the command-line name."""
+
+    OVERSELL = "oversell"
+    """Stock is read, then written back minus the quantity, without a lock: lost updates sell
+    more units than exist."""
+
+    STALE_DISPLAY = "stale-display"
+    """The stock shown to viewers is cached for seconds and drifts from the real stock."""
+
+    LOSE_TICKET = "lose-ticket"
+    """A fraction of after-sales tickets are acknowledged with an id but never stored."""
+
+    DELETE_REVIEW = "delete-review"
+    """``DELETE /reviews/{id}`` really deletes the review, with no audit record."""
+
+    NO_REPLAY = "no-replay"
+    """Ending a broadcast publishes no replay."""
+
+    NO_RECEIPT = "no-receipt"
+    """Paying an order issues no receipt."""
+
+    DOUBLE_RESTOCK = "double-restock"
+    """Expiry reads the order, then returns its stock without a conditional state change, so
+    concurrent expirers (the sweeper, readers) each return the same units."""
+
+    @property
+    def rule_id(self) -> str:
+        """The id (in :data:`simlive.rules.RULES`) of the rule this fault breaks."""
+        return BREAKS[self]
+
+
+BREAKS: dict[Fault, str] = {
+    Fault.OVERSELL: "stock.no-oversell",
+    Fault.STALE_DISPLAY: "stock.display-matches",
+    Fault.LOSE_TICKET: "aftersales.tracked-to-closure",
+    Fault.DELETE_REVIEW: "reviews.not-deleted",
+    Fault.NO_REPLAY: "replay.available",
+    Fault.NO_RECEIPT: "evidence.receipt",
+    Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
+}
+
+assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)
+
+FAULT_NAMES: tuple[str, ...] = tuple(f.value for f in Fault)
+
+
+def parse_faults(names: Iterable[str]) -> frozenset[Fault]:
+    """Fault names from the command line or an env var, as a set of :class:`Fault`.
+
+    Raises :class:`~simlive.errors.UsageError` (exit 2) naming the bad value, the nearest valid
+    name and the full list, so a typo never silently starts a correct service.
+    """
+    out: set[Fault] = set()
+    for raw in names:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        try:
+            out.add(Fault(name))
+        except ValueError:
+            near = difflib.get_close_matches(name, FAULT_NAMES, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise UsageError(
+                f"--fault(={raw!r}) is not a known fault.{hint} "
+                f"Known faults: {', '.join(FAULT_NAMES)}"
+            ) from None
+    return frozenset(out)

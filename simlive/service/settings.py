@@ -1,0 +1,101 @@
+"""The service's settings: one frozen value built by the CLI (or a test) and read by the app.
+
+uvicorn's worker processes cannot be handed a Python object, so settings travel to them as one
+JSON environment variable (:data:`ENV_VAR`); :func:`Settings.to_env` and
+:func:`Settings.from_env` are the two ends of that pipe. Defaults come from the rule
+parameters in :mod:`simlive.rules`, so the service keeps the same limits the checker uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from simlive.errors import UsageError
+from simlive.rules import RULES
+from simlive.service.faults import Fault, parse_faults
+
+ENV_VAR = "SIMLIVE_SERVICE_SETTINGS"
+ROLES: tuple[str, ...] = ("viewer", "merchant", "agent", "admin")
+
+DEFAULT_RETENTION = RULES["replay.retained"].defaults()["min_retention"]
+DEFAULT_RETURN_WINDOW = RULES["returns.seven-day"].defaults()["window"]
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """A user to make sure exists at start: its bearer token, role and display name."""
+
+    token: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes how the service behaves. Durations are in seconds."""
+
+    db_url: str = "sqlite:///simlive.db"
+    faults: frozenset[Fault] = frozenset()
+    payment_timeout: float = 900.0
+    """An order not paid within this is expired and its stock returned."""
+    sweep_interval: float = 1.0
+    """How often the background sweeper expires overdue orders (reads also expire them)."""
+    retention: float = DEFAULT_RETENTION
+    """Replays, orders and receipts carry ``retain_until = created + retention``."""
+    return_window: float = DEFAULT_RETURN_WINDOW
+    """No-reason returns are accepted within this many seconds of delivery."""
+    stale_display_seconds: float = 5.0
+    """``stale-display`` fault: how long the displayed stock is cached."""
+    lose_ticket_fraction: float = 0.5
+    """``lose-ticket`` fault: the fraction of new tickets silently dropped."""
+    fault_gap: float = 0.005
+    """Race faults: the pause between reading and writing that lets concurrent requests
+    interleave, as a slow network or GC pause would in production."""
+    max_body_bytes: int = 64 * 1024
+    pool_size: int = 20
+    create_schema: bool = True
+    seed: int = 0
+    tokens: tuple[TokenSpec, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        for name in ("payment_timeout", "sweep_interval", "retention", "return_window"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"{name}(={getattr(self, name)!r}) must be > 0")
+        if not 0.0 <= self.lose_ticket_fraction <= 1.0:
+            raise UsageError(
+                f"lose_ticket_fraction(={self.lose_ticket_fraction!r}) must be in [0, 1]"
+            )
+        for spec in self.tokens:
+            if spec.role not in ROLES:
+                raise UsageError(f"token role(={spec.role!r}) must be one of {', '.join(ROLES)}")
+
+    def has(self, fault: Fault) -> bool:
+        return fault in self.faults
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (a frozen dataclass cannot be edited in place)."""
+        return replace(self, **changes)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["faults"] = sorted(f.value for f in self.faults)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        data = json.loads(text)
+        data["faults"] = parse_faults(data.get("faults", ()))
+        data["tokens"] = tuple(TokenSpec(**t) for t in data.get("tokens", ()))
+        return cls(**data)
+
+    def to_env(self) -> dict[str, str]:
+        return {ENV_VAR: self.to_json()}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        text = env.get(ENV_VAR)
+        return cls.from_json(text) if text else cls()

@@ -38,6 +38,115 @@ def cli() -> None:
     """Simulate and load-test live e-commerce broadcasts against compliance rules."""
 
 
+# --- simulate ------------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("-r", "--replications", default=1, show_default=True, type=click.IntRange(1, 10_000),
+              help="Independent replications (KPIs get a 95% CI when > 1).")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes for replications; results do not depend on it.")
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="Override the scenario's seed.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the result as JSON to this file ('-' for stdout).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False), default=None,
+              help="Write time series (viewers, orders/s, stock per SKU, backlog) here.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no tables.")
+@_friendly
+def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path: str | None,
+        csv_dir: str | None, quiet: bool) -> None:
+    """Simulate a broadcast and judge every compliance rule.
+
+    Exit 0 when every rule passes, 1 when any fails, 2 for bad input.
+    """
+    from simlive.errors import EXIT_RULE_FAILED
+    from simlive.report.files import to_json, write_series_csv
+    from simlive.report.tables import kpi_table, verdict_table
+    from simlive.rules import Status, overall
+    from simlive.scenario import load_scenario
+    from simlive.sim.replications import simulate
+
+    sc = load_scenario(scenario)
+    if seed is not None:
+        sc = sc.model_copy(update={"seed": seed})
+    console = _console(stderr=json_path == "-")
+    if quiet:
+        result = simulate(sc, replications, jobs)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                      console=_console(stderr=True), transient=True) as bar:
+            task = bar.add_task(f"simulating {sc.name}", total=1.0)
+            result = simulate(sc, replications, jobs,
+                              progress=lambda f: bar.update(task, completed=f))
+    data = result.to_dict()
+    if json_path == "-":
+        click.echo(to_json(data), nl=False)
+    elif json_path:
+        from pathlib import Path
+
+        Path(json_path).write_text(to_json(data), encoding="utf-8")
+    if csv_dir:
+        write_series_csv(csv_dir, result.series)
+    if not quiet:
+        title = f"{sc.name}: {replications} replication{'s' if replications > 1 else ''}, " \
+                f"seed {sc.seed}"
+        console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
+        console.print(verdict_table(result.verdicts))
+    status = overall(result.verdicts)
+    failed = [v.rule_id for v in result.verdicts if v.status is Status.FAIL]
+    if failed:
+        click.echo(f"FAIL: {len(failed)} rule(s) broken: {', '.join(failed)}", err=True)
+        sys.exit(EXIT_RULE_FAILED)
+    if status is Status.UNKNOWN:
+        click.echo("UNKNOWN: some rules could not be judged", err=True)
+        sys.exit(EXIT_RULE_FAILED)
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_friendly
+def validate(scenarios: tuple[str, ...]) -> None:
+    """Check scenario files; print every problem with its line. Exit 0 or 2."""
+    from simlive.errors import ScenarioError
+    from simlive.scenario import load_scenario
+
+    problems: list[str] = []
+    for path in scenarios:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            problems.append(str(exc))
+            continue
+        click.echo(f"{path}: ok ({sc.name}, {sc.duration / 3600:g} h)")
+    if problems:
+        click.echo("\n".join(problems), err=True)
+        sys.exit(2)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the scenario file's JSON Schema (for editors and CI linters)."""
+    import json
+
+    from simlive.scenario.schema import Scenario
+
+    doc = Scenario.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "simlive scenario"
+    click.echo(json.dumps(doc, indent=2, sort_keys=True))
+
+
 # --- serve (the reference service) -------------------------------------------------------
 # Owned by simlive.service; the options map one to one onto simlive.service.server.serve().
 

@@ -1,0 +1,62 @@
+"""Writing results as files other tools read: JSON (stable bytes) and CSV time series."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no infinity or NaN: both become null, consistently."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(data: dict[str, Any]) -> str:
+    """Deterministic JSON text: same data, same bytes."""
+    return json.dumps(_clean(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    Path(path).write_text(to_json(data), encoding="utf-8")
+
+
+def write_series_csv(directory: str | Path, series: dict[str, Any]) -> list[Path]:
+    """viewers.csv, stock.csv (long format, per SKU) and backlog.csv in ``directory``."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    p = out / "viewers.csv"
+    with p.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["time_s", "viewers", "arrivals_per_s", "orders_per_s"])
+        for row in zip(series["time_s"], series["viewers"], series["arrivals_per_s"],
+                       series["orders_per_s"], strict=True):
+            w.writerow(row)
+    written.append(p)
+    p = out / "stock.csv"
+    with p.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["time_s", "sku", "real", "displayed"])
+        for sku, s in series["stock"].items():
+            for t, real, shown in zip(series["time_s"], s["real"], s["displayed"],
+                                      strict=False):
+                w.writerow([t, sku, real, shown])
+    written.append(p)
+    p = out / "backlog.csv"
+    with p.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["time_s", "open_unanswered", "agents_on_shift"])
+        for row in zip(series["backlog_time_s"], series["backlog"], series["agents"],
+                       strict=True):
+            w.writerow(row)
+    written.append(p)
+    return written

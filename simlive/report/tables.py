@@ -1,0 +1,70 @@
+"""Rich tables for the terminal: the KPIs and one row per compliance rule.
+
+Functions build ``rich`` renderables and return them; printing is the caller's business, so
+the same tables serve ``run``, ``check`` and ``plan``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.table import Table
+
+from simlive.rules import Status, Verdict, format_duration
+
+STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.UNKNOWN: "yellow"}
+
+
+def fmt_number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return format_duration(value) if abs(value) >= 60 else f"{value:.1f}s"
+    if unit == "fraction":
+        return f"{value * 100:.1f}%"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.2f}M"
+    if abs(value) >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _compact(value: Any, key: str = "") -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k.removesuffix('_s')}={_compact(v, k)}" for k, v in value.items())
+    if key.endswith("_s") and isinstance(value, int | float):
+        return format_duration(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "-"
+    return json.dumps(value) if isinstance(value, list) else str(value)
+
+
+def kpi_table(kpis: Mapping[str, Mapping[str, Any]], title: str = "KPIs") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    table.add_column("mean", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("unit")
+    for name, k in kpis.items():
+        ci = k.get("ci95")
+        ci_text = "-" if not ci else f"{fmt_number(ci[0], k['unit'])} .. " \
+                                     f"{fmt_number(ci[1], k['unit'])}"
+        table.add_row(name, fmt_number(k.get("mean"), k["unit"]), ci_text, k["unit"])
+    return table
+
+
+def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("status")
+    table.add_column("measured", overflow="fold")
+    table.add_column("limit", overflow="fold")
+    table.add_column("evidence", overflow="fold")
+    for v in verdicts:
+        table.add_row(v.rule_id, f"[{STATUS_STYLE[v.status]}]{v.status.value}[/]",
+                      _compact(v.measured), _compact(v.limit), v.evidence)
+    return table

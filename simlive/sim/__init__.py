@@ -1,0 +1,1 @@
+"""The broadcast model: audience, orders and stock, after-sales desk, records, verdicts."""

@@ -1,0 +1,216 @@
+"""After-sales: where tickets come from, the desk that answers them, and their way to closure.
+
+Consultations are live chats during the broadcast (a constant rate, plus a rate per viewer
+present). Returns, replacements, refunds and complaints follow paid orders: a fraction of
+each SKU's paid orders, after delivery plus a request delay. Every ticket goes through the
+desk (``desk``) for its first reply, then through the steps of its kind to closure with the
+consumer's feedback. What is still open at the horizon is reported open with its age.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlive.scenario.schema import TICKET_KINDS, Scenario
+from simlive.sim.desk import DeskOutcome, Roster, desk_fast, desk_simpy
+from simlive.sim.orders import SkuOutcome
+
+CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)
+SIMPY_LIMIT = 20_000  # tickets; above this the auto engine takes the recursion
+
+
+@dataclass
+class Tickets:
+    arrival: np.ndarray
+    kind: np.ndarray
+    sku: np.ndarray  # SKU index, -1 for consultations
+    after_delivery: np.ndarray  # request delay after the goods arrived (returns), else 0
+
+    def __len__(self) -> int:
+        return int(self.arrival.size)
+
+
+def _paid_times(o: SkuOutcome, fraction: float, step: float,
+                rng: np.random.Generator) -> np.ndarray:
+    if fraction <= 0 or o.pay_counts.size == 0:
+        return np.zeros(0)
+    k = rng.binomial(o.pay_counts, fraction)
+    bins = np.repeat(o.pay_bins, k)
+    return (bins + rng.random(bins.size)) * step
+
+
+def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome],
+                 step: float, rng: np.random.Generator) -> Tickets:
+    a = s.aftersales
+    parts: list[tuple[np.ndarray, int, int, np.ndarray]] = []
+    rate = a.consultations.rate + a.consultations.per_viewer * concurrent
+    width = np.minimum(step, s.duration - np.arange(concurrent.size) * step)
+    n = rng.poisson(rate * width)
+    times = (np.repeat(np.arange(concurrent.size), n) + rng.random(int(n.sum()))) * step
+    times = np.minimum(times, s.duration)
+    parts.append((times, CONSULTATION, -1, np.zeros(times.size)))
+    from simlive.scenario.catalogue import build_catalogue
+
+    skus = build_catalogue(s).skus
+    for j, o in enumerate(outcomes):
+        sku = skus[j]
+        fractions = {
+            RETURN: a.returns.fraction if sku.return_rate is None else sku.return_rate,
+            REPLACEMENT: a.replacements.fraction,
+            REFUND: a.refunds.fraction,
+            COMPLAINT: a.complaints.fraction,
+        }
+        for kind, frac in fractions.items():
+            paid = _paid_times(o, frac, step, rng)
+            if paid.size == 0:
+                continue
+            req = {RETURN: a.returns, REPLACEMENT: a.replacements, REFUND: a.refunds,
+                   COMPLAINT: a.complaints}[kind]
+            delay = req.delay.sample(rng, paid.size)
+            if kind == REFUND:  # refund only: asked after paying, before delivery
+                at, after = paid + delay, np.zeros(paid.size)
+            else:
+                at, after = paid + s.orders.delivery.sample(rng, paid.size) + delay, delay
+            parts.append((at, kind, j, after))
+    arrival = np.concatenate([p[0] for p in parts])
+    kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
+    sku = np.concatenate([np.full(p[0].size, p[2], dtype=np.int32) for p in parts])
+    after = np.concatenate([p[3] for p in parts])
+    keep = arrival < s.duration + a.horizon
+    order = np.argsort(arrival[keep], kind="stable")
+    return Tickets(arrival[keep][order], kind[keep][order], sku[keep][order],
+                   after[keep][order])
+
+
+@dataclass
+class AftersalesOutcome:
+    tickets: int
+    by_kind: dict[str, int]
+    lost: int
+    wait_mean: float
+    p_delayed: float
+    chat_first_reply_p95: float | None
+    chat_first_reply: np.ndarray  # seconds, every chat (abandoned ones included)
+    abandoned_fraction: float
+    utilization: float
+    unanswered_overdue: int  # no first reply and older than max_reply at the horizon
+    first_reply_late: int  # first reply after max_reply
+    first_reply_max: float | None
+    refunds_paid: int
+    refunds_late: int  # paid later than max_delay after goods came back, or overdue
+    refund_delay_max: float | None
+    returns_refused_in_window: int
+    closed: int
+    open: int
+    open_overdue: int
+    oldest_open_age: float | None
+    engine: str
+    backlog_times: np.ndarray  # for the backlog series: arrival and reply times, sorted
+    reply_times: np.ndarray
+
+
+def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
+                   rng: np.random.Generator) -> AftersalesOutcome:
+    a = s.aftersales
+    n = len(tickets)
+    horizon_end = s.duration + a.horizon
+    handling = np.zeros(n)
+    for code, name in enumerate(TICKET_KINDS):
+        mask = tickets.kind == code
+        handling[mask] = a.handling[name].sample(rng, int(mask.sum()))
+    patience = np.full(n, np.inf)
+    chats = tickets.kind == CONSULTATION
+    if a.patience is not None:
+        patience[chats] = a.patience.sample(rng, int(chats.sum()))
+    lost = rng.random(n) < a.lose_fraction
+    desk_idx = np.flatnonzero(~lost)
+    roster = Roster([(sh.start, sh.end, sh.agents) for sh in a.agents], horizon_end)
+    engine = s.simulation.desk_engine
+    if engine == "auto":
+        engine = "simpy" if desk_idx.size <= SIMPY_LIMIT else "fast"
+    run = desk_simpy if engine == "simpy" else desk_fast
+    desk: DeskOutcome = run(tickets.arrival[desk_idx], handling[desk_idx], patience[desk_idx],
+                            roster)
+    start = np.full(n, np.inf)
+    start[desk_idx] = desk.start
+    abandoned = np.zeros(n, dtype=bool)
+    abandoned[desk_idx] = desk.abandoned
+    arr = tickets.arrival
+    replied = np.isfinite(start)
+
+    # time in queue: until an agent takes the ticket, or until the customer leaves
+    wait = np.where(abandoned, np.minimum(patience, np.where(replied, start, horizon_end) - arr),
+                    np.where(replied, start, horizon_end) - arr)
+    in_desk = ~lost
+    wait_d = wait[in_desk]
+    first = start - arr
+    chat_first = first[chats & in_desk]
+    fr = params["aftersales.first-reply"]
+    end = np.where(abandoned, start, start + handling)
+
+    def draw(dist, mask: np.ndarray) -> np.ndarray:
+        out = np.zeros(n)
+        out[mask] = dist.sample(rng, int(mask.sum()))
+        return out
+
+    kind = tickets.kind
+    window = params["returns.seven-day"]["window"]
+    from simlive.scenario.catalogue import build_catalogue
+
+    exempt = np.asarray([k.return_exempt for k in build_catalogue(s).skus] + [False])
+    is_return = kind == RETURN
+    refused = is_return & ((tickets.after_delivery > a.accept_returns_within)
+                           | exempt[tickets.sku])
+    wrongly = is_return & refused & ~exempt[tickets.sku] & (tickets.after_delivery <= window)
+    goods_back = is_return & ~refused | (kind == REPLACEMENT)
+    received = end + draw(a.goods_return, goods_back & replied)
+    refund = (is_return & ~refused) | (kind == REFUND)
+    received = np.where(kind == REFUND, end, received)
+    refund_paid = np.where(refund, received + draw(a.refund_delay, refund & replied), np.inf)
+    resolved = end.copy()
+    resolved = np.where(refund, refund_paid, resolved)
+    resolved = np.where(kind == REPLACEMENT,
+                        received + draw(s.orders.delivery, (kind == REPLACEMENT) & replied),
+                        resolved)
+    resolved = np.where((kind == COMPLAINT) & ~abandoned,
+                        end + draw(a.resolve_delay, (kind == COMPLAINT) & replied), resolved)
+    closed_at = resolved + draw(a.feedback_delay, replied)
+    closed = np.isfinite(closed_at) & (closed_at <= horizon_end) & ~lost
+    open_ = ~closed & ~lost
+    age = horizon_end - arr
+    tc = params["aftersales.tracked-to-closure"]
+    rd = params["aftersales.refund-deadline"]["max_delay"]
+    paid_ok = refund & (refund_paid <= horizon_end)
+    delays = (refund_paid - received)[paid_ok]
+    pending_late = refund & ~paid_ok & np.isfinite(received) & (horizon_end - received > rd)
+    unreplied = ~replied & (age > fr["max_reply"])
+    late_reply = replied & (first > fr["max_reply"])
+    kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
+    reply_times = np.sort(start[replied])
+    return AftersalesOutcome(
+        tickets=n,
+        by_kind=kinds,
+        lost=int(lost.sum()),
+        wait_mean=float(wait_d.mean()) if wait_d.size else 0.0,
+        p_delayed=float((wait_d > 0).mean()) if wait_d.size else 0.0,
+        chat_first_reply_p95=float(np.percentile(chat_first, 95)) if chat_first.size else None,
+        chat_first_reply=chat_first,
+        abandoned_fraction=float(abandoned[chats].mean()) if chats.any() else 0.0,
+        utilization=desk.busy_seconds / desk.on_duty_seconds if desk.on_duty_seconds else 0.0,
+        unanswered_overdue=int(unreplied.sum()),
+        first_reply_late=int(late_reply.sum()),
+        first_reply_max=float(first[replied].max()) if replied.any() else None,
+        refunds_paid=int(paid_ok.sum()),
+        refunds_late=int((delays > rd).sum() + pending_late.sum()),
+        refund_delay_max=float(delays.max()) if delays.size else None,
+        returns_refused_in_window=int(wrongly.sum()),
+        closed=int(closed.sum()),
+        open=int(open_.sum()),
+        open_overdue=int((open_ & (age > tc["close_within"])).sum()),
+        oldest_open_age=float(age[open_].max()) if open_.any() else None,
+        engine=engine,
+        backlog_times=arr,
+        reply_times=reply_times,
+    )

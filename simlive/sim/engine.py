@@ -1,0 +1,210 @@
+"""One replication of a broadcast: audience, then each SKU's stock, then after-sales, records.
+
+The parts run in causal order and each draws from its own random stream (``streams``).
+The result is plain data: KPIs, the measurements the rules are judged on, and (for the
+replication that is plotted) the time series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simlive.rules import rule_params
+from simlive.scenario.catalogue import build_catalogue
+from simlive.scenario.schema import Scenario
+from simlive.sim.aftersales import make_tickets, run_aftersales
+from simlive.sim.audience import simulate_audience
+from simlive.sim.orders import SkuModel, SkuOutcome
+from simlive.sim.records import simulate_records
+from simlive.sim.streams import Streams
+
+Progress = Callable[[float], None]
+
+KPI_UNITS: dict[str, str] = {
+    "viewers.total": "viewers",
+    "viewers.peak_concurrent": "viewers",
+    "orders.placed": "orders",
+    "orders.paid": "orders",
+    "orders.expired": "orders",
+    "orders.sold_out_rejections": "orders",
+    "orders.peak_per_s": "orders/s",
+    "units.sold": "units",
+    "gmv": "currency",
+    "aftersales.tickets": "tickets",
+    "aftersales.wait.mean_s": "s",
+    "aftersales.wait.p_delayed": "fraction",
+    "aftersales.first_reply.p95_s": "s",
+    "aftersales.abandoned_fraction": "fraction",
+    "aftersales.agent_utilization": "fraction",
+    "aftersales.open_at_horizon": "tickets",
+    "replay.published_after_s": "s",
+    "reviews.total": "reviews",
+}
+
+
+@dataclass
+class ReplicationResult:
+    replication: int
+    kpis: dict[str, float | None]
+    measures: dict[str, Any]
+    series: dict[str, Any] = field(default_factory=dict)
+
+
+def series_step(s: Scenario, step: float) -> float:
+    if s.simulation.series_step is not None:
+        return max(step, s.simulation.series_step)
+    raw = s.duration / 2000
+    return max(step, float(np.ceil(raw / step) * step))
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def run_replication(s: Scenario, replication: int, keep_series: bool = False,
+                    progress: Progress | None = None) -> ReplicationResult:
+    streams = Streams(s.seed, replication)
+    params = rule_params(s.rule_overrides())
+    step = s.simulation.step
+    audience = simulate_audience(s, step, streams.get("audience"))
+    cat = build_catalogue(s)
+    outcomes: list[SkuOutcome] = []
+    max_lag = params["stock.display-matches"]["max_lag"]
+    plan: dict[str, dict[str, list]] = {k.sku: {"seg": [], "fs": [], "rs": []}
+                                        for k in cat.skus}
+    for seg in cat.schedule:
+        plan[seg.sku]["seg"].append(seg)
+    for fs in s.products.flash_sales:
+        plan[fs.sku]["fs"].append(fs)
+    for rs in s.products.restocks:
+        plan[rs.sku]["rs"].append(rs)
+    orders_per_step = np.zeros(audience.concurrent.size)
+    stock_series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    sstep = series_step(s, step)
+    stride = max(1, int(round(sstep / step)))
+    for j, sku in enumerate(cat.skus):
+        p = plan[sku.sku]
+        model = SkuModel(sku, p["seg"], p["fs"], p["rs"], s.orders, s.duration, step, max_lag)
+        out = model.run(audience.concurrent, streams.get("sku", j), keep_series)
+        if keep_series:
+            orders_per_step += out.orders_per_step
+            stock_series[sku.sku] = (out.remaining[::stride].copy(), out.displayed[::stride].copy())
+        out.orders_per_step = out.remaining = out.displayed = None
+        outcomes.append(out)
+        if progress is not None and (j % 16 == 0 or j == len(cat.skus) - 1):
+            progress(0.7 * (j + 1) / len(cat.skus))
+    tickets = make_tickets(s, audience.concurrent, outcomes, step, streams.get("tickets"))
+    after = run_aftersales(s, tickets, params, streams.get("desk"))
+    if progress is not None:
+        progress(0.95)
+    paid = sum(o.paid_orders for o in outcomes)
+    rec = simulate_records(s, paid, streams.get("records"))
+    peak_orders = 0.0
+    placed_steps = None
+    if keep_series:
+        placed_steps = orders_per_step
+        peak_orders = float(orders_per_step.max() / step) if orders_per_step.size else 0.0
+    kpis: dict[str, float | None] = {
+        "viewers.total": audience.total,
+        "viewers.peak_concurrent": audience.peak,
+        "orders.placed": float(sum(o.placed for o in outcomes)),
+        "orders.paid": float(paid),
+        "orders.expired": float(sum(o.expired_orders for o in outcomes)),
+        "orders.sold_out_rejections": float(sum(o.rejected for o in outcomes)),
+        "orders.peak_per_s": peak_orders if keep_series else None,
+        "units.sold": float(sum(o.paid_units for o in outcomes)),
+        "gmv": float(round(sum(o.gmv for o in outcomes), 2)),
+        "aftersales.tickets": float(after.tickets),
+        "aftersales.wait.mean_s": after.wait_mean,
+        "aftersales.wait.p_delayed": after.p_delayed,
+        "aftersales.first_reply.p95_s": _finite(after.chat_first_reply_p95),
+        "aftersales.abandoned_fraction": after.abandoned_fraction,
+        "aftersales.agent_utilization": after.utilization,
+        "aftersales.open_at_horizon": float(after.open),
+        "replay.published_after_s": rec.replay_published_after,
+        "reviews.total": float(rec.reviews),
+    }
+    worst_display = max(outcomes, key=lambda o: o.display_mismatch_steps)
+    oversold = [o for o in outcomes if o.oversold_units > 0]
+    measures: dict[str, Any] = {
+        "step": step,
+        "oversold_units": sum(o.oversold_units for o in outcomes),
+        "oversold_skus": [o.sku for o in oversold[:5]],
+        "min_remaining": min(o.min_remaining for o in outcomes),
+        "display_mismatch_s": sum(o.display_mismatch_steps for o in outcomes) * step,
+        "display_phantom_s": sum(o.display_phantom_steps for o in outcomes) * step,
+        "display_worst_sku": worst_display.sku if worst_display.display_mismatch_steps else None,
+        "ledger_max_error": max(o.ledger_max_error for o in outcomes),
+        "replay_published": rec.replay_published,
+        "replay_after": rec.replay_published_after,
+        "replay_retention": rec.replay_retention,
+        "records_retention": rec.records_retention,
+        "tickets": after.tickets,
+        "chats": after.by_kind["consultation"],
+        "chat_p95": after.chat_first_reply_p95,
+        "unanswered_overdue": after.unanswered_overdue,
+        "first_reply_late": after.first_reply_late,
+        "first_reply_max": after.first_reply_max,
+        "refunds_paid": after.refunds_paid,
+        "refunds_late": after.refunds_late,
+        "refund_delay_max": after.refund_delay_max,
+        "lost": after.lost,
+        "open": after.open,
+        "open_overdue": after.open_overdue,
+        "oldest_open_age": after.oldest_open_age,
+        "reviews": rec.reviews,
+        "bad_reviews": rec.bad_reviews,
+        "reviews_deleted": rec.reviews_deleted,
+        "paid_orders": paid,
+        "receipts_missing": rec.receipts_missing,
+        "returns": after.by_kind["return"],
+        "returns_refused_in_window": after.returns_refused_in_window,
+        "desk_engine": after.engine,
+    }
+    result = ReplicationResult(replication, kpis, measures)
+    if keep_series:
+        result.series = _series(s, audience, placed_steps, stock_series, after, step, stride)
+        result.series["first_reply_chat_s"] = _sample(after.chat_first_reply, 5000)
+    if progress is not None:
+        progress(1.0)
+    return result
+
+
+def _sample(values: np.ndarray, n: int) -> list[float]:
+    finite = np.sort(values[np.isfinite(values)])
+    if finite.size > n:
+        finite = finite[np.linspace(0, finite.size - 1, n).astype(int)]
+    return [round(float(v), 3) for v in finite]
+
+
+def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step: float,
+            stride: int) -> dict[str, Any]:
+    n = audience.concurrent.size
+    groups = np.arange(n) // stride
+    counts = np.bincount(groups)
+    t = np.arange(counts.size) * stride * step
+    viewers = np.bincount(groups, audience.concurrent) / counts
+    orders = np.bincount(groups, placed) / (counts * step)
+    arrivals = np.bincount(groups, audience.arrivals) / (counts * step)
+    horizon_end = s.duration + s.aftersales.horizon
+    bt = np.linspace(0.0, horizon_end, 1001)
+    arrived = np.searchsorted(after.backlog_times, bt, side="right")
+    replied = np.searchsorted(after.reply_times, bt, side="right")
+    agents = np.zeros(bt.size)
+    for sh in s.aftersales.agents:
+        agents += np.where((bt >= sh.start) & (bt < sh.end), sh.agents, 0)
+    return {
+        "time_s": t.tolist(),
+        "viewers": np.round(viewers, 3).tolist(),
+        "arrivals_per_s": np.round(arrivals, 4).tolist(),
+        "orders_per_s": np.round(orders, 4).tolist(),
+        "stock": {k: {"real": v[0].tolist(), "displayed": v[1].tolist()}
+                  for k, v in stock.items()},
+        "backlog_time_s": bt.tolist(),
+        "backlog": (arrived - replied).tolist(),
+        "agents": agents.tolist(),
+    }

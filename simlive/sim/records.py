@@ -1,0 +1,39 @@
+"""The broadcast's records: replay (look-back), receipts, reviews.
+
+These are counts and a few draws; they need no queue, only the scenario's policies and the
+orders the broadcast produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlive.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class RecordsOutcome:
+    replay_published: bool
+    replay_published_after: float | None  # seconds after the broadcast ended
+    replay_retention: float
+    records_retention: float
+    receipts: int
+    receipts_missing: int
+    reviews: int
+    bad_reviews: int
+    reviews_deleted: int
+
+
+def simulate_records(s: Scenario, paid_orders: int, rng: np.random.Generator) -> RecordsOutcome:
+    rp = s.replay
+    published = rp.record and bool(rng.random() >= rp.failure_probability)
+    after = float(rp.publish_delay.sample(rng, 1)[0]) if published else None
+    missing = int(rng.binomial(paid_orders, s.orders.receipt_failure))
+    reviews = int(rng.binomial(paid_orders, s.reviews.fraction))
+    bad = int(rng.binomial(reviews, s.reviews.bad_fraction))
+    deleted = int(rng.binomial(bad, s.reviews.delete_bad))
+    return RecordsOutcome(published, after, rp.retention if rp.record else 0.0,
+                          rp.records_retention, paid_orders - missing, missing, reviews, bad,
+                          deleted)

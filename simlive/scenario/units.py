@@ -24,6 +24,8 @@ UNIT_SECONDS: dict[str, float] = {
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-z]+)\s*$")
 _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*/\s*([a-z]+)\s*$")
+_COMPOUND = re.compile(r"^\s*(?:[0-9]+(?:\.[0-9]+)?[a-z]+)+\s*$")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([a-z]+)")
 _DURATION_HINT = "a duration like 90s, 15m, 4h, 7d"
 _RATE_HINT = "a rate like 1200/min, 20/s, 5/h"
 
@@ -59,6 +61,10 @@ def parse_duration(raw: object) -> float:
             return _finite_non_negative(
                 float(m.group(1)) * UNIT_SECONDS[m.group(2)], _DURATION_HINT, raw
             )
+        if _COMPOUND.match(raw):  # 1h30m, 4h5m30s
+            parts = _PART.findall(raw)
+            if all(u in UNIT_SECONDS for _, u in parts):
+                return sum(float(v) * UNIT_SECONDS[u] for v, u in parts)
     raise Mismatch(_DURATION_HINT, raw)
 
 

@@ -36,7 +36,7 @@ def _spike(t: np.ndarray, at: float, rate: float, duration: float, shape: str) -
     if shape == "flat":
         return np.where(inside, rate, 0.0)
     tau = duration / 3.0
-    return np.where(inside, rate * np.exp(-(t - at) / tau), 0.0)
+    return np.where(inside, rate * np.exp(-np.clip(t - at, 0.0, None) / tau), 0.0)
 
 
 def arrival_rate(s: Scenario, t: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 MINUTE = 60.0
@@ -20,7 +20,7 @@ DAY = 86400.0
 YEAR = 365.0 * DAY
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """A verdict's outcome. ``unknown`` when the evidence cannot decide (never a pass)."""
 
     PASS = "pass"

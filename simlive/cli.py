@@ -59,10 +59,12 @@ def _console(stderr: bool = False):
               help="Write the result as JSON to this file ('-' for stdout).")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False), default=None,
               help="Write time series (viewers, orders/s, stock per SKU, backlog) here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a self-contained HTML report with plots to this file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no tables.")
 @_friendly
 def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path: str | None,
-        csv_dir: str | None, quiet: bool) -> None:
+        csv_dir: str | None, html_path: str | None, quiet: bool) -> None:
     """Simulate a broadcast and judge every compliance rule.
 
     Exit 0 when every rule passes, 1 when any fails, 2 for bad input.
@@ -98,6 +100,12 @@ def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path
         Path(json_path).write_text(to_json(data), encoding="utf-8")
     if csv_dir:
         write_series_csv(csv_dir, result.series)
+    if html_path:
+        from pathlib import Path
+
+        from simlive.report.html import render_html
+
+        Path(html_path).write_text(render_html(data, result.series), encoding="utf-8")
     if not quiet:
         title = f"{sc.name}: {replications} replication{'s' if replications > 1 else ''}, " \
                 f"seed {sc.seed}"
@@ -151,6 +159,16 @@ def schema() -> None:
 # Owned by simlive.service; the options map one to one onto simlive.service.server.serve().
 
 
+def _fault_names(_ctx: click.Context, _param: click.Parameter,
+                 value: tuple[str, ...]) -> tuple[str, ...]:
+    from simlive.service.faults import FAULT_NAMES, explain_unknown
+
+    for name in value:
+        if name.strip().lower() not in FAULT_NAMES:
+            raise click.BadParameter(explain_unknown(name))
+    return value
+
+
 @cli.command()
 @click.option("--db", default="sqlite:///simlive.db", show_default=True,
               help="Database URL: a SQLite file, or postgresql://user@host/db.")
@@ -159,18 +177,31 @@ def schema() -> None:
               help="Port to bind (0 picks a free one).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="uvicorn worker processes.")
-@click.option("--fault", "faults", multiple=True, metavar="NAME",
-              help="Break a rule on purpose (repeatable); see the README for the names.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME", callback=_fault_names,
+              help="Break a rule on purpose (repeatable): oversell, stale-display, "
+                   "lose-ticket, delete-review, no-replay, no-receipt, double-restock.")
 @click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False), default=None,
-              help="JSON file of bearer tokens by role (default: generated and printed).")
+              help="JSON file of bearer tokens by role; created with fresh tokens if missing "
+                   "(default: generated and printed).")
+@click.option("--payment-timeout", default=900.0, show_default=True,
+              type=click.FloatRange(min=0.01), metavar="SECONDS",
+              help="Unpaid orders expire after this and their stock returns.")
+@click.option("--sweep-interval", default=1.0, show_default=True,
+              type=click.FloatRange(min=0.01), metavar="SECONDS",
+              help="How often overdue orders are expired in the background.")
+@click.option("--max-body", "max_body_bytes", default=65536, show_default=True,
+              type=click.IntRange(min=1024), metavar="BYTES",
+              help="Larger request bodies are refused with 413.")
 @_friendly
 def serve(db: str, host: str, port: int, workers: int, faults: tuple[str, ...],
-          tokens_file: str | None) -> None:
+          tokens_file: str | None, payment_timeout: float, sweep_interval: float,
+          max_body_bytes: int) -> None:
     """Run the reference live-commerce service (the system under test)."""
     from simlive.service.server import serve as run_service
 
     run_service(db=db, host=host, port=port, workers=workers, faults=list(faults),
-                tokens_file=tokens_file)
+                tokens_file=tokens_file, payment_timeout=payment_timeout,
+                sweep_interval=sweep_interval, max_body_bytes=max_body_bytes)
 
 
 def main() -> None:

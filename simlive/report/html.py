@@ -1,0 +1,161 @@
+"""The HTML report: one self-contained file, verdicts first, then the plots.
+
+Plots are drawn with matplotlib as inline SVG, so the file opens anywhere with no network and
+no JavaScript, and the same result gives the same bytes (fixed SVG ids, no dates). This
+module only builds the text; the CLI writes it.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from typing import Any
+
+from simlive.report.tables import fmt_number
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;color:#1d2330;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem}
+.meta{color:#5b6475} table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border-bottom:1px solid #e2e5ea;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f6f9} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#137333;font-weight:600} .fail{color:#c5221f;font-weight:600}
+.unknown{color:#b06000;font-weight:600} figure{margin:1rem 0} figure svg{width:100%;height:auto}
+.summary{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
+.summary.pass{background:#e6f4ea} .summary.fail{background:#fce8e6}
+.summary.unknown{background:#fef7e0}
+"""
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    text = buf.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    return text[text.index("<svg"):]
+
+
+def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["svg.hashsalt"] = "simlive"
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    out: list[tuple[str, str]] = []
+    hours = [t / 3600 for t in series["time_s"]]
+
+    fig, ax = plt.subplots(figsize=(10, 3.4))
+    ax.plot(hours, series["viewers"], color="#1a73e8", label="viewers present")
+    ax.set_xlabel("hours into the broadcast")
+    ax.set_ylabel("viewers")
+    ax2 = ax.twinx()
+    ax2.plot(hours, series["orders_per_s"], color="#e8710a", lw=0.9, label="orders/s")
+    ax2.set_ylabel("orders per second")
+    fig.legend(loc="upper right")
+    out.append(("Viewers present and orders per second", _svg(fig)))
+
+    stock = series.get("stock", {})
+    if stock:
+        ranked = sorted(stock, key=lambda k: (stock[k]["real"][0] - min(stock[k]["real"]),
+                                              k), reverse=True)[:6]
+        fig, axes = plt.subplots(len(ranked), 1, figsize=(10, 1.6 * len(ranked) + 0.6),
+                                 sharex=True, squeeze=False)
+        for ax, sku in zip(axes[:, 0], ranked, strict=True):
+            n = len(stock[sku]["real"])
+            ax.step(hours[:n], stock[sku]["real"], where="post", color="#137333",
+                    label="real")
+            ax.step(hours[:n], stock[sku]["displayed"], where="post", color="#c5221f",
+                    ls="--", label="displayed")
+            ax.set_ylabel(sku, rotation=0, ha="right", fontsize=8)
+        axes[0, 0].legend(loc="upper right", fontsize=8)
+        axes[-1, 0].set_xlabel("hours into the broadcast")
+        out.append(("Stock per SKU: real and displayed (the SKUs that sold most)",
+                    _svg(fig)))
+
+    days = [t / 86400 for t in series["backlog_time_s"]]
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    ax.plot(days, series["backlog"], color="#9334e6", label="tickets awaiting a reply")
+    ax.set_xlabel("days from the start of the broadcast")
+    ax.set_ylabel("tickets")
+    ax2 = ax.twinx()
+    ax2.step(days, series["agents"], where="post", color="#5b6475", lw=0.9,
+             label="agents on shift")
+    ax2.set_ylabel("agents")
+    fig.legend(loc="upper right")
+    out.append(("After-sales backlog and agents on shift", _svg(fig)))
+
+    replies = series.get("first_reply_chat_s", [])
+    if replies:
+        fig, ax = plt.subplots(figsize=(10, 3.0))
+        ax.hist([r / 60 for r in replies], bins=60, color="#1a73e8", alpha=0.8)
+        sla = limits.get("chat_p95_s")
+        if sla:
+            ax.axvline(sla / 60, color="#c5221f", ls="--", label=f"SLA p95 {sla / 60:g} min")
+            ax.legend()
+        ax.set_xlabel("first reply to a live chat (minutes)")
+        ax.set_ylabel("chats")
+        out.append(("First-reply times against the SLA", _svg(fig)))
+    return out
+
+
+def render_html(result: dict[str, Any], series: dict[str, Any] | None,
+                extra_figures: list[tuple[str, str]] | None = None) -> str:
+    """The report for a ``run`` (or ``check``/``plan``) result dict, as one HTML string."""
+    esc = html.escape
+    rules = result.get("rules", [])
+    statuses = {r["status"] for r in rules}
+    overall = "fail" if "fail" in statuses else "unknown" if "unknown" in statuses else "pass"
+    broken = [r["id"] for r in rules if r["status"] == "fail"]
+    rows = "".join(
+        f"<tr><td><code>{esc(r['id'])}</code><br>{esc(r.get('name', ''))}</td>"
+        f"<td class='{esc(r['status'])}'>{esc(r['status'])}</td>"
+        f"<td>{esc(_plain(r.get('measured')))}</td><td>{esc(_plain(r.get('limit')))}</td>"
+        f"<td>{esc(r.get('evidence', ''))}</td></tr>" for r in rules)
+    kpis = "".join(
+        f"<tr><td>{esc(name)}</td><td class='num'>{esc(fmt_number(k.get('mean'), k['unit']))}"
+        f"</td><td class='num'>{esc(_ci(k))}</td><td>{esc(k['unit'])}</td></tr>"
+        for name, k in result.get("kpis", {}).items())
+    limits = next((r.get("limit") or {} for r in rules
+                   if r["id"] == "aftersales.first-reply"), {})
+    figures = (_figures(series, limits) if series else []) + (extra_figures or [])
+    figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>" for title, svg in figures)
+    summary = ("every rule passes" if overall == "pass" else
+               f"{len(broken)} rule(s) broken: {', '.join(broken)}" if broken else
+               "some rules could not be judged")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>simlive: {esc(str(result.get('scenario', '')))}</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f"<h1>simlive report: {esc(str(result.get('scenario', '')))}</h1>"
+        f"<p class='meta'>simlive {esc(str(result.get('simlive_version', '')))} &middot; "
+        f"seed {esc(str(result.get('seed', '')))} &middot; "
+        f"{esc(str(result.get('replications', '')))} replication(s)</p>"
+        f"<p class='summary {overall}'>{esc(summary)}</p>"
+        "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
+        "<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        "<h2>KPIs</h2><table id='kpis'><thead><tr><th>KPI</th><th>mean</th><th>95% CI</th>"
+        f"<th>unit</th></tr></thead><tbody>{kpis}</tbody></table>"
+        f"{figs}</body></html>\n"
+    )
+
+
+def _ci(k: dict[str, Any]) -> str:
+    ci = k.get("ci95")
+    if not ci:
+        return "-"
+    return f"{fmt_number(ci[0], k['unit'])} .. {fmt_number(ci[1], k['unit'])}"
+
+
+def _plain(value: Any) -> str:
+    from simlive.report.tables import _compact
+
+    return _compact(value)

@@ -1,0 +1,76 @@
+"""The HTML report renders in a real browser: verdicts first, plots present and drawn."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _report(tmp_path: Path, scenario: str) -> Path:
+    out = tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "-m", "simlive.cli", "run", str(ROOT / scenario),
+                           "-q", "--html", str(out)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    return out
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    assert CHROMIUM, "chromium is not installed (.ci/run installs Debian's chromium)"
+    profile = tmp_path / "profile"
+    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=90)
+
+
+def test_report_is_self_contained_and_deterministic(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = _report(tmp_path / "a", "scenarios/noncompliant.yaml")
+    b = _report(tmp_path / "b", "scenarios/noncompliant.yaml")
+    text = a.read_text()
+    assert text == b.read_text()
+    # nothing to fetch: no scripts, stylesheets, images or fonts from elsewhere
+    assert "<script" not in text and "<link" not in text and "<img" not in text
+    assert "url(http" not in text and 'href="http' not in text and "src=" not in text
+    # verdicts come before the first plot, and the broken rules are named up top
+    assert text.index("id='verdicts'") < text.index("<svg")
+    for rule in ("stock.display-matches", "replay.available", "reviews.not-deleted",
+                 "returns.seven-day"):
+        assert rule in text[: text.index("<h2>Compliance")]
+
+
+def test_report_renders_in_chromium(tmp_path: Path) -> None:
+    report = _report(tmp_path, "scenarios/boutique.yaml")
+    dom = _chromium(tmp_path, "--dump-dom", report.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert html.count("<svg") >= 4, "viewers, stock, backlog and first-reply plots"
+    assert html.count("<path") > 50, "the plots have drawn lines"
+    assert "boutique" in html and "stock.no-oversell" in html
+    shot = tmp_path / "shot.png"
+    res = _chromium(tmp_path, "--window-size=1200,2600", f"--screenshot={shot}",
+                    report.as_uri())
+    assert res.returncode == 0 and shot.exists(), res.stderr[-2000:]
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)[..., :3]
+    # not blank: many distinct colours, and a fair share of non-white pixels
+    assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+    assert (pixels.mean(axis=2) < 0.9).mean() > 0.02
+
+
+@pytest.mark.parametrize("scenario", ["scenarios/flash-sale.yaml"])
+def test_report_plots_stock_real_and_displayed(tmp_path: Path, scenario: str) -> None:
+    text = _report(tmp_path, scenario).read_text()
+    assert "Stock per SKU" in text
+    assert "HOT-1" in text and "displayed" in text and "real" in text

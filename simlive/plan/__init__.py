@@ -1,0 +1,1 @@
+"""Capacity planning: analytic first guesses (Erlang C / Erlang A) and simulation search."""

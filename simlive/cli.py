@@ -155,6 +155,111 @@ def schema() -> None:
     click.echo(json.dumps(doc, indent=2, sort_keys=True))
 
 
+# --- plan ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--target", "targets", multiple=True, metavar="EXPR",
+              help="A KPI condition, e.g. 'aftersales.first_reply.p95_s <= 180' (repeatable).")
+@click.option("--vary", default=None, metavar="PATH",
+              help="The parameter to size: aftersales.agents, products.SKU.stock, or a path.")
+@click.option("--per-shift", is_flag=True,
+              help="With --vary aftersales.agents: the least agents for each shift.")
+@click.option("--min", "low", type=click.IntRange(0), default=0, show_default=True,
+              help="Least value to consider.")
+@click.option("--max", "high", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Greatest value to consider.")
+@click.option("--resolution", type=click.IntRange(1), default=1, show_default=True,
+              help="Stop when the answer is known to within this many units (e.g. 100 "
+                   "for stock).")
+@click.option("-r", "--replications", default=5, show_default=True,
+              type=click.IntRange(1, 10_000), help="Replications per candidate.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes for each candidate's replications.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the plan (every candidate and the answer) as JSON.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Write an HTML report with each target metric against the parameter.")
+@click.option("--emit-load-profile", "profile_path", type=click.Path(dir_okay=False),
+              default=None, help="Write the peak load the scenario implies, for simlive load.")
+@_friendly
+def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: bool, low: int,
+         high: int, resolution: int, replications: int, jobs: int, json_path: str | None,
+         html_path: str | None, profile_path: str | None) -> None:
+    """Find the least value of a parameter that meets every target with confidence.
+
+    A target holds when the far end of its 95% CI over the replications meets the limit.
+    Exit 0 when a plan meets every target, 1 when none within --min..--max does, 2 for bad
+    input.
+    """
+    from pathlib import Path
+
+    from simlive.errors import EXIT_RULE_FAILED, UsageError
+    from simlive.report.files import to_json
+    from simlive.scenario import load_scenario
+    from simlive.sim.engine import KPI_UNITS
+
+    sc = load_scenario(scenario)
+    if profile_path:
+        import yaml
+
+        from simlive.plan.profile import load_profile
+        from simlive.sim.replications import simulate
+
+        profile = load_profile(sc, simulate(sc, 1, 1))
+        Path(profile_path).write_text(yaml.safe_dump(profile, sort_keys=False),
+                                      encoding="utf-8")
+        click.echo(f"load profile written to {profile_path}: "
+                   + ", ".join(f"{k} {v:g}" for k, v in profile["peak"].items()))
+        if not targets and vary is None:
+            return
+    if not targets:
+        raise UsageError("plan: give at least one --target (e.g. "
+                         "--target 'aftersales.first_reply.p95_s <= 180')")
+    if vary is None:
+        raise UsageError("plan: give the parameter to size with --vary (e.g. "
+                         "--vary aftersales.agents)")
+    if per_shift and vary != "aftersales.agents":
+        raise UsageError(f"--per-shift sizes agents per shift; it needs --vary "
+                         f"aftersales.agents, not {vary}")
+    if high < low:
+        raise UsageError(f"--max(={high}) must be >= --min(={low})")
+    from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
+    from simlive.plan.targets import parse_target
+    from simlive.plan.vary import Knob
+    from simlive.report.plan import candidates_table, plan_dict, plan_figures, shifts_table
+
+    known = list(KPI_UNITS) + ["aftersales.first_reply.max_s"]
+    parsed = [parse_target(t, known) for t in targets]
+    knob = Knob(sc, vary)
+    planner = Planner(sc, knob, parsed, make_runner(replications, jobs), low, high,
+                      resolution)
+    console = _console()
+    with console.status(f"planning {vary} for {sc.name}..."):
+        result = plan_per_shift(planner) if per_shift else plan_scalar(planner)
+    console.print(candidates_table(result))
+    if per_shift:
+        console.print(shifts_table(result))
+    data = plan_dict(result, sc.name, sc.seed, replications)
+    if json_path:
+        Path(json_path).write_text(to_json(data), encoding="utf-8")
+    if html_path:
+        from simlive.report.html import render_html
+
+        page = render_html({"scenario": f"{sc.name}: plan for {vary}",
+                            "simlive_version": data["simlive_version"], "seed": sc.seed,
+                            "replications": replications, "rules": [], "kpis": {}},
+                           None, extra_figures=plan_figures(result))
+        Path(html_path).write_text(page, encoding="utf-8")
+    if result.answer is None:
+        click.echo(f"no value of {vary} within {low}..{high} meets every target; "
+                   f"not met: {'; '.join(result.unmet)}", err=True)
+        sys.exit(EXIT_RULE_FAILED)
+    click.echo(f"plan: {vary} = {result.answer} meets every target "
+               f"({', '.join(t.text for t in parsed)})")
+
+
 # --- serve (the reference service) -------------------------------------------------------
 # Owned by simlive.service; the options map one to one onto simlive.service.server.serve().
 

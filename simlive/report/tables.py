@@ -7,6 +7,7 @@ the same tables serve ``run``, ``check`` and ``plan``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.UNKNO
 def fmt_number(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
+    if not math.isfinite(value):
+        return "never" if unit == "s" else str(value)
     if unit == "s":
         return format_duration(value) if abs(value) >= 60 else f"{value:.1f}s"
     if unit == "fraction":

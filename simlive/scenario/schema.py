@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from simlive.rules import RULES
 from simlive.scenario.dists import Distribution, Exponential, Fixed, Gamma, Lognormal, Seconds
+from simlive.scenario.load import LoadSettings
 from simlive.scenario.units import Mismatch, parse_rate
 
 PerSecond = Annotated[float, BeforeValidator(parse_rate)]
@@ -226,6 +234,12 @@ class Aftersales(Model):
     horizon: Seconds = Field(default=30 * 86400.0, gt=0, description=(
         "how long after the broadcast after-sales are simulated"))
 
+    @field_validator("handling", mode="after")
+    @classmethod
+    def _every_kind(cls, value: dict) -> dict:
+        """Kinds left out keep their default handling time, so a file names only changes."""
+        return {**_handling(), **value}
+
 
 # --- replay, reviews, simulation -------------------------------------------------------------
 
@@ -293,6 +307,7 @@ class Scenario(Model):
     reviews: Reviews = Reviews()
     simulation: Simulation = Simulation()
     compliance: Compliance = Compliance()  # type: ignore[valid-type]
+    load: LoadSettings = LoadSettings()
 
     def rule_overrides(self) -> dict[str, dict[str, float]]:
         """The compliance block as ``{rule id: {param: value}}``, unset values left out."""

@@ -21,6 +21,15 @@ CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)
 SIMPY_LIMIT = 20_000  # tickets; above this the auto engine takes the recursion
 
 
+def p95(values: np.ndarray) -> float | None:
+    """The 95th percentile; infinite when more than 5 % never got a reply; None if empty."""
+    if values.size == 0:
+        return None
+    if np.isfinite(values).all():
+        return float(np.percentile(values, 95))
+    return float(np.percentile(values, 95, method="higher"))
+
+
 @dataclass
 class Tickets:
     arrival: np.ndarray
@@ -97,7 +106,8 @@ class AftersalesOutcome:
     utilization: float
     unanswered_overdue: int  # no first reply and older than max_reply at the horizon
     first_reply_late: int  # first reply after max_reply
-    first_reply_max: float | None
+    first_reply_max: float | None  # over replied tickets
+    first_reply_max_all: float | None  # over every ticket in the desk; inf if one is unanswered
     refunds_paid: int
     refunds_late: int  # paid later than max_delay after goods came back, or overdue
     refund_delay_max: float | None
@@ -109,6 +119,7 @@ class AftersalesOutcome:
     engine: str
     backlog_times: np.ndarray  # for the backlog series: arrival and reply times, sorted
     reply_times: np.ndarray
+    by_shift: list[dict[str, float | None]]  # the desk KPIs of tickets arriving in each shift
 
 
 def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
@@ -183,25 +194,30 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     tc = params["aftersales.tracked-to-closure"]
     rd = params["aftersales.refund-deadline"]["max_delay"]
     paid_ok = refund & (refund_paid <= horizon_end)
-    delays = (refund_paid - received)[paid_ok]
+    delays = refund_paid[paid_ok] - received[paid_ok]
     pending_late = refund & ~paid_ok & np.isfinite(received) & (horizon_end - received > rd)
     unreplied = ~replied & (age > fr["max_reply"])
     late_reply = replied & (first > fr["max_reply"])
     kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
     reply_times = np.sort(start[replied])
+    served = replied & ~abandoned
+    by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end), sh.agents, arr, in_desk,
+                            chats, wait, first, abandoned, start, handling, served)
+                for sh in a.agents]
     return AftersalesOutcome(
         tickets=n,
         by_kind=kinds,
         lost=int(lost.sum()),
         wait_mean=float(wait_d.mean()) if wait_d.size else 0.0,
         p_delayed=float((wait_d > 0).mean()) if wait_d.size else 0.0,
-        chat_first_reply_p95=float(np.percentile(chat_first, 95)) if chat_first.size else None,
+        chat_first_reply_p95=p95(chat_first),
         chat_first_reply=chat_first,
         abandoned_fraction=float(abandoned[chats].mean()) if chats.any() else 0.0,
         utilization=desk.busy_seconds / desk.on_duty_seconds if desk.on_duty_seconds else 0.0,
         unanswered_overdue=int(unreplied.sum()),
         first_reply_late=int(late_reply.sum()),
         first_reply_max=float(first[replied].max()) if replied.any() else None,
+        first_reply_max_all=float(first[in_desk].max()) if in_desk.any() else None,
         refunds_paid=int(paid_ok.sum()),
         refunds_late=int((delays > rd).sum() + pending_late.sum()),
         refund_delay_max=float(delays.max()) if delays.size else None,
@@ -213,4 +229,35 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         engine=engine,
         backlog_times=arr,
         reply_times=reply_times,
+        by_shift=by_shift,
     )
+
+
+def _shift_kpis(lo: float, hi: float, agents: int, arr: np.ndarray, in_desk: np.ndarray,
+                chats: np.ndarray, wait: np.ndarray, first: np.ndarray,
+                abandoned: np.ndarray, start: np.ndarray, handling: np.ndarray,
+                served: np.ndarray) -> dict[str, float | None]:
+    """The desk KPIs of one shift: tickets that arrived during it, agent time spent in it.
+
+    This is what per-shift staffing is judged on: each shift answers for the customers who
+    came while it was on.
+    """
+    inside = (arr >= lo) & (arr < hi)
+    d = inside & in_desk
+    c = inside & chats & in_desk
+    ends = start + handling
+    overlap = np.clip(np.minimum(ends, hi) - np.maximum(start, lo), 0.0, None)
+    busy = float(overlap[served].sum())
+    duty = agents * max(0.0, hi - lo)
+    fr = first[c]
+    return {
+        "aftersales.tickets": float(inside.sum()),
+        "aftersales.wait.mean_s": float(wait[d].mean()) if d.any() else 0.0,
+        "aftersales.wait.p_delayed": float((wait[d] > 0).mean()) if d.any() else 0.0,
+        "aftersales.first_reply.p95_s": p95(fr),
+        "aftersales.first_reply.max_s": float(first[d].max()) if d.any() else None,
+        "aftersales.abandoned_fraction": float(abandoned[c].mean()) if c.any() else 0.0,
+        "aftersales.agent_utilization": busy / duty if duty else 0.0,
+        "handling.mean_s": float(handling[d].mean()) if d.any() else None,
+        "chat.fraction": float(c.sum() / d.sum()) if d.any() else 0.0,
+    }

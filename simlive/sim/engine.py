@@ -38,6 +38,7 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.wait.mean_s": "s",
     "aftersales.wait.p_delayed": "fraction",
     "aftersales.first_reply.p95_s": "s",
+    "aftersales.first_reply.max_s": "s",
     "aftersales.abandoned_fraction": "fraction",
     "aftersales.agent_utilization": "fraction",
     "aftersales.open_at_horizon": "tickets",
@@ -52,6 +53,7 @@ class ReplicationResult:
     kpis: dict[str, float | None]
     measures: dict[str, Any]
     series: dict[str, Any] = field(default_factory=dict)
+    by_shift: list[dict[str, float | None]] = field(default_factory=list)
 
 
 def series_step(s: Scenario, step: float) -> float:
@@ -59,10 +61,6 @@ def series_step(s: Scenario, step: float) -> float:
         return max(step, s.simulation.series_step)
     raw = s.duration / 2000
     return max(step, float(np.ceil(raw / step) * step))
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
 
 
 def run_replication(s: Scenario, replication: int, keep_series: bool = False,
@@ -121,7 +119,8 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "aftersales.tickets": float(after.tickets),
         "aftersales.wait.mean_s": after.wait_mean,
         "aftersales.wait.p_delayed": after.p_delayed,
-        "aftersales.first_reply.p95_s": _finite(after.chat_first_reply_p95),
+        "aftersales.first_reply.p95_s": after.chat_first_reply_p95,
+        "aftersales.first_reply.max_s": after.first_reply_max_all,
         "aftersales.abandoned_fraction": after.abandoned_fraction,
         "aftersales.agent_utilization": after.utilization,
         "aftersales.open_at_horizon": float(after.open),
@@ -166,6 +165,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "desk_engine": after.engine,
     }
     result = ReplicationResult(replication, kpis, measures)
+    result.by_shift = after.by_shift
     if keep_series:
         result.series = _series(s, audience, placed_steps, stock_series, after, step, stride)
         result.series["first_reply_chat_s"] = _sample(after.chat_first_reply, 5000)
@@ -194,6 +194,8 @@ def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step:
     bt = np.linspace(0.0, horizon_end, 1001)
     arrived = np.searchsorted(after.backlog_times, bt, side="right")
     replied = np.searchsorted(after.reply_times, bt, side="right")
+    edges = np.append(t, s.duration)
+    tickets_per_s = np.histogram(after.backlog_times, bins=edges)[0] / np.diff(edges)
     agents = np.zeros(bt.size)
     for sh in s.aftersales.agents:
         agents += np.where((bt >= sh.start) & (bt < sh.end), sh.agents, 0)
@@ -202,6 +204,7 @@ def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step:
         "viewers": np.round(viewers, 3).tolist(),
         "arrivals_per_s": np.round(arrivals, 4).tolist(),
         "orders_per_s": np.round(orders, 4).tolist(),
+        "tickets_per_s": np.round(tickets_per_s, 4).tolist(),
         "stock": {k: {"real": v[0].tolist(), "displayed": v[1].tolist()}
                   for k, v in stock.items()},
         "backlog_time_s": bt.tolist(),

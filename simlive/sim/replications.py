@@ -73,6 +73,9 @@ def summarise(scenario: Scenario, reps: list[ReplicationResult]) -> SimulationRe
         if not vals:
             kpis[name] = {"mean": None, "ci95": None, "unit": unit, "n": 0}
             continue
+        if not all(math.isfinite(v) for v in vals):  # e.g. a chat never answered
+            kpis[name] = {"mean": math.inf, "ci95": None, "unit": unit, "n": len(vals)}
+            continue
         mean, ci = mean_ci([float(v) for v in vals])
         # every KPI is non-negative, so the interval is clipped at zero
         kpis[name] = {"mean": _round(mean), "ci95": None if ci is None else

@@ -1,0 +1,127 @@
+"""Targets a plan must meet: ``'aftersales.first_reply.p95_s <= 180'``.
+
+A target is ``METRIC OP RIGHT`` where OP is ``<=``, ``<``, ``>=`` or ``>`` and RIGHT is a
+number, a metric, or ``NUMBER * METRIC`` (``orders.sold_out_rejections <= 0.1 *
+orders.placed``). A target holds *with confidence* when the far end of the 95 % CI of
+``left - right`` (computed per replication, so paired) is on the right side of zero: for
+``<=`` the upper bound must be <= 0. With one replication the value itself is used.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from simlive.errors import UsageError
+
+_METRIC = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+"
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_DURATION = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:ms|s|m|min|h|d|w|y)$")
+_TARGET = re.compile(rf"^\s*(?P<left>{_METRIC})\s*(?P<op><=|>=|<|>)\s*(?P<right>.+?)\s*$")
+_RIGHT = re.compile(
+    rf"^(?:(?P<num>{_NUMBER})(?:\s*\*\s*(?P<m1>{_METRIC}))?|(?P<m2>{_METRIC}))$")
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    left: str
+    op: str
+    factor: float  # right = factor * right_metric, or factor alone when right_metric is None
+    right_metric: str | None
+
+    @property
+    def upper(self) -> bool:
+        """True when smaller is better (``<=``, ``<``): the CI's upper end must meet it."""
+        return self.op in ("<=", "<")
+
+    def metrics(self) -> tuple[str, ...]:
+        return (self.left,) if self.right_metric is None else (self.left, self.right_metric)
+
+    def gap(self, values: Mapping[str, float | None]) -> float | None:
+        """left - right for one replication; None if a metric is missing."""
+        left = values.get(self.left)
+        if left is None:
+            return None
+        if self.right_metric is None:
+            return float(left) - self.factor
+        right = values.get(self.right_metric)
+        return None if right is None else float(left) - self.factor * float(right)
+
+    def limit_text(self) -> str:
+        if self.right_metric is None:
+            return f"{self.op} {self.factor:g}"
+        return f"{self.op} {self.factor:g} * {self.right_metric}"
+
+
+def parse_target(text: str, known: Iterable[str]) -> Target:
+    """Parse one target; a UsageError names the bad part and what would be valid."""
+    import difflib
+
+    known = list(known)
+    m = _TARGET.match(text)
+    if not m:
+        raise UsageError(f"--target {text!r}: expected 'METRIC OP VALUE' with OP one of "
+                         "<=, <, >=, > (e.g. 'aftersales.first_reply.p95_s <= 180')")
+    for name in (m["left"],):
+        _known(name, known, text, difflib)
+    right = m["right"]
+    if _DURATION.match(right):  # 180s, 3m, 5d for metrics in seconds
+        from simlive.scenario.units import Mismatch, parse_duration
+
+        try:
+            right = repr(parse_duration(right))
+        except Mismatch:
+            pass
+    r = _RIGHT.match(right)
+    if not r:
+        raise UsageError(f"--target {text!r}: the right side {m['right']!r} is not a number, "
+                         "a metric, or NUMBER * METRIC")
+    metric = r["m1"] or r["m2"]
+    if metric is not None:
+        _known(metric, known, text, difflib)
+    factor = float(r["num"]) if r["num"] is not None else 1.0
+    if not math.isfinite(factor):
+        raise UsageError(f"--target {text!r}: {r['num']!r} is not a finite number")
+    return Target(text.strip(), m["left"], m["op"], factor, metric)
+
+
+def _known(name: str, known: Sequence[str], text: str, difflib) -> None:
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"--target {text!r}: unknown metric '{name}'{hint}")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    target: Target
+    mean: float | None  # mean of left - right
+    bound: float | None  # the CI end that must meet zero
+    met: bool
+
+
+def assess(target: Target, runs: Sequence[Mapping[str, float | None]]) -> Assessment:
+    """Does the target hold with confidence over these replications' metric values?
+
+    A metric that no replication produced (a shift with no chats has no chat p95) does not
+    block a plan: there is nothing to fail. A value of infinity (a chat never answered) fails.
+    """
+    from simlive.sim.replications import mean_ci
+
+    gaps = [g for g in (target.gap(r) for r in runs) if g is not None]
+    if not gaps:
+        return Assessment(target, None, None, True)
+    if not all(math.isfinite(g) for g in gaps):
+        bad = math.inf if target.upper else -math.inf
+        return Assessment(target, bad, bad, False)
+    mean, ci = mean_ci(gaps)
+    bound = mean if ci is None else (ci[1] if target.upper else ci[0])
+    strict = target.op in ("<", ">")
+    if target.upper:
+        met = bound < 0 if strict else bound <= 0
+    else:
+        met = bound > 0 if strict else bound >= 0
+    return Assessment(target, mean, bound, met)

@@ -1,0 +1,63 @@
+"""The ``load:`` section of a scenario: how a load test replays the broadcast against a service.
+
+A load test cannot run a 4-hour broadcast with ten million viewers, so this section says how
+to shrink it: the whole traffic curve is compressed into ``run_time`` real seconds and scaled
+so that its peak is ``peak_users`` Locust users (closed model) or ``arrival_rate`` requests
+per second (open model). Stock is capped (``max_stock``) so a short test still sells a hot SKU
+out. Thresholds turn Locust's statistics into exit code 3.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from simlive.scenario.dists import Seconds
+from simlive.scenario.units import parse_rate
+
+PerSecond = Annotated[float, BeforeValidator(parse_rate)]
+USER_ROLES = ("viewer", "buyer", "aftersales", "agent", "reviewer")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Model):
+    """Performance limits; a limit left out is not checked."""
+
+    p95_ms: float | None = Field(default=2000.0, gt=0, description="p95 latency, ms")
+    max_failure_ratio: float | None = Field(default=0.01, ge=0, le=1, description=(
+        "failed requests / requests (expected business refusals such as sold_out are not "
+        "failures)"))
+    min_rps: float | None = Field(default=None, ge=0, description="mean requests per second")
+
+
+def _weights() -> dict[str, float]:
+    return {"viewer": 60.0, "buyer": 30.0, "aftersales": 6.0, "agent": 2.0, "reviewer": 4.0}
+
+
+class LoadSettings(_Model):
+    run_time: Seconds = Field(default=60.0, gt=0, description=(
+        "real seconds the whole broadcast is compressed into"))
+    peak_users: int = Field(default=50, ge=1, le=1_000_000, description=(
+        "Locust users at the traffic curve's peak (closed model)"))
+    spawn_rate: float | None = Field(default=None, gt=0, description=(
+        "users started per second; default: peak_users (spikes stay sharp)"))
+    mode: Literal["closed", "open"] = "closed"
+    arrival_rate: PerSecond | None = Field(default=None, description=(
+        "open model: requests per second held at the curve's peak, whatever the latency"))
+    user_rate: PerSecond = Field(default=2.0, gt=0, description=(
+        "open model: requests per second one user issues (pacing)"))
+    weights: dict[Literal["viewer", "buyer", "aftersales", "agent", "reviewer"],
+                  Annotated[float, Field(ge=0)]] = Field(default_factory=_weights)
+    max_stock: int | None = Field(default=40, ge=1, description=(
+        "cap on each SKU's stock for a short test; the hot SKU keeps the smallest stock"))
+    viewer_tokens: int = Field(default=200, ge=1, le=100_000, description=(
+        "distinct viewer accounts minted at setup"))
+    payment_timeout: Seconds = Field(default=3.0, gt=0, description=(
+        "with --serve: the service's payment timeout, so unpaid orders expire within the test"))
+    request_timeout: Seconds = Field(default=5.0, gt=0, description=(
+        "a request without an answer after this is recorded as info (outcome unknown)"))
+    thresholds: Thresholds = Thresholds()

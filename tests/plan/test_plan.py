@@ -1,0 +1,187 @@
+"""simlive plan: known answers from Erlang C, per-shift plans, unmeetable and bad targets."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from simlive.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _erlang_c(a: float, c: int) -> float:
+    """P(wait > 0) for M/M/c with offered load a, straight from the textbook formula."""
+    if c <= a:
+        return 1.0
+    top = a**c / math.factorial(c) * c / (c - a)
+    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+
+
+def _p_wait_longer(lam: float, s: float, c: int, t: float) -> float:
+    return _erlang_c(lam * s, c) * math.exp(-(c / s - lam) * t) if c > lam * s else 1.0
+
+
+def _textbook(tmp_path: Path, *, rate_per_min: float, handling_min: float, agents: int,
+              hours: int = 40) -> Path:
+    doc = {
+        "name": "textbook",
+        "seed": 9,
+        "duration": f"{hours}h",
+        "audience": {"arrivals": [{"at": 0, "rate": "1/s"}]},
+        "products": {"skus": [{"sku": "A", "price": 1, "stock": 1}]},
+        "aftersales": {
+            "consultations": {"rate": f"{rate_per_min}/min"},
+            "returns": {"fraction": 0}, "replacements": {"fraction": 0},
+            "refunds": {"fraction": 0}, "complaints": {"fraction": 0},
+            "agents": [{"from": 0, "to": f"{hours + 24}h", "agents": agents}],
+            "handling": {"consultation": {"dist": "exponential", "mean": f"{handling_min}m"}},
+            "patience": None,
+            "horizon": "1d",
+        },
+        "simulation": {"desk_engine": "fast"},
+    }
+    path = tmp_path / "textbook.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _plan(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, ["plan", *args])
+    assert "Traceback" not in res.output + (res.stderr or "")
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_plan_finds_the_erlang_c_answer_for_p_wait(tmp_path: Path) -> None:
+    lam, s = 2.0 / 60, 180.0  # 6 erlangs offered
+    limit = 0.15
+    expected = next(c for c in range(1, 50) if _erlang_c(lam * s, c) <= limit)
+    # the limit sits well between neighbours, so sampling noise cannot move the answer
+    assert _erlang_c(lam * s, expected - 1) > limit + 0.04
+    assert _erlang_c(lam * s, expected) < limit - 0.03
+    path = _textbook(tmp_path, rate_per_min=2, handling_min=3, agents=3)
+    out = tmp_path / "plan.json"
+    code, stdout, _ = _plan(str(path), "--target", f"aftersales.wait.p_delayed <= {limit}",
+                            "--vary", "aftersales.agents", "-r", "8", "--json", str(out))
+    assert code == 0
+    plan = json.loads(out.read_text())
+    assert plan["answer"] == expected
+    assert f"aftersales.agents = {expected}" in stdout
+    tried = {c["value"]: c["met"] for c in plan["candidates"]}
+    assert tried[expected] is True and tried.get(expected - 1) is False
+
+
+def test_plan_finds_the_erlang_c_answer_for_wait_over_t(tmp_path: Path) -> None:
+    # first reply p95 <= t  <=>  P(wait > t) <= 5 %, for customers who never leave
+    lam, s, t = 3.0 / 60, 120.0, 30.0
+    expected = next(c for c in range(1, 50) if _p_wait_longer(lam, s, c, t) <= 0.05)
+    path = _textbook(tmp_path, rate_per_min=3, handling_min=2, agents=2)
+    code, stdout, _ = _plan(str(path), "--target", f"aftersales.first_reply.p95_s <= {t}",
+                            "--vary", "aftersales.agents", "-r", "8")
+    assert code == 0, stdout
+    assert f"aftersales.agents = {expected} " in stdout
+
+
+def test_per_shift_plan_on_two_shifts(tmp_path: Path) -> None:
+    # a quiet shift (1 chat/min) then a busy one (4 chats/min), 4-minute chats
+    doc = yaml.safe_load(_textbook(tmp_path, rate_per_min=1, handling_min=4, agents=1,
+                                   hours=24).read_text())
+    doc["audience"] = {"interpolation": "step",
+                       "arrivals": [{"at": 0, "rate": "1/s"}, {"at": "12h", "rate": "4/s"}],
+                       "dwell": {"dist": "fixed", "value": "1m"}}
+    doc["aftersales"]["consultations"] = {"per_viewer": "1/h"}
+    doc["aftersales"]["agents"] = [{"from": 0, "to": "12h", "agents": 1},
+                                   {"from": "12h", "to": "48h", "agents": 1}]
+    path = tmp_path / "shifts.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "plan.json"
+    code, stdout, _ = _plan(str(path), "--target", "aftersales.wait.p_delayed <= 0.2",
+                            "--vary", "aftersales.agents", "--per-shift", "-r", "6",
+                            "--json", str(out))
+    assert code == 0, stdout
+    plan = json.loads(out.read_text())
+    quiet, busy = plan["answer"]
+    # arrival rates: 1 viewer/s present for a minute at 1 chat per viewer-hour = 1/min
+    want = [next(c for c in range(1, 60) if _erlang_c(rate / 60 * 240, c) <= 0.2)
+            for rate in (1.0, 4.0)]
+    assert abs(quiet - want[0]) <= 1 and abs(busy - want[1]) <= 1
+    assert busy > quiet
+    assert [s["simulated"] for s in plan["shifts"]] == [quiet, busy]
+    assert all(s["analytic"] is not None for s in plan["shifts"])
+    assert "Agents per shift" in stdout
+
+
+def test_unmeetable_target_exits_1_naming_it(tmp_path: Path) -> None:
+    path = _textbook(tmp_path, rate_per_min=2, handling_min=3, agents=3, hours=10)
+    code, _, stderr = _plan(str(path), "--target", "aftersales.wait.p_delayed <= 0.15",
+                            "--vary", "aftersales.agents", "--max", "6", "-r", "3")
+    assert code == 1
+    assert "no value of aftersales.agents within 0..6 meets every target" in stderr
+    assert "aftersales.wait.p_delayed <= 0.15" in stderr
+
+
+def test_stock_plan_against_a_ratio_target() -> None:
+    code, stdout, _ = _plan(str(ROOT / "scenarios" / "flash-sale.yaml"), "--target",
+                            "orders.sold_out_rejections <= 0.5 * orders.placed",
+                            "--vary", "products.HOT-1.stock", "-r", "3", "--resolution", "2000")
+    assert code == 0, stdout
+    answer = int(stdout.rsplit("products.HOT-1.stock = ", 1)[1].split()[0])
+    assert 100_000 < answer < 400_000
+
+
+def test_bad_targets_exit_2_naming_the_bad_part(tmp_path: Path) -> None:
+    path = str(_textbook(tmp_path, rate_per_min=2, handling_min=3, agents=3, hours=2))
+    cases = {
+        "aftersales.first_reply.p59_s <= 180":
+            "unknown metric 'aftersales.first_reply.p59_s' (did you mean "
+            "'aftersales.first_reply.p95_s'?)",
+        "aftersales.wait.mean_s == 3":
+            "expected 'METRIC OP VALUE' with OP one of <=, <, >=, >",
+        "aftersales.wait.mean_s <= lots":
+            "the right side 'lots' is not a number, a metric, or NUMBER * METRIC",
+        "orders.sold_out_rejections <= 0.1 * orders.placd":
+            "unknown metric 'orders.placd' (did you mean 'orders.placed'?)",
+    }
+    for target, message in cases.items():
+        code, _, stderr = _plan(path, "--target", target, "--vary", "aftersales.agents")
+        assert code == 2, target
+        assert message in stderr, (target, stderr)
+    code, _, stderr = _plan(path, "--target", "aftersales.wait.mean_s <= 60",
+                            "--vary", "products.NOPE.stock")
+    assert code == 2 and "no SKU 'NOPE'" in stderr
+    code, _, stderr = _plan(path, "--target", "aftersales.wait.mean_s <= 60",
+                            "--vary", "products.A.stock", "--per-shift")
+    assert code == 2 and "--per-shift" in stderr
+
+
+def test_emit_load_profile(tmp_path: Path) -> None:
+    out = tmp_path / "profile.yaml"
+    res = CliRunner().invoke(cli, ["plan", str(ROOT / "scenarios" / "flash-sale.yaml"),
+                                   "--emit-load-profile", str(out)])
+    assert res.exit_code == 0, res.output
+    profile = yaml.safe_load(out.read_text())
+    run = CliRunner().invoke(cli, ["run", str(ROOT / "scenarios" / "flash-sale.yaml"), "-q",
+                                   "--json", "-"])
+    kpis = json.loads(run.stdout)["kpis"]
+    peak = profile["peak"]
+    assert peak["concurrent_viewers"] > 0
+    assert peak["orders_per_s"] > 100  # the flash sale
+    assert peak["orders_per_s"] <= kpis["orders.peak_per_s"]["mean"]
+    assert abs(peak["stock_reads_per_s"] - peak["concurrent_viewers"]) < 1  # refresh 1 s
+    assert profile["scenario"] == "flash-sale"
+
+
+def test_plan_html_has_a_plot_per_target(tmp_path: Path) -> None:
+    path = _textbook(tmp_path, rate_per_min=2, handling_min=3, agents=3, hours=10)
+    html = tmp_path / "plan.html"
+    code, _, _ = _plan(str(path), "--target", "aftersales.wait.p_delayed <= 0.3",
+                       "--target", "aftersales.wait.mean_s <= 120", "--vary",
+                       "aftersales.agents", "-r", "3", "--html", str(html))
+    assert code == 0
+    text = html.read_text()
+    assert text.count("<svg") == 2
+    assert "aftersales.wait.p_delayed against aftersales.agents" in text

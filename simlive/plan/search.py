@@ -234,7 +234,11 @@ def _agents_guess(planner: Planner) -> list[int | None] | None:
 
 
 def make_runner(replications: int, jobs: int) -> Runner:
+    """Simulate a candidate. In one process, orders and tickets are simulated once per
+    replication and reused while only the agents change (they cannot depend on them)."""
+    cache: dict = {}
+
     def run(s: Scenario) -> SimulationResult:
-        return simulate(s, replications, jobs)
+        return simulate(s, replications, jobs, cache=cache if jobs == 1 else None)
 
     return run

@@ -89,6 +89,9 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     horizon = roster.horizon
     next_on = roster.next_on
     replace = heapq.heapreplace
+    # each slot's current duty interval, so the common case (on duty) costs two comparisons
+    lo = [0.0] * roster.slots
+    hi = [0.0] * roster.slots
     a_list, h_list, p_list = arrival.tolist(), handling.tolist(), patience.tolist()
     for k in range(n):
         if not heap:
@@ -97,9 +100,11 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
         while True:
             f, i = heap[0]
             s = f if f > a else a
-            if s == INF:
+            if lo[i] <= s < hi[i] or s == INF:
                 break
             on = next_on(i, s)
+            if on != INF:
+                lo[i], hi[i] = on, roster.duty_end(i, on)
             if on == s:
                 break
             replace(heap, (on, i))
@@ -110,8 +115,9 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
             start[k] = s
             continue
         start[k] = s
-        replace(heap, (s + h_list[k], i))
-        busy += h_list[k]
+        h = h_list[k]
+        replace(heap, (s + h, i))
+        busy += h
     never = ~np.isfinite(start)
     abandoned[never] = arrival[never] + patience[never] < horizon
     return DeskOutcome(start, abandoned, busy, roster.on_duty_seconds)

@@ -63,10 +63,25 @@ def series_step(s: Scenario, step: float) -> float:
     return max(step, float(np.ceil(raw / step) * step))
 
 
-def run_replication(s: Scenario, replication: int, keep_series: bool = False,
-                    progress: Progress | None = None) -> ReplicationResult:
-    streams = Streams(s.seed, replication)
-    params = rule_params(s.rule_overrides())
+@dataclass
+class Front:
+    """Everything before the after-sales desk: it does not depend on the agents on shift."""
+
+    audience: Any
+    outcomes: list[SkuOutcome]
+    tickets: Any
+    orders_per_step: np.ndarray
+    stock_series: dict[str, tuple[np.ndarray, np.ndarray]]
+    stride: int
+
+
+def front_key(s: Scenario, replication: int, keep_series: bool) -> tuple:
+    """What a Front depends on: the scenario less its shift schedule, and the replication."""
+    return replication, keep_series, s.model_dump_json(exclude={"aftersales": {"agents"}})
+
+
+def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: Streams,
+           params: dict) -> Front:
     step = s.simulation.step
     audience = simulate_audience(s, step, streams.get("audience"))
     cat = build_catalogue(s)
@@ -96,7 +111,29 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         if progress is not None and (j % 16 == 0 or j == len(cat.skus) - 1):
             progress(0.7 * (j + 1) / len(cat.skus))
     tickets = make_tickets(s, audience.concurrent, outcomes, step, streams.get("tickets"))
-    after = run_aftersales(s, tickets, params, streams.get("desk"))
+    return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride)
+
+
+def run_replication(s: Scenario, replication: int, keep_series: bool = False,
+                    progress: Progress | None = None,
+                    cache: dict | None = None) -> ReplicationResult:
+    """One replication. ``cache`` (a dict the caller owns) keeps the part before the desk, so
+    a planner trying agent counts simulates orders and tickets once per replication."""
+    streams = Streams(s.seed, replication)
+    params = rule_params(s.rule_overrides())
+    step = s.simulation.step
+    key = front_key(s, replication, keep_series) if cache is not None else None
+    front = cache.get(key) if cache is not None else None
+    if front is None:
+        front = _front(s, keep_series, progress, streams, params)
+        if cache is not None:
+            while len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = front
+    audience, outcomes = front.audience, front.outcomes
+    orders_per_step, stock_series, stride = (front.orders_per_step, front.stock_series,
+                                             front.stride)
+    after = run_aftersales(s, front.tickets, params, streams.get("desk"))
     if progress is not None:
         progress(0.95)
     paid = sum(o.paid_orders for o in outcomes)

@@ -95,8 +95,13 @@ def _one(args: tuple[Scenario, int, bool]) -> ReplicationResult:
 
 
 def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
-             progress: Callable[[float], None] | None = None) -> SimulationResult:
-    """Run ``replications`` replications on ``jobs`` processes and judge every rule."""
+             progress: Callable[[float], None] | None = None,
+             cache: dict | None = None) -> SimulationResult:
+    """Run ``replications`` replications on ``jobs`` processes and judge every rule.
+
+    ``cache`` (in-process runs only) lets repeated runs that differ only in the shift schedule
+    reuse each replication's orders and tickets; see ``engine.run_replication``.
+    """
     if replications < 1:
         raise UsageError(f"replications(={replications}) must be >= 1")
     if jobs < 1:
@@ -108,7 +113,7 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
                 if progress is not None:
                     progress((rep + frac) / replications)
             results[rep] = run_replication(scenario, rep, keep_series=rep == 0,
-                                           progress=sub)
+                                           progress=sub, cache=cache)
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, replications)) as pool:
             futures = {pool.submit(_one, (scenario, rep, rep == 0)): rep

@@ -309,6 +309,119 @@ def serve(db: str, host: str, port: int, workers: int, faults: tuple[str, ...],
                 sweep_interval=sweep_interval, max_body_bytes=max_body_bytes)
 
 
+# --- load and check (load tests against a service) ---------------------------------------
+# Owned by simlive.load and simlive.check; exit 0 pass, 1 a rule fails or is unknown,
+# 3 a performance threshold fails, 2 bad input.
+
+
+def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) -> int:
+    from simlive.errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_THRESHOLD_FAILED
+    from simlive.load.runner import threshold_table
+    from simlive.report.tables import verdict_table
+    from simlive.rules import Status
+
+    console = _console()
+    console.print(verdict_table(verdicts))
+    if thresholds:
+        console.print(threshold_table(thresholds))
+    bad = [v.rule_id for v in verdicts if v.status is not Status.PASS]
+    if bad:
+        click.echo(f"FAIL: {len(bad)} rule(s) not passed: {', '.join(bad)}", err=True)
+        return EXIT_RULE_FAILED
+    slow = [t.name for t in thresholds or [] if not t.passed]
+    if slow:
+        click.echo(f"FAIL: threshold(s) broken: {', '.join(slow)}", err=True)
+        return EXIT_THRESHOLD_FAILED
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--serve", is_flag=True, help="Start the reference service on a temp SQLite db.")
+@click.option("--host", default=None, help="Base URL of the service under test.")
+@click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
+              help="Admin bearer token for setup and checking (or SIMLIVE_ADMIN_TOKEN).")
+@click.option("--users", type=click.IntRange(1, 1_000_000), default=None,
+              help="Peak Locust users (overrides load.peak_users).")
+@click.option("--run-time", default=None, metavar="DURATION",
+              help="Real time the broadcast is compressed into, e.g. 60s (load.run_time).")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="Locust worker processes under a local master (0: one local process).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="simlive-load",
+              show_default=True, help="Folder for Locust's CSV/HTML, history and verdicts.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME", callback=_fault_names,
+              help="With --serve: start the service with this fault (repeatable).")
+@click.option("--settle", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Wait after ending the broadcast before checking (default with --serve: "
+                   "the payment timeout; else 0).")
+@_friendly
+def load(scenario: str, serve: bool, host: str | None, admin_token: str | None,
+         users: int | None, run_time: str | None, workers: int, out_dir: str,
+         faults: tuple[str, ...], settle: float | None) -> None:
+    """Load-test a service with Locust along the scenario, then check every rule."""
+    from pathlib import Path
+
+    from simlive.errors import UsageError
+    from simlive.load.runner import run_load
+    from simlive.scenario import load_scenario
+    from simlive.scenario.units import Mismatch, parse_duration
+
+    if serve == bool(host):
+        raise UsageError("give exactly one of --serve or --host")
+    if faults and not serve:
+        raise UsageError("--fault needs --serve (it breaks the reference service)")
+    sc = load_scenario(scenario)
+    changes: dict[str, Any] = {}
+    if users is not None:
+        changes["peak_users"] = users
+    if run_time is not None:
+        try:
+            changes["run_time"] = parse_duration(run_time)
+        except Mismatch as exc:
+            raise UsageError(f"--run-time(={run_time!r}): expected a duration like 60s; "
+                             f"{exc}") from None
+        if changes["run_time"] <= 0:
+            raise UsageError(f"--run-time(={run_time!r}) must be > 0")
+    if changes:
+        sc = sc.model_copy(update={"load": sc.load.model_copy(update=changes)})
+    result = run_load(sc, scenario, Path(out_dir), host=host, admin_token=admin_token,
+                      serve=serve, faults=faults, workers=workers, settle=settle)
+    click.echo(f"reports in {out_dir}/ (locust.html, locust_*.csv, history.jsonl, "
+               f"verdicts.json)")
+    sys.exit(_print_verdicts(result.verdicts, result.thresholds))
+
+
+@cli.command()
+@click.option("--history", "history", required=True, type=click.Path(exists=True),
+              help="A history (.jsonl) or a folder of them (one per Locust process).")
+@click.option("--host", default=None, help="Base URL of the service to read the state from.")
+@click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
+              help="Admin bearer token (or SIMLIVE_ADMIN_TOKEN).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="A stored state.json instead of --host (offline re-check).")
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+              help="Scenario whose compliance block sets the rule parameters.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the verdicts as JSON to this file.")
+@_friendly
+def check(history: str, host: str | None, admin_token: str | None, state_file: str | None,
+          scenario: str | None, json_path: str | None) -> None:
+    """Check a stored load-test history against a service's final state."""
+    from simlive.errors import UsageError
+    from simlive.load.runner import check_directory, load_state
+    from simlive.report.files import write_json
+    from simlive.scenario import load_scenario
+
+    if not state_file and not (host and admin_token):
+        raise UsageError("give --host and --admin-token, or --state")
+    sc = load_scenario(scenario) if scenario else None
+    state = load_state(state_file) if state_file else None
+    verdicts, _ = check_directory(host or "", admin_token or "", history, sc, None, state)
+    if json_path:
+        write_json(json_path, {"verdicts": [v.to_dict() for v in verdicts]})
+    sys.exit(_print_verdicts(verdicts))
+
+
 def main() -> None:
     cli(prog_name="simlive")
 

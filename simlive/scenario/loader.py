@@ -78,7 +78,8 @@ def _resolve(data: Any, loc: Loc) -> tuple[Loc, bool]:
         elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
             path.append(part)
             cur = cur[part]
-        elif isinstance(part, str) and (part in _TAGS or part.startswith("function-")):
+        elif isinstance(part, str) and (part in _TAGS or part.startswith("function-")
+                                        or part == "[key]"):
             continue
         else:
             return tuple(path) + (part,), False

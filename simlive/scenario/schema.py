@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -24,7 +25,15 @@ from simlive.scenario.dists import Distribution, Exponential, Fixed, Gamma, Logn
 from simlive.scenario.load import LoadSettings
 from simlive.scenario.units import Mismatch, parse_rate
 
-PerSecond = Annotated[float, BeforeValidator(parse_rate)]
+RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "description": "per second"},
+        {"type": "string", "pattern": r"^\s*[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?\s*/\s*"
+                                      r"(ms|s|sec|m|min|h|d|w|y)\s*$",
+         "examples": ["1200/min", "20/s", "0.003/min"]},
+    ]
+}
+PerSecond = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 
 from simlive.errors import UsageError
 from simlive.rules import RULES
 
 
-class Fault(str, Enum):
+class Fault(StrEnum):
     """A named way to break one rule. The value is the command-line name."""
 
     OVERSELL = "oversell"
@@ -64,6 +64,13 @@ assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)
 FAULT_NAMES: tuple[str, ...] = tuple(f.value for f in Fault)
 
 
+def explain_unknown(name: str) -> str:
+    """Why ``name`` is refused: the nearest valid name and the full list."""
+    near = difflib.get_close_matches(name.strip().lower(), FAULT_NAMES, n=1)
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    return f"{name!r} is not a known fault.{hint} Known faults: {', '.join(FAULT_NAMES)}"
+
+
 def parse_faults(names: Iterable[str]) -> frozenset[Fault]:
     """Fault names from the command line or an env var, as a set of :class:`Fault`.
 
@@ -78,10 +85,5 @@ def parse_faults(names: Iterable[str]) -> frozenset[Fault]:
         try:
             out.add(Fault(name))
         except ValueError:
-            near = difflib.get_close_matches(name, FAULT_NAMES, n=1)
-            hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise UsageError(
-                f"--fault(={raw!r}) is not a known fault.{hint} "
-                f"Known faults: {', '.join(FAULT_NAMES)}"
-            ) from None
+            raise UsageError(f"--fault: {explain_unknown(raw)}") from None
     return frozenset(out)

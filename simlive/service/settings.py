@@ -51,7 +51,7 @@ class Settings:
     """``stale-display`` fault: how long the displayed stock is cached."""
     lose_ticket_fraction: float = 0.5
     """``lose-ticket`` fault: the fraction of new tickets silently dropped."""
-    fault_gap: float = 0.005
+    fault_gap: float = 0.02
     """Race faults: the pause between reading and writing that lets concurrent requests
     interleave, as a slow network or GC pause would in production."""
     max_body_bytes: int = 64 * 1024

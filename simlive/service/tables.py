@@ -64,7 +64,7 @@ def _fk(name: str, target: str, nullable: bool = False) -> Column[int]:
 users = Table(
     "users", metadata,
     _id(),
-    Column("name", String(100), nullable=False),
+    Column("name", String(120), nullable=False),  # up to 100 + "-<n>" when minted in bulk
     Column("role", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),

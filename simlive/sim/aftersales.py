@@ -57,8 +57,8 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
     rate = a.consultations.rate + a.consultations.per_viewer * concurrent
     width = np.minimum(step, s.duration - np.arange(concurrent.size) * step)
     n = rng.poisson(rate * width)
-    times = (np.repeat(np.arange(concurrent.size), n) + rng.random(int(n.sum()))) * step
-    times = np.minimum(times, s.duration)
+    bins = np.repeat(np.arange(concurrent.size), n)
+    times = bins * step + rng.random(bins.size) * width[bins]  # the last step may be partial
     parts.append((times, CONSULTATION, -1, np.zeros(times.size)))
     from simlive.scenario.catalogue import build_catalogue
 
@@ -156,6 +156,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
                     np.where(replied, start, horizon_end) - arr)
     in_desk = ~lost
     wait_d = wait[in_desk]
+    waited = wait_d > 1e-9  # float dust from adding delays is not a wait
     first = start - arr
     chat_first = first[chats & in_desk]
     fr = params["aftersales.first-reply"]
@@ -209,7 +210,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         by_kind=kinds,
         lost=int(lost.sum()),
         wait_mean=float(wait_d.mean()) if wait_d.size else 0.0,
-        p_delayed=float((wait_d > 0).mean()) if wait_d.size else 0.0,
+        p_delayed=float(waited.mean()) if wait_d.size else 0.0,
         chat_first_reply_p95=p95(chat_first),
         chat_first_reply=chat_first,
         abandoned_fraction=float(abandoned[chats].mean()) if chats.any() else 0.0,
@@ -253,7 +254,7 @@ def _shift_kpis(lo: float, hi: float, agents: int, arr: np.ndarray, in_desk: np.
     return {
         "aftersales.tickets": float(inside.sum()),
         "aftersales.wait.mean_s": float(wait[d].mean()) if d.any() else 0.0,
-        "aftersales.wait.p_delayed": float((wait[d] > 0).mean()) if d.any() else 0.0,
+        "aftersales.wait.p_delayed": float((wait[d] > 1e-9).mean()) if d.any() else 0.0,
         "aftersales.first_reply.p95_s": p95(fr),
         "aftersales.first_reply.max_s": float(first[d].max()) if d.any() else None,
         "aftersales.abandoned_fraction": float(abandoned[c].mean()) if c.any() else 0.0,

@@ -33,7 +33,7 @@ INF = math.inf
 class DeskOutcome:
     start: np.ndarray  # when an agent reached the ticket (first reply); inf if never
     abandoned: np.ndarray  # bool: the customer left before an agent reached them
-    busy_seconds: float  # handling time spent by agents
+    busy_seconds: float  # handling time spent by agents while on duty
     on_duty_seconds: float  # agent-seconds on shift within the horizon
 
 
@@ -76,10 +76,21 @@ class Roster:
         k = bisect.bisect_right(ends, t)
         return ends[k] if k < len(ends) and starts[k] <= t else t
 
+    def interval(self, slot: int, t: float) -> tuple[float, float]:
+        """The duty interval of ``slot`` that contains ``t`` (``t`` must be on duty)."""
+        starts, ends = self.intervals[slot]
+        k = bisect.bisect_right(ends, t)
+        return starts[k], ends[k]
+
 
 def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
               roster: Roster) -> DeskOutcome:
-    """FCFS c-server queue with impatience and shifts, by recursion (tickets sorted by time)."""
+    """FCFS c-server queue with impatience and shifts, by recursion (tickets sorted by time).
+
+    The heap is keyed by the time each slot has been idle since (the end of its last ticket,
+    or the start of its current duty interval, whichever is later), so that when several
+    agents are free the one idle longest takes the ticket, as in ``desk_simpy``.
+    """
     n = arrival.size
     start = np.full(n, INF)
     abandoned = np.zeros(n, dtype=bool)
@@ -87,11 +98,10 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     heapq.heapify(heap)
     busy = 0.0
     horizon = roster.horizon
-    next_on = roster.next_on
     replace = heapq.heapreplace
     # each slot's current duty interval, so the common case (on duty) costs two comparisons
-    lo = [0.0] * roster.slots
-    hi = [0.0] * roster.slots
+    lo = [INF] * roster.slots
+    hi = [-INF] * roster.slots
     a_list, h_list, p_list = arrival.tolist(), handling.tolist(), patience.tolist()
     for k in range(n):
         if not heap:
@@ -100,15 +110,22 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
         while True:
             f, i = heap[0]
             s = f if f > a else a
-            if lo[i] <= s < hi[i] or s == INF:
+            if s == INF:
                 break
-            on = next_on(i, s)
-            if on != INF:
-                lo[i], hi[i] = on, roster.duty_end(i, on)
-            if on == s:
-                break
-            replace(heap, (on, i))
-        if s > horizon:
+            if not lo[i] <= s < hi[i]:
+                on = roster.next_on(i, s)
+                if on == INF:
+                    replace(heap, (INF, i))
+                    continue
+                lo[i], hi[i] = roster.interval(i, on)
+                if on != s:
+                    replace(heap, (on, i))
+                    continue
+            if lo[i] > f:  # idle since it came on duty, not since its last ticket
+                replace(heap, (lo[i], i))
+                continue
+            break
+        if s >= horizon:
             continue
         if s - a > p_list[k]:
             abandoned[k] = True
@@ -117,7 +134,7 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
         start[k] = s
         h = h_list[k]
         replace(heap, (s + h, i))
-        busy += h
+        busy += min(s + h, hi[i], horizon) - s
     never = ~np.isfinite(start)
     abandoned[never] = arrival[never] + patience[never] < horizon
     return DeskOutcome(start, abandoned, busy, roster.on_duty_seconds)
@@ -146,12 +163,16 @@ def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
         announce()
         if math.isfinite(patience[k]):
             yield env.timeout(float(patience[k]))
+            # one more step at the same instant: an agent woken by this very arrival (or
+            # freed at this instant) still reaches the customer, as in the recursion where a
+            # customer leaves only if the wait exceeds the patience
+            yield env.timeout(0)
             if not started[k]:
                 abandoned[k] = True
 
     def source():
         for k in range(n):
-            yield env.timeout(float(arrival[k]) - env.now)
+            yield env.timeout(max(0.0, float(arrival[k]) - env.now))
             env.process(customer(k))
 
     def agent(slot: int):
@@ -171,13 +192,17 @@ def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
             if abandoned[k]:
                 continue  # a reply to a customer who left; no handling time
             started[k] = True
-            state["busy"] += float(handling[k])
-            yield env.timeout(float(handling[k]))
+            h = float(handling[k])
+            state["busy"] += min(env.now + h, roster.duty_end(slot, env.now),
+                                 roster.horizon) - env.now
+            yield env.timeout(h)
 
     env.process(source())
     for slot in range(roster.slots):
         env.process(agent(slot))
     env.run(until=roster.horizon)
-    late = start > roster.horizon
-    start[late] = INF
+    # the clock reaches an arrival by adding delays; snap float dust back onto the arrival
+    close = np.abs(start - arrival) < 1e-9
+    start[close] = arrival[close]
+    start[start >= roster.horizon] = INF
     return DeskOutcome(start, abandoned, state["busy"], roster.on_duty_seconds)

@@ -50,14 +50,19 @@ class SkuOutcome:
     displayed: np.ndarray | None = None  # stock shown to viewers per step
 
 
-def _sliding(values: np.ndarray, window: int, fn: np.ufunc) -> np.ndarray:
-    """fn over values[t-window .. t] for every t, in O(n) (van Herk / Gil-Werman)."""
+def _sliding(values: np.ndarray, window: int, fn: np.ufunc,
+             before: float | None = None) -> np.ndarray:
+    """fn over values[t-window .. t] for every t, in O(n) (van Herk / Gil-Werman).
+
+    ``before`` is the value ahead of the series (the stock before the broadcast began);
+    without it the first value is repeated.
+    """
     n = values.size
     if window <= 0 or n == 0:
         return values.copy()
     w = window + 1
     pad = (-n) % w
-    fill = values[0]
+    fill = values[0] if before is None else before
     v = np.concatenate([np.full(w - 1, fill), values, np.full(pad, values[-1])])
     m = v.size
     pad2 = (-m) % w
@@ -216,8 +221,9 @@ class SkuModel:
         out.final_reserved = int(reserved[-1])
         shown = self._displayed(remaining[: self.bins])
         real = np.maximum(remaining[: self.bins], 0)
-        lo = _sliding(real, self.max_lag_bins, np.minimum)
-        hi = _sliding(real, self.max_lag_bins, np.maximum)
+        initial = max(self.sku.stock, 0)
+        lo = _sliding(real, self.max_lag_bins, np.minimum, initial)
+        hi = _sliding(real, self.max_lag_bins, np.maximum, initial)
         wrong = (shown < lo) | (shown > hi)
         out.display_mismatch_steps = int(wrong.sum())
         out.display_phantom_steps = int(((shown > 0) & (real == 0) & wrong).sum())

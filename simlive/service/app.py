@@ -1,0 +1,115 @@
+"""The app factory: :func:`create_app` for tests and one-process serving,
+:func:`app_from_env` for uvicorn workers (``uvicorn.run(..., factory=True)``).
+
+Building the app opens the database, creates the schema if asked, makes sure the configured
+token users exist, and starts (in the lifespan) the sweeper that expires unpaid orders. Active
+faults are logged loudly at start by every worker, so nobody mistakes a broken service for a
+correct one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from simlive import __version__
+from simlive.service.core import Service
+from simlive.service.faults import BREAKS, Fault
+from simlive.service.problems import BodyLimit, install_handlers
+from simlive.service.routers import admin, broadcasts, orders, products, reviews, tickets
+from simlive.service.schemas import Health
+from simlive.service.settings import Settings
+from simlive.service.stock import expire_due
+
+log = logging.getLogger("simlive.service")
+
+DESCRIPTION = """\
+The reference live-commerce service of **simlive**: a real system under test that keeps every
+compliance rule of the simlive design under concurrency (unless started with `--fault`).
+
+Authenticate with `Authorization: Bearer <token>`; roles are viewer, merchant, agent and
+admin. Errors are `{"detail": ..., "code": ...}`; a 422's `detail` lists each bad field.
+Listings page by id: pass `next_after` back as `after`.
+"""
+
+
+class Sweeper:
+    """A daemon thread that expires overdue orders every ``interval`` seconds.
+
+    Reads expire overdue orders too, so the sweeper only bounds how long an untouched
+    reservation can hold stock; its transitions are the same conditional updates, so any
+    number of sweepers (one per worker) are safe together.
+    """
+
+    def __init__(self, svc: Service, interval: float) -> None:
+        self.svc = svc
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="simlive-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                expire_due(self.svc)
+            except Exception:  # noqa: BLE001 - a failed sweep is retried next tick
+                log.exception("expiry sweep failed")
+
+
+def announce_faults(faults: frozenset[Fault]) -> None:
+    for fault in sorted(faults):
+        log.warning("FAULT %s is ON: this service breaks %s on purpose", fault.value,
+                    BREAKS[fault])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A ready FastAPI app for ``settings`` (defaults: ./simlive.db, no faults)."""
+    settings = settings or Settings()
+    svc = Service(settings)
+    if settings.create_schema:
+        svc.db.create_schema()
+    svc.ensure_users(settings.tokens)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        announce_faults(settings.faults)
+        sweeper = Sweeper(svc, settings.sweep_interval)
+        sweeper.start()
+        try:
+            yield
+        finally:
+            sweeper.stop()
+            svc.db.dispose()
+
+    app = FastAPI(title="simlive reference live-commerce service", version=__version__,
+                  description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = svc
+    install_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> Health:
+        """Liveness, touching no database: the benchmark's no-op baseline."""
+        return Health(status="ok")
+
+    for module in (admin, broadcasts, products, orders, tickets, reviews):
+        app.include_router(module.router)
+    app.include_router(admin.public)
+    if settings.has(Fault.DELETE_REVIEW):
+        app.include_router(reviews.faulty_router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for a uvicorn worker process, configured by ``SIMLIVE_SERVICE_SETTINGS``."""
+    return create_app(Settings.from_env())

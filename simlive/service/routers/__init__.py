@@ -1,0 +1,1 @@
+"""The HTTP endpoints, one small router per part of the domain."""

@@ -1,0 +1,176 @@
+"""Broadcasts: create, start, end; ending publishes the replay (``replay.available``).
+
+The replay row is written in the same transaction as the ``ended`` state, so a broadcast can
+never be seen ended without its replay (unless the ``no-replay`` fault is on). Replays carry
+``retain_until`` (``replay.retained``); nothing here deletes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from simlive.service import tables as t
+from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
+from simlive.service.core import Caller, Service
+from simlive.service.faults import Fault
+from simlive.service.problems import conflict, forbidden, not_found
+from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
+from simlive.service.routers.products import product_out
+from simlive.service.schemas import (
+    BroadcastCreate,
+    BroadcastOut,
+    LinkProduct,
+    Page,
+    ProductOut,
+    ReplayOut,
+)
+
+router = APIRouter(tags=["broadcasts"], responses=ERRORS)
+
+b, r = t.broadcasts, t.replays
+_SELECT = select(b, r.c.url, r.c.published_at, r.c.retain_until.label("replay_retain_until")) \
+    .outerjoin(r, r.c.broadcast_id == b.c.id)
+
+
+def broadcast_out(row: RowMapping) -> BroadcastOut:
+    replay = None
+    if row["published_at"] is not None:
+        replay = ReplayOut(broadcast_id=row["id"], url=row["url"],
+                           published_at=row["published_at"],
+                           retain_until=row["replay_retain_until"])
+    return BroadcastOut(replay=replay, **{k: row[k] for k in (
+        "id", "merchant_id", "title", "state", "created_at", "started_at", "ended_at",
+        "retain_until")})
+
+
+def list_broadcasts(svc: Service, merchant_id: int | None, state: str | None, after: int,
+                    limit: int) -> Page[BroadcastOut]:
+    query = _SELECT
+    if merchant_id is not None:
+        query = query.where(b.c.merchant_id == merchant_id)
+    if state is not None:
+        query = query.where(b.c.state == state)
+    with svc.db.read() as conn:
+        rows = conn.execute(paged(query, b.c.id, after, limit)).mappings().all()
+    return page(rows, limit, broadcast_out)
+
+
+def _load(conn: Connection, caller: Caller, broadcast_id: int) -> RowMapping:
+    row = conn.execute(_SELECT.where(b.c.id == broadcast_id)).mappings().first()
+    if row is None:
+        raise not_found("broadcast", broadcast_id)
+    if caller.role == "merchant" and row["merchant_id"] != caller.id:
+        raise forbidden(f"broadcast {broadcast_id} belongs to another merchant")
+    return row
+
+
+def _get(svc: Service, caller: Caller, broadcast_id: int) -> RowMapping:
+    with svc.db.read() as conn:
+        return _load(conn, caller, broadcast_id)
+
+
+@router.post("/broadcasts", status_code=status.HTTP_201_CREATED)
+def create_broadcast(body: BroadcastCreate, caller: Merchant, svc: Svc) -> BroadcastOut:
+    """Schedule a broadcast hosted by the calling merchant."""
+    now = svc.now()
+    with svc.db.write() as conn:
+        new_id = conn.execute(insert(b).values(
+            merchant_id=caller.id, title=body.title, state="scheduled", created_at=now,
+            retain_until=svc.retain_until(now)).returning(b.c.id)).scalar_one()
+    return broadcast_out(_get(svc, caller, new_id))
+
+
+@router.get("/broadcasts")
+def get_broadcasts(caller: AnyRole, svc: Svc, after: After = 0, limit: Limit = 100,
+                   state: Literal["scheduled", "live", "ended"] | None = Query(None),
+                   ) -> Page[BroadcastOut]:
+    """Broadcasts in id order (a merchant sees only their own)."""
+    mine = caller.id if caller.role == "merchant" else None
+    return list_broadcasts(svc, mine, state, after, limit)
+
+
+@router.get("/broadcasts/{broadcast_id}")
+def get_broadcast(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> BroadcastOut:
+    return broadcast_out(_get(svc, caller, broadcast_id))
+
+
+def _transition(svc: Service, caller: Caller, broadcast_id: int, src: str, dst: str,
+                stamp: str) -> RowMapping:
+    now = svc.now()
+    with svc.db.write() as conn:
+        _load(conn, caller, broadcast_id)
+        won = conn.execute(update(b).where(b.c.id == broadcast_id, b.c.state == src)
+                           .values(state=dst, **{stamp: now})).rowcount == 1
+        if won and dst == "ended" and not svc.settings.has(Fault.NO_REPLAY):
+            conn.execute(insert(r).values(
+                broadcast_id=broadcast_id, url=f"/broadcasts/{broadcast_id}/replay",
+                published_at=now, retain_until=svc.retain_until(now)))
+    row = _get(svc, caller, broadcast_id)
+    if not won:
+        raise conflict("illegal_transition",
+                       f"broadcast {broadcast_id} is {row['state']}; it must be {src} to "
+                       f"become {dst}")
+    return row
+
+
+@router.post("/broadcasts/{broadcast_id}/start")
+def start_broadcast(broadcast_id: IdPath, caller: MerchantOrAdmin, svc: Svc) -> BroadcastOut:
+    """scheduled -> live."""
+    return broadcast_out(_transition(svc, caller, broadcast_id, "scheduled", "live",
+                                     "started_at"))
+
+
+@router.post("/broadcasts/{broadcast_id}/end")
+def end_broadcast(broadcast_id: IdPath, caller: MerchantOrAdmin, svc: Svc) -> BroadcastOut:
+    """live -> ended, publishing the replay in the same transaction."""
+    return broadcast_out(_transition(svc, caller, broadcast_id, "live", "ended", "ended_at"))
+
+
+@router.get("/broadcasts/{broadcast_id}/replay")
+def get_replay(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> ReplayOut:
+    """The published replay (look-back); 404 ``no_replay`` while there is none."""
+    row = broadcast_out(_get(svc, caller, broadcast_id))
+    if row.replay is None:
+        raise not_found("replay of broadcast", broadcast_id)
+    return row.replay
+
+
+@router.post("/broadcasts/{broadcast_id}/products", status_code=status.HTTP_201_CREATED)
+def link_product(broadcast_id: IdPath, body: LinkProduct, caller: Merchant,
+                 svc: Svc) -> ProductOut:
+    """Present one of the merchant's own products in the broadcast (idempotent)."""
+    p = t.products
+    with svc.db.write() as conn:
+        _load(conn, caller, broadcast_id)
+        prod = conn.execute(select(p).where(p.c.sku == body.sku)).mappings().first()
+        if prod is None:
+            raise not_found("product", body.sku)
+        if prod["merchant_id"] != caller.id:
+            raise forbidden(f"product {body.sku!r} belongs to another merchant")
+        linked = conn.execute(select(t.broadcast_products.c.product_id).where(
+            t.broadcast_products.c.broadcast_id == broadcast_id,
+            t.broadcast_products.c.product_id == prod["id"])).first()
+        if linked is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(t.broadcast_products).values(
+                        broadcast_id=broadcast_id, product_id=prod["id"], linked_at=svc.now()))
+            except IntegrityError:  # pragma: no cover - a concurrent link of the same pair
+                pass
+    return product_out(svc, prod)
+
+
+@router.get("/broadcasts/{broadcast_id}/products")
+def broadcast_products(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> list[ProductOut]:
+    """The products presented in a broadcast, with the stock viewers are shown."""
+    p, bp = t.products, t.broadcast_products
+    with svc.db.read() as conn:
+        _load(conn, caller, broadcast_id)
+        rows: list[Any] = conn.execute(
+            select(p).join(bp, bp.c.product_id == p.c.id)
+            .where(bp.c.broadcast_id == broadcast_id).order_by(p.c.id)).mappings().all()
+    return [product_out(svc, row) for row in rows]

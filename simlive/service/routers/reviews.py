@@ -1,0 +1,117 @@
+"""Reviews: append-only (``reviews.not-deleted``).
+
+There is no DELETE route, so ``DELETE /reviews/{id}`` is a 405 for every role. Hiding
+off-topic content is an admin action that keeps the review (its text stays readable by admins)
+and writes an audit record in the same transaction. Only the ``delete-review`` fault adds a
+DELETE route, which removes the row and leaves no trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import RowMapping, delete, insert, select, update
+
+from simlive.service import tables as t
+from simlive.service.auth import Admin, AnyRole, Svc, Viewer
+from simlive.service.core import Caller, Service
+from simlive.service.problems import conflict, forbidden, not_found
+from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
+from simlive.service.schemas import Page, ReviewCreate, ReviewHide, ReviewOut, Sku
+
+router = APIRouter(tags=["reviews"], responses=ERRORS)
+rv = t.reviews
+
+
+def review_out(row: RowMapping, caller_is_admin: bool) -> ReviewOut:
+    data = {k: row[k] for k in ReviewOut.model_fields}
+    if row["hidden"] and not caller_is_admin:
+        data["text"] = None
+    return ReviewOut.model_validate(data)
+
+
+def list_reviews(svc: Service, caller: Caller, sku: str | None, include_hidden: bool,
+                 after: int, limit: int) -> Page[ReviewOut]:
+    is_admin = caller.role == "admin"
+    query = select(rv)
+    if sku is not None:
+        query = query.where(rv.c.sku == sku)
+    if not (include_hidden and is_admin):
+        query = query.where(rv.c.hidden.is_(False))
+    with svc.db.read() as conn:
+        rows: Any = conn.execute(paged(query, rv.c.id, after, limit)).mappings().all()
+    return page(rows, limit, lambda row: review_out(row, is_admin))
+
+
+def _load(svc: Service, review_id: int) -> RowMapping:
+    with svc.db.read() as conn:
+        row = conn.execute(select(rv).where(rv.c.id == review_id)).mappings().first()
+    if row is None:
+        raise not_found("review", review_id)
+    return row
+
+
+@router.post("/reviews", status_code=status.HTTP_201_CREATED)
+def create_review(body: ReviewCreate, caller: Viewer, svc: Svc) -> ReviewOut:
+    """Review a product. Reviews can never be edited or deleted."""
+    with svc.db.write() as conn:
+        product_id = conn.execute(select(t.products.c.id).where(t.products.c.sku == body.sku)
+                                  ).scalar()
+        if product_id is None:
+            raise not_found("product", body.sku)
+        review_id = conn.execute(insert(rv).values(
+            author_id=caller.id, product_id=product_id, sku=body.sku, rating=body.rating,
+            text=body.text, created_at=svc.now(), hidden=False).returning(rv.c.id)
+        ).scalar_one()
+    return review_out(_load(svc, review_id), False)
+
+
+@router.get("/reviews")
+def get_reviews(caller: AnyRole, svc: Svc, after: After = 0, limit: Limit = 100,
+                sku: Sku | None = Query(None),
+                include_hidden: bool = Query(False, description="Admin only.")
+                ) -> Page[ReviewOut]:
+    """Visible reviews in id order (admins may include hidden ones)."""
+    return list_reviews(svc, caller, sku, include_hidden, after, limit)
+
+
+@router.get("/reviews/{review_id}")
+def get_review(review_id: IdPath, caller: AnyRole, svc: Svc) -> ReviewOut:
+    """One review; a hidden one keeps its place but shows its text to admins only."""
+    return review_out(_load(svc, review_id), caller.role == "admin")
+
+
+@router.post("/admin/reviews/{review_id}/hide", tags=["admin"])
+def hide_review(review_id: IdPath, body: ReviewHide, caller: Admin, svc: Svc) -> ReviewOut:
+    """Hide off-topic content: the review is kept and an audit record says who and why."""
+    now = svc.now()
+    with svc.db.write() as conn:
+        won = conn.execute(update(rv).where(rv.c.id == review_id, rv.c.hidden.is_(False))
+                           .values(hidden=True, hidden_at=now, hidden_reason=body.reason,
+                                   hidden_by=caller.id)).rowcount == 1
+        if won:
+            conn.execute(insert(t.audit).values(
+                at=now, actor_id=caller.id, action="review.hide", target_type="review",
+                target_id=review_id, detail=body.reason))
+    row = _load(svc, review_id)
+    if not won:
+        raise conflict("already_hidden", f"review {review_id} was hidden at "
+                                          f"{row['hidden_at'].isoformat()}")
+    return review_out(row, True)
+
+
+faulty_router = APIRouter(tags=["reviews"], responses=ERRORS)
+
+
+@faulty_router.delete("/reviews/{review_id}", status_code=status.HTTP_204_NO_CONTENT,
+                      description="Only with the delete-review fault: breaks "
+                                  "reviews.not-deleted.")
+def delete_review(review_id: IdPath, caller: AnyRole, svc: Svc) -> Response:
+    """``delete-review`` fault: the review is really deleted, with no audit record."""
+    row = _load(svc, review_id)
+    if caller.role != "admin" and row["author_id"] != caller.id:
+        raise forbidden(f"review {review_id} is not yours")
+    with svc.db.write() as conn:
+        conn.execute(delete(rv).where(rv.c.id == review_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

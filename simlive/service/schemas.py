@@ -1,0 +1,316 @@
+"""Request and response bodies: the API's contract, and the first line of input checking.
+
+Every request model forbids unknown fields and bounds every number and string, so that a bad
+request is a 422 naming the field rather than a database error later. Text may not hold NUL
+or unpaired surrogates (PostgreSQL and UTF-8 refuse both); times are bounded so converting
+them to UTC cannot overflow. Response models list exactly what the checker reads.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_ID = 2**53  # JSON-safe integers; also inside every database's BIGINT
+MAX_COUNT = 10**9
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("must be a time between 2000 and 2200") from None
+    if not 2000 <= value.year <= 2200:
+        raise ValueError("must be a time between 2000 and 2200")
+    return value
+
+
+def _text(max_length: int) -> type[str]:
+    return Annotated[  # type: ignore[return-value]
+        str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_clean_text)
+    ]
+
+
+Name = _text(100)
+Title = _text(200)
+Message = _text(4000)
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+When = Annotated[datetime, AfterValidator(_utc)]
+Role = Literal["viewer", "merchant", "agent", "admin"]
+TicketKind = Literal["consultation", "return", "replacement", "refund", "complaint"]
+TicketState = Literal["open", "replied", "in_progress", "resolved", "closed"]
+OrderState = Literal["reserved", "paid", "expired", "cancelled"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- users -------------------------------------------------------------------------------
+class UserCreate(Request):
+    role: Role
+    name: Name | None = Field(None, description="Display name; numbered when count > 1.")
+    count: int = Field(1, ge=1, le=1000, description="How many users to mint at once.")
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+
+
+class UserWithToken(UserOut):
+    token: str
+
+
+class UsersCreated(BaseModel):
+    users: list[UserWithToken]
+
+
+class FaultOut(BaseModel):
+    name: str
+    breaks: str
+
+
+class ConfigOut(BaseModel):
+    faults: list[FaultOut]
+    payment_timeout: float
+    sweep_interval: float
+    retention: float
+    return_window: float
+    stale_display_seconds: float
+    lose_ticket_fraction: float
+    max_body_bytes: int
+    database: str
+
+
+# --- broadcasts --------------------------------------------------------------------------
+class BroadcastCreate(Request):
+    title: Title
+
+
+class ReplayOut(BaseModel):
+    broadcast_id: int
+    url: str
+    published_at: datetime
+    retain_until: datetime
+
+
+class BroadcastOut(BaseModel):
+    id: int
+    merchant_id: int
+    title: str
+    state: Literal["scheduled", "live", "ended"]
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    retain_until: datetime
+    replay: ReplayOut | None
+
+
+class LinkProduct(Request):
+    sku: Sku
+
+
+# --- products ----------------------------------------------------------------------------
+class ProductCreate(Request):
+    sku: Sku
+    name: Title
+    price_cents: int = Field(ge=0, le=MAX_COUNT)
+    stock: int = Field(ge=0, le=MAX_COUNT)
+    max_per_buyer: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                      description="Units one buyer may hold (reserved+paid).")
+
+
+class Restock(Request):
+    quantity: int = Field(ge=1, le=MAX_COUNT)
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    merchant_id: int
+    price_cents: int
+    displayed_stock: int = Field(description="The sellable stock shown to viewers.")
+    max_per_buyer: int | None
+    created_at: datetime
+
+
+class LedgerOut(BaseModel):
+    """``initial + restocked == sold + reserved + remaining`` and ``returned == released``."""
+
+    sku: str
+    merchant_id: int
+    initial: int
+    restocked: int
+    sold: int = Field(description="Units in paid orders.")
+    reserved: int = Field(description="Units in reserved (unpaid, unexpired) orders.")
+    remaining: int = Field(description="Sellable units left.")
+    released: int = Field(description="Units of expired or cancelled orders.")
+    returned: int = Field(description="Units actually put back into stock.")
+    balanced: bool
+    oversold: int = Field(description="Units sold or reserved beyond initial + restocked.")
+
+
+# --- orders ------------------------------------------------------------------------------
+class OrderCreate(Request):
+    sku: Sku
+    quantity: int = Field(ge=1, le=1000)
+    broadcast_id: Id | None = None
+
+
+class Deliver(Request):
+    delivered_at: When | None = Field(
+        None, description="Admin only: record a past delivery time (tests, back-fills).")
+
+
+class OrderOut(BaseModel):
+    id: int
+    buyer_id: int
+    sku: str
+    quantity: int
+    amount_cents: int
+    state: OrderState
+    broadcast_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    closed_at: datetime | None
+    delivered_at: datetime | None
+    retain_until: datetime
+
+
+class ReceiptOut(BaseModel):
+    receipt_no: str
+    order_id: int
+    buyer_id: int
+    sku: str
+    quantity: int
+    amount_cents: int
+    paid_at: datetime | None
+    issued_at: datetime
+    retain_until: datetime
+
+
+# --- tickets -----------------------------------------------------------------------------
+class TicketCreate(Request):
+    kind: TicketKind
+    message: Message
+    order_id: Id | None = Field(None, description="Required for return, replacement, refund.")
+
+
+class TicketNote(Request):
+    message: Message
+
+
+class TicketResolve(Request):
+    resolution: Message
+
+
+class TicketClose(Request):
+    feedback: Message
+    satisfaction: int = Field(ge=1, le=5)
+
+
+class TicketMark(Request):
+    at: When | None = Field(None, description="When it happened; now if omitted.")
+
+
+class TicketOut(BaseModel):
+    id: int
+    owner_id: int
+    kind: TicketKind
+    state: TicketState
+    order_id: int | None
+    message: str
+    created_at: datetime
+    first_reply_at: datetime | None
+    in_progress_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    feedback: str | None
+    satisfaction: int | None
+    goods_received_at: datetime | None
+    refund_paid_at: datetime | None
+    retain_until: datetime
+
+
+class TicketEventOut(BaseModel):
+    id: int
+    ticket_id: int
+    actor_id: int
+    at: datetime
+    action: str
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+
+
+# --- reviews -----------------------------------------------------------------------------
+class ReviewCreate(Request):
+    sku: Sku
+    rating: int = Field(ge=1, le=5)
+    text: Message
+
+
+class ReviewHide(Request):
+    reason: Message
+
+
+class ReviewOut(BaseModel):
+    id: int
+    author_id: int
+    sku: str
+    rating: int
+    text: str | None = Field(description="Null for a hidden review unless the caller is admin.")
+    created_at: datetime
+    hidden: bool
+    hidden_at: datetime | None
+    hidden_reason: str | None
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor_id: int
+    action: str
+    target_type: str
+    target_id: int
+    detail: str | None
+
+
+# --- shared ------------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing in id order; pass ``next_after`` as ``after`` for the next."""
+
+    items: list[T]
+    next_after: int | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ErrorOut(BaseModel):
+    detail: str | list[dict[str, object]]
+    code: str

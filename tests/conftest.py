@@ -1,0 +1,60 @@
+"""Shared fixtures: a small valid scenario, writing scenario files, running the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+# A valid two-SKU, one-hour scenario that passes every rule in a fraction of a second.
+# Line numbers matter: the CLI error tests edit it line by line and expect exact lines.
+TINY = """\
+name: tiny
+seed: 7
+duration: 1h
+audience:
+  arrivals:
+    - {at: 0m, rate: 30/min}
+    - {at: 1h, rate: 10/min}
+products:
+  skus:
+    - {sku: MUG, price: 20, stock: 50, limit: 2}
+  schedule:
+    - {sku: MUG, from: 0m, to: 30m, propensity: 0.003/min}
+aftersales:
+  agents:
+    - {from: 0h, to: 1h, agents: 2}
+    - {from: 1h, to: 31d, agents: 1}
+"""
+
+
+@pytest.fixture
+def tiny_text() -> str:
+    return TINY
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """write(name, text) -> the path of a scenario file in tmp_path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """invoke(*args) -> click Result of ``simlive args...`` run in-process."""
+    from simlive.cli import cli
+
+    runner = CliRunner()
+
+    def _invoke(*args: str) -> Result:
+        return runner.invoke(cli, list(args), prog_name="simlive")
+
+    return _invoke

@@ -1,0 +1,105 @@
+"""Each deliberate fault really breaks its rule (and only when asked for).
+
+``oversell`` and ``double-restock`` are race faults; their tests sit beside the correct
+behaviour they break (test_concurrency.py, test_expiry.py). ``test_every_fault_has_a_test``
+keeps it that way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simlive.cli import cli
+from simlive.rules import RULES
+from simlive.service.faults import BREAKS, FAULT_NAMES, Fault
+from simlive.service.harness import ServiceProcess, Shop
+
+
+@pytest.fixture
+def faulty(faulty_sqlite_service: ServiceProcess,
+           shop_of: Callable[[ServiceProcess], Shop]) -> Shop:
+    return shop_of(faulty_sqlite_service)
+
+
+def test_stale_display_fault_shows_stale_stock(faulty: Shop) -> None:
+    sku = faulty.product(stock=10)
+    assert faulty.viewer.get(f"/products/{sku}").json()["displayed_stock"] == 10
+    for _ in range(3):
+        assert faulty.order(sku, 1).status_code == 201
+    shown = faulty.viewer.get(f"/products/{sku}").json()["displayed_stock"]
+    assert shown == 10
+    assert faulty.ledger(sku)["remaining"] == 7
+
+
+def test_lose_ticket_fault_loses_acknowledged_tickets(faulty: Shop) -> None:
+    acknowledged = []
+    for i in range(20):
+        r = faulty.viewer.post("/tickets", json={"kind": "complaint", "message": f"late {i}"})
+        assert r.status_code == 201
+        acknowledged.append(r.json())
+    stored = {(t["id"], t["message"]) for t in faulty.all("/admin/tickets")}
+    lost = [t for t in acknowledged if (t["id"], t["message"]) not in stored]
+    assert 0 < len(lost) < 20
+
+
+def test_delete_review_fault_deletes_reviews(faulty: Shop) -> None:
+    review = faulty.viewer.post("/reviews", json={"sku": faulty.product(), "rating": 1,
+                                                  "text": "bad"}).json()
+    assert faulty.viewer.delete(f"/reviews/{review['id']}").status_code == 204
+    assert faulty.admin.get(f"/reviews/{review['id']}").status_code == 404
+    assert review["id"] not in {r["id"] for r in faulty.all("/admin/reviews")}
+    assert review["id"] not in {a["target_id"] for a in faulty.all("/admin/audit")}
+
+
+def test_no_replay_fault_publishes_no_replay(faulty: Shop) -> None:
+    b = faulty.merchant.post("/broadcasts", json={"title": "t"}).json()
+    faulty.merchant.post(f"/broadcasts/{b['id']}/start")
+    ended = faulty.merchant.post(f"/broadcasts/{b['id']}/end").json()
+    assert ended["state"] == "ended" and ended["replay"] is None
+    assert faulty.viewer.get(f"/broadcasts/{b['id']}/replay").status_code == 404
+
+
+def test_no_receipt_fault_issues_no_receipt(faulty: Shop) -> None:
+    order = faulty.paid_order(faulty.product())
+    assert order["state"] == "paid"
+    assert faulty.viewer.get(f"/orders/{order['id']}/receipt").status_code == 404
+    assert order["id"] not in {r["order_id"] for r in faulty.all("/admin/receipts")}
+
+
+def test_every_fault_has_a_test() -> None:
+    source = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    for name in FAULT_NAMES:
+        assert re.search(rf"def test_{name.replace('-', '_')}_fault_\w+", source), name
+
+
+def test_each_fault_breaks_a_known_rule() -> None:
+    assert set(BREAKS) == set(Fault)
+    assert all(rule in RULES for rule in BREAKS.values())
+    assert Fault("oversell").rule_id == "stock.no-oversell"
+
+
+def test_faults_are_announced_and_listed(faulty_sqlite_service: ServiceProcess,
+                                         faulty: Shop) -> None:
+    log = faulty_sqlite_service.log()
+    for name in FAULT_NAMES:
+        assert f"FAULT {name} is ON" in log
+    listed = faulty.admin.get("/admin/config").json()["faults"]
+    assert {(f["name"], f["breaks"]) for f in listed} == \
+        {(f.value, f.rule_id) for f in Fault}
+
+
+def test_correct_service_has_no_faults(sqlite_service: ServiceProcess,
+                                       shop_of: Callable[[ServiceProcess], Shop]) -> None:
+    assert shop_of(sqlite_service).admin.get("/admin/config").json()["faults"] == []
+    assert "FAULT" not in sqlite_service.log()
+
+
+def test_unknown_fault_name_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--fault", "oversell", "--fault", "oversel1"])
+    assert result.exit_code == 2
+    assert "'oversel1' is not a known fault. Did you mean 'oversell'?" in result.output

@@ -1,0 +1,76 @@
+"""``simlive serve`` as a user runs it: the banner, the tokens file, workers, bad options."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from simlive.cli import cli
+from simlive.service.harness import ServiceProcess, Shop, TempPostgres, http_client
+
+
+def test_banner_names_address_database_and_tokens(sqlite_service: ServiceProcess) -> None:
+    log = sqlite_service.log()
+    assert f"simlive service listening on {sqlite_service.base_url}" in log
+    assert f"database: sqlite:///{sqlite_service.workdir / 'simlive.db'}" in log
+    assert f"{sqlite_service.base_url}/docs" in log
+    for role in ("viewer", "merchant", "agent", "admin"):
+        assert sqlite_service.token(role) in log
+
+
+def test_tokens_file_is_reused_across_restarts(tmp_path: Path) -> None:
+    tokens = {"viewer": ["viewer-token-1", "viewer-token-2"], "merchant": "merchant-token",
+              "agent": ["agent-token-1"], "admin": ["admin-token-1"]}
+    (tmp_path / "tokens.json").write_text(json.dumps(tokens))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    ids = []
+    for _ in range(2):
+        with ServiceProcess(url, tmp_path) as svc:
+            assert "read from" in svc.log()
+            with http_client(svc.base_url, "viewer-token-2") as c:
+                me = c.get("/me").json()
+            assert me["role"] == "viewer" and me["name"] == "viewer-2"
+            ids.append(me["id"])
+    assert ids[0] == ids[1]
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    bad_tokens = tmp_path / "t.json"
+    bad_tokens.write_text('{"superuser": ["abcdefghij"]}')
+    runner = CliRunner()
+    result = runner.invoke(cli, ["serve", "--tokens", str(bad_tokens), "--db",
+                                 f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 2
+    assert "key(='superuser') must be one of viewer, merchant, agent, admin" in result.output
+    result = runner.invoke(cli, ["serve", "--db", "mysql://x@127.0.0.1/shop"])
+    assert result.exit_code == 2
+    assert "must be a sqlite:/// or postgresql:// URL" in result.output
+
+
+def test_two_workers_on_postgres_keep_the_stock(postgres: TempPostgres, tmp_path: Path) -> None:
+    url = postgres.create_database("two_workers")
+    with ServiceProcess(url, tmp_path, workers=2) as svc:
+        shop = Shop(svc)
+        sku = shop.product(stock=30)
+        tokens = shop.mint("viewer", 16)
+        barrier = threading.Barrier(len(tokens))
+
+        def buyer(token: str) -> int:
+            got = 0
+            with http_client(svc.base_url, token) as c:
+                barrier.wait(timeout=30)
+                for _ in range(10):
+                    if shop.order(sku, 1, c).status_code != 201:
+                        break
+                    got += 1
+            return got
+
+        with ThreadPoolExecutor(len(tokens)) as pool:
+            assert sum(pool.map(buyer, tokens)) == 30
+        ledger = shop.ledger(sku)
+        assert (ledger["reserved"], ledger["remaining"], ledger["balanced"]) == (30, 0, True)
+        shop.close()

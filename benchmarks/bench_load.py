@@ -1,0 +1,100 @@
+"""Load-test overheads, each against a baseline taken in the same run. A script, not a test.
+
+1. Bare FastHttpUser requests/s on the reference service's no-op ``/health`` vs the same
+   user recording every request in the history (goal: recording costs <= 20 %).
+2. The checker's operations per second on synthetic histories of 250k, 500k and 1M
+   operations (goal: >= 200k ops/s, linear).
+
+    python benchmarks/bench_load.py [--seconds 8] [--users 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LOCUSTFILE = '''
+import os
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+from simlive.load.recorder import Recorder
+
+RECORD = os.environ.get("BENCH_RECORD") == "1"
+rec = Recorder(os.environ["BENCH_HISTORY"]) if RECORD else None
+
+
+class Health(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def health(self):
+        if rec is None:
+            self.client.get("/health")
+            return
+        h = rec.invoke("bench", "health", {})
+        with self.client.get("/health", catch_response=True) as resp:
+            rec.complete(h, "ok" if resp.status_code == 200 else "info",
+                         {"status": resp.status_code})
+'''
+
+
+def locust_rps(base_url: str, record: bool, seconds: int, users: int, work: Path) -> float:
+    import os
+
+    lf = work / "bench_locustfile.py"
+    lf.write_text(LOCUSTFILE)
+    prefix = work / ("rec" if record else "bare")
+    env = {**os.environ, "BENCH_RECORD": "1" if record else "0",
+           "BENCH_HISTORY": str(work / "bench.jsonl")}
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(lf), "--headless", "--host",
+                    base_url, "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
+                    "--csv", str(prefix), "--only-summary"], env=env, check=False,
+                   capture_output=True, timeout=seconds + 60)
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["Name"] == "Aggregated":
+                return float(row["Requests/s"])
+    return 0.0
+
+
+def checker_rate(n: int) -> tuple[float, float]:
+    from simlive.check.checker import check
+    from simlive.check.synthetic import big_history
+
+    events, state = big_history(random.Random(1), n)
+    t = time.perf_counter()
+    verdicts = check(events, state)
+    dt = time.perf_counter() - t
+    assert all(v.status.value != "fail" for v in verdicts), verdicts
+    return n / dt, dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--skip-http", action="store_true")
+    a = ap.parse_args()
+    if not a.skip_http:
+        from simlive.service.harness import ServiceProcess
+
+        with tempfile.TemporaryDirectory() as tmp, ServiceProcess(
+                f"sqlite:///{tmp}/b.db", Path(tmp) / "svc") as svc:
+            bare = locust_rps(svc.base_url, False, a.seconds, a.users, Path(tmp))
+            rec = locust_rps(svc.base_url, True, a.seconds, a.users, Path(tmp))
+        cost = (1 - rec / bare) * 100 if bare else float("nan")
+        print(f"/health FastHttpUser: bare {bare:,.0f} req/s, recording {rec:,.0f} req/s, "
+              f"recording costs {cost:.1f} % (goal <= 20 %)")
+    for n in (250_000, 500_000, 1_000_000):
+        rate, dt = checker_rate(n)
+        print(f"checker: {n:>9,} ops in {dt:5.2f} s = {rate:,.0f} ops/s (goal >= 200,000)")
+
+
+if __name__ == "__main__":
+    main()

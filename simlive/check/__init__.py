@@ -1,0 +1,6 @@
+"""The load-test checker: a recorded history plus the service's final state -> verdicts.
+
+No Locust and no FastAPI here: :func:`simlive.check.checker.check` is a pure function over
+plain data, :mod:`simlive.check.history` reads and writes the JSON-lines history, and
+:mod:`simlive.check.adapter` fetches the final state of a service over HTTP.
+"""

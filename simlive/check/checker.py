@@ -1,0 +1,58 @@
+"""``check(history, final_state, params) -> list[Verdict]``: one verdict per rule id.
+
+Pure: no I/O, no clock. Each rule is decided by its own function; a rule function that
+raises yields ``unknown`` with the exception as evidence, never a pass, so a checker bug can
+never turn into a green table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from simlive.check import service_rules as sr
+from simlive.check import stock_rules as st
+from simlive.check.history import Op, pair
+from simlive.check.state import FinalState
+from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
+
+RuleCheck = Callable[[list[Op], FinalState, dict[str, float]], Verdict]
+
+CHECKS: dict[str, RuleCheck] = {
+    "stock.no-oversell": st.no_oversell,
+    "stock.display-matches": st.display_matches,
+    "stock.ledger-balances": st.ledger_balances,
+    "replay.available": sr.replay_available,
+    "replay.retained": sr.retained,
+    "aftersales.first-reply": sr.first_reply,
+    "aftersales.refund-deadline": sr.refund_deadline,
+    "aftersales.tracked-to-closure": sr.tracked_to_closure,
+    "reviews.not-deleted": sr.not_deleted,
+    "evidence.receipt": sr.receipts,
+    "returns.seven-day": sr.seven_day_returns,
+}
+assert set(CHECKS) == set(RULE_IDS)
+
+
+def check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState,
+          params: Mapping[str, Mapping[str, float]] | None = None) -> list[Verdict]:
+    """Judge every rule. ``history``: raw events (invoke/ok/fail/info) or paired ops.
+
+    ``params``: per rule id, overrides of the defaults in :mod:`simlive.rules` (a scenario's
+    ``compliance`` block).
+    """
+    p = rule_params(params)
+    events = history if isinstance(history, list) else list(history)
+    try:
+        ops = events if events and isinstance(events[0], Op) else pair(events)  # type: ignore[arg-type]
+    except (ValueError, KeyError, TypeError) as exc:
+        return [Verdict(rid, Status.UNKNOWN, None, RULES[rid].defaults(),
+                        f"the history cannot be read: {exc}") for rid in RULE_IDS]
+    out = []
+    for rid, fn in CHECKS.items():
+        try:
+            out.append(fn(ops, final_state, p[rid]))  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - a crashing rule is unknown, never pass
+            out.append(Verdict(rid, Status.UNKNOWN, None, p[rid],
+                               f"checker error: {type(exc).__name__}: {exc}"))
+    return ordered(out)

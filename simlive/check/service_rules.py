@@ -1,0 +1,264 @@
+"""The after-sales, review, replay and receipt rules, decided from the final state.
+
+A load test lasts minutes, so a rule about days (refund deadline, 7-day returns, 3-year
+retention) is decided from what the state shows: a refund paid and its delay, a return asked
+within the window and whether it was refused, the retention the service promises on each
+record. When the state holds nothing to decide on, the verdict is ``unknown`` and says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simlive.check.history import FAIL, OK, Op
+from simlive.check.state import FinalState, epoch
+from simlive.rules import Status, Verdict, format_duration
+
+
+def _p95(values: list[float]) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(0.95 * len(s)))]
+
+
+def acknowledged(ops: list[Op], f: str, id_key: str) -> dict[Any, list[dict[str, Any]]]:
+    """Acknowledged records by the id the service gave, each with the arguments sent."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for op in ops:
+        if op.f == f and op.type == OK and op.value and id_key in op.value:
+            out.setdefault(op.value[id_key], []).append(op.args)
+    return out
+
+
+def missing(acked: dict[Any, list[dict[str, Any]]], present: dict[Any, dict[str, Any]],
+            fields: tuple[str, ...]) -> list[Any]:
+    """Acknowledged records the state does not hold. A record counts as held only if its id
+    is there with the same ``fields`` as sent: a lost row's id can be handed out again (SQLite
+    reuses the highest id), so an id alone proves nothing; one id acknowledged twice means
+    all but one of those records were lost."""
+    lost = []
+    for rid, sent in acked.items():
+        row = present.get(rid)
+        matched = 0
+        for args in sent:
+            if row is not None and matched == 0 and all(
+                    args.get(k) == row.get(k) for k in fields if k in args and k in row):
+                matched = 1
+            else:
+                lost.append(rid)
+    return sorted(lost, key=str)
+
+
+def tracked_to_closure(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"max_lost": p["max_lost"], "close_within_s": p["close_within"]}
+    acked = acknowledged(ops, "open_ticket", "ticket_id")
+    present = {t["id"]: t for t in state.tickets}
+    if not acked and not present:
+        return Verdict("aftersales.tracked-to-closure", Status.UNKNOWN, None, limit,
+                       "no ticket was opened during the load test")
+    lost = missing(acked, present, ("kind", "order_id", "message"))
+    open_ages = [state.fetched_at - (epoch(t["created_at"]) or state.fetched_at)
+                 for t in present.values() if t["state"] != "closed"]
+    overdue = [a for a in open_ages if a > p["close_within"]]
+    no_feedback = [t["id"] for t in present.values()
+                   if t["state"] == "closed" and not t.get("feedback")]
+    closed = sum(1 for t in present.values() if t["state"] == "closed")
+    measured = {"acknowledged": sum(map(len, acked.values())), "lost": len(lost),
+                "closed": closed,
+                "open": len(open_ages), "oldest_open_s": max(open_ages, default=0.0)}
+    if len(lost) > p["max_lost"] or overdue or no_feedback:
+        parts = []
+        if lost:
+            parts.append(f"{len(lost)} acknowledged ticket(s) missing from the service, e.g. "
+                         f"{lost[:5]}")
+        if overdue:
+            parts.append(f"{len(overdue)} open past {format_duration(p['close_within'])}")
+        if no_feedback:
+            parts.append(f"{len(no_feedback)} closed without the consumer's feedback")
+        return Verdict("aftersales.tracked-to-closure", Status.FAIL, measured, limit,
+                       "; ".join(parts))
+    ev = (f"all {sum(map(len, acked.values()))} acknowledged tickets present; {closed} "
+          f"closed with feedback")
+    if open_ages:
+        ev += (f", {len(open_ages)} still open (oldest "
+               f"{format_duration(max(open_ages))}, within the deadline)")
+    return Verdict("aftersales.tracked-to-closure", Status.PASS, measured, limit, ev)
+
+
+def first_reply(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"chat_p95_s": p["chat_p95"], "max_reply_s": p["max_reply"]}
+    if not state.tickets:
+        return Verdict("aftersales.first-reply", Status.UNKNOWN, None, limit,
+                       "no ticket in the service's final state")
+    waits: list[float] = []
+    chats: list[float] = []
+    for t in state.tickets:
+        created = epoch(t["created_at"]) or 0.0
+        replied = epoch(t.get("first_reply_at"))
+        wait = (replied if replied is not None else state.fetched_at) - created  # censored
+        waits.append(wait)
+        if t["kind"] == "consultation":
+            chats.append(wait)
+    p95 = _p95(chats or waits)
+    worst = max(waits)
+    unreplied = sum(1 for t in state.tickets if t.get("first_reply_at") is None)
+    measured = {"p95_s": p95, "max_s": worst, "unreplied": unreplied}
+    ok = p95 <= p["chat_p95"] and worst <= p["max_reply"]
+    ev = (f"p95 first reply {format_duration(p95)} over {len(chats or waits)} "
+          f"{'chats' if chats else 'tickets'}, slowest {format_duration(worst)}"
+          f"{f', {unreplied} not yet replied (counted at their age)' if unreplied else ''}")
+    return Verdict("aftersales.first-reply", Status.PASS if ok else Status.FAIL, measured,
+                   limit, ev)
+
+
+def refund_deadline(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"max_delay_s": p["max_delay"]}
+    delays, pending = [], []
+    for t in state.tickets:
+        got = epoch(t.get("goods_received_at"))
+        if got is None or t["kind"] not in ("return", "refund"):
+            continue
+        paid = epoch(t.get("refund_paid_at"))
+        if paid is not None:
+            delays.append(paid - got)
+        else:
+            pending.append(state.fetched_at - got)
+    late = [d for d in delays + pending if d > p["max_delay"]]
+    measured = {"refunds_paid": len(delays), "pending": len(pending),
+                "max_delay_s": max(delays + pending, default=None)}
+    if late:
+        return Verdict("aftersales.refund-deadline", Status.FAIL, measured, limit,
+                       f"{len(late)} refund(s) later than {format_duration(p['max_delay'])} "
+                       f"after the goods came back")
+    if not delays:
+        return Verdict("aftersales.refund-deadline", Status.UNKNOWN, measured, limit,
+                       "no refund was paid for received goods during the load test; a "
+                       "deadline of days cannot be observed otherwise")
+    return Verdict("aftersales.refund-deadline", Status.PASS, measured, limit,
+                   f"{len(delays)} refund(s) paid within {format_duration(p['max_delay'])} of "
+                   f"the goods coming back; {len(pending)} pending within the deadline")
+
+
+def seven_day_returns(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"window_s": p["window"]}
+    delivered = {o["id"]: epoch(o.get("delivered_at")) for o in state.orders}
+    asked = refused = 0
+    for op in ops:
+        if op.f != "open_ticket" or op.args.get("kind") != "return":
+            continue
+        at = delivered.get(op.args.get("order_id"))
+        if at is None or op.start - at > p["window"]:
+            continue
+        if op.type == OK:
+            asked += 1
+        elif op.type == FAIL and (op.value or {}).get("code") == "return_window_closed":
+            asked += 1
+            refused += 1
+    measured = {"returns_in_window": asked, "refused": refused}
+    if refused:
+        return Verdict("returns.seven-day", Status.FAIL, measured, limit,
+                       f"{refused} return(s) asked within {format_duration(p['window'])} of "
+                       f"delivery were refused")
+    if not asked:
+        return Verdict("returns.seven-day", Status.UNKNOWN, measured, limit,
+                       "no return of a delivered order was asked for during the load test")
+    return Verdict("returns.seven-day", Status.PASS, measured, limit,
+                   f"all {asked} return(s) asked within {format_duration(p['window'])} of "
+                   f"delivery were accepted")
+
+
+def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"max_deletions": p["max_deletions"]}
+    acked = acknowledged(ops, "review", "review_id")
+    present = {r["id"]: r for r in state.reviews}
+    gone = missing(acked, present, ("sku", "rating", "text"))
+    deletes = sum(1 for op in ops if op.f == "delete_review" and op.type == OK)
+    n_acked = sum(map(len, acked.values()))
+    measured = {"acknowledged": n_acked, "missing": len(gone), "deletes_accepted": deletes}
+    if not acked:
+        return Verdict("reviews.not-deleted", Status.UNKNOWN, measured, limit,
+                       "no review was acknowledged during the load test")
+    if max(len(gone), deletes) > p["max_deletions"]:
+        return Verdict("reviews.not-deleted", Status.FAIL, measured, limit,
+                       f"{len(gone)} acknowledged review(s) are gone, e.g. {gone[:5]}"
+                       f"{f'; {deletes} DELETE request(s) were accepted' if deletes else ''}")
+    hidden = sum(1 for r in state.reviews if r.get("hidden"))
+    return Verdict("reviews.not-deleted", Status.PASS, measured, limit,
+                   f"all {n_acked} acknowledged reviews present ({hidden} hidden with the "
+                   f"data kept)")
+
+
+def replay_available(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"publish_within_s": p["publish_within"]}
+    ended = [b for b in state.broadcasts if b.get("state") == "ended"]
+    acked_end = {op.args.get("broadcast_id") for op in ops if op.f == "end_broadcast"
+                 and op.type == OK}
+    known = {b["id"] for b in ended}
+    missing_ended = sorted(acked_end - known)
+    if not ended and not acked_end:
+        return Verdict("replay.available", Status.UNKNOWN, None, limit,
+                       "no broadcast ended during the load test")
+    bad = []
+    for b in ended:
+        replay = b.get("replay")
+        if not replay:
+            bad.append(b["id"])
+            continue
+        delay = (epoch(replay.get("published_at")) or 0.0) - (epoch(b.get("ended_at")) or 0.0)
+        if delay > p["publish_within"]:
+            bad.append(b["id"])
+    measured = {"ended": len(ended), "without_replay": len(bad) + len(missing_ended)}
+    if bad or missing_ended:
+        return Verdict("replay.available", Status.FAIL, measured, limit,
+                       f"broadcast(s) {(bad + missing_ended)[:5]} ended without a replay "
+                       f"published within {format_duration(p['publish_within'])}")
+    return Verdict("replay.available", Status.PASS, measured, limit,
+                   f"all {len(ended)} ended broadcast(s) have a replay")
+
+
+def _short(records: list[dict[str, Any]], start_key: str, minimum: float) -> int:
+    n = 0
+    for r in records:
+        keep, since = epoch(r.get("retain_until")), epoch(r.get(start_key))
+        if keep is not None and since is not None and keep - since < minimum - 1.0:
+            n += 1
+    return n
+
+
+def retained(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"min_retention_s": p["min_retention"]}
+    replays = [dict(b["replay"]) for b in state.broadcasts if b.get("replay")]
+    kinds = {"replays": (replays, "published_at"), "orders": (state.orders, "created_at"),
+             "receipts": (state.receipts, "issued_at")}
+    judged = {k: sum(1 for r in recs if r.get("retain_until") is not None)
+              for k, (recs, _) in kinds.items()}
+    if not judged["replays"] and not judged["orders"]:
+        return Verdict("replay.retained", Status.UNKNOWN, judged, limit,
+                       "no replay or order carries a retention date")
+    short = {k: _short(recs, key, p["min_retention"]) for k, (recs, key) in kinds.items()}
+    measured = {"records": sum(judged.values()), "short": sum(short.values())}
+    if any(short.values()):
+        return Verdict("replay.retained", Status.FAIL, measured, limit,
+                       "records kept for less than " + format_duration(p["min_retention"]) +
+                       ": " + ", ".join(f"{n} {k}" for k, n in short.items() if n))
+    return Verdict("replay.retained", Status.PASS, measured, limit,
+                   f"{sum(judged.values())} replays, orders and receipts promise at least "
+                   f"{format_duration(p['min_retention'])} (the promise; years of keeping "
+                   f"cannot be observed in a load test)")
+
+
+def receipts(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"min_fraction": p["min_fraction"]}
+    paid = [o["id"] for o in state.orders if o.get("state") == "paid"]
+    if not paid:
+        return Verdict("evidence.receipt", Status.UNKNOWN, None, limit,
+                       "no order was paid during the load test")
+    have = {r["order_id"] for r in state.receipts}
+    without = [i for i in paid if i not in have]
+    frac = 1.0 - len(without) / len(paid)
+    measured = {"paid": len(paid), "without_receipt": len(without), "fraction": frac}
+    if frac < p["min_fraction"]:
+        return Verdict("evidence.receipt", Status.FAIL, measured, limit,
+                       f"{len(without)} of {len(paid)} paid orders have no receipt, e.g. "
+                       f"{without[:5]}")
+    return Verdict("evidence.receipt", Status.PASS, measured, limit,
+                   f"all {len(paid)} paid orders have a receipt")

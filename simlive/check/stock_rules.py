@@ -1,0 +1,225 @@
+"""The three stock rules, decided from the ledger, the order books and the history.
+
+Units are followed through the ledger's flows: every order takes its units from stock
+(``taken = initial + restocked + returned - remaining``) and every expired or cancelled order
+gives them back once (``returned == released``). Units ordered but never taken from stock are
+oversold (``stock.no-oversell``); units returned more than once, or gone from stock with no
+order, unbalance the books (``stock.ledger-balances``). Splitting the imbalance this way is
+what lets each fault of the reference service fail exactly its own rule.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from typing import Any
+
+from simlive.check.history import OK, Op
+from simlive.check.state import FinalState, epoch
+from simlive.rules import Status, Verdict, format_duration
+
+
+def _flows(row: dict[str, Any]) -> dict[str, int]:
+    supply = int(row["initial"]) + int(row.get("restocked", 0))
+    sold, reserved, remaining = int(row["sold"]), int(row["reserved"]), int(row["remaining"])
+    released, returned = int(row.get("released", 0)), int(row.get("returned", 0))
+    taken = supply + returned - remaining
+    ordered = sold + reserved + released
+    extra_returns = returned - released
+    return {"supply": supply, "unbacked": ordered - taken, "extra_returns": extra_returns,
+            "oversold": max(0, sold + reserved - supply - max(0, extra_returns)),
+            "negative": max(0, -remaining)}
+
+
+def duplicate_orders(ops: list[Op]) -> int:
+    """Extra orders made by retries: acknowledged orders sharing a (buyer, key)."""
+    seen: dict[tuple[Any, Any], set[Any]] = defaultdict(set)
+    for op in ops:
+        if op.f == "order" and op.type == OK and op.value:
+            seen[(op.args.get("buyer"), op.args.get("key"))].add(op.value.get("order_id"))
+    return sum(len(ids) - 1 for ids in seen.values())
+
+
+def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    if not state.ledger:
+        return Verdict("stock.no-oversell", Status.UNKNOWN, None,
+                       {"max_violations": p["max_violations"]}, "the service reported no "
+                       "stock ledger, so sales cannot be compared with stock")
+    supply = {r["sku"]: _flows(r)["supply"] for r in state.ledger}
+    # Lower bound from the history alone: units of orders acknowledged as paid.
+    units = {op.value.get("order_id"): (op.args.get("sku"), int(op.args.get("quantity", 1)))
+             for op in ops if op.f == "pay" and op.type == OK and op.value}
+    paid_ack: dict[str, int] = defaultdict(int)
+    for sku, q in units.values():
+        paid_ack[sku] += q
+    worst: dict[str, int] = {}
+    for r in state.ledger:
+        fl = _flows(r)
+        bad = max(0, fl["unbacked"]) + fl["oversold"] + fl["negative"]
+        # beyond stock by the history alone, less units the books returned twice (those
+        # are stock.ledger-balances' finding, and really were in stock again)
+        bad = max(bad, paid_ack.get(r["sku"], 0) - supply[r["sku"]]
+                  - max(0, fl["extra_returns"]))
+        if bad:
+            worst[r["sku"]] = bad
+    dups = duplicate_orders(ops)
+    total = sum(worst.values()) + dups
+    measured = {"oversold_units": sum(worst.values()), "duplicate_orders": dups,
+                "skus": len(state.ledger)}
+    limit = {"max_violations": p["max_violations"]}
+    if total > p["max_violations"]:
+        where = ", ".join(f"{s} by {n}" for s, n in sorted(worst.items())) or "no SKU"
+        ev = f"units sold beyond stock: {where}"
+        if dups:
+            ev += f"; {dups} retried idempotency key(s) produced a second order"
+        return Verdict("stock.no-oversell", Status.FAIL, measured, limit, ev)
+    ev = (f"{len(state.ledger)} SKU(s): every sold or reserved unit was taken from stock, "
+          f"{sum(paid_ack.values())} acknowledged paid unit(s) within stock, retries made no "
+          f"second order")
+    return Verdict("stock.no-oversell", Status.PASS, measured, limit, ev)
+
+
+def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    limit = {"tolerance": p["tolerance"]}
+    if not state.ledger:
+        return Verdict("stock.ledger-balances", Status.UNKNOWN, None, limit,
+                       "the service reported no stock ledger")
+    off: dict[str, str] = {}
+    for r in state.ledger:
+        fl = _flows(r)
+        if abs(fl["extra_returns"]) > p["tolerance"]:
+            off[r["sku"]] = f"{fl['extra_returns']:+d} unit(s) returned vs released"
+        elif -fl["unbacked"] > p["tolerance"]:
+            off[r["sku"]] = f"{-fl['unbacked']} unit(s) left stock with no order"
+    in_books = {o["id"]: o for o in state.orders}
+    lost = [op.value["order_id"] for op in ops if op.f == "order" and op.type == OK
+            and op.value and op.value.get("order_id") not in in_books]
+    unpaid = [op.value["order_id"] for op in ops if op.f == "pay" and op.type == OK
+              and op.value and in_books.get(op.value.get("order_id"), {}).get("state")
+              not in (None, "paid")]
+    measured = {"skus_off": len(off), "acknowledged_orders_missing": len(lost),
+                "acknowledged_payments_undone": len(unpaid)}
+    if off or lost or unpaid:
+        parts = [f"{s}: {why}" for s, why in sorted(off.items())]
+        if lost:
+            parts.append(f"{len(lost)} acknowledged order(s) missing, e.g. {lost[:3]}")
+        if unpaid:
+            parts.append(f"{len(unpaid)} acknowledged payment(s) not paid in the books, e.g. "
+                         f"{unpaid[:3]}")
+        return Verdict("stock.ledger-balances", Status.FAIL, measured, limit, "; ".join(parts))
+    return Verdict("stock.ledger-balances", Status.PASS, measured, limit,
+                   f"{len(state.ledger)} SKU(s): initial + restocked = sold + reserved + "
+                   f"remaining, released units returned exactly once, every acknowledged order "
+                   f"in the books")
+
+
+def _series(ops: list[Op], f: str) -> dict[str, tuple[list[float], list[float], list[int]]]:
+    """Per SKU: (starts, ends, values) of ``f`` readings, sorted by start."""
+    rows: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+    for op in ops:
+        if op.f == f and op.type == OK and op.value:
+            for sku, v in op.value.items():
+                rows[sku].append((op.start, op.end, int(v)))
+    out = {}
+    for sku, r in rows.items():
+        r.sort()
+        out[sku] = ([a for a, _, _ in r], [b for _, b, _ in r], [v for _, _, v in r])
+    return out
+
+
+class RangeMinMax:
+    """Min and max over any slice in O(1) after an O(n log n) build (a sparse table), so
+    judging each displayed figure against a long staleness window stays linear overall."""
+
+    def __init__(self, values: list[int]) -> None:
+        self.lo = [values]
+        self.hi = [values]
+        k = 1
+        while 2 * k <= len(values):
+            pl, ph = self.lo[-1], self.hi[-1]
+            n = len(pl) - k
+            self.lo.append(list(map(min, pl[:n], pl[k:k + n])))
+            self.hi.append(list(map(max, ph[:n], ph[k:k + n])))
+            k *= 2
+
+    def query(self, i: int, j: int) -> tuple[int, int]:
+        """(min, max) of values[i:j], j > i."""
+        level = (j - i).bit_length() - 1
+        k = 1 << level
+        lo, hi = self.lo[level], self.hi[level]
+        return min(lo[i], lo[j - k]), max(hi[i], hi[j - k])
+
+
+def _moves(ops: list[Op], state: FinalState) -> tuple[dict, dict]:
+    """Per SKU, what can move the real stock between two truth samples: orders in flight
+    (ok or info; sorted starts, sorted ends) and returns of expired/cancelled orders (the
+    service's ``closed_at``, sorted)."""
+    starts: dict[str, list[float]] = defaultdict(list)
+    ends: dict[str, list[float]] = defaultdict(list)
+    for op in ops:
+        if op.f == "order" and op.type != "fail":
+            sku = op.args.get("sku")
+            starts[sku].append(op.start)
+            ends[sku].append(op.end)
+    takes = {sku: (sorted(starts[sku]), sorted(ends[sku])) for sku in starts}
+    gives: dict[str, list[float]] = defaultdict(list)
+    for o in state.orders if state is not None else ():
+        if o.get("state") in ("expired", "cancelled") and o.get("closed_at") is not None:
+            gives[o["sku"]].append(epoch(o["closed_at"]) or 0.0)
+    for v in gives.values():
+        v.sort()
+    return takes, gives
+
+
+def display_matches(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    """Each displayed figure must equal the real stock at some moment in [read - max_lag,
+    reply]. The real stock there lies between the truth samples (ledger reads) around that
+    window, less the orders in flight in it, plus the units returned in it: only a figure
+    outside even those bounds is a mismatch."""
+    lag = float(p["max_lag"])
+    limit = {"max_lag_s": lag, "max_mismatches": p["max_mismatches"]}
+    truth = _series(ops, "true_stock")
+    shown = _series(ops, "read_stock")
+    takes, gives = _moves(ops, state)
+    checked = mismatches = 0
+    worst: tuple[int, str, float] | None = None
+    for sku, (starts, ends, values) in shown.items():
+        if sku not in truth:
+            continue
+        t_start, t_end, t_val = truth[sku]
+        rmq = RangeMinMax(t_val)
+        o_start, o_end = takes.get(sku, ([], []))
+        back = gives.get(sku, [])
+        n = len(t_val)
+        for a, b, d in zip(starts, ends, values, strict=True):
+            # bracketed on both sides by truth readings (the first is taken when the SKU is
+            # created, so a window reaching before it is clipped to it)
+            lo = max(0, bisect_left(t_end, a - lag) - 1)
+            hi = bisect_left(t_start, b) + 1  # through the first reading after it
+            if t_end[0] > a or hi > n:
+                continue
+            w0, w1 = t_start[lo], t_end[hi - 1]
+            checked += 1
+            in_flight = bisect_right(o_start, w1) - bisect_left(o_end, w0)
+            returned = bisect_right(back, w1 + lag) - bisect_left(back, w0 - lag)
+            low, high = rmq.query(lo, hi)
+            low, high = low - max(0, in_flight), high + returned
+            if not low <= d <= high:
+                mismatches += 1
+                gap = low - d if d < low else d - high
+                if worst is None or gap > worst[0]:
+                    worst = (gap, sku, a)
+    measured = {"readings_checked": checked, "mismatches": mismatches}
+    if checked == 0:
+        return Verdict("stock.display-matches", Status.UNKNOWN, measured, limit,
+                       "no displayed-stock reading could be compared with a real-stock reading "
+                       "taken near it")
+    if mismatches > p["max_mismatches"]:
+        assert worst is not None
+        return Verdict("stock.display-matches", Status.FAIL, measured, limit,
+                       f"{mismatches} of {checked} displayed figures matched no real stock "
+                       f"within {format_duration(lag)}; worst {worst[1]} off by {worst[0]} "
+                       f"unit(s)")
+    return Verdict("stock.display-matches", Status.PASS, measured, limit,
+                   f"all {checked} displayed figures equal the real stock within "
+                   f"{format_duration(lag)}")

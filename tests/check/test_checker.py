@@ -1,0 +1,180 @@
+"""The checker on hand-made histories: a clean run passes, each break fails its own rule."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from simlive.check.checker import check
+from simlive.check.history import pair
+from simlive.check.synthetic import Builder, clean_run
+from simlive.rules import RULE_IDS, Status
+
+
+def _run(seed: int = 1):
+    return clean_run(random.Random(seed))
+
+
+def _statuses(verdicts):
+    return {v.rule_id: v.status for v in verdicts}
+
+
+def _only_fails(verdicts, rule_id):
+    st = _statuses(verdicts)
+    assert st[rule_id] is Status.FAIL, [v.to_dict() for v in verdicts if v.rule_id == rule_id]
+    others = {r: s for r, s in st.items() if r != rule_id and s is not Status.PASS}
+    assert others == {}, others
+
+
+def test_clean_run_passes_every_rule() -> None:
+    events, state = _run()
+    verdicts = check(events, state)
+    assert [v.rule_id for v in verdicts] == list(RULE_IDS)
+    bad = {v.rule_id: v.evidence for v in verdicts if v.status is not Status.PASS}
+    assert bad == {}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_info_orders_that_did_and_did_not_happen_are_both_allowed(seed: int) -> None:
+    events, state = clean_run(random.Random(seed), orders=80, stock=40)
+    ops = pair(events)
+    infos = [op for op in ops if op.f == "order" and op.type == "info"]
+    assert infos  # the generator made some of both kinds
+    assert all(v.status is Status.PASS for v in check(events, state))
+
+
+def test_unfinished_invoke_is_info_not_a_crash() -> None:
+    events, state = _run()
+    events.append({"type": "invoke", "process": "dead", "op": 1, "time": events[-1]["time"],
+                   "f": "order", "args": {"sku": "HOT", "quantity": 1, "key": "x", "buyer": 1}})
+    assert pair(events)[-1].type == "info"
+    assert all(v.status is Status.PASS for v in check(events, state))
+
+
+def test_oversell_fails_only_no_oversell() -> None:
+    events, state = _run()
+    led = dict(state.ledger[0])
+    led["sold"] += 3  # three units sold that never left stock (lost updates)
+    _only_fails(check(events, dataclasses.replace(state, ledger=[led])), "stock.no-oversell")
+
+
+def test_double_restock_fails_only_ledger() -> None:
+    events, state = _run()
+    led = dict(state.ledger[0])
+    led["returned"] += 2
+    led["remaining"] += 2
+    _only_fails(check(events, dataclasses.replace(state, ledger=[led])),
+                "stock.ledger-balances")
+
+
+def test_acknowledged_order_missing_from_books_fails_ledger() -> None:
+    events, state = _run()
+    orders = state.orders[1:]
+    v = check(events, dataclasses.replace(state, orders=orders))
+    assert _statuses(v)["stock.ledger-balances"] is Status.FAIL
+
+
+def test_retry_with_one_key_making_two_orders_fails_no_oversell() -> None:
+    events, state = _run()
+    b = Builder()
+    b.t = events[-1]["time"]
+    b.n = 10_000
+    args = {"sku": "HOT", "quantity": 1, "key": "dup", "buyer": 5}
+    b.op("u5", "order", args, "ok", {"order_id": 1})
+    b.op("u5", "order", args, "ok", {"order_id": 2})
+    v = check(events + b.events, state)
+    assert _statuses(v)["stock.no-oversell"] is Status.FAIL
+    assert "idempotency" in next(x for x in v if x.rule_id == "stock.no-oversell").evidence
+
+
+def test_stale_display_fails_only_display() -> None:
+    events, state = _run()
+    reads = [e for e in events if e.get("f") == "read_stock" and e["type"] == "ok"]
+    for e in reads[5:15]:
+        e["value"] = {"HOT": e["value"]["HOT"] + 7}
+    _only_fails(check(events, state, {"stock.display-matches": {"max_lag": 0.001}}),
+                "stock.display-matches")
+
+
+def test_display_within_lag_passes_and_stale_beyond_it_fails() -> None:
+    """A figure one sample old is fine within the lag; one 10 s old is not."""
+    from simlive.check.stock_rules import display_matches
+
+    p = {"max_lag": 1.0, "max_mismatches": 0}
+    b = Builder()
+    b.op("m", "true_stock", {}, "ok", {"S": 10})
+    b.op("m", "true_stock", {}, "ok", {"S": 9})
+    b.op("v", "read_stock", {}, "ok", {"S": 10}, dt=0.001)
+    b.op("m", "true_stock", {}, "ok", {"S": 9})
+    assert display_matches(pair(b.events), None, p).status is Status.PASS  # type: ignore[arg-type]
+    b.op("m", "true_stock", {}, "ok", {"S": 5}, dt=5)
+    b.op("m", "true_stock", {}, "ok", {"S": 5}, dt=5)
+    b.op("v", "read_stock", {}, "ok", {"S": 10}, dt=0.001)
+    b.op("m", "true_stock", {}, "ok", {"S": 5})
+    assert display_matches(pair(b.events), None, p).status is Status.FAIL  # type: ignore[arg-type]
+
+
+def test_unbracketed_reading_is_not_judged() -> None:
+    from simlive.check.stock_rules import display_matches
+
+    b = Builder()
+    b.op("v", "read_stock", {}, "ok", {"S": 99})
+    b.op("m", "true_stock", {}, "ok", {"S": 5})
+    v = display_matches(pair(b.events), None, {"max_lag": 1.0, "max_mismatches": 0})  # type: ignore[arg-type]
+    assert v.status is Status.UNKNOWN
+
+
+def test_lost_ticket_fails_only_closure() -> None:
+    events, state = _run()
+    _only_fails(check(events, dataclasses.replace(state, tickets=state.tickets[1:])),
+                "aftersales.tracked-to-closure")
+
+
+def test_deleted_review_fails_only_reviews() -> None:
+    events, state = _run()
+    _only_fails(check(events, dataclasses.replace(state, reviews=state.reviews[1:])),
+                "reviews.not-deleted")
+
+
+def test_missing_replay_fails_only_replay() -> None:
+    events, state = _run()
+    b = [dict(state.broadcasts[0], replay=None)]
+    _only_fails(check(events, dataclasses.replace(state, broadcasts=b)), "replay.available")
+
+
+def test_missing_receipt_fails_only_receipt() -> None:
+    events, state = _run()
+    _only_fails(check(events, dataclasses.replace(state, receipts=state.receipts[1:])),
+                "evidence.receipt")
+
+
+def test_refused_return_in_window_fails_seven_day() -> None:
+    events, state = _run()
+    for e in events:
+        if e.get("f") == "open_ticket" and e["type"] == "ok" and e["value"]["ticket_id"] == 6:
+            e["type"], e["value"] = "fail", {"code": "return_window_closed"}
+    v = _statuses(check(events, state))
+    assert v["returns.seven-day"] is Status.FAIL
+
+
+def test_crashing_rule_is_unknown_never_pass() -> None:
+    events, state = _run()
+    broken = dataclasses.replace(state, ledger=[{"sku": "HOT"}])  # fields missing
+    v = _statuses(check(events, broken))
+    assert v["stock.no-oversell"] is Status.UNKNOWN
+    assert v["stock.ledger-balances"] is Status.UNKNOWN
+
+
+def test_corrupt_history_is_unknown_for_every_rule() -> None:
+    _, state = _run()
+    bad = [{"type": "ok", "process": "p", "op": 1, "time": 0.0, "f": "order"}]
+    assert {v.status for v in check(bad, state)} == {Status.UNKNOWN}
+
+
+def test_empty_run_is_unknown_not_pass() -> None:
+    from simlive.check.state import FinalState
+
+    v = check([], FinalState())
+    assert Status.PASS not in {x.status for x in v if x.rule_id != "stock.ledger-balances"}

@@ -1,0 +1,60 @@
+"""End to end on 127.0.0.1: `simlive load --serve` against the reference service."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simlive.rules import RULE_IDS
+from simlive.service.faults import BREAKS, Fault
+
+SCENARIO = Path(__file__).with_name("flash.yaml")
+
+
+def simlive(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``simlive`` in a subprocess (Locust and gevent never enter the pytest process)."""
+    return subprocess.run([sys.executable, "-m", "simlive.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def statuses(out: Path) -> dict[str, str]:
+    data = json.loads((out / "verdicts.json").read_text())
+    return {v["id"]: v["status"] for v in data["verdicts"]}
+
+
+def test_clean_run_passes_every_rule_and_writes_reports(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = simlive("load", str(SCENARIO), "--serve", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert statuses(out) == dict.fromkeys(RULE_IDS, "pass")
+    for name in ("locust.html", "locust_stats.csv", "history.jsonl", "state.json",
+                 "plan.json"):
+        assert (out / name).exists(), name
+    assert "stock.no-oversell" in done.stdout  # the verdict table
+    assert "Aggregated" in done.stdout + done.stderr  # Locust's own stats
+    # the stored run can be re-checked offline
+    again = simlive("check", "--history", str(out / "history.jsonl"), "--state",
+                    str(out / "state.json"), "--scenario", str(SCENARIO))
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", list(Fault), ids=[f.value for f in Fault])
+def test_each_fault_fails_exactly_its_rule(tmp_path: Path, fault: Fault) -> None:
+    out = tmp_path / "out"
+    done = simlive("load", str(SCENARIO), "--serve", "--fault", fault.value, "--out",
+                   str(out))
+    st = statuses(out)
+    failing = {rid for rid, s in st.items() if s != "pass"}
+    assert failing == {BREAKS[fault]}, (st, done.stdout[-2000:])
+    assert done.returncode == 1
+
+
+def test_bad_input_exits_2(tmp_path: Path) -> None:
+    assert simlive("load", str(SCENARIO)).returncode == 2  # neither --serve nor --host
+    assert simlive("load", str(SCENARIO), "--serve", "--run-time", "soon").returncode == 2
+    assert simlive("check", "--history", str(SCENARIO)).returncode == 2

@@ -1,0 +1,106 @@
+"""Locust's own modes: headless via the locustfile, the web UI, master + workers, and a
+service SIGKILLed and restarted mid-load. Every process on 127.0.0.1, every run bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from simlive.check.checker import check
+from simlive.check.history import merge, pair
+from simlive.check.state import FinalState
+from simlive.rules import Status
+from simlive.service.harness import ServiceProcess, free_port
+
+SCENARIO = Path(__file__).with_name("flash.yaml")
+LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"
+
+
+def simlive(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simlive.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_workers_run_and_histories_merge(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = simlive("load", str(SCENARIO), "--serve", "--workers", "2", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    workers = sorted((out / "history").glob("w*.jsonl"))
+    assert len(workers) == 2
+    merged = (out / "history.jsonl").read_text().splitlines()
+    processes = {json.loads(line)["process"].split("-")[0] for line in merged}
+    assert {w.stem.split("-")[0] for w in workers} <= processes
+
+
+def test_locustfile_headless_then_web_ui(tmp_path: Path) -> None:
+    with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
+                        payment_timeout=1.0, sweep_interval=0.5) as svc:
+        hist = tmp_path / "hist"
+        base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", svc.base_url,
+                "--scenario", str(SCENARIO), "--admin-token", svc.token("admin"),
+                "--history-dir", str(hist)]
+        done = subprocess.run(base + ["--headless", "-t", "4s"], capture_output=True,
+                              text=True, timeout=90, stdin=subprocess.DEVNULL)
+        assert done.returncode in (0, 1), done.stderr[-3000:]
+        assert list(hist.glob("local*.jsonl")) and (hist / "plan.json").exists()
+        assert "stock.no-oversell" in done.stdout  # checked and printed at quit
+        port = free_port()
+        web = subprocess.Popen(base + ["--web-host", "127.0.0.1", "--web-port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               stdin=subprocess.DEVNULL)
+        try:
+            status = 0
+            for _ in range(100):
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            assert status == 200
+        finally:
+            web.terminate()
+            try:
+                web.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                web.kill()
+                web.wait()
+
+
+def test_sigkill_and_restart_mid_load_keeps_stock_rules(tmp_path: Path) -> None:
+    port = free_port()
+    svc = ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
+                         payment_timeout=1.0, sweep_interval=0.5,
+                         extra_args=("--port", str(port))).start()
+    out = tmp_path / "out"
+    env = {**os.environ, "SIMLIVE_ADMIN_TOKEN": svc.token("admin")}
+    load = subprocess.Popen([sys.executable, "-m", "simlive.cli", "load", str(SCENARIO),
+                             "--host", svc.base_url, "--run-time", "7s", "--settle", "2",
+                             "--out", str(out)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(4.0)
+        svc.kill()
+        time.sleep(0.5)
+        svc.start()
+        text, _ = load.communicate(timeout=120)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+        svc.stop()
+    assert (out / "verdicts.json").exists(), text[-3000:]
+    verdicts = {v["id"]: v["status"] for v in
+                json.loads((out / "verdicts.json").read_text())["verdicts"]}
+    for rid in ("stock.no-oversell", "stock.ledger-balances"):
+        assert verdicts[rid] == "pass", (rid, text[-3000:])
+    ops = pair(merge(sorted((out / "history").glob("*.jsonl"))))
+    assert any(op.type == "info" for op in ops)  # requests in flight at the kill
+    state = FinalState.from_dict(json.loads((out / "state.json").read_text()))
+    again = {v.rule_id: v.status for v in check(ops, state)}
+    assert again["stock.no-oversell"] is Status.PASS

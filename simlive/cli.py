@@ -354,10 +354,13 @@ def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) ->
 @click.option("--settle", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Wait after ending the broadcast before checking (default with --serve: "
                    "the payment timeout; else 0).")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="A load profile from 'simlive plan --emit-load-profile': "
+                                 "hold its peak request rate (open model).")
 @_friendly
 def load(scenario: str, serve: bool, host: str | None, admin_token: str | None,
          users: int | None, run_time: str | None, workers: int, out_dir: str,
-         faults: tuple[str, ...], settle: float | None) -> None:
+         faults: tuple[str, ...], settle: float | None, profile_path: str | None) -> None:
     """Load-test a service with Locust along the scenario, then check every rule."""
     from pathlib import Path
 
@@ -382,6 +385,10 @@ def load(scenario: str, serve: bool, host: str | None, admin_token: str | None,
                              f"{exc}") from None
         if changes["run_time"] <= 0:
             raise UsageError(f"--run-time(={run_time!r}) must be > 0")
+    if profile_path is not None:
+        from simlive.load.profile import profile_rate
+
+        changes.update({"mode": "open", "arrival_rate": profile_rate(Path(profile_path))})
     if changes:
         sc = sc.model_copy(update={"load": sc.load.model_copy(update=changes)})
     result = run_load(sc, scenario, Path(out_dir), host=host, admin_token=admin_token,

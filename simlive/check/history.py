@@ -44,33 +44,92 @@ class Op:
         return f"Op({self.process}, {self.f}, {self.type}, {self.args}, {self.value})"
 
 
+class Ops(list):
+    """Paired operations with an index by function, built once: each rule reads only the
+    operations it is about instead of scanning the whole history again."""
+
+    def __init__(self, ops: Iterable[Op]) -> None:
+        super().__init__(ops)
+        index: dict[str, list[Op]] = {}
+        for op in self:
+            bucket = index.get(op.f)
+            if bucket is None:
+                index[op.f] = bucket = []
+            bucket.append(op)
+        self.index = index
+
+
+def of(ops: list[Op], f: str) -> list[Op]:
+    """The operations of function ``f``, in history order."""
+    if isinstance(ops, Ops):
+        return ops.index.get(f, [])
+    return [op for op in ops if op.f == f]
+
+
 def pair(events: Iterable[dict[str, Any]]) -> list[Op]:
     """Invoke/completion pairs in completion order; an unfinished invoke becomes ``info``.
 
     Raises ValueError naming the event for a completion without its invoke or an unknown
-    type, so a corrupt history is never silently half-checked.
+    type, so a corrupt history is never silently half-checked. A million operations are two
+    million events, so a well-formed history takes a lean loop; anything odd in it is handed
+    to the careful loop, which finds the event to blame.
     """
+    events = events if isinstance(events, list) else list(events)
+    try:
+        return _pair_fast(events)
+    except (KeyError, TypeError, _Odd):
+        return _pair_checked(events)
+
+
+class _Odd(Exception):
+    pass
+
+
+def _pair_fast(events: list[dict[str, Any]]) -> list[Op]:
     open_: dict[tuple[Any, Any], dict[str, Any]] = {}
     ops: list[Op] = []
     append = ops.append
     pop = open_.pop
+    new = Op
+    completions = COMPLETIONS
+    for ev in events:
+        typ = ev["type"]
+        if typ == INVOKE:
+            open_[ev["process"], ev["op"]] = ev
+        elif typ in completions:
+            inv = pop((ev["process"], ev["op"]))
+            append(new(inv["process"], inv["f"], inv.get("args") or {}, typ, ev.get("value"),
+                       inv["time"], ev["time"]))
+        else:
+            raise _Odd
+    _unfinished(open_, ops)
+    return ops
+
+
+def _unfinished(open_: dict[tuple[Any, Any], dict[str, Any]], ops: list[Op]) -> None:
+    for inv in open_.values():
+        ops.append(Op(inv["process"], inv["f"], inv.get("args") or {}, INFO,
+                      {"error": "no completion recorded"}, inv["time"], float("inf")))
+
+
+def _pair_checked(events: list[dict[str, Any]]) -> list[Op]:
+    open_: dict[tuple[Any, Any], dict[str, Any]] = {}
+    ops: list[Op] = []
     for n, ev in enumerate(events):
-        typ = ev.get("type")
+        typ = ev.get("type") if isinstance(ev, dict) else None
         if typ == INVOKE:
             open_[(ev.get("process"), ev.get("op"))] = ev
         elif typ in COMPLETIONS:
-            inv = pop((ev.get("process"), ev.get("op")), None)
+            inv = open_.pop((ev.get("process"), ev.get("op")), None)
             if inv is None:
                 raise ValueError(f"history event {n}: {typ} of process="
                                  f"{ev.get('process')!r} op={ev.get('op')!r} has no invoke")
-            append(Op(inv["process"], inv["f"], inv.get("args") or {}, typ, ev.get("value"),
-                      inv["time"], ev["time"]))
+            ops.append(Op(inv["process"], inv["f"], inv.get("args") or {}, typ,
+                          ev.get("value"), inv["time"], ev["time"]))
         else:
             raise ValueError(f"history event {n}: type(={typ!r}) must be invoke, ok, fail "
                              f"or info")
-    for inv in open_.values():
-        append(Op(inv["process"], inv["f"], inv.get("args") or {}, INFO,
-                  {"error": "no completion recorded"}, inv["time"], float("inf")))
+    _unfinished(open_, ops)
     return ops
 
 

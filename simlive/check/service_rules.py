@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simlive.check.history import FAIL, OK, Op
+from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState, epoch
 from simlive.rules import Status, Verdict, format_duration
 
@@ -23,8 +23,8 @@ def _p95(values: list[float]) -> float:
 def acknowledged(ops: list[Op], f: str, id_key: str) -> dict[Any, list[dict[str, Any]]]:
     """Acknowledged records by the id the service gave, each with the arguments sent."""
     out: dict[Any, list[dict[str, Any]]] = {}
-    for op in ops:
-        if op.f == f and op.type == OK and op.value and id_key in op.value:
+    for op in of(ops, f):
+        if op.type == OK and op.value and id_key in op.value:
             out.setdefault(op.value[id_key], []).append(op.args)
     return out
 
@@ -142,8 +142,8 @@ def seven_day_returns(ops: list[Op], state: FinalState, p: dict[str, float]) -> 
     limit = {"window_s": p["window"]}
     delivered = {o["id"]: epoch(o.get("delivered_at")) for o in state.orders}
     asked = refused = 0
-    for op in ops:
-        if op.f != "open_ticket" or op.args.get("kind") != "return":
+    for op in of(ops, "open_ticket"):
+        if op.args.get("kind") != "return":
             continue
         at = delivered.get(op.args.get("order_id"))
         if at is None or op.start - at > p["window"]:
@@ -171,7 +171,7 @@ def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
     acked = acknowledged(ops, "review", "review_id")
     present = {r["id"]: r for r in state.reviews}
     gone = missing(acked, present, ("sku", "rating", "text"))
-    deletes = sum(1 for op in ops if op.f == "delete_review" and op.type == OK)
+    deletes = sum(1 for op in of(ops, "delete_review") if op.type == OK)
     n_acked = sum(map(len, acked.values()))
     measured = {"acknowledged": n_acked, "missing": len(gone), "deletes_accepted": deletes}
     if not acked:
@@ -190,8 +190,8 @@ def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
 def replay_available(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
     limit = {"publish_within_s": p["publish_within"]}
     ended = [b for b in state.broadcasts if b.get("state") == "ended"]
-    acked_end = {op.args.get("broadcast_id") for op in ops if op.f == "end_broadcast"
-                 and op.type == OK}
+    acked_end = {op.args.get("broadcast_id") for op in of(ops, "end_broadcast")
+                 if op.type == OK}
     known = {b["id"] for b in ended}
     missing_ended = sorted(acked_end - known)
     if not ended and not acked_end:

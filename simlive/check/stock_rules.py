@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from typing import Any
 
-from simlive.check.history import OK, Op
+from simlive.check.history import OK, Op, of
 from simlive.check.state import FinalState, epoch
 from simlive.rules import Status, Verdict, format_duration
 
@@ -34,8 +34,8 @@ def _flows(row: dict[str, Any]) -> dict[str, int]:
 def duplicate_orders(ops: list[Op]) -> int:
     """Extra orders made by retries: acknowledged orders sharing a (buyer, key)."""
     seen: dict[tuple[Any, Any], set[Any]] = defaultdict(set)
-    for op in ops:
-        if op.f == "order" and op.type == OK and op.value:
+    for op in of(ops, "order"):
+        if op.type == OK and op.value:
             seen[(op.args.get("buyer"), op.args.get("key"))].add(op.value.get("order_id"))
     return sum(len(ids) - 1 for ids in seen.values())
 
@@ -48,7 +48,7 @@ def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
     supply = {r["sku"]: _flows(r)["supply"] for r in state.ledger}
     # Lower bound from the history alone: units of orders acknowledged as paid.
     units = {op.value.get("order_id"): (op.args.get("sku"), int(op.args.get("quantity", 1)))
-             for op in ops if op.f == "pay" and op.type == OK and op.value}
+             for op in of(ops, "pay") if op.type == OK and op.value}
     paid_ack: dict[str, int] = defaultdict(int)
     for sku, q in units.values():
         paid_ack[sku] += q
@@ -92,9 +92,9 @@ def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
         elif -fl["unbacked"] > p["tolerance"]:
             off[r["sku"]] = f"{-fl['unbacked']} unit(s) left stock with no order"
     in_books = {o["id"]: o for o in state.orders}
-    lost = [op.value["order_id"] for op in ops if op.f == "order" and op.type == OK
+    lost = [op.value["order_id"] for op in of(ops, "order") if op.type == OK
             and op.value and op.value.get("order_id") not in in_books]
-    unpaid = [op.value["order_id"] for op in ops if op.f == "pay" and op.type == OK
+    unpaid = [op.value["order_id"] for op in of(ops, "pay") if op.type == OK
               and op.value and in_books.get(op.value.get("order_id"), {}).get("state")
               not in (None, "paid")]
     measured = {"skus_off": len(off), "acknowledged_orders_missing": len(lost),
@@ -116,8 +116,8 @@ def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
 def _series(ops: list[Op], f: str) -> dict[str, tuple[list[float], list[float], list[int]]]:
     """Per SKU: (starts, ends, values) of ``f`` readings, sorted by start."""
     rows: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
-    for op in ops:
-        if op.f == f and op.type == OK and op.value:
+    for op in of(ops, f):
+        if op.type == OK and op.value:
             for sku, v in op.value.items():
                 rows[sku].append((op.start, op.end, int(v)))
     out = {}
@@ -156,8 +156,8 @@ def _moves(ops: list[Op], state: FinalState) -> tuple[dict, dict]:
     service's ``closed_at``, sorted)."""
     starts: dict[str, list[float]] = defaultdict(list)
     ends: dict[str, list[float]] = defaultdict(list)
-    for op in ops:
-        if op.f == "order" and op.type != "fail":
+    for op in of(ops, "order"):
+        if op.type != "fail":
             sku = op.args.get("sku")
             starts[sku].append(op.start)
             ends[sku].append(op.end)

@@ -69,7 +69,7 @@ RULES: dict[str, Rule] = {
             "Zhejiang live e-commerce service specification; Zhejiang live-marketing conduct "
             "guide (no false stock or countdown claims)",
             (
-                Param("max_lag", "duration", 10.0, "how stale a displayed figure may be"),
+                Param("max_lag", "duration", 2.0, "how stale a displayed figure may be"),
                 Param("max_mismatches", "count", 0, "readings wrong beyond max_lag allowed"),
             ),
         ),

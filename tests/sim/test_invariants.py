@@ -209,6 +209,8 @@ orders:
   display_refresh: {refresh}
 aftersales:
   agents: [{{from: 0h, to: 31d, agents: 5}}]
+compliance:
+  stock.display-matches: {{max_lag: {lag}}}
 """
 
 
@@ -217,7 +219,8 @@ aftersales:
 def test_display_within_the_allowed_lag(refresh, seed):
     """A display refreshed at least every max_lag (10 s) is never wrong beyond it, through a
     sell-out, a restock and a flash sale."""
-    s = parse_scenario(DISPLAY.format(seed=seed, start="1m", flash="6m", refresh=refresh))
+    s = parse_scenario(DISPLAY.format(seed=seed, start="1m", flash="6m", refresh=refresh,
+                                         lag="10s"))
     r = engine.run_replication(s, 0)
     assert r.kpis["orders.sold_out_rejections"] > 0  # the stock ran out at some point
     assert r.measures["display_mismatch_s"] == 0
@@ -225,16 +228,29 @@ def test_display_within_the_allowed_lag(refresh, seed):
 
 @pytest.mark.parametrize("refresh", ["20s", "1m"])
 def test_display_refreshed_too_rarely_is_caught(refresh):
-    s = parse_scenario(DISPLAY.format(seed=1, start="1m", flash="6m", refresh=refresh))
+    s = parse_scenario(DISPLAY.format(seed=1, start="1m", flash="6m", refresh=refresh,
+                                         lag="10s"))
     r = engine.run_replication(s, 0)
     assert r.measures["display_mismatch_s"] > 0
     assert r.measures["display_worst_sku"] == "HOT"
 
 
 def test_display_refreshed_every_5s_passes_with_a_flash_sale_at_the_start():
-    s = parse_scenario(DISPLAY.format(seed=1, start="0m", flash="0m", refresh="5s"))
+    s = parse_scenario(DISPLAY.format(seed=1, start="0m", flash="0m", refresh="5s",
+                                         lag="10s"))
     r = engine.run_replication(s, 0)
     assert r.measures["display_mismatch_s"] == 0
+
+
+def test_default_lag_catches_a_display_cached_for_5s():
+    """The rule's default max_lag (2 s) is tighter than a 5 s cache: the one the reference
+    service's stale-display fault uses."""
+    text = DISPLAY.format(seed=1, start="1m", flash="6m", refresh="5s", lag="2s")
+    assert engine.run_replication(parse_scenario(text), 0).measures["display_mismatch_s"] > 0
+    default = text.replace("compliance:\n  stock.display-matches: {max_lag: 2s}\n", "")
+    assert "compliance" not in default
+    assert engine.run_replication(parse_scenario(default), 0).measures[
+        "display_mismatch_s"] > 0
 
 
 # --- each policy knob breaks exactly its rule ----------------------------------------------

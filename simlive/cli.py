@@ -42,9 +42,15 @@ def cli() -> None:
 
 
 def _console(stderr: bool = False):
+    """A rich console; piped output (CI logs, files) gets 160 columns instead of 80, so
+    the verdict table's evidence is not folded into a narrow column."""
+    import sys as _sys
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = _sys.stderr if stderr else _sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 @cli.command()
@@ -393,8 +399,19 @@ def load(scenario: str, serve: bool, host: str | None, admin_token: str | None,
         sc = sc.model_copy(update={"load": sc.load.model_copy(update=changes)})
     result = run_load(sc, scenario, Path(out_dir), host=host, admin_token=admin_token,
                       serve=serve, faults=faults, workers=workers, settle=settle)
-    click.echo(f"reports in {out_dir}/ (locust.html, locust_*.csv, history.jsonl, "
-               f"verdicts.json)")
+    from simlive import __version__
+    from simlive.report.html import render_html
+
+    page = render_html({"scenario": f"{sc.name}: load test", "simlive_version": __version__,
+                        "seed": sc.seed, "replications": "load test",
+                        "rules": [v.to_dict() for v in result.verdicts],
+                        "kpis": {t.name: {"mean": t.measured, "ci95": None,
+                                          "unit": f"limit {t.limit:g}, "
+                                                  f"{'pass' if t.passed else 'FAIL'}"}
+                                 for t in result.thresholds}}, None)
+    (Path(out_dir) / "report.html").write_text(page, encoding="utf-8")
+    click.echo(f"reports in {out_dir}/ (report.html, locust.html, locust_*.csv, "
+               f"history.jsonl, verdicts.json)")
     sys.exit(_print_verdicts(result.verdicts, result.thresholds))
 
 

@@ -84,7 +84,16 @@ def test_sigkill_and_restart_mid_load_keeps_stock_rules(tmp_path: Path) -> None:
                              "--out", str(out)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     try:
-        time.sleep(4.0)
+        # kill only once the load is really running (Locust's start-up time varies with the
+        # machine), so requests are in flight at the kill
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lines = sum(len(p.read_bytes().splitlines())
+                        for p in (out / "history").glob("*.jsonl")) if (
+                out / "history").exists() else 0
+            if lines >= 400:
+                break
+            time.sleep(0.1)
         svc.kill()
         time.sleep(0.5)
         svc.start()

@@ -236,6 +236,9 @@ class Aftersales(Model):
         dist="gamma", mean="1d", sd="12h"))
     resolve_delay: Distribution = Field(default_factory=lambda: _exp("1d"))
     feedback_delay: Distribution = Field(default_factory=lambda: _exp("1d"))
+    feedback_timeout: Seconds | None = Field(default=7 * 86400.0, gt=0, description=(
+        "a resolved ticket whose consumer gives no feedback is closed after this, recorded "
+        "as 'no feedback' (platforms auto-close); null: it waits for feedback forever"))
     lose_fraction: Fraction = Field(default=0.0, description=(
         "tickets the desk silently drops: breaks tracked-to-closure"))
     accept_returns_within: Seconds = Field(default=7 * 86400.0, description=(

@@ -188,7 +188,10 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
                         resolved)
     resolved = np.where((kind == COMPLAINT) & ~abandoned,
                         end + draw(a.resolve_delay, (kind == COMPLAINT) & replied), resolved)
-    closed_at = resolved + draw(a.feedback_delay, replied)
+    feedback = draw(a.feedback_delay, replied)
+    if a.feedback_timeout is not None:  # closed without feedback when the consumer is silent
+        feedback = np.minimum(feedback, a.feedback_timeout)
+    closed_at = resolved + feedback
     closed = np.isfinite(closed_at) & (closed_at <= horizon_end) & ~lost
     open_ = ~closed & ~lost
     age = horizon_end - arr

@@ -127,7 +127,8 @@ def refund_deadline(ms: M, p: dict) -> Verdict:
         ev = f"{late} refunds paid or still owed past {format_duration(p['max_delay'])}" \
              f"{_in_runs(k, n)}"
     elif paid:
-        ev = f"{paid} refunds, slowest paid {format_duration(worst or 0)} after goods came back"
+        ev = (f"{paid} refunds{'' if len(ms) == 1 else f' over {len(ms)} replications'}, "
+              f"slowest paid {format_duration(worst or 0)} after goods came back")
     else:
         ev = "no refunds were due"
     return _v("aftersales.refund-deadline", k > 0, {"late": late, "slowest_s": worst},

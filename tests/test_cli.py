@@ -344,6 +344,27 @@ def test_schema_admits_durations_and_rates_in_units(invoke):
     assert "string" in _types(defs["Shift"]["properties"]["from"], defs)  # from: 0h
 
 
+def test_bundled_scenarios_validate_against_the_schema_and_typos_do_not(invoke):
+    """What an editor or a CI linter does with `simlive schema`."""
+    import glob
+
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(json.loads(invoke("schema").stdout))
+    files = sorted(glob.glob(str(Path(__file__).resolve().parents[1] / "scenarios" / "*.yaml")))
+    assert len(files) >= 4
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            errors = list(validator.iter_errors(yaml.safe_load(fh)))
+        assert errors == [], (path, [e.message for e in errors[:3]])
+    with open(files[0], encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    doc["duration"] = "2 hours"
+    doc["audience"]["dwel"] = {"dist": "exponential", "mean": "1m"}
+    assert len(list(validator.iter_errors(doc))) == 2
+
+
 # --- CSV and JSON output -------------------------------------------------------------------
 
 

@@ -12,26 +12,9 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simlive.scenario.units import Mismatch, parse_duration
-
-DURATION_SCHEMA = {
-    "anyOf": [
-        {"type": "number", "minimum": 0, "description": "seconds"},
-        {"type": "string", "pattern": r"^\s*([0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?\s*"
-                                      r"(ms|s|sec|m|min|h|d|w|y)\s*)+$",
-         "examples": ["90s", "15m", "4h", "7d", "1h30m"]},
-    ]
-}
-Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
+from simlive.scenario.units import Mismatch, Seconds
 
 
 class _Dist(BaseModel):

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from simlive.scenario.dists import Seconds
-from simlive.scenario.units import parse_rate
+from simlive.scenario.units import PerSecond, Seconds
 
-PerSecond = Annotated[float, BeforeValidator(parse_rate)]
 USER_ROLES = ("viewer", "buyer", "aftersales", "agent", "reviewer")
 
 

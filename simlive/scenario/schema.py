@@ -12,29 +12,17 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from simlive.rules import RULES
-from simlive.scenario.dists import Distribution, Exponential, Fixed, Gamma, Lognormal, Seconds
+from simlive.scenario.dists import Distribution, Exponential, Fixed, Gamma, Lognormal
 from simlive.scenario.load import LoadSettings
-from simlive.scenario.units import Mismatch, parse_rate
+from simlive.scenario.units import Fraction, Mismatch, PerSecond, Seconds
 
-RATE_SCHEMA = {
-    "anyOf": [
-        {"type": "number", "minimum": 0, "description": "per second"},
-        {"type": "string", "pattern": r"^\s*[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?\s*/\s*"
-                                      r"(ms|s|sec|m|min|h|d|w|y)\s*$",
-         "examples": ["1200/min", "20/s", "0.003/min"]},
-    ]
-}
-PerSecond = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
 TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 UNIT_SECONDS: dict[str, float] = {
     "ms": 0.001,
@@ -81,3 +84,22 @@ def parse_rate(raw: object) -> float:
                 float(m.group(1)) / UNIT_SECONDS[m.group(2)], _RATE_HINT, raw
             )
     raise Mismatch(_RATE_HINT, raw)
+
+
+# --- the annotated field types the schema uses: parsing plus a JSON Schema for editors -----
+
+_NUMBER = r"[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?"
+_UNIT = r"(ms|s|sec|m|min|h|d|w|y)"
+DURATION_SCHEMA = {"anyOf": [
+    {"type": "number", "minimum": 0, "description": "seconds"},
+    {"type": "string", "pattern": rf"^\s*({_NUMBER}\s*{_UNIT}\s*)+$",
+     "examples": ["90s", "15m", "4h", "7d", "1h30m"]},
+]}
+RATE_SCHEMA = {"anyOf": [
+    {"type": "number", "minimum": 0, "description": "per second"},
+    {"type": "string", "pattern": rf"^\s*{_NUMBER}\s*/\s*{_UNIT}\s*$",
+     "examples": ["1200/min", "20/s", "0.003/min"]},
+]}
+Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
+PerSecond = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
+Fraction = Annotated[float, Field(ge=0, le=1)]

@@ -39,11 +39,14 @@ class Curve:
 
 def open_model_users(current: int, measured_rps: float, target_rps: float, user_rate: float,
                      cap: int) -> int:
-    """Users needed to hold ``target_rps``: start from the pacing estimate, then correct by
-    the measured rate (users that wait on a slow service issue fewer requests), at most
-    doubling per tick so a noisy measurement cannot explode the user count."""
+    """Users needed to hold ``target_rps``: start from the pacing estimate, then follow the
+    measured rate, at most doubling or halving per tick so a noisy measurement cannot make
+    the user count explode or collapse."""
     estimate = math.ceil(target_rps / user_rate)
     if measured_rps > 0 and current > 0:
+        # the measurement wins both ways: users that wait on a slow service issue fewer
+        # requests than their pacing (add users); tasks that make several calls issue more
+        # (remove users); at most doubling or halving per tick
         corrected = math.ceil(current * target_rps / measured_rps)
-        estimate = max(estimate, min(corrected, 2 * current))
+        estimate = min(max(corrected, current // 2), 2 * current)
     return max(1, min(cap, estimate))

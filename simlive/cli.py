@@ -239,10 +239,19 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
     known = list(KPI_UNITS) + ["aftersales.first_reply.max_s"]
     parsed = [parse_target(t, known) for t in targets]
     knob = Knob(sc, vary)
-    planner = Planner(sc, knob, parsed, make_runner(replications, jobs), low, high,
-                      resolution)
     console = _console()
-    with console.status(f"planning {vary} for {sc.name}..."):
+    progress = _console(stderr=True)
+
+    def tried(c) -> None:
+        where = f"shift {c.shift}: " if c.shift is not None else ""
+        verdict = "[green]meets every target[/]" if c.met else "[red]misses[/] " + ", ".join(
+            a.target.text for a in c.assessments if not a.met)
+        progress.print(f"  {where}{vary} = {c.value}: {verdict}")
+
+    planner = Planner(sc, knob, parsed, make_runner(replications, jobs), low, high,
+                      resolution, on_candidate=tried)
+    with progress.status(f"planning {vary} for {sc.name} ({replications} replications per "
+                         f"candidate)..."):
         result = plan_per_shift(planner) if per_shift else plan_scalar(planner)
     console.print(candidates_table(result))
     if per_shift:

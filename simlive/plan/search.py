@@ -70,8 +70,11 @@ def runs_of(result: SimulationResult, shift: int | None) -> list[dict[str, Any]]
 
 class Planner:
     def __init__(self, scenario: Scenario, knob: Knob, targets: list[Target], runner: Runner,
-                 low: int, high: int, resolution: int = 1) -> None:
+                 low: int, high: int, resolution: int = 1,
+                 on_candidate: Callable[[Candidate], None] | None = None) -> None:
+        """``on_candidate`` is told of each candidate as it is judged (for progress)."""
         self.resolution = max(1, resolution)
+        self.on_candidate = on_candidate
         self.scenario = scenario
         self.knob = knob
         self.targets = targets
@@ -88,6 +91,8 @@ class Planner:
                          all(a.met for a in assessments), assessments,
                          _metric_summary(runs, self.names), shift)
         log.append(cand)
+        if self.on_candidate is not None:
+            self.on_candidate(cand)
         return cand
 
     def least(self, start: int, make: Callable[[int], list[int]], shift: int | None,

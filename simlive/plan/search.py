@@ -96,13 +96,15 @@ class Planner:
         return cand
 
     def least(self, start: int, make: Callable[[int], list[int]], shift: int | None,
-              log: list[Candidate], near: bool = True) -> tuple[int | None, Candidate | None]:
+              log: list[Candidate], near: bool = True,
+              seen: dict[int, Candidate] | None = None) -> tuple[int | None, Candidate | None]:
         """The least value in [low, high] meeting every target, bracketing from ``start``.
 
         ``near``: the start is a good guess (analytic), so gallop from steps of one; else the
-        first step doubles the value. Bisection stops at ``resolution``.
+        first step doubles the value. Bisection stops at ``resolution``. ``seen``: candidates
+        already judged, by value.
         """
-        seen: dict[int, Candidate] = {}
+        seen = {} if seen is None else seen
 
         def ok(v: int) -> bool:
             if v not in seen:
@@ -199,14 +201,23 @@ def plan_per_shift(planner: Planner) -> PlanResult:
     current = [g if g is not None else sh.agents for g, sh in zip(guess, shifts, strict=True)]
     order = sorted(range(len(shifts)), key=lambda i: shifts[i].start)
     answers: list[int | None] = [None] * len(shifts)
+    notes: list[str] = [""] * len(shifts)
     for k in order:
         def make(v: int, k: int = k) -> list[int]:
             vec = list(current)
             vec[k] = v
             return vec
 
-        answer, cand = planner.least(current[k], make, k, result.candidates,
-                                     near=guess[k] is not None)
+        start = min(max(current[k], planner.low), planner.high)
+        probe = planner._evaluate(make(start), k, result.candidates)
+        if all(a.mean is None for a in probe.assessments):
+            # no target measures anything in this shift (e.g. chat targets after the
+            # broadcast): nothing to size it by, so it stays as the scenario has it
+            answers[k] = current[k] = shifts[k].agents
+            notes[k] = "no target measures this shift; kept as in the scenario"
+            continue
+        answer, cand = planner.least(start, make, k, result.candidates,
+                                     near=guess[k] is not None, seen={start: probe})
         answers[k] = answer
         if answer is None:
             result.unmet += [f"shift {k} ({a.target.text})" for a in
@@ -216,7 +227,7 @@ def plan_per_shift(planner: Planner) -> PlanResult:
     for k, sh in enumerate(shifts):
         result.shifts.append({"shift": k, "from_s": sh.start, "to_s": sh.end,
                               "scenario": sh.agents, "analytic": guess[k],
-                              "simulated": answers[k]})
+                              "simulated": answers[k], "note": notes[k]})
     result.answer = None if any(a is None for a in answers) else [int(a) for a in answers]
     return result
 

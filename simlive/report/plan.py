@@ -53,10 +53,11 @@ def shifts_table(plan: PlanResult) -> Table:
     table = Table(title="Agents per shift", title_justify="left")
     for col in ("shift", "from", "to", "in scenario", "Erlang guess", "simulated answer"):
         table.add_column(col, justify="right")
+    table.add_column("note")
     for s in plan.shifts:
         table.add_row(str(s["shift"]), format_duration(s["from_s"]), format_duration(s["to_s"]),
                       str(s["scenario"]), "-" if s["analytic"] is None else str(s["analytic"]),
-                      "-" if s["simulated"] is None else str(s["simulated"]))
+                      "-" if s["simulated"] is None else str(s["simulated"]), s.get("note", ""))
     return table
 
 

@@ -185,3 +185,36 @@ def test_plan_html_has_a_plot_per_target(tmp_path: Path) -> None:
     text = html.read_text()
     assert text.count("<svg") == 2
     assert "aftersales.wait.p_delayed against aftersales.agents" in text
+
+
+def test_per_shift_keeps_a_shift_no_target_measures(tmp_path: Path) -> None:
+    """Chat targets say nothing about the month after the broadcast: that shift is kept as
+    the scenario has it (and said so), not cut to zero agents."""
+    doc = {
+        "name": "two-phase", "seed": 3, "duration": "2h",
+        "audience": {"arrivals": [{"at": "0m", "rate": "30/min"}]},
+        "products": {"skus": [{"sku": "MUG", "price": 20, "stock": 5000, "limit": 2}],
+                     "schedule": [{"sku": "MUG", "from": "0m", "to": "2h",
+                                   "propensity": "0.01/min"}]},
+        "aftersales": {"consultations": {"per_viewer": "0.3/h"},
+                       "returns": {"fraction": 0.3},
+                       "agents": [{"from": "0h", "to": "2h", "agents": 1},
+                                  {"from": "2h", "to": "31d", "agents": 3}]},
+    }
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "plan.json"
+    code, _, _ = _plan(str(path), "--target", "aftersales.first_reply.p95_s <= 120",
+                       "--vary", "aftersales.agents", "--per-shift", "-r", "3",
+                       "--json", str(out))
+    assert code == 0
+    plan = json.loads(out.read_text())
+    assert plan["answer"][1] == 3
+    assert "no target measures this shift" in plan["shifts"][1]["note"]
+    # with the 5-day reply rule as a target, the month after is sized too
+    code, _, _ = _plan(str(path), "--target", "aftersales.first_reply.p95_s <= 120",
+                       "--target", "aftersales.first_reply.max_s <= 1h", "--vary",
+                       "aftersales.agents", "--per-shift", "-r", "3", "--json", str(out))
+    assert code == 0
+    plan = json.loads(out.read_text())
+    assert plan["shifts"][1]["note"] == "" and plan["answer"][1] >= 1

@@ -17,7 +17,7 @@ from simlive.plan.erlang import erlang_a, erlang_c_figures, least_agents
 from simlive.plan.targets import Assessment, Target, assess
 from simlive.plan.vary import Knob
 from simlive.scenario.schema import Scenario
-from simlive.sim.replications import SimulationResult, mean_ci, simulate
+from simlive.sim.replications import SimulationResult, simulate, summarise_metric
 
 Runner = Callable[[Scenario], SimulationResult]
 
@@ -46,14 +46,8 @@ class PlanResult:
 def _metric_summary(runs: list[dict[str, Any]], names: set[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name in sorted(names):
-        vals = [r[name] for r in runs if r.get(name) is not None]
-        if not vals:
-            out[name] = {"mean": None, "ci95": None}
-        elif not all(v == v and abs(v) != float("inf") for v in vals):
-            out[name] = {"mean": float("inf"), "ci95": None}
-        else:
-            mean, ci = mean_ci([float(v) for v in vals])
-            out[name] = {"mean": mean, "ci95": None if ci is None else list(ci)}
+        mean, ci = summarise_metric([r.get(name) for r in runs])
+        out[name] = {"mean": mean, "ci95": None if ci is None else list(ci)}
     return out
 
 

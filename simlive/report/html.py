@@ -12,7 +12,7 @@ import io
 import re
 from typing import Any
 
-from simlive.report.tables import fmt_number
+from simlive.report.tables import compact, fmt_number
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -117,7 +117,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
     rows = "".join(
         f"<tr><td><code>{esc(r['id'])}</code><br>{esc(r.get('name', ''))}</td>"
         f"<td class='{esc(r['status'])}'>{esc(r['status'])}</td>"
-        f"<td>{esc(_plain(r.get('measured')))}</td><td>{esc(_plain(r.get('limit')))}</td>"
+        f"<td>{esc(compact(r.get('measured')))}</td><td>{esc(compact(r.get('limit')))}</td>"
         f"<td>{esc(r.get('evidence', ''))}</td></tr>" for r in rules)
     kpis = "".join(
         f"<tr><td>{esc(name)}</td><td class='num'>{esc(fmt_number(k.get('mean'), k['unit']))}"
@@ -153,9 +153,3 @@ def _ci(k: dict[str, Any]) -> str:
     if not ci:
         return "-"
     return f"{fmt_number(ci[0], k['unit'])} .. {fmt_number(ci[1], k['unit'])}"
-
-
-def _plain(value: Any) -> str:
-    from simlive.report.tables import _compact
-
-    return _compact(value)

@@ -34,9 +34,9 @@ def fmt_number(value: float | None, unit: str = "") -> str:
     return f"{value:,.2f}"
 
 
-def _compact(value: Any, key: str = "") -> str:
+def compact(value: Any, key: str = "") -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k.removesuffix('_s')}={_compact(v, k)}" for k, v in value.items())
+        return ", ".join(f"{k.removesuffix('_s')}={compact(v, k)}" for k, v in value.items())
     if key.endswith("_s") and isinstance(value, int | float):
         return format_duration(value)
     if isinstance(value, float):
@@ -69,5 +69,5 @@ def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Tab
     table.add_column("evidence", overflow="fold")
     for v in verdicts:
         table.add_row(v.rule_id, f"[{STATUS_STYLE[v.status]}]{v.status.value}[/]",
-                      _compact(v.measured), _compact(v.limit), v.evidence)
+                      compact(v.measured), compact(v.limit), v.evidence)
     return table

@@ -66,20 +66,30 @@ class SimulationResult:
         }
 
 
+def summarise_metric(values: list[float | None]) -> tuple[float | None,
+                                                        tuple[float, float] | None]:
+    """Mean and 95 % CI of one metric over replications: None where no replication had it,
+    infinity (no CI) where one was infinite (e.g. a chat never answered)."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return None, None
+    if not all(math.isfinite(v) for v in vals):
+        return math.inf, None
+    return mean_ci(vals)
+
+
 def summarise(scenario: Scenario, reps: list[ReplicationResult]) -> SimulationResult:
     kpis: dict[str, dict[str, Any]] = {}
     for name, unit in KPI_UNITS.items():
-        vals = [r.kpis[name] for r in reps if r.kpis.get(name) is not None]
-        if not vals:
-            kpis[name] = {"mean": None, "ci95": None, "unit": unit, "n": 0}
+        values = [r.kpis.get(name) for r in reps]
+        mean, ci = summarise_metric(values)
+        n = sum(v is not None for v in values)
+        if mean is None or not math.isfinite(mean):
+            kpis[name] = {"mean": mean, "ci95": None, "unit": unit, "n": n}
             continue
-        if not all(math.isfinite(v) for v in vals):  # e.g. a chat never answered
-            kpis[name] = {"mean": math.inf, "ci95": None, "unit": unit, "n": len(vals)}
-            continue
-        mean, ci = mean_ci([float(v) for v in vals])
         # every KPI is non-negative, so the interval is clipped at zero
         kpis[name] = {"mean": _round(mean), "ci95": None if ci is None else
-                      [_round(max(0.0, ci[0])), _round(ci[1])], "unit": unit, "n": len(vals)}
+                      [_round(max(0.0, ci[0])), _round(ci[1])], "unit": unit, "n": n}
     params = rule_params(scenario.rule_overrides())
     verdicts = judge([r.measures for r in reps], params)
     return SimulationResult(scenario, reps, verdicts, kpis)

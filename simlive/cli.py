@@ -149,15 +149,21 @@ def validate(scenarios: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the scenario file's JSON Schema (for editors and CI linters)."""
+@click.option("--target", "target", is_flag=True,
+              help="The target file's schema instead of the scenario's.")
+def schema(target: bool) -> None:
+    """Print the scenario file's (or --target: the target file's) JSON Schema."""
     import json
 
-    from simlive.scenario.schema import Scenario
-
-    doc = Scenario.model_json_schema(by_alias=True)
+    if target:
+        from simlive.target.schema import Target as model
+        title = "simlive target"
+    else:
+        from simlive.scenario.schema import Scenario as model
+        title = "simlive scenario"
+    doc = model.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    doc["title"] = "simlive scenario"
+    doc["title"] = title
     click.echo(json.dumps(doc, indent=2, sort_keys=True))
 
 
@@ -350,12 +356,25 @@ def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) ->
     return EXIT_OK
 
 
+def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--target, --token-file, --admin-token: the shop and its credentials."""
+    func = click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
+                        help="Admin token (or SIMLIVE_ADMIN_TOKEN): the token file's "
+                             "'admin'.")(func)
+    func = click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+                        help="JSON tokens by role, e.g. {\"admin\": \"t\", \"buyer\": "
+                             "[...]}.")(func)
+    func = click.option("--target", "target_file", default="reference", show_default=True,
+                        help="Target file: how operations map onto the shop's HTTP API "
+                             "('reference': simlive's own service).")(func)
+    return func
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--serve", is_flag=True, help="Start the reference service on a temp SQLite db.")
-@click.option("--host", default=None, help="Base URL of the service under test.")
-@click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
-              help="Admin bearer token for setup and checking (or SIMLIVE_ADMIN_TOKEN).")
+@click.option("--host", default=None, help="Base URL of the shop under test.")
+@_target_options
 @click.option("--users", type=click.IntRange(1, 1_000_000), default=None,
               help="Peak Locust users (overrides load.peak_users).")
 @click.option("--run-time", default=None, metavar="DURATION",
@@ -372,23 +391,32 @@ def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) ->
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False, exists=True),
               default=None, help="A load profile from 'simlive plan --emit-load-profile': "
                                  "hold its peak request rate (open model).")
+@click.option("--dry-run", is_flag=True,
+              help="Print the requests of one journey (setup, a buyer, an agent, ...) "
+                   "without sending anything.")
 @_friendly
-def load(scenario: str, serve: bool, host: str | None, admin_token: str | None,
-         users: int | None, run_time: str | None, workers: int, out_dir: str,
-         faults: tuple[str, ...], settle: float | None, profile_path: str | None) -> None:
-    """Load-test a service with Locust along the scenario, then check every rule."""
+def load(scenario: str, serve: bool, host: str | None, target_file: str,
+         token_file: str | None, admin_token: str | None, users: int | None,
+         run_time: str | None, workers: int, out_dir: str, faults: tuple[str, ...],
+         settle: float | None, profile_path: str | None, dry_run: bool) -> None:
+    """Load-test a shop with Locust along the scenario, then check every rule."""
     from pathlib import Path
 
     from simlive.errors import UsageError
-    from simlive.load.runner import run_load
+    from simlive.load.run import LoadRun, new_run_id
     from simlive.scenario import load_scenario
     from simlive.scenario.units import Mismatch, parse_duration
+    from simlive.target.files import load_target, read_tokens, target_path
 
-    if serve == bool(host):
+    if not dry_run and serve == bool(host):
         raise UsageError("give exactly one of --serve or --host")
     if faults and not serve:
         raise UsageError("--fault needs --serve (it breaks the reference service)")
+    if serve and target_file != "reference":
+        raise UsageError("--serve starts the reference service; it goes with the reference "
+                         "target only (leave --target out)")
     sc = load_scenario(scenario)
+    target = load_target(target_file)
     changes: dict[str, Any] = {}
     if users is not None:
         changes["peak_users"] = users
@@ -406,50 +434,131 @@ def load(scenario: str, serve: bool, host: str | None, admin_token: str | None,
         changes.update({"mode": "open", "arrival_rate": profile_rate(Path(profile_path))})
     if changes:
         sc = sc.model_copy(update={"load": sc.load.model_copy(update=changes)})
-    result = run_load(sc, scenario, Path(out_dir), host=host, admin_token=admin_token,
-                      serve=serve, faults=faults, workers=workers, settle=settle)
-    from simlive import __version__
-    from simlive.report.html import render_html
+    tokens = read_tokens(token_file, admin_token)
+    run = LoadRun(scenario=sc, target=target, host=(host or "").rstrip("/"),
+                  run_id=new_run_id(), out=out_dir, target_name=str(target_path(target_file)),
+                  tokens=tokens)
+    if dry_run:
+        _dry_run(run)
+        return
+    from simlive.load.runner import run_load
 
-    page = render_html({"scenario": f"{sc.name}: load test", "simlive_version": __version__,
-                        "seed": sc.seed, "replications": "load test",
-                        "rules": [v.to_dict() for v in result.verdicts],
-                        "kpis": {t.name: {"mean": t.measured, "ci95": None,
-                                          "unit": f"limit {t.limit:g}, "
-                                                  f"{'pass' if t.passed else 'FAIL'}"}
-                                 for t in result.thresholds}}, None)
-    (Path(out_dir) / "report.html").write_text(page, encoding="utf-8")
+    result = run_load(run, serve=serve, faults=faults, workers=workers, settle=settle)
     click.echo(f"reports in {out_dir}/ (report.html, locust.html, locust_*.csv, "
                f"history.jsonl, verdicts.json)")
     sys.exit(_print_verdicts(result.verdicts, result.thresholds))
 
 
+def _dry_run(run: Any) -> None:
+    """Walk one journey through a transport that sends nothing; print each request."""
+    from rich.table import Table
+
+    from simlive.target.client import OperationClient
+    from simlive.target.preflight import DryTransport, walk
+    from simlive.target.provision import scaled_products
+
+    transport = DryTransport()
+    tokens = {role: "<" + role + "-token>" for role in ("admin", "merchant", "agent", "buyer")}
+    products = dict(list(scaled_products(run.scenario, run.scenario.load.max_stock,
+                                         run.run_id).items())[:2])
+    client = OperationClient(run.target, transport, tokens,
+                             {"run_id": run.run_id, "marker": run.run_id,
+                              "broadcast_id": None}, products)
+    rows = walk(run.target, client, products, None, dry=True)
+    table = Table(title=f"Dry run of {run.target.name} (nothing sent)", title_justify="left")
+    for col in ("operation", "request"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.op, r.request if r.works is not None else f"[dim]{r.verdict}[/]")
+    _console().print(table)
+    click.echo(f"{len(transport.sent)} request(s) would be sent, each with the header "
+               f"{run.target.marker.header}: <run id>")
+
+
+@cli.group()
+def target() -> None:
+    """Target files: how simlive's operations map onto a shop's HTTP API."""
+
+
+@target.command("init")
+def target_init() -> None:
+    """Print a commented starter target file with every operation."""
+    from simlive.target.starter import starter
+
+    click.echo(starter(), nl=False)
+
+
+@target.command("check")
+@click.argument("target_file", metavar="TARGET")
+@click.option("--host", required=True, help="Base URL of the shop.")
+@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+              help="JSON tokens by role.")
+@click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
+              help="Admin token (or SIMLIVE_ADMIN_TOKEN).")
+@_friendly
+def target_check(target_file: str, host: str, token_file: str | None,
+                 admin_token: str | None) -> None:
+    """Preflight: call each mapped operation once on the shop and show what works.
+
+    Exit 0 when every mapped operation works, 2 naming each one that does not.
+    """
+    from rich.table import Table
+
+    from simlive.errors import UsageError
+    from simlive.target.files import load_target, read_tokens
+    from simlive.target.preflight import broken, run_preflight
+
+    tgt = load_target(target_file)
+    rows = run_preflight(tgt, host.rstrip("/"), read_tokens(token_file, admin_token))
+    table = Table(title=f"Preflight of {tgt.name} on {host}", title_justify="left")
+    for col in ("operation", "request", "status", "extracted", "works?"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        style = {True: "green", False: "bold red", None: "dim"}[r.works]
+        table.add_row(r.op, r.request, r.status, r.fields, f"[{style}]{r.verdict}[/]")
+    _console().print(table)
+    bad = broken(rows)
+    if bad:
+        raise UsageError(f"{len(bad)} operation(s) do not work: {', '.join(bad)}")
+    click.echo(f"every mapped operation works ({sum(1 for r in rows if r.works)} checked; "
+               f"{len(tgt.unsupported)} unsupported: the rules needing them will say "
+               "unknown)")
+
+
 @cli.command()
 @click.option("--history", "history", required=True, type=click.Path(exists=True),
               help="A history (.jsonl) or a folder of them (one per Locust process).")
-@click.option("--host", default=None, help="Base URL of the service to read the state from.")
-@click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
-              help="Admin bearer token (or SIMLIVE_ADMIN_TOKEN).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, exists=True),
-              default=None, help="A stored state.json instead of --host (offline re-check).")
+              default=None, help="A stored state.json (offline re-check).")
+@click.option("--host", default=None, help="Base URL of the shop to read the state from.")
+@_target_options
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="Scenario whose compliance block sets the rule parameters.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the verdicts as JSON to this file.")
 @_friendly
-def check(history: str, host: str | None, admin_token: str | None, state_file: str | None,
-          scenario: str | None, json_path: str | None) -> None:
-    """Check a stored load-test history against a service's final state."""
+def check(history: str, state_file: str | None, host: str | None, target_file: str,
+          token_file: str | None, admin_token: str | None, scenario: str | None,
+          json_path: str | None) -> None:
+    """Check a stored load-test history against a shop's final state."""
+    from simlive.check.stored import load_state
     from simlive.errors import UsageError
-    from simlive.load.runner import check_directory, load_state
+    from simlive.load.runner import stored_verdicts
     from simlive.report.files import write_json
     from simlive.scenario import load_scenario
+    from simlive.target.files import load_target, read_tokens
+    from simlive.target.provision import Provisioned, read_state, static_tokens
 
-    if not state_file and not (host and admin_token):
-        raise UsageError("give --host and --admin-token, or --state")
+    if bool(state_file) == bool(host):
+        raise UsageError("give --state (a stored state.json) or --host (read it now)")
+    tgt = load_target(target_file)
     sc = load_scenario(scenario) if scenario else None
-    state = load_state(state_file) if state_file else None
-    verdicts, _ = check_directory(host or "", admin_token or "", history, sc, None, state)
+    if state_file:
+        state = load_state(state_file)
+    else:
+        tokens = static_tokens(tgt, read_tokens(token_file, admin_token))
+        state = read_state(tgt, host or "", Provisioned("", None, {}, tokens))
+    verdicts = stored_verdicts(history, state, sc, tgt.unsupported)
     if json_path:
         write_json(json_path, {"verdicts": [v.to_dict() for v in verdicts]})
     sys.exit(_print_verdicts(verdicts))

@@ -68,3 +68,26 @@ class ServiceError(SimliveError):
     """The service under test could not be reached or answered nonsense."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class StoredRunError(SimliveError):
+    """A stored run that cannot be re-checked: a history line or a state.json that is not
+    what a load run writes.
+
+    Rendered like :class:`ScenarioError`, one line per problem,
+    ``file:line: key.path: expected X; found Y``; the key is left out when the whole line or
+    file is wrong (``history.jsonl:3: expected a JSON object (an event); found ...``).
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, file: str, problems: list[ScenarioProblem]) -> None:
+        self.file = file
+        self.problems = problems
+        super().__init__("\n".join(self.render(p, file) for p in problems))
+
+    @staticmethod
+    def render(problem: ScenarioProblem, file: str) -> str:
+        where = f"{file}:{problem.line}" if problem.line is not None else file
+        key = f" {problem.path}:" if problem.path else ""
+        return f"{where}:{key} expected {problem.expected}; found {problem.found}"

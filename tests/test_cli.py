@@ -188,8 +188,8 @@ def test_unknown_ticket_kind_in_handling_names_the_key(invoke, write, tiny_text)
     result = invoke("validate", str(path))
     assert result.exit_code == 2
     assert result.stderr == (
-        f"{path}:18: aftersales.handling.consultaton: expected one of consultation, return, "
-        "replacement, refund or complaint; found 'consultaton'\n")
+        f"{path}:18: aftersales.handling.consultaton: expected a known key (did you mean "
+        "'consultation'?); found unknown key 'consultaton'\n")
 
 
 def test_partial_handling_block_runs(invoke, write, tiny_text):

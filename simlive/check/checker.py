@@ -15,6 +15,7 @@ from typing import Any
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
 from simlive.check.history import Op, Ops, pair
+from simlive.check.needs import unmet
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
 
@@ -50,17 +51,21 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState,
-          params: Mapping[str, Mapping[str, float]] | None = None) -> list[Verdict]:
+          params: Mapping[str, Mapping[str, float]] | None = None,
+          unsupported: Iterable[str] = ()) -> list[Verdict]:
     with _no_cycle_collection():
-        return _check(history, final_state, params)
+        return _check(history, final_state, params, frozenset(unsupported))
 
 
 def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState,
-           params: Mapping[str, Mapping[str, float]] | None = None) -> list[Verdict]:
+           params: Mapping[str, Mapping[str, float]] | None = None,
+           unsupported: frozenset[str] = frozenset()) -> list[Verdict]:
     """Judge every rule. ``history``: raw events (invoke/ok/fail/info) or paired ops.
 
     ``params``: per rule id, overrides of the defaults in :mod:`simlive.rules` (a scenario's
-    ``compliance`` block).
+    ``compliance`` block). ``unsupported``: operations the shop's target does not map; the
+    rules needing them, or needing a part of the state that was not read, are unknown
+    (:mod:`simlive.check.needs`).
     """
     p = rule_params(params)
     events = history if isinstance(history, list) else list(history)
@@ -72,6 +77,10 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
                         f"the history cannot be read: {exc}") for rid in RULE_IDS]
     out = []
     for rid, fn in CHECKS.items():
+        why = unmet(rid, unsupported, final_state)
+        if why is not None:
+            out.append(Verdict(rid, Status.UNKNOWN, None, p[rid], why))
+            continue
         try:
             out.append(fn(ops, final_state, p[rid]))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - a crashing rule is unknown, never pass

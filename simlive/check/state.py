@@ -8,9 +8,14 @@ need them then say ``unknown`` rather than guess.
 
 from __future__ import annotations
 
+import difflib
+import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from simlive.errors import ScenarioProblem, StoredRunError
 
 
 @dataclass(frozen=True)
@@ -28,22 +33,116 @@ class FinalState:
     - ``broadcasts``: ``id, state, ended_at, replay`` (``{"published_at", "retain_until"}`` or
       None).
     - ``fetched_at``: epoch seconds when the state was read (ages of open tickets).
+    - ``source``: ``service`` (read from the shop) or ``history`` (a history-only target).
+
+    A part that is ``None`` was not read (the target does not map it): the rules that need
+    it say ``unknown``. An empty list was read and holds nothing.
     """
 
-    ledger: list[dict[str, Any]] = field(default_factory=list)
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    receipts: list[dict[str, Any]] = field(default_factory=list)
-    tickets: list[dict[str, Any]] = field(default_factory=list)
-    reviews: list[dict[str, Any]] = field(default_factory=list)
-    broadcasts: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[dict[str, Any]] | None = field(default_factory=list)
+    orders: list[dict[str, Any]] | None = field(default_factory=list)
+    receipts: list[dict[str, Any]] | None = field(default_factory=list)
+    tickets: list[dict[str, Any]] | None = field(default_factory=list)
+    reviews: list[dict[str, Any]] | None = field(default_factory=list)
+    broadcasts: list[dict[str, Any]] | None = field(default_factory=list)
     fetched_at: float = 0.0
+    source: str = "service"
+
+    @classmethod
+    def from_history_only(cls) -> FinalState:
+        """No state read: every part unknown; the checker decides from the history."""
+        return cls(None, None, None, None, None, None, 0.0, "history")
+
+    def missing(self, *parts: str) -> list[str]:
+        """The parts among ``parts`` that were not read (None), for an unknown verdict."""
+        return [p for p in parts if getattr(self, p) is None]
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FinalState:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+    def from_dict(cls, data: Any, file: str = "final state") -> FinalState:
+        """The state :meth:`to_dict` wrote, checked: an object with ``ledger``, ``orders``
+        and ``fetched_at``, each other part optional (empty if left out), each part a list
+        of objects or null (not read), ``source`` (if given) ``service`` or ``history``, and
+        no other key.
+        Anything else is a :class:`StoredRunError` listing every problem; ``file`` names
+        where the data came from."""
+        problems = state_problems(data)
+        if problems:
+            raise StoredRunError(file, problems)
+        known = cls.__dataclass_fields__
+        values = {k: data[k] for k in known if k in data}
+        values["fetched_at"] = float(data["fetched_at"])
+        return cls(**values)
+
+
+LIST_KEYS = ("ledger", "orders", "receipts", "tickets", "reviews", "broadcasts")
+REQUIRED_KEYS = ("ledger", "orders", "fetched_at")
+SOURCES = ("service", "history")
+STATE_KEYS = (*LIST_KEYS, "fetched_at", "source")
+PART = "a list of objects (or null: not read)"
+
+
+def state_problems(data: Any) -> list[ScenarioProblem]:
+    """What is wrong with a stored final state (``FinalState.to_dict()``); [] if nothing."""
+    if not isinstance(data, dict):
+        return [ScenarioProblem("", "a JSON object (a final state: ledger, orders, "
+                                "fetched_at, ...)", f"a JSON {_kind(data)}")]
+    problems = []
+    for key in REQUIRED_KEYS:
+        if key not in data:
+            what = PART if key in LIST_KEYS else "a number (epoch seconds)"
+            problems.append(ScenarioProblem(key, f"{what}; this key is required", "nothing"))
+    for key in LIST_KEYS:
+        items = data.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(ScenarioProblem(key, PART, _short(items)))
+            continue
+        bad = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
+        if bad is not None:
+            problems.append(ScenarioProblem(f"{key}[{bad}]", "an object", _short(items[bad])))
+    t = data.get("fetched_at", 0.0)
+    if not _finite_number(t):
+        problems.append(ScenarioProblem("fetched_at", "a number (epoch seconds)", _short(t)))
+    source = data.get("source", SOURCES[0])
+    if source not in SOURCES:
+        problems.append(ScenarioProblem("source", f"one of {', '.join(SOURCES)}",
+                                        _short(source)))
+    for key in data:
+        if key not in STATE_KEYS:
+            close = difflib.get_close_matches(str(key), STATE_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "one of " + ", ".join(STATE_KEYS)
+            problems.append(ScenarioProblem(str(key), f"a known key ({hint})",
+                                            f"unknown key '{key}'"))
+    return problems
+
+
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"
+
+
+def _short(value: Any) -> str:
+    """A value as it reads in the file (JSON), cut to 60 characters."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class StateSource(Protocol):

@@ -40,25 +40,97 @@ def duplicate_orders(ops: list[Op]) -> int:
     return sum(len(ids) - 1 for ids in seen.values())
 
 
+def declared_stock(ops: list[Op]) -> dict[str, int]:
+    """Stock per SKU as declared when setup created it (``create_product`` acknowledged)."""
+    out: dict[str, int] = {}
+    for op in of(ops, "create_product"):
+        if op.type == OK and op.args.get("sku") is not None:
+            out[op.args["sku"]] = int(op.args.get("stock", 0))
+    return out
+
+
+def acknowledged_units(ops: list[Op]) -> dict[str, int]:
+    """Units the shop acknowledged as sold, per SKU, from the history alone: orders
+    acknowledged paid when the run pays (else acknowledged orders), less acknowledged
+    cancellations; an order id acknowledged twice (a retry) counts once."""
+    pays = of(ops, "pay")
+    paid = {op.value.get("order_id") for op in pays if op.type == OK and op.value}
+    cancelled = {op.args.get("order_id") for op in of(ops, "cancel") if op.type == OK}
+    seen: set[Any] = set()
+    units: dict[str, int] = defaultdict(int)
+    for op in of(ops, "order"):
+        if op.type != OK:
+            continue
+        oid = (op.value or {}).get("order_id")
+        if oid is not None:
+            if oid in seen or oid in cancelled or (pays and oid not in paid):
+                continue
+            seen.add(oid)
+        elif pays:
+            continue
+        units[op.args.get("sku")] += int(op.args.get("quantity", 1))
+    return units
+
+
+def booked_units(state: FinalState) -> dict[str, int]:
+    """Units of live (not expired or cancelled) orders in the shop's books, per SKU."""
+    units: dict[str, int] = defaultdict(int)
+    for o in state.orders or ():
+        if o.get("state") not in ("expired", "cancelled", "canceled") and o.get("sku"):
+            units[o["sku"]] += int(o.get("quantity", 1) or 0)
+    return units
+
+
+def _oversell_without_ledger(ops: list[Op], state: FinalState, p: dict[str, float]
+                             ) -> Verdict:
+    """No stock ledger read: acknowledged (and, if read, booked) units vs declared stock."""
+    limit = {"max_violations": p["max_violations"]}
+    declared = declared_stock(ops)
+    if not declared:
+        return Verdict("stock.no-oversell", Status.UNKNOWN, None, limit,
+                       "no stock was declared at setup (no create_product acknowledged)")
+    acked = acknowledged_units(ops)
+    booked = booked_units(state)
+    worst = {}
+    for sku, stock in declared.items():
+        over = max(acked.get(sku, 0), booked.get(sku, 0)) - stock
+        if over > 0:
+            worst[sku] = over
+    dups = duplicate_orders(ops)
+    measured = {"oversold_units": sum(worst.values()), "duplicate_orders": dups,
+                "skus": len(declared), "acknowledged_units": sum(acked.values())}
+    where = "the history" + (" and the shop's order books" if state.orders is not None else "")
+    if sum(worst.values()) + dups > p["max_violations"]:
+        parts = [f"{s} by {n} ({max(acked.get(s, 0), booked.get(s, 0))} sold of "
+                 f"{declared[s]} declared)" for s, n in sorted(worst.items())]
+        ev = f"units sold beyond stock ({where}): {', '.join(parts) or 'no SKU'}"
+        if dups:
+            ev += f"; {dups} retried idempotency key(s) produced a second order"
+        return Verdict("stock.no-oversell", Status.FAIL, measured, limit, ev)
+    return Verdict("stock.no-oversell", Status.PASS, measured, limit,
+                   f"{len(declared)} SKU(s): {sum(acked.values())} acknowledged unit(s) within "
+                   f"the declared stock ({where}); retries made no second order")
+
+
 def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    if state.ledger is None:
+        return _oversell_without_ledger(ops, state, p)
     if not state.ledger:
         return Verdict("stock.no-oversell", Status.UNKNOWN, None,
                        {"max_violations": p["max_violations"]}, "the service reported no "
                        "stock ledger, so sales cannot be compared with stock")
     supply = {r["sku"]: _flows(r)["supply"] for r in state.ledger}
-    # Lower bound from the history alone: units of orders acknowledged as paid.
-    units = {op.value.get("order_id"): (op.args.get("sku"), int(op.args.get("quantity", 1)))
-             for op in of(ops, "pay") if op.type == OK and op.value}
-    paid_ack: dict[str, int] = defaultdict(int)
-    for sku, q in units.values():
-        paid_ack[sku] += q
+    # Lower bound from the history alone: units the shop acknowledged as sold.
+    acked = acknowledged_units(ops)
     worst: dict[str, int] = {}
     for r in state.ledger:
         fl = _flows(r)
-        bad = max(0, fl["unbacked"]) + fl["oversold"] + fl["negative"]
+        # each measure sees the same units from another side (orders without stock taken,
+        # sales beyond supply, stock below zero): the largest is the oversold count
+        bad = max(0, fl["unbacked"], fl["oversold"], fl["negative"])
         # beyond stock by the history alone, less units the books returned twice (those
         # are stock.ledger-balances' finding, and really were in stock again)
-        bad = max(bad, paid_ack.get(r["sku"], 0) - supply[r["sku"]]
+        bad = max(bad, acked.get(r["sku"], 0) - supply[r["sku"]]
                   - max(0, fl["extra_returns"]))
         if bad:
             worst[r["sku"]] = bad
@@ -68,13 +140,16 @@ def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
                 "skus": len(state.ledger)}
     limit = {"max_violations": p["max_violations"]}
     if total > p["max_violations"]:
-        where = ", ".join(f"{s} by {n}" for s, n in sorted(worst.items())) or "no SKU"
+        rows = {r["sku"]: r for r in state.ledger}
+        where = ", ".join(
+            f"{s} by {n} ({max(int(rows[s]['sold']) + int(rows[s]['reserved']), acked.get(s, 0))}"
+            f" sold of {supply[s]} in stock)" for s, n in sorted(worst.items())) or "no SKU"
         ev = f"units sold beyond stock: {where}"
         if dups:
             ev += f"; {dups} retried idempotency key(s) produced a second order"
         return Verdict("stock.no-oversell", Status.FAIL, measured, limit, ev)
     ev = (f"{len(state.ledger)} SKU(s): every sold or reserved unit was taken from stock, "
-          f"{sum(paid_ack.values())} acknowledged paid unit(s) within stock, retries made no "
+          f"{sum(acked.values())} acknowledged sold unit(s) within stock, retries made no "
           f"second order")
     return Verdict("stock.no-oversell", Status.PASS, measured, limit, ev)
 
@@ -163,7 +238,7 @@ def _moves(ops: list[Op], state: FinalState) -> tuple[dict, dict]:
             ends[sku].append(op.end)
     takes = {sku: (sorted(starts[sku]), sorted(ends[sku])) for sku in starts}
     gives: dict[str, list[float]] = defaultdict(list)
-    for o in state.orders if state is not None else ():
+    for o in (state.orders or ()) if state is not None else ():
         if o.get("state") in ("expired", "cancelled") and o.get("closed_at") is not None:
             gives[o["sku"]].append(epoch(o["closed_at"]) or 0.0)
     for v in gives.values():

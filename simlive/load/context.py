@@ -1,15 +1,17 @@
-"""What every Locust user of one process shares: the plan and the history recorder."""
+"""What every Locust user of one process shares: the run, the history recorder, the hooks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from simlive.load.recorder import Recorder
-from simlive.load.setup import Plan
+from simlive.load.run import LoadRun
 
 
 @dataclass
 class Context:
-    plan: Plan
+    run: LoadRun
     recorder: Recorder
     tag: str  # the process's name in the history: "local", "w<pid>", ...
+    hooks: Any = None  # the target's hook object, if it names one

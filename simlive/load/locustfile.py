@@ -1,16 +1,19 @@
-"""The locustfile: users, shape and the hooks that wire the scenario, plan and history in.
+"""The locustfile: users, shape and the hooks that wire a :class:`LoadRun` into Locust.
 
-Used two ways. ``simlive load`` prepares the service itself and passes ``--plan``; every
-Locust process (local, or each worker) then only opens its history file. Run directly
-(``locust -f loadtests/locustfile.py --host URL --scenario FILE --admin-token TOKEN``), the
-master (or local runner) prepares the service when the test starts, hands the plan to the
-workers as a custom message, and at the end closes the broadcast, checks and prints verdicts.
+Used two ways. ``simlive load`` sets the run up itself and passes ``--simlive-run
+run.json``; every Locust process (local, or each worker) reads that one object and opens
+its history file. Run directly (``locust -f loadtests/locustfile.py --scenario FILE
+--target FILE --host URL --token-file FILE``), the master (or local runner) sets the shop up
+when a test starts, hands the whole run to the workers as a message, and when the test
+stops ends the broadcast, checks every rule, prints the verdicts and sets Locust's exit code
+from them (0 pass, 1 a rule fails or is unknown, 3 a threshold fails; 2 bad input or a
+setup that failed). Every swarm is a new run with its own id, products and history folder.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,10 +21,11 @@ from typing import Any
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
+from simlive.errors import EXIT_BAD_INPUT, SimliveError
 from simlive.load.context import Context
 from simlive.load.curve import Curve
-from simlive.load.recorder import Recorder, history_file
-from simlive.load.setup import Plan, finish, prepare
+from simlive.load.recorder import Recorder
+from simlive.load.run import LoadRun, new_run_id
 from simlive.load.shape import ScenarioShape
 from simlive.load.users import (
     AftersalesUser,
@@ -36,34 +40,89 @@ from simlive.load.users import (
 __all__ = ["AftersalesUser", "AgentUser", "BuyerUser", "MonitorUser", "ReviewerUser",
            "ScenarioShape", "ViewerUser"]
 
-PLAN_MESSAGE = "simlive_plan"
+RUN_MESSAGE = "simlive_run"
+log = logging.getLogger("simlive")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # no INFO line per setup request
 
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     parser.add_argument("--scenario", default="", help="simlive scenario YAML (users, "
                         "weights, shape, thresholds)")
-    parser.add_argument("--plan", default="", help="plan.json written by `simlive load` "
-                        "(skip setup)")
-    parser.add_argument("--history-dir", default="simlive-history",
-                        help="where each process writes its history (JSON lines)")
+    parser.add_argument("--target", default="reference", help="simlive target file (how "
+                        "operations map onto the shop's HTTP API); default: the reference "
+                        "service")
+    parser.add_argument("--token-file", default="", help="JSON tokens by role for the target")
     parser.add_argument("--admin-token", default=os.environ.get("SIMLIVE_ADMIN_TOKEN", ""),
-                        help="admin bearer token for setup (or SIMLIVE_ADMIN_TOKEN)")
-    parser.add_argument("--peak-users", type=int, default=0, help="override load.peak_users")
-    parser.add_argument("--scenario-run-time", type=float, default=0.0,
-                        help="override load.run_time (seconds)")
+                        help="admin token (or SIMLIVE_ADMIN_TOKEN); same as the token "
+                        "file's 'admin'")
+    parser.add_argument("--simlive-out", default="simlive-load", help="output folder; each "
+                        "swarm writes <folder>/<run id>/ (history, state, verdicts)")
+    parser.add_argument("--simlive-run", default="", help="run.json written by `simlive "
+                        "load` (setup done; internal)")
 
 
 def _tag(environment: Any) -> str:
-    return f"w{os.getpid()}" if isinstance(environment.runner, WorkerRunner) \
-        else f"local{os.getpid()}"
+    kind = "w" if isinstance(environment.runner, WorkerRunner) else "local"
+    return f"{kind}{os.getpid()}"
 
 
-def _open_context(environment: Any, plan: Plan) -> None:
-    opts = environment.parsed_options
+def _refuse(environment: Any, message: str) -> None:
+    """A clear message and exit code 2, no traceback; stops the test (headless: quits)."""
+    sys.stderr.write(f"simlive: error: {message}\n")
+    environment.process_exit_code = EXIT_BAD_INPUT
+    runner = environment.runner
+    if runner is None:
+        sys.exit(EXIT_BAD_INPUT)
+    if environment.parsed_options is not None and environment.parsed_options.headless:
+        runner.quit()
+    else:
+        runner.stop()
+
+
+def _configure(environment: Any, run: LoadRun) -> None:
+    """Shape and user settings from the run (the effective scenario, not the YAML)."""
+    ls = run.scenario.load
+    floor = apply_settings(dict(ls.weights), ls.mode, ls.user_rate, ls.peak_users,
+                           run.target.supports, run.target.timeout)
+    ScenarioShape.configure(Curve(run.scenario, ls.run_time), ls.peak_users, ls.mode,
+                            ls.arrival_rate, ls.user_rate, floor=floor,
+                            spawn_rate=ls.spawn_rate)
+
+
+def _open(environment: Any, run: LoadRun) -> None:
+    from simlive.target.hooks import load_hooks
+
+    old = getattr(environment, "simlive", None)
+    if old is not None:
+        old.recorder.close()
     tag = _tag(environment)
-    rec = Recorder(history_file(opts.history_dir, tag))
-    environment.simlive = Context(plan=plan, recorder=rec, tag=tag)
+    rec = Recorder(run.history_dir / f"{tag}.jsonl")
+    environment.simlive = Context(run=run, recorder=rec, tag=tag,
+                                  hooks=load_hooks(run.target.hooks))
+
+
+def _direct_run(environment: Any) -> LoadRun:
+    """The run of ``locust -f`` used directly: scenario, target and options, no setup yet."""
+    from simlive.scenario import load_scenario
+    from simlive.target.files import load_target, read_tokens, target_path
+
+    opts = environment.parsed_options
+    if not opts.scenario:
+        raise SimliveError("--scenario is needed (a simlive scenario YAML)")
+    sc = load_scenario(opts.scenario)
+    target = load_target(opts.target)
+    changes: dict[str, Any] = {}
+    if opts.run_time:  # -t/--run-time: the compressed broadcast's length
+        changes["run_time"] = float(opts.run_time)
+    if getattr(opts, "num_users", None):
+        changes["peak_users"] = int(opts.num_users)
+    if changes:
+        sc = sc.model_copy(update={"load": sc.load.model_copy(update=changes)})
+    tokens = read_tokens(opts.token_file or None, opts.admin_token or None)
+    return LoadRun(scenario=sc, target=target, host=(environment.host or "").rstrip("/"),
+                   run_id="", out=opts.simlive_out, target_name=str(target_path(opts.target)),
+                   tokens=tokens)
 
 
 @events.init.add_listener
@@ -71,51 +130,55 @@ def _init(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
     if opts is None:
         return
-    environment.simlive_raw = not opts.plan
-    if opts.scenario:
-        from simlive.scenario import load_scenario
-
-        sc = load_scenario(opts.scenario)
-        ls = sc.load
-        run_time = opts.scenario_run_time or ls.run_time
-        peak = opts.peak_users or ls.peak_users
-        floor = apply_settings(dict(ls.weights), ls.mode, ls.user_rate, peak)
-        ScenarioShape.configure(Curve(sc, run_time), peak, ls.mode, ls.arrival_rate,
-                                ls.user_rate, floor=floor, spawn_rate=ls.spawn_rate)
-        environment.simlive_scenario = sc
-    if opts.plan and not isinstance(environment.runner, MasterRunner):
-        _open_context(environment, Plan.read(opts.plan))
+    try:
+        if opts.simlive_run:
+            run = LoadRun.read(opts.simlive_run)
+            environment.simlive_direct = False
+        else:
+            run = _direct_run(environment)
+            environment.simlive_direct = True
+    except SimliveError as exc:
+        sys.stderr.write(f"simlive: error: {exc}\n")
+        sys.exit(exc.exit_code)
+    environment.simlive_run = run
+    _configure(environment, run)
+    if run.provisioned is not None and not isinstance(environment.runner, MasterRunner):
+        _open(environment, run)
     if isinstance(environment.runner, WorkerRunner):
-        def on_plan(msg: Any, **_kw: Any) -> None:
-            if not hasattr(environment, "simlive"):
-                _open_context(environment, Plan(**msg.data))
-        environment.runner.register_message(PLAN_MESSAGE, on_plan)
+        def on_run(msg: Any, **_kw: Any) -> None:
+            got = LoadRun.from_dict(msg.data)
+            environment.simlive_run = got
+            _open(environment, got)
+        environment.runner.register_message(RUN_MESSAGE, on_run)
 
 
 @events.test_start.add_listener
 def _start(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    if isinstance(runner, WorkerRunner) or not getattr(environment, "simlive_raw", False):
+    if isinstance(runner, WorkerRunner) or not getattr(environment, "simlive_direct", False):
         return
-    if getattr(environment, "simlive_plan", None) is None:
-        sc = getattr(environment, "simlive_scenario", None)
-        opts = environment.parsed_options
-        if sc is None or not opts.admin_token:
-            sys.stderr.write("simlive: --scenario and --admin-token are needed to set up\n")
-            runner.quit()
-            return
-        setup_rec = Recorder(history_file(opts.history_dir, "setup"))
-        plan = prepare(environment.host.rstrip("/"), opts.admin_token, sc,
-                       random.Random(sc.seed), setup_rec, opts.scenario)
-        setup_rec.close()
-        environment.simlive_plan = plan
-        Path(opts.history_dir).mkdir(parents=True, exist_ok=True)
-        (Path(opts.history_dir) / "plan.json").write_text(plan.to_json(), encoding="utf-8")
-    plan = environment.simlive_plan
+    from simlive.load.runner import provision_run
+
+    base: LoadRun = environment.simlive_run
+    host = (environment.host or "").rstrip("/")
+    if not host:
+        _refuse(environment, "no host: give --host (or the Host field of the web UI)")
+        return
+    run_id = new_run_id()
+    run = LoadRun(scenario=base.scenario, target=base.target, host=host, run_id=run_id,
+                  out=str(Path(environment.parsed_options.simlive_out) / run_id),
+                  target_name=base.target_name, tokens=base.tokens)
+    try:
+        provision_run(run)
+    except SimliveError as exc:
+        _refuse(environment, f"setup of run {run_id} on {host} failed: {exc}")
+        return
+    environment.simlive_current = run
+    log.info("simlive: run %s set up on %s; output in %s", run_id, host, run.out)
     if isinstance(runner, MasterRunner):
-        runner.send_message(PLAN_MESSAGE, plan.__dict__)
-    elif not hasattr(environment, "simlive"):
-        _open_context(environment, plan)
+        runner.send_message(RUN_MESSAGE, run.to_dict())
+    else:
+        _open(environment, run)
 
 
 @events.test_stop.add_listener
@@ -123,6 +186,23 @@ def _stop(environment: Any, **_: Any) -> None:
     ctx = getattr(environment, "simlive", None)
     if ctx is not None:
         ctx.recorder.flush()
+    run = getattr(environment, "simlive_current", None)
+    if run is None or isinstance(environment.runner, WorkerRunner):
+        return
+    environment.simlive_current = None
+    from rich.console import Console
+
+    from simlive.load.runner import close_run, summary_line
+    from simlive.report.tables import verdict_table
+
+    try:
+        result = close_run(run, settle=run.scenario.load.payment_timeout + 1.0)
+    except SimliveError as exc:
+        _refuse(environment, f"closing run {run.run_id} failed: {exc}")
+        return
+    Console(highlight=False, width=160).print(verdict_table(result.verdicts))
+    sys.stderr.write(summary_line(result) + "\n")
+    environment.process_exit_code = result.exit_code
 
 
 @events.quitting.add_listener
@@ -130,22 +210,3 @@ def _quit(environment: Any, **_: Any) -> None:
     ctx = getattr(environment, "simlive", None)
     if ctx is not None:
         ctx.recorder.close()
-    plan = getattr(environment, "simlive_plan", None)
-    if plan is None or isinstance(environment.runner, WorkerRunner):
-        return
-    from simlive.load.runner import check_directory
-
-    opts = environment.parsed_options
-    sc = environment.simlive_scenario
-    rec = Recorder(history_file(opts.history_dir, "setup"))
-    try:
-        finish(plan, opts.admin_token, rec, settle=sc.load.payment_timeout + 1.0)
-    finally:
-        rec.close()
-    verdicts, _ = check_directory(plan.base_url, opts.admin_token, opts.history_dir, sc,
-                                  opts.history_dir)
-    from rich.console import Console
-
-    from simlive.report.tables import verdict_table
-
-    Console(highlight=False).print(verdict_table(verdicts))

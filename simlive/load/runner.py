@@ -1,21 +1,21 @@
-"""``simlive load``: prepare the service, run Locust headless, close, check, report.
+"""``simlive load``: set the shop up, run Locust headless, close, check, report.
 
 I/O lives here: processes (the reference service with ``--serve``, Locust local or master
-plus workers), files in the output folder, HTTP through the adapter. The checking itself is
+plus workers), files in the output folder, HTTP through the target. The checking itself is
 :func:`simlive.check.checker.check`. Output folder::
 
-    plan.json            what setup created (tokens included: keep it private)
+    run.json             the run: effective scenario, target, what setup created (tokens
+                         included: keep it private)
     history/*.jsonl      one history file per Locust process, plus setup's
     history.jsonl        all of them merged, for ``simlive check --history``
     locust_stats.csv ... Locust's CSV files, locust.html its report
-    state.json           the service's final state as read by the checker
+    state.json           the shop's final state as read through the target
     verdicts.json        one verdict per rule, and the thresholds
+    report.html          the verdicts and thresholds, one self-contained page
 """
 
 from __future__ import annotations
 
-import json
-import random
 import subprocess
 import sys
 import tempfile
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simlive.check.adapter import ReferenceServiceAdapter
 from simlive.check.checker import check
 from simlive.check.history import merge, write_jsonl
 from simlive.check.state import FinalState
@@ -38,10 +37,10 @@ from simlive.errors import (
     UsageError,
 )
 from simlive.load.recorder import Recorder
-from simlive.load.setup import finish, prepare
+from simlive.load.run import LoadRun
 from simlive.report.files import write_json
 from simlive.rules import Status, Verdict
-from simlive.scenario.schema import Scenario
+from simlive.target.provision import finish, provision, read_state, teardown
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -63,61 +62,108 @@ class LoadResult:
         return EXIT_OK
 
 
-def check_directory(base_url: str, admin_token: str, history: str | Path,
-                    scenario: Scenario | None, out: str | Path | None,
-                    state: FinalState | None = None) -> tuple[list[Verdict], FinalState]:
-    """Merge a history (a file, or a folder of files), read the final state, check."""
+def summary_line(result: LoadResult) -> str:
+    bad = [v.rule_id for v in result.verdicts if v.status is not Status.PASS]
+    slow = [t.name for t in result.thresholds if not t.passed]
+    if bad:
+        return f"FAIL: {len(bad)} rule(s) not passed: {', '.join(bad)}"
+    if slow:
+        return f"FAIL: threshold(s) broken: {', '.join(slow)}"
+    return "every rule passes"
+
+
+def provision_run(run: LoadRun) -> Path:
+    """Set the shop up for ``run`` (recorded in history/setup-*.jsonl); writes run.json."""
+    out = Path(run.out)
+    run.history_dir.mkdir(parents=True, exist_ok=True)
+    rec = Recorder(run.history_dir / "setup.jsonl")
+    try:
+        run.provisioned = provision(run.target, run.host, run.tokens, run.scenario, run.run_id,
+                                    rec, run.scenario.load.viewer_tokens)
+    finally:
+        rec.close()
+    return run.write(out / "run.json")
+
+
+def history_files(history: str | Path) -> list[Path]:
     h = Path(history)
     # a folder: one file per process; a merged history.jsonl written there is skipped
     files = sorted(f for f in h.glob("*.jsonl") if f.name != "history.jsonl") \
         if h.is_dir() else [h]
     if not files or not all(f.exists() for f in files):
         raise UsageError(f"--history(={str(history)!r}) holds no .jsonl history file")
-    events = merge(files)
-    if state is None:
-        adapter = ReferenceServiceAdapter(base_url, admin_token)
-        try:
-            state = adapter.fetch_final_state()
-        finally:
-            adapter.close()
-    params = scenario.rule_overrides() if scenario is not None else None
-    verdicts = check(events, state, params)
-    if out is not None:
-        o = Path(out)
-        o.mkdir(parents=True, exist_ok=True)
-        write_json(o / "state.json", state.to_dict())
-        if h.is_dir():
-            write_jsonl(o / "history.jsonl", events)
-    return verdicts, state
+    return files
 
 
-def _locust_cmd(base_url: str, plan: Path, hist: Path, scenario: str, run_time: float,
-                peak: int, extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", base_url,
-            "--plan", str(plan), "--history-dir", str(hist), "--scenario", scenario,
-            "--scenario-run-time", str(run_time), "--peak-users", str(peak),
-            "--stop-timeout", "5", *extra]
+def close_run(run: LoadRun, settle: float) -> LoadResult:
+    """End the broadcast, settle, read the final state, tear down, check, write the
+    output folder's files."""
+    assert run.provisioned is not None
+    out = Path(run.out)
+    rec = Recorder(run.history_dir / "setup.jsonl")
+    try:
+        finish(run.target, run.host, run.provisioned, rec, settle=settle)
+        rec.flush()
+        state = read_state(run.target, run.host, run.provisioned)
+        teardown(run.target, run.host, run.provisioned, rec)
+    finally:
+        rec.close()
+    events = merge(history_files(run.history_dir))
+    verdicts = check(events, state, run.scenario.rule_overrides(), run.target.unsupported)
+    write_json(out / "state.json", state.to_dict())
+    write_jsonl(out / "history.jsonl", events)
+    th = run.scenario.load.thresholds
+    thresholds = judge(aggregated_row(out / "locust_stats.csv"), th.p95_ms,
+                       th.max_failure_ratio, th.min_rps) \
+        if (out / "locust_stats.csv").exists() else []
+    result = LoadResult(verdicts, thresholds, out)
+    write_json(out / "verdicts.json", {
+        "run_id": run.run_id, "target": run.target.name,
+        "unsupported": run.target.unsupported,
+        "verdicts": [v.to_dict() for v in verdicts],
+        "thresholds": [t.to_dict() for t in thresholds], "exit_code": result.exit_code})
+    write_report(run, result)
+    return result
 
 
-def run_locust(base_url: str, plan: Path, hist: Path, out: Path, scenario: str,
-               run_time: float, peak: int, workers: int, port: int,
+def write_report(run: LoadRun, result: LoadResult) -> None:
+    from simlive import __version__
+    from simlive.report.html import render_html
+
+    page = render_html({"scenario": f"{run.scenario.name}: load test of {run.target.name}",
+                        "simlive_version": __version__, "seed": run.seed,
+                        "replications": f"load test, run {run.run_id}",
+                        "rules": [v.to_dict() for v in result.verdicts],
+                        "kpis": {t.name: {"mean": t.measured, "ci95": None,
+                                          "unit": f"limit {t.limit:g}, "
+                                                  f"{'pass' if t.passed else 'FAIL'}"}
+                                 for t in result.thresholds}}, None)
+    (Path(run.out) / "report.html").write_text(page, encoding="utf-8")
+
+
+def _locust_cmd(run_file: Path, host: str, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host,
+            "--simlive-run", str(run_file), "--stop-timeout", "5", *extra]
+
+
+def run_locust(run: LoadRun, run_file: Path, workers: int, port: int,
                on_progress: Callable[[float], None] | None = None) -> int:
     """Locust headless: one process, or a master and ``workers`` worker processes on
-    127.0.0.1. Bounded: killed if it runs 60 s past ``run_time``."""
+    127.0.0.1. Bounded: killed if it runs 60 s past the run time."""
+    out = Path(run.out)
+    run_time = run.scenario.load.run_time
     report = ["--headless", "--csv", str(out / "locust"), "--html", str(out / "locust.html"),
               "-t", f"{int(run_time) + 10}s"]
     procs: list[subprocess.Popen[bytes]] = []
     if workers <= 0:
-        procs.append(subprocess.Popen(_locust_cmd(base_url, plan, hist, scenario, run_time,
-                                                  peak, report)))
+        procs.append(subprocess.Popen(_locust_cmd(run_file, run.host, report)))
     else:
         master = report + ["--master", "--expect-workers", str(workers),
                            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
-        procs.append(subprocess.Popen(_locust_cmd(base_url, plan, hist, scenario, run_time,
-                                                  peak, master)))
+        procs.append(subprocess.Popen(_locust_cmd(run_file, run.host, master)))
         for _ in range(workers):
             procs.append(subprocess.Popen(_locust_cmd(
-                base_url, plan, hist, scenario, run_time, peak,
+                run_file, run.host,
                 ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)])))
     deadline = time.monotonic() + run_time + 60
     start = time.monotonic()
@@ -136,18 +182,16 @@ def run_locust(base_url: str, plan: Path, hist: Path, out: Path, scenario: str,
     return procs[0].returncode
 
 
-def run_load(scenario: Scenario, scenario_path: str, out: Path, *, host: str | None,
-             admin_token: str | None, serve: bool, faults: tuple[str, ...] = (),
-             workers: int = 0, settle: float | None = None,
+def run_load(run: LoadRun, *, serve: bool, faults: tuple[str, ...] = (), workers: int = 0,
+             settle: float | None = None,
              on_progress: Callable[[float], None] | None = None) -> LoadResult:
-    """The whole load test; ``scenario`` already carries CLI overrides in ``load``."""
+    """The whole load test; ``run`` carries the effective scenario and the target."""
     from simlive.service.harness import ServiceProcess, free_port
 
-    ls = scenario.load
+    ls = run.scenario.load
+    out = Path(run.out)
     out.mkdir(parents=True, exist_ok=True)
-    hist = out / "history"
-    hist.mkdir(exist_ok=True)
-    for old in hist.glob("*.jsonl"):
+    for old in run.history_dir.glob("*.jsonl"):
         old.unlink()
     service = None
     tmp = None
@@ -156,39 +200,32 @@ def run_load(scenario: Scenario, scenario_path: str, out: Path, *, host: str | N
         service = ServiceProcess(f"sqlite:///{tmp.name}/load.db", Path(tmp.name),
                                  faults=faults, payment_timeout=ls.payment_timeout,
                                  sweep_interval=0.5).start()
-        host, admin_token = service.base_url, service.token("admin")
+        run.host = service.base_url
+        run.tokens = {**run.tokens, "admin": [service.token("admin")]}
         settle = ls.payment_timeout + 1.0 if settle is None else settle
-    if not host or not admin_token:
-        raise UsageError("--host and --admin-token (or SIMLIVE_ADMIN_TOKEN) are needed "
-                         "without --serve")
+    if not run.host:
+        raise UsageError("give --host (the shop's base URL) or --serve")
     try:
-        setup_rec = Recorder(hist / "setup.jsonl")
-        plan = prepare(host, admin_token, scenario, random.Random(scenario.seed), setup_rec,
-                       scenario_path)
-        plan_path = out / "plan.json"
-        plan_path.write_text(plan.to_json(), encoding="utf-8")
-        rc = run_locust(host, plan_path, hist, out, scenario_path, ls.run_time,
-                        ls.peak_users, workers, free_port(), on_progress)
-        try:
-            finish(plan, admin_token, setup_rec, settle=settle or 0.0)
-        finally:
-            setup_rec.close()
-        verdicts, _ = check_directory(host, admin_token, hist, scenario, out)
+        run_file = provision_run(run)
+        rc = run_locust(run, run_file, workers, free_port(), on_progress)
+        result = close_run(run, settle or 0.0)
     finally:
         if service is not None:
             service.stop()
         if tmp is not None:
             tmp.cleanup()
-    th = ls.thresholds
-    thresholds = judge(aggregated_row(out / "locust_stats.csv"), th.p95_ms,
-                       th.max_failure_ratio, th.min_rps)
-    result = LoadResult(verdicts, thresholds, out, rc)
-    if rc not in (0, 1):  # 1: locust's own "some requests failed"
+    result.locust_rc = rc
+    if rc not in (0, 1, 3):  # 1: a rule failed or requests failed; 3: thresholds
         raise ServiceError(f"locust exited with {rc}; see its output above")
-    write_json(out / "verdicts.json", {
-        "verdicts": [v.to_dict() for v in verdicts],
-        "thresholds": [t.to_dict() for t in thresholds], "exit_code": result.exit_code})
     return result
+
+
+def stored_verdicts(history: str | Path, state: FinalState, scenario: Any,
+                    unsupported: list[str]) -> list[Verdict]:
+    """Verdicts of a stored history against a final state (``simlive check``)."""
+    events = merge(history_files(history))
+    params = scenario.rule_overrides() if scenario is not None else None
+    return check(events, state, params, unsupported)
 
 
 def threshold_table(results: list[ThresholdResult]) -> Any:
@@ -203,7 +240,3 @@ def threshold_table(results: list[ThresholdResult]) -> Any:
         table.add_row(r.name, f"[{style}]{'pass' if r.passed else 'fail'}[/]", m,
                       f"{r.limit:g}")
     return table
-
-
-def load_state(path: str | Path) -> FinalState:
-    return FinalState.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

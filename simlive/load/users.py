@@ -1,11 +1,12 @@
-"""Locust users for the roles of a broadcast; every call is recorded in the history.
+"""Locust users for the roles of a broadcast, speaking only simlive's operations.
 
-Each user records ``invoke`` before a request and ``ok`` / ``fail`` / ``info`` after it (see
-:mod:`simlive.check.history`): a 2xx is ok, a 4xx or a refused connection is fail (it did not
-happen), a timeout, reset or 5xx is info (it may have happened). Business refusals that a
-correct service gives under load (sold out, buyer limit, illegal transition) are marked as
-successes in Locust's statistics so the failure ratio measures the service, not the plot.
-Randomness comes from one ``random.Random`` per user, seeded from the plan and user number.
+Each user runs operations through an :class:`~simlive.target.client.OperationClient` over
+Locust's own HTTP client, so the target file decides the URLs and how answers read, Locust's
+statistics see every request, and the history records every operation (invoke, then ok /
+fail / info). A user holds its own credentials (a buyer's token from the pool, or its own
+anonymous session) and its own cookie jar: one user's identity never reaches another's
+order. An operation the target does not support is skipped; its rules say unknown.
+Randomness comes from one ``random.Random`` per user, seeded from the run and user number.
 """
 
 from __future__ import annotations
@@ -13,81 +14,116 @@ from __future__ import annotations
 import random
 from itertools import count
 from typing import Any
+from urllib.parse import urlencode
 
 from locust import between, constant_throughput, task
 from locust.contrib.fasthttp import FastHttpUser
+from locust.exception import StopUser
 
 from simlive.load.context import Context
+from simlive.target.client import OK, Answer, OperationClient, OpResult, Prepared, Reading
 
-EXPECTED = {405, 409, 404, 422}  # refusals a correct service gives; recorded as fail
 KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 _numbers = count(1)
 
 
+class LocustTransport:
+    """Sends a prepared request with Locust's client; marks it in Locust's statistics: ok
+    and expected refusals (sold out) as successes, anything else as a failure."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def send(self, request: Prepared, read: Any) -> Answer:
+        kwargs: dict[str, Any] = {}
+        if request.json_body is not None:
+            kwargs["json"] = request.json_body
+        if request.form is not None:
+            kwargs["data"] = urlencode(request.form)
+            request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        url = request.url + ("?" + urlencode(request.params) if request.params else "")
+        with self.client.request(request.method, url, headers=request.headers,
+                                 name=request.name, catch_response=True, **kwargs) as resp:
+            code = resp.status_code or 0
+            err = resp.error if code == 0 else None
+            headers: dict[str, str] = {}
+            for k, v in (resp.headers.items() if resp.headers is not None else ()):
+                headers[k] = f"{headers[k]}, {v}" if k in headers else v
+            ans = Answer(code, headers, resp.content or b"",
+                         None if err is None else f"{type(err).__name__}: {err}",
+                         refused=isinstance(err, ConnectionRefusedError))
+            reading: Reading = read(ans)
+            if reading.outcome == OK or reading.expected:
+                resp.success()
+            else:
+                resp.failure(reading.reason)
+        return ans
+
+
 class SimliveUser(FastHttpUser):
-    """Shared plumbing: token, recorder, the recorded ``call``."""
+    """Shared plumbing: the run's context, credentials, the operation client."""
 
     abstract = True
     wait_time = between(0.05, 0.3)
-    role_tokens = "viewer"
+    network_timeout = 5.0
+    connection_timeout = 5.0
 
     def on_start(self) -> None:
-        ctx: Context = self.environment.simlive  # type: ignore[attr-defined]
+        ctx: Context | None = getattr(self.environment, "simlive", None)
+        if ctx is None or ctx.run.provisioned is None:
+            raise StopUser()  # setup did not complete; the runner is quitting
         self.ctx = ctx
+        run, prov = ctx.run, ctx.run.provisioned
         self.number = next(_numbers)
-        self.rng = random.Random(f"{ctx.plan.seed}-{ctx.tag}-{type(self).__name__}-"
-                                 f"{self.number}")
-        self.process = f"{ctx.tag}-{type(self).__name__[:-4].lower()}-{self.number}"
-        tokens = {"viewer": ctx.plan.viewer_tokens, "agent": ctx.plan.agent_tokens,
-                  "merchant": [ctx.plan.merchant_token]}[self.role_tokens]
-        self.buyer = self.rng.randrange(len(tokens))
-        self.auth = {"Authorization": f"Bearer {tokens[self.buyer]}"}
-        self.merchant = {"Authorization": f"Bearer {ctx.plan.merchant_token}"}
+        name = type(self).__name__
+        self.rng = random.Random(f"{run.seed}-{run.run_id}-{ctx.tag}-{name}-{self.number}")
+        self.process = f"{ctx.tag}-{name[:-4].lower()}-{self.number}"
+        tokens = {role: (pool[self.rng.randrange(len(pool))] if pool else None)
+                  for role, pool in prov.tokens.items()}
+        self.ops = OperationClient(run.target, LocustTransport(self.client), tokens,
+                                   prov.context(), prov.products, ctx.recorder, self.process,
+                                   ctx.hooks)
+        self.buyer: Any = None
+        self.new_customer()
 
-    def call(self, f: str, args: dict[str, Any], method: str, path: str, *,
-             body: Any = None, headers: dict[str, str] | None = None, name: str | None = None,
-             value: Any = None) -> tuple[str, Any]:
-        """One recorded request; returns (outcome, parsed body or None)."""
-        rec = self.ctx.recorder
-        handle = rec.invoke(self.process, f, args)
-        hdrs = headers or self.auth
-        with self.client.request(method, path, json=body, headers=hdrs, name=name or path,
-                                 catch_response=True) as resp:
-            code = resp.status_code or 0
-            data = None
-            if code and resp.content:
-                try:
-                    data = resp.json()
-                except ValueError:
-                    data = None
-            if 200 <= code < 300:
-                resp.success()
-                result = value(data) if value is not None else None
-                rec.complete(handle, "ok", result)
-                return "ok", data
-            if 400 <= code < 500:
-                if code in EXPECTED:
-                    resp.success()
-                else:
-                    resp.failure(f"HTTP {code}")
-                rec.complete(handle, "fail", {"status": code, "code": (data or {}).get("code")
-                                              if isinstance(data, dict) else None})
-                return "fail", data
-            err = resp.error
-            if code == 0 and isinstance(err, ConnectionRefusedError):
-                rec.complete(handle, "fail", {"error": "connection refused"})
-                return "fail", None
-            rec.complete(handle, "info", {"status": code, "error": type(err).__name__
-                                          if err else None})
-            if code == 0 or code >= 500:
-                resp.failure(f"outcome unknown: HTTP {code} {err!r}")
-            return "info", None
+    @property
+    def products(self) -> list[str]:
+        return list(self.ctx.run.provisioned.products)  # type: ignore[union-attr]
 
-    def read_stock(self) -> None:
-        b = self.ctx.plan.broadcast_id
-        self.call("read_stock", {}, "GET", f"/broadcasts/{b}/products",
-                  name="/broadcasts/[id]/products",
-                  value=lambda d: {p["sku"]: p["displayed_stock"] for p in d})
+    def new_customer(self) -> None:
+        """Buy as another customer: another token of the pool (so per-buyer limits do not
+        stop sales), or a fresh anonymous session."""
+        cred = self.ctx.run.target.credential("buyer")
+        if cred is not None and cred.source == "start_session":
+            res = self.ops.run("start_session", {})
+            self.ops.tokens["buyer"] = res.fields.get("token") if res.ok else None
+            self.buyer = self.process
+            return
+        pool = self.ctx.run.provisioned.tokens.get("buyer") or []  # type: ignore[union-attr]
+        if pool:
+            self.buyer = self.rng.randrange(len(pool))
+            self.ops.tokens["buyer"] = pool[self.buyer]
+
+    def can(self, name: str) -> bool:
+        return self.ops.supports(name)
+
+    def read(self, name: str) -> None:
+        """A stock reading (read_stock or true_stock), by the target's scope."""
+        op = self.ctx.run.target.operation(name)
+        if not self.can(name):
+            return
+        if op is not None and op.scope == "all":
+            self.ops.run(name, {}, value=lambda r: self.ops.stock_value(r, None))
+            return
+        skus = self.products if name == "true_stock" else [self.pick_sku()]
+        for sku in skus:
+            self.ops.run(name, {"sku": sku}, value=lambda r, s=sku: self.ops.stock_value(r, s))
+
+    def pick_sku(self) -> str:
+        prov = self.ctx.run.provisioned
+        if self.rng.random() < 0.6:
+            return prov.hot_sku  # type: ignore[union-attr]
+        return self.rng.choice(self.products)
 
 
 class ViewerUser(SimliveUser):
@@ -95,70 +131,72 @@ class ViewerUser(SimliveUser):
 
     @task(1)
     def watch(self) -> None:
-        b = self.ctx.plan.broadcast_id
-        self.call("watch", {"broadcast_id": b}, "GET", f"/broadcasts/{b}",
-                  name="/broadcasts/[id]", value=lambda d: {"state": d["state"]})
+        b = self.ctx.run.provisioned.broadcast_id  # type: ignore[union-attr]
+        if self.can("watch") and b is not None:
+            self.ops.run("watch", {"broadcast_id": b},
+                         value=lambda r: {"state": r.fields.get("state")})
 
     @task(4)
     def stock(self) -> None:
-        self.read_stock()
+        self.read("read_stock")
 
     @task(1)
     def browse(self) -> None:
-        self.call("browse", {}, "GET", "/products?limit=20", name="/products")
+        if self.can("browse"):
+            self.ops.run("browse", {}, value=lambda r: None)
 
 
 class BuyerUser(SimliveUser):
-    """Orders with an Idempotency-Key, retries unknown outcomes with the same key, pays or
-    lets the order expire."""
+    """Orders with an idempotency key, retries unknown outcomes with the same key, pays or
+    lets the order expire, reads the receipt."""
 
     pay_probability = 0.8
 
     def order(self, sku: str, attempts: int = 3) -> int | None:
-        key = f"k-{self.process}-{self.rng.getrandbits(48):012x}"
+        key = f"k-{self.ctx.run.run_id}-{self.process}-{self.rng.getrandbits(48):012x}"
         args = {"sku": sku, "quantity": 1, "key": key, "buyer": self.buyer}
         for _ in range(attempts):
-            outcome, data = self.call(
-                "order", args, "POST", "/orders", body={"sku": sku, "quantity": 1,
-                                                        "broadcast_id": self.ctx.plan.broadcast_id},
-                headers={**self.auth, "Idempotency-Key": key},
-                value=lambda d: {"order_id": d["id"], "state": d["state"]})
-            if outcome == "ok":
-                return int(data["id"])
-            if outcome == "fail":
+            res = self.ops.run("order", args, value=lambda r: {
+                "order_id": r.fields.get("order_id"), "state": r.fields.get("state")})
+            if res.outcome == OK:
+                return res.fields.get("order_id")
+            if res.outcome == "fail":
                 return None
         return None
 
-    def pay(self, order_id: int, sku: str, attempts: int = 3) -> bool:
-        for _ in range(attempts):
-            outcome, _ = self.call("pay", {"order_id": order_id, "sku": sku, "quantity": 1},
-                                   "POST", f"/orders/{order_id}/pay", name="/orders/[id]/pay",
-                                   value=lambda d: {"order_id": d["id"], "state": d["state"]})
-            if outcome != "info":
-                return outcome == "ok"
-        return False
-
-    def pick_sku(self) -> str:
-        plan = self.ctx.plan
-        if self.rng.random() < 0.6:
-            return plan.hot_sku
-        return self.rng.choice(plan.skus)["sku"]
-
-    def new_customer(self) -> None:
-        """Each purchase by another viewer account, so per-buyer limits do not stop sales."""
-        tokens = self.ctx.plan.viewer_tokens
-        self.buyer = self.rng.randrange(len(tokens))
-        self.auth = {"Authorization": f"Bearer {tokens[self.buyer]}"}
+    def pay(self, order_id: Any, sku: str, attempts: int = 3) -> bool:
+        ok = True  # without a pay operation, placing the order was the purchase
+        if self.can("pay"):
+            res: OpResult | None = None
+            for _ in range(attempts):
+                res = self.ops.run("pay", {"order_id": order_id, "sku": sku, "quantity": 1},
+                                   value=lambda r: {"order_id": order_id,
+                                                    "state": r.fields.get("state")})
+                if res.outcome != "info":
+                    break
+            ok = res is not None and res.outcome == OK
+        if ok and self.can("read_receipt"):
+            self.ops.run("read_receipt", {"order_id": order_id},
+                         value=lambda r: {"order_id": order_id,
+                                          "receipt_no": r.fields.get("receipt_no")})
+        return ok
 
     @task
     def buy(self) -> None:
+        if not self.can("order"):
+            return
         self.new_customer()
-        self.read_stock()
+        self.read("read_stock")
         sku = self.pick_sku()
         order_id = self.order(sku)
-        if order_id is not None and self.rng.random() < self.ctx.plan.extra.get(
-                "pay_probability", self.pay_probability):
+        if order_id is None:
+            return
+        pay_p = self.ctx.run.scenario.orders.pay_probability
+        if not self.can("pay") or self.rng.random() < pay_p:
             self.pay(order_id, sku)
+        elif self.can("cancel") and self.rng.random() < 0.3:
+            self.ops.run("cancel", {"order_id": order_id},
+                         value=lambda r: {"order_id": order_id})
 
 
 class AftersalesUser(BuyerUser):
@@ -169,62 +207,67 @@ class AftersalesUser(BuyerUser):
 
     @task
     def request(self) -> None:
+        if not self.can("open_ticket"):
+            return
         self.new_customer()
         kind = KINDS[self.kind_index % len(KINDS)]
         self.kind_index += 1
         order_id = None
         if kind in ("return", "replacement", "refund"):
-            cold = [s["sku"] for s in self.ctx.plan.skus if not s["hot"]] or \
-                [self.ctx.plan.hot_sku]
+            prov = self.ctx.run.provisioned
+            cold = [s for s, p in prov.products.items() if not p.get("hot")] or \
+                [prov.hot_sku]  # type: ignore[union-attr]
             sku = self.rng.choice(cold)
-            order_id = self.order(sku)
+            order_id = self.order(sku) if self.can("order") else None
             if order_id is None or not self.pay(order_id, sku):
                 kind, order_id = "consultation", None
-            else:
-                self.call("deliver", {"order_id": order_id}, "POST",
-                          f"/orders/{order_id}/deliver", body={}, headers=self.merchant,
-                          name="/orders/[id]/deliver")
+            elif self.can("deliver"):
+                self.ops.run("deliver", {"order_id": order_id},
+                             value=lambda r: {"order_id": order_id})
         message = f"{kind} {self.rng.getrandbits(48):012x} from {self.process}"
-        self.call("open_ticket", {"kind": kind, "order_id": order_id, "message": message},
-                  "POST", "/tickets", body={"kind": kind, "message": message,
-                                            "order_id": order_id},
-                  value=lambda d: {"ticket_id": d["id"]})
-        outcome, data = self.call("list_tickets", {"state": "resolved"}, "GET",
-                                  "/tickets?state=resolved&limit=20", name="/tickets")
-        for t in (data or {}).get("items", []) if outcome == "ok" else []:
-            self.call("close", {"ticket_id": t["id"]}, "POST", f"/tickets/{t['id']}/close",
-                      body={"feedback": "thanks", "satisfaction": self.rng.randint(1, 5)},
-                      name="/tickets/[id]/close")
+        self.ops.run("open_ticket", {"kind": kind, "order_id": order_id, "message": message},
+                     value=lambda r: {"ticket_id": r.fields.get("ticket_id")})
+        if not (self.can("list_tickets") and self.can("close_ticket")):
+            return
+        res = self.ops.run("list_tickets", {"state": "resolved"}, value=lambda r: None,
+                           as_role="buyer")
+        for t in _items(res):
+            self.ops.run("close_ticket", {"ticket_id": t.get("id"), "feedback": "thanks",
+                                          "satisfaction": self.rng.randint(1, 5)},
+                         value=lambda r: None)
+
+
+def _items(res: OpResult) -> list[dict[str, Any]]:
+    items = res.fields.get("items") if res.ok else None
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 class AgentUser(SimliveUser):
     """Works the queue oldest first: reply, start, record goods and refund, resolve."""
 
-    role_tokens = "agent"
     fixed_count = 1
     wait_time = between(0.05, 0.2)
 
     def _queue(self, state: str) -> list[dict[str, Any]]:
-        outcome, data = self.call("list_tickets", {"state": state}, "GET",
-                                  f"/tickets?state={state}&limit=50", name="/tickets")
-        return (data or {}).get("items", []) if outcome == "ok" else []
+        return _items(self.ops.run("list_tickets", {"state": state}, value=lambda r: None))
 
-    def _step(self, f: str, tid: int, body: dict[str, Any] | None = None) -> None:
-        path = {"goods_received": "goods-received", "refund_paid": "refund-paid"}.get(f, f)
-        self.call(f, {"ticket_id": tid}, "POST", f"/tickets/{tid}/{path}", body=body,
-                  name=f"/tickets/[id]/{path}")
+    def _step(self, name: str, tid: Any, **extra: Any) -> None:
+        if self.can(name):
+            self.ops.run(name, {"ticket_id": tid, **extra}, value=lambda r: None)
 
     @task
     def work(self) -> None:
+        if not self.can("list_tickets"):
+            return
         for t in self._queue("open"):
-            self._step("reply", t["id"], {"message": "we are on it"})
+            self._step("reply", t.get("id"), message="we are on it")
         for t in self._queue("replied"):
-            self._step("start", t["id"])
+            self._step("start_ticket", t.get("id"))
         for t in self._queue("in_progress"):
-            if t["kind"] in ("return", "refund"):
-                self._step("goods_received", t["id"], {})
-                self._step("refund_paid", t["id"], {})
-            self._step("resolve", t["id"], {"resolution": "done"})
+            if t.get("kind") in ("return", "refund"):
+                self._step("goods_received", t.get("id"))
+                self._step("refund_paid", t.get("id"))
+            self._step("resolve", t.get("id"), resolution="done")
 
 
 class ReviewerUser(SimliveUser):
@@ -232,55 +275,58 @@ class ReviewerUser(SimliveUser):
 
     @task
     def review(self) -> None:
-        sku = self.rng.choice(self.ctx.plan.skus)["sku"]
+        if not self.can("review"):
+            return
+        self.new_customer()
+        sku = self.rng.choice(self.products)
         rating = self.rng.randint(1, 5)
         text = f"review {self.rng.getrandbits(48):012x} by {self.process}"
-        outcome, data = self.call("review", {"sku": sku, "rating": rating, "text": text},
-                                  "POST", "/reviews",
-                                  body={"sku": sku, "rating": rating, "text": text},
-                                  value=lambda d: {"review_id": d["id"]})
-        if outcome == "ok" and rating <= 2 and self.rng.random() < 0.5:
-            self.call("delete_review", {"review_id": data["id"]}, "DELETE",
-                      f"/reviews/{data['id']}", name="/reviews/[id]")
+        res = self.ops.run("review", {"sku": sku, "rating": rating, "text": text},
+                           value=lambda r: {"review_id": r.fields.get("review_id")})
+        rid = res.fields.get("review_id")
+        if res.ok and rid is not None and rating <= 2 and self.rng.random() < 0.5 \
+                and self.can("delete_review"):
+            self.ops.run("delete_review", {"review_id": rid}, value=lambda r: None)
 
 
 class MonitorUser(SimliveUser):
-    """Reads the real stock (the ledger) often: the truth displayed figures are judged by."""
+    """Reads the real stock often: the truth displayed figures are judged by."""
 
-    role_tokens = "merchant"
     fixed_count = 1
     wait_time = between(0.05, 0.1)
 
     @task
     def truth(self) -> None:
-        for s in self.ctx.plan.skus:
-            self.call("true_stock", {}, "GET", f"/products/{s['sku']}/ledger",
-                      name="/products/[sku]/ledger",
-                      value=lambda d: {d["sku"]: d["remaining"]})
+        self.read("true_stock")
 
 
 ROLE_CLASSES: dict[str, type[SimliveUser]] = {
     "viewer": ViewerUser, "buyer": BuyerUser, "aftersales": AftersalesUser,
     "agent": AgentUser, "reviewer": ReviewerUser,
 }
-
-
 MINORITY = ("aftersales", "agent", "reviewer")
+# the operation without which a role has nothing to do on a shop
+NEEDS = {"viewer": "read_stock", "buyer": "order", "aftersales": "open_ticket",
+         "agent": "list_tickets", "reviewer": "review"}
 
 
-def apply_settings(weights: dict[str, float], mode: str, user_rate: float,
-                   peak_users: int) -> int:
+def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_users: int,
+                   supports: Any, timeout: float) -> int:
     """Scenario weights onto the classes (before spawning); open model: fixed pacing.
 
     The minority roles (after-sales, agents, reviewers) get a fixed count, their weighted
     share of ``peak_users`` but at least one if weighted at all, so that a short test with
-    few users still exercises every rule; viewers and buyers share the rest by weight.
-    Returns the number of fixed users (the shape's floor, monitor included).
+    few users still exercises every rule; viewers and buyers share the rest by weight. A
+    role whose key operation the target lacks gets no users. Returns the number of fixed
+    users (the shape's floor, monitor included).
     """
     total = sum(weights.values()) or 1.0
+    for cls in (*ROLE_CLASSES.values(), MonitorUser):
+        cls.network_timeout = cls.connection_timeout = timeout
+    MonitorUser.fixed_count = 1 if supports("true_stock") else 0
     fixed = MonitorUser.fixed_count
     for role, cls in ROLE_CLASSES.items():
-        w = weights.get(role, 0.0)
+        w = weights.get(role, 0.0) if supports(NEEDS[role]) else 0.0
         if role in MINORITY:
             cls.fixed_count = max(1, round(peak_users * w / total)) if w > 0 else 0
             cls.weight = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,6 +21,7 @@ from simlive.scenario.schema import Scenario
 from simlive.scenario.units import Mismatch
 
 Loc = tuple[Any, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 def format_path(path: Iterable[Any]) -> str:
@@ -67,7 +68,14 @@ def _resolve(data: Any, loc: Loc) -> tuple[Loc, bool]:
     """
     path: list[Any] = []
     cur = data
+    inline = False  # a target operation written inline: its steps[0] is the mapping itself
     for part in loc:
+        if inline and part == 0:
+            inline = False
+            continue
+        if isinstance(cur, dict) and part == "steps" and "steps" not in cur and "method" in cur:
+            inline = True
+            continue
         if isinstance(cur, dict) and part in cur:
             path.append(part)
             cur = cur[part]
@@ -120,7 +128,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int]) -> ScenarioProblem:
+def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int],
+             model: type[BaseModel] = Scenario) -> ScenarioProblem:
     loc = tuple(err["loc"])
     path, complete = _resolve(data, loc)
     kind = err["type"]
@@ -130,7 +139,7 @@ def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int]) -> ScenarioP
     if kind == "missing":
         expected, found = "a value (this key is required)", "nothing"
     elif kind == "extra_forbidden":
-        allowed = _fields_at(Scenario, path[:-1])
+        allowed = _fields_at(model, path[:-1])
         close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
         hint = f"did you mean '{close[0]}'?" if close else "one of " + ", ".join(allowed)
         expected, found = f"a known key ({hint})", f"unknown key '{path[-1]}'"
@@ -162,6 +171,13 @@ def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int]) -> ScenarioP
         expected = "a string"
     elif kind in ("bool_type", "bool_parsing"):
         expected = "true or false"
+    elif kind == "literal_error" and loc and loc[-1] == "[key]":
+        allowed = [a.strip(" '") for a in ctx.get("expected", "").replace(" or ", ", ")
+                   .split(",")]
+        close = difflib.get_close_matches(str(err.get("input")), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "one of " + ", ".join(allowed)
+        expected = f"a known key ({hint})"
+        found = f"unknown key {str(err.get('input'))!r}"
     elif kind == "literal_error":
         expected = "one of " + ctx.get("expected", "").replace("'", "")
     elif kind == "too_short":
@@ -180,8 +196,9 @@ def _line_for(path: Loc, lines: dict[Loc, int]) -> int | None:
     return None
 
 
-def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
-    """Validate scenario text; raise ScenarioError listing every problem with its line."""
+def parse_model(text: str, file: str, model: type[M], what: str) -> M:
+    """Validate YAML ``text`` against ``model``; raise ScenarioError listing every problem
+    with its line. Shared by every YAML file simlive reads (scenarios, target files)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -193,7 +210,7 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
             mark.line + 1 if mark is not None else None)]) from None
     if not isinstance(data, dict):
         raise ScenarioError(file, [ScenarioProblem(
-            "", "a mapping of scenario keys (name, duration, audience, ...)",
+            "", f"a mapping of {what}",
             "an empty file" if data is None else type(data).__name__, 1)])
     lines: dict[Loc, int] = {}
     problems: list[ScenarioProblem] = []
@@ -201,28 +218,44 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     if problems:
         raise ScenarioError(file, problems)
     try:
-        scenario = Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(file, [_problem(e, data, lines) for e in exc.errors(
+        raise ScenarioError(file, [_problem(e, data, lines, model) for e in exc.errors(
             include_url=False)]) from None
+
+
+def line_of(text: str, path: Loc) -> int | None:
+    """The line of ``path`` (or of its nearest existing parent) in YAML ``text``."""
+    lines: dict[Loc, int] = {}
+    _lines(yaml.compose(text, Loader=yaml.SafeLoader), (), lines, [])
+    return _line_for(path, lines)
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario text; raise ScenarioError listing every problem with its line."""
+    scenario = parse_model(text, file, Scenario, "scenario keys (name, duration, audience, ...)")
     from simlive.scenario.checks import cross_check
 
-    problems = [ScenarioProblem(format_path(p), exp, found, _line_for(p, lines))
+    problems = [ScenarioProblem(format_path(p), exp, found, line_of(text, p))
                 for p, exp, found in cross_check(scenario)]
     if problems:
         raise ScenarioError(file, problems)
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; a missing or unreadable file is a ScenarioError."""
+def read_text(path: str | Path) -> str:
+    """A YAML file's text; a missing or unreadable file is a ScenarioError naming it."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(str(p), [ScenarioProblem("", "an existing file",
                                                      "no such file")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(p), [ScenarioProblem("", "a readable UTF-8 text file",
                                                      type(exc).__name__)]) from None
-    return parse_scenario(text, str(p))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; a missing or unreadable file is a ScenarioError."""
+    return parse_scenario(read_text(path), str(path))

@@ -32,7 +32,7 @@ def test_clean_run_passes_every_rule_and_writes_reports(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert statuses(out) == dict.fromkeys(RULE_IDS, "pass")
     for name in ("locust.html", "locust_stats.csv", "history.jsonl", "state.json",
-                 "plan.json", "report.html"):
+                 "run.json", "report.html"):
         assert (out / name).exists(), name
     report = (out / "report.html").read_text()
     assert "every rule passes" in report and "p95_ms" in report

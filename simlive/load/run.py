@@ -1,0 +1,77 @@
+"""The composition root of a load run: one object every Locust process receives.
+
+A :class:`LoadRun` holds the effective scenario (with the CLI's overrides applied), the
+target, the host, what setup provisioned, and the run's settings. It is serialized whole
+(``run.json``, or a message from the master to its workers), so no process re-reads the
+scenario file and silently drops what the command line changed. Imports no locust.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simlive.errors import UsageError
+from simlive.scenario.schema import Scenario
+from simlive.target.provision import Provisioned
+from simlive.target.schema import Target
+
+
+def new_run_id() -> str:
+    """A fresh id per run (never from the scenario's seed: a second run against the same
+    shop must not collide with the first)."""
+    return secrets.token_hex(4)
+
+
+@dataclass
+class LoadRun:
+    scenario: Scenario
+    target: Target
+    host: str
+    run_id: str
+    out: str  # the output folder; histories go to <out>/history
+    provisioned: Provisioned | None = None
+    target_name: str = "reference"
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # as given (file, --admin-token)
+
+    @property
+    def history_dir(self) -> Path:
+        return Path(self.out) / "history"
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.seed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario.model_dump(mode="json", by_alias=True),
+                "target": self.target.model_dump(mode="json", by_alias=True,
+                                                 exclude_defaults=True),
+                "host": self.host, "run_id": self.run_id, "out": self.out,
+                "provisioned": self.provisioned.to_dict() if self.provisioned else None,
+                "target_name": self.target_name, "tokens": self.tokens}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadRun:
+        prov = data.get("provisioned")
+        return cls(scenario=Scenario.model_validate(data["scenario"]),
+                   target=Target.model_validate(data["target"]), host=data["host"],
+                   run_id=data["run_id"], out=data["out"],
+                   provisioned=Provisioned.from_dict(prov) if prov else None,
+                   target_name=data.get("target_name", ""), tokens=data.get("tokens", {}))
+
+    def write(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+        return p
+
+    @classmethod
+    def read(cls, path: str | Path) -> LoadRun:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"--simlive-run {path}: not a run file written by simlive load "
+                             f"({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,103 @@
+"""The operations simlive performs on a shop: the one vocabulary a target file maps to HTTP.
+
+The Locust users, the recorder and the checker speak only these names; a target file says
+how each becomes one or more HTTP requests on a given shop. Each operation lists the
+placeholders its requests may use (besides the ones every request has) and the fields it
+must extract from the answers for the checker or for the next operation. An operation a
+shop lacks is ``unsupported``; the rules that need it then say ``unknown``
+(:mod:`simlive.check.needs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("buyer", "merchant", "agent", "admin")
+
+# placeholders every request may use; ``product.<field>`` also holds whatever
+# ``create_product`` extracted (the shop's own product id, a stock record id, ...)
+COMMON = ("run_id", "broadcast_id", "marker")
+PRODUCT = ("sku", "product_id", "name", "slug", "stock", "price", "price_cents", "limit")
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    role: str  # whose credentials by default
+    phase: str  # "setup", "load" or "after"
+    doc: str
+    uses: tuple[str, ...] = ()
+    extracts: tuple[str, ...] = ()  # fields the operation must yield when ok
+    optional: tuple[str, ...] = ()  # fields it may yield
+
+
+OPERATIONS: dict[str, Operation] = {o.name: o for o in (
+    # --- setup, once per run -----------------------------------------------------------
+    Operation("create_users", "admin", "setup",
+              "mint accounts of a role (for roles whose tokens come from the shop)",
+              ("role", "count"), ("tokens",)),
+    Operation("start_session", "none", "setup",
+              "open an anonymous session; the shop hands back the token later calls send",
+              (), ("token",)),
+    Operation("create_product", "merchant", "setup",
+              "create a product with its stock (names carry the run id)", PRODUCT,
+              ("product_id",), ("stock",)),
+    Operation("set_stock", "merchant", "setup",
+              "set a product's stock when creating it cannot (called after create_product)",
+              PRODUCT),
+    Operation("create_broadcast", "merchant", "setup", "create the live broadcast",
+              ("title",), ("broadcast_id",)),
+    Operation("add_product", "merchant", "setup", "link a product to the broadcast",
+              PRODUCT),
+    Operation("start_broadcast", "merchant", "setup", "go live"),
+    # --- during the load -----------------------------------------------------------------
+    Operation("watch", "buyer", "load", "open the broadcast page", (), (), ("state",)),
+    Operation("browse", "buyer", "load", "list the shop's products"),
+    Operation("read_stock", "buyer", "load",
+              "the stock a viewer is shown: with scope 'all' one request yields every "
+              "product as items [{product, stock}]; with scope 'product' one product's "
+              "figure as stock", PRODUCT, ("stock",), ("items",)),
+    Operation("true_stock", "merchant", "load",
+              "the real, sellable stock (the truth displayed figures are judged by); same "
+              "shape as read_stock", PRODUCT, ("stock",), ("items",)),
+    Operation("order", "buyer", "load",
+              "place an order of one product; key is the idempotency key the run retries "
+              "with", (*PRODUCT, "quantity", "key"), ("order_id",), ("state",)),
+    Operation("pay", "buyer", "load", "pay an order", ("order_id",), (), ("state",)),
+    Operation("cancel", "buyer", "load", "cancel an unpaid order", ("order_id",)),
+    Operation("deliver", "merchant", "load", "mark a paid order delivered", ("order_id",)),
+    Operation("read_receipt", "buyer", "load", "read a paid order's receipt",
+              ("order_id",), (), ("receipt_no",)),
+    Operation("open_ticket", "buyer", "load",
+              "open an after-sales ticket (consultation, return, replacement, refund, "
+              "complaint)", ("kind", "message", "order_id"), ("ticket_id",)),
+    Operation("list_tickets", "agent", "load",
+              "tickets in a state, oldest first, as items [{id, kind}]", ("state",),
+              ("items",)),
+    Operation("reply", "agent", "load", "first reply to a ticket", ("ticket_id", "message")),
+    Operation("start_ticket", "agent", "load", "start handling a ticket", ("ticket_id",)),
+    Operation("goods_received", "agent", "load", "record returned goods", ("ticket_id",)),
+    Operation("refund_paid", "agent", "load", "record the refund", ("ticket_id",)),
+    Operation("resolve", "agent", "load", "resolve a ticket", ("ticket_id", "resolution")),
+    Operation("close_ticket", "buyer", "load", "close with the consumer's feedback",
+              ("ticket_id", "feedback", "satisfaction")),
+    Operation("review", "buyer", "load", "post a review", (*PRODUCT, "rating", "text"),
+              ("review_id",)),
+    Operation("delete_review", "buyer", "load",
+              "try to delete one's own bad review (a compliant shop refuses)", ("review_id",)),
+    Operation("list_reviews", "buyer", "load", "a product's visible reviews as items [{id}]",
+              PRODUCT, ("items",)),
+    # --- after the load ------------------------------------------------------------------
+    Operation("end_broadcast", "merchant", "after", "end the broadcast (a replay is due)"),
+    Operation("read_replay", "buyer", "after", "open the broadcast's replay", (), (),
+              ("published_at",)),
+    Operation("settle", "admin", "after",
+              "make the books final (e.g. expire overdue unpaid orders now)"),
+    Operation("teardown", "admin", "after", "remove what the run created (by run_id)"),
+)}
+
+OPERATION_NAMES = tuple(OPERATIONS)
+
+# what the history calls an operation when it differs from its name (kept stable so stored
+# histories stay checkable)
+HISTORY_NAME = {"start_ticket": "start", "close_ticket": "close"}

@@ -1,0 +1,229 @@
+"""``simlive target check``: call each mapped operation once and say which ones work.
+
+A journey through the whole vocabulary on two small products of a throwaway run: set up,
+read the stock, buy until the hot product is sold out (so the sold-out answer is seen to
+read as a refusal), pay, read the receipt, cancel, deliver, a ticket through every step,
+reviews, end the broadcast, the replay, the final state, teardown. Each row says the
+request, the status, the fields extracted and whether the operation works: ok with every
+field the checker needs. ``--dry-run`` walks the same journey through a transport that sends
+nothing and prints each request instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simlive.target.client import (
+    FAIL,
+    OK,
+    Answer,
+    OperationClient,
+    OpResult,
+    Prepared,
+    Reading,
+)
+from simlive.target.operations import OPERATIONS
+from simlive.target.schema import StateMap, Target
+
+PRODUCTS = {"HOT": 2, "COLD": 5}  # units; the hot one sells out within the journey
+
+
+@dataclass
+class Row:
+    op: str
+    request: str
+    status: str
+    fields: str
+    verdict: str  # "ok", "unsupported", "skipped: ...", or the problem
+    works: bool | None  # None: not judged (unsupported / skipped)
+
+
+@dataclass
+class Journey:
+    client: OperationClient
+    rows: list[Row] = field(default_factory=list)
+    dry: bool = False
+
+    def _fields(self, res: OpResult) -> str:
+        shown = {k: v for k, v in res.fields.items() if k != "code"}
+        text = json.dumps(shown, default=str, separators=(",", ":"))
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    def call(self, label: str, name: str, args: dict[str, Any], *, refuse: bool = False,
+             as_role: str | None = None, needs: tuple[str, ...] = ()) -> OpResult | None:
+        """Run ``name`` once and add its row. ``refuse``: the expected answer is a refusal
+        (sold out, deleting a review). ``needs``: arguments that must not be None."""
+        if not self.client.supports(name):
+            self.rows.append(Row(label, "-", "-", "-", "unsupported", None))
+            return None
+        lacking = [n for n in needs if args.get(n) is None]
+        if lacking:
+            self.rows.append(Row(label, "-", "-", "-",
+                                 f"skipped: no {', '.join(lacking)} from an earlier step", None))
+            return None
+        res = self.client.execute(name, args, as_role)
+        if self.dry:
+            for key in OPERATIONS[name].extracts:
+                res.fields.setdefault(key, f"<{key}>")
+                if res.fields[key] is None:
+                    res.fields[key] = f"<{key}>"
+        reqs = "; ".join(p.describe() for p, _, _ in res.requests) or "-"
+        status = ",".join(str(a.status or a.error) for _, a, _ in res.requests) or "-"
+        missing = [k for k in OPERATIONS[name].extracts if res.fields.get(k) is None]
+        if refuse:
+            works = res.outcome == FAIL or self.dry
+            verdict = "ok (refused)" if works else (
+                f"expected a refusal; read as {res.outcome}"
+                + (": the shop accepted it" if res.outcome == OK else f" ({res.error})"))
+        elif res.outcome != OK:
+            works, verdict = False, f"{res.outcome}: {res.error}"
+        elif missing:
+            works, verdict = False, f"ok, but extracted no {', '.join(missing)}"
+        else:
+            works, verdict = True, "ok"
+        self.rows.append(Row(label, reqs, status, self._fields(res), verdict, works))
+        return res
+
+
+def walk(target: Target, client: OperationClient, products: dict[str, dict[str, Any]],
+         read_state: Callable[[], dict[str, int]] | None, dry: bool = False) -> list[Row]:
+    """The whole journey; ``client`` holds the admin's (and later each role's) tokens."""
+    j = Journey(client, dry=dry)
+    for role in ("merchant", "agent", "buyer"):
+        cred = target.credential(role)
+        if cred is not None and cred.source == "create_users":
+            res = j.call(f"create_users ({role})", "create_users",
+                         {"role": cred.account or role, "count": 1})
+            tokens = (res.fields.get("tokens") if res is not None else None) or []
+            if isinstance(tokens, list) and tokens:
+                client.tokens[role] = str(tokens[0])
+        elif cred is not None and cred.source == "start_session" and role == "buyer":
+            res = j.call("start_session", "start_session", {})
+            if res is not None and res.fields.get("token"):
+                client.tokens["buyer"] = str(res.fields["token"])
+    for sku, p in products.items():
+        res = j.call(f"create_product {sku.split('.')[0]}", "create_product",
+                     {"sku": sku, "stock": p["stock"]})
+        if res is not None and res.ok:
+            p.update({k: v for k, v in res.fields.items() if v is not None and k != "stock"})
+        p.setdefault("product_id", sku)
+        client.products = products
+        client._by_id = {str(q.get("product_id", s)): s for s, q in products.items()}
+        j.call(f"set_stock {sku.split('.')[0]}", "set_stock", {"sku": sku, "stock": p["stock"]})
+    hot, cold = list(products)
+    res = j.call("create_broadcast", "create_broadcast", {"title": "simlive preflight"})
+    b = res.fields.get("broadcast_id") if res is not None else None
+    client.context["broadcast_id"] = b
+    j.call("add_product", "add_product", {"sku": hot})
+    j.call("start_broadcast", "start_broadcast", {"broadcast_id": b})
+    j.call("watch", "watch", {"broadcast_id": b})
+    j.call("browse", "browse", {})
+    for name in ("read_stock", "true_stock"):
+        r = j.call(name, name, {"sku": hot})
+        if r is not None and r.ok and not dry and not client.stock_value(r, hot):
+            j.rows[-1].works, j.rows[-1].verdict = False, (
+                "ok, but no stock figure of this run's product in the answer (items "
+                "[{product, stock}] or stock)")
+    orders = []
+    for i in range(products[hot]["stock"]):
+        r = j.call(f"order {i + 1} of {products[hot]['stock']}", "order",
+                   {"sku": hot, "quantity": 1, "key": f"preflight-{i}", "buyer": 0})
+        if r is not None and r.ok:
+            orders.append(r.fields.get("order_id"))
+    j.call("order (sold out)", "order", {"sku": hot, "quantity": 1, "key": "preflight-x",
+                                         "buyer": 0}, refuse=True)
+    first = orders[0] if orders else None
+    j.call("pay", "pay", {"order_id": first, "sku": hot, "quantity": 1}, needs=("order_id",))
+    j.call("read_receipt", "read_receipt", {"order_id": first}, needs=("order_id",))
+    j.call("cancel", "cancel", {"order_id": orders[1] if len(orders) > 1 else None},
+           needs=("order_id",))
+    j.call("deliver", "deliver", {"order_id": first}, needs=("order_id",))
+    r = j.call("open_ticket", "open_ticket", {"kind": "return", "order_id": first,
+                                              "message": "preflight return"})
+    tid = r.fields.get("ticket_id") if r is not None else None
+    j.call("list_tickets", "list_tickets", {"state": "open"})
+    for name, extra in (("reply", {"message": "on it"}), ("start_ticket", {}),
+                        ("goods_received", {}), ("refund_paid", {}),
+                        ("resolve", {"resolution": "refunded"}),
+                        ("close_ticket", {"feedback": "fine", "satisfaction": 5})):
+        j.call(name, name, {"ticket_id": tid, **extra}, needs=("ticket_id",))
+    r = j.call("review", "review", {"sku": cold, "rating": 1, "text": "preflight review"})
+    rid = r.fields.get("review_id") if r is not None else None
+    j.call("list_reviews", "list_reviews", {"sku": cold})
+    j.call("delete_review", "delete_review", {"review_id": rid}, refuse=True,
+           needs=("review_id",))
+    j.call("end_broadcast", "end_broadcast", {"broadcast_id": b})
+    j.call("read_replay", "read_replay", {"broadcast_id": b})
+    j.call("settle", "settle", {})
+    if isinstance(target.state, StateMap):
+        if read_state is None:
+            j.rows.append(Row("state", "-", "-", "-", "not read in a dry run", None))
+        else:
+            try:
+                counts = read_state()
+                j.rows.append(Row("state", "listings", "-", json.dumps(counts), "ok", True))
+            except Exception as exc:  # noqa: BLE001 - reported as the row's problem
+                j.rows.append(Row("state", "listings", "-", "-", f"{exc}", False))
+    else:
+        j.rows.append(Row("state", "-", "-", "-", "history-only", None))
+    j.call("teardown", "teardown", {"run_id": client.context.get("run_id")})
+    return j.rows
+
+
+class DryTransport:
+    """Sends nothing: records each request and answers with an empty success."""
+
+    dry = True
+
+    def __init__(self) -> None:
+        self.sent: list[Prepared] = []
+
+    def send(self, request: Prepared, read: Callable[[Answer], Reading]) -> Answer:
+        self.sent.append(request)
+        ans = Answer(200, {}, b"{}")
+        read(ans)
+        return ans
+
+
+def broken(rows: list[Row]) -> list[str]:
+    return [r.op for r in rows if r.works is False]
+
+
+def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> list[Row]:
+    """The journey on a live shop, over HTTP, on a throwaway run's two products."""
+    from simlive.load.run import new_run_id
+    from simlive.target.provision import (
+        HttpxTransport,
+        Provisioned,
+        read_state,
+        slug,
+        static_tokens,
+    )
+
+    run_id = new_run_id()
+    tokens = static_tokens(target, given)
+    transport = HttpxTransport(host, target.timeout)
+    products = {f"{name}.{run_id}": {"sku": f"{name}.{run_id}", "name": f"{name}.{run_id}",
+                                     "slug": slug(f"{name}.{run_id}"),
+                                     "stock": units, "hot": name == "HOT", "limit": None,
+                                     "price": 9.9, "price_cents": 990}
+                for name, units in PRODUCTS.items()}
+    client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
+                             {"run_id": run_id, "marker": run_id, "broadcast_id": None},
+                             products)
+
+    def state() -> dict[str, int]:
+        prov = Provisioned(run_id, client.context.get("broadcast_id"), products,
+                           {r: [t] for r, t in client.tokens.items() if t})
+        st = read_state(target, host, prov)
+        return {part: len(getattr(st, part)) for part in ("ledger", "orders", "receipts",
+                                                          "tickets", "reviews", "broadcasts")
+                if getattr(st, part) is not None}
+
+    try:
+        return walk(target, client, products, state)
+    finally:
+        transport.close()

@@ -1,0 +1,275 @@
+"""The target file: how simlive's operations become HTTP requests on one shop (pydantic).
+
+A target file has four parts. ``auth`` says where each role's credentials come from and how
+they are sent. ``operations`` maps each operation of :mod:`simlive.target.operations` to one
+or more requests (or ``unsupported``). ``state`` says how to read the shop's final state
+after the load, or ``history-only``. ``marker`` is the header that tags every request as
+test traffic. ``simlive schema --target`` prints the JSON Schema; the README documents every
+key with examples.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simlive.target.operations import OPERATIONS, ROLES
+
+OperationName = Literal[tuple(OPERATIONS)]  # type: ignore[valid-type]
+RoleName = Literal["buyer", "merchant", "agent", "admin", "none"]
+STATUS = re.compile(r"^[1-5](\d\d|xx)$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _jmespath(expr: str) -> str:
+    path = expr.removeprefix("header:")
+    if expr.startswith("header:"):
+        if not path.strip():
+            raise ValueError("a header name after 'header:'")
+        return expr
+    try:
+        jmespath.compile(path)
+    except JMESPathError as exc:
+        raise ValueError(f"a JMESPath expression ({str(exc).splitlines()[0]})") from None
+    return expr
+
+
+class Match(Model):
+    """Which answers mean this outcome: a status among ``status`` (numbers, or ``2xx``
+    style classes) and, if given, ``when`` (a JMESPath over the JSON body) true."""
+
+    status: list[int | str] | None = Field(default=None, description=(
+        "status codes, e.g. [200, 201] or ['2xx']"))
+    when: str | None = Field(default=None, description=(
+        "JMESPath over the JSON body that must be true, e.g. "
+        "\"data.checkout.errors[0].code == 'INSUFFICIENT_STOCK'\""))
+
+    @field_validator("status")
+    @classmethod
+    def _codes(cls, v: list[int | str] | None) -> list[int | str] | None:
+        for code in v or []:
+            text = str(code)
+            if isinstance(code, bool) or not STATUS.match(text):
+                raise ValueError("status codes 100-599 or classes like '4xx'")
+        return v
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith("header:"):
+            raise ValueError("a JMESPath over the body (header: is for extract)")
+        return None if v is None else _jmespath(v)
+
+    def status_matches(self, code: int) -> bool:
+        if self.status is None:
+            return True
+        for s in self.status:
+            text = str(s)
+            if text.endswith("xx") and code // 100 == int(text[0]) or text == str(code):
+                return True
+        return False
+
+
+class Request(Model):
+    """One HTTP request of an operation, and how to read its answer."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    url: str = Field(description="path on the host, with placeholders: /orders/{{ order_id }}")
+    role: RoleName | None = Field(default=None, description=(
+        "whose credentials to send (default: the operation's role); none sends none"))
+    name: str | None = Field(default=None, description="name in Locust's statistics")
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, Any] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json", description="JSON body template")
+    form: dict[str, Any] | None = Field(default=None, description="form body template")
+    ok: Match = Field(default_factory=lambda: Match(status=["2xx"]), description=(
+        "answers that mean it happened (default: any 2xx)"))
+    fail: Match = Field(default_factory=lambda: Match(status=["4xx"]), description=(
+        "answers that mean it certainly did not happen; statuses listed here are expected "
+        "business refusals (sold out) and count as successes in Locust's statistics; "
+        "default: any 4xx"))
+    extract: dict[str, str] = Field(default_factory=dict, description=(
+        "field -> JMESPath over the JSON body, or 'header:Name' for a response header"))
+
+    @field_validator("url")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        if not (v.startswith("/") or v.startswith("{{")):
+            raise ValueError("a path starting with '/' (the host comes from --host), or a "
+                             "placeholder holding one")
+        return v
+
+    @field_validator("extract")
+    @classmethod
+    def _paths(cls, v: dict[str, str]) -> dict[str, str]:
+        for expr in v.values():
+            _jmespath(expr)
+        return v
+
+    @model_validator(mode="after")
+    def _one_body(self) -> Request:
+        if self.json_body is not None and self.form is not None:
+            raise ValueError("either json or form as the body, not both")
+        return self
+
+
+def _inline_form(schema: dict[str, Any]) -> None:
+    """The JSON Schema of an operation also admits the inline form (one request's keys)."""
+    steps_form = dict(schema)
+    schema.clear()
+    schema["anyOf"] = [steps_form, {"type": "object", "required": ["method", "url"],
+                                    "description": "one request, its keys inline"}]
+
+
+class Operation(Model):
+    """An operation as one request (its keys inline) or several ``steps`` in sequence;
+    fields extracted by a step are placeholders for the next ones."""
+
+    model_config = ConfigDict(json_schema_extra=_inline_form)
+
+    role: RoleName | None = None
+    scope: Literal["all", "product"] | None = Field(default=None, description=(
+        "read_stock / true_stock: one request for every product, or one per product"))
+    steps: list[Request] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "steps" not in data and "method" in data:
+            top = {k: data[k] for k in ("scope",) if k in data}
+            step = {k: v for k, v in data.items() if k not in top}
+            return {**top, "steps": [step]}
+        return data
+
+
+class Credential(Model):
+    """Where one role's credentials come from and how each request carries them."""
+
+    source: Literal["token-file", "env", "create_users", "start_session", "none"] = Field(
+        default="token-file", alias="from", description=(
+            "token-file: the --token-file key (default: the role's name); env: an "
+            "environment variable (tokens separated by commas); create_users: minted at "
+            "setup by that operation; start_session: each Locust user opens its own "
+            "anonymous session; none: no credentials"))
+    key: str | None = Field(default=None, description="token-file key (default: the role)")
+    env: str | None = Field(default=None, description="environment variable name")
+    scheme: Literal["bearer", "header", "cookie"] = Field(default="bearer", description=(
+        "bearer: Authorization: Bearer <token>; header: <name>: <prefix><token>; cookie: "
+        "a cookie <name>=<token>"))
+    name: str = Field(default="Authorization", description="header or cookie name")
+    prefix: str = Field(default="", description="text before the token, e.g. 'Token '")
+    account: str | None = Field(default=None, description=(
+        "the shop's own name for this role, {{ role }} in create_users (default: the role)"))
+    count: int | None = Field(default=None, ge=1, le=100_000, description=(
+        "create_users: accounts to mint (default: 1; buyers: load.viewer_tokens)"))
+
+    @model_validator(mode="after")
+    def _env(self) -> Credential:
+        if self.source == "env" and not self.env:
+            raise ValueError("env: the variable's name (with from: env)")
+        return self
+
+
+class Marker(Model):
+    """The test-traffic tag every request carries, so a shop can keep test writes apart."""
+
+    header: str = "X-Simlive-Run"
+    value: str = "{{ run_id }}"
+
+
+class Listing(Model):
+    """A paged listing of the final state: request, where the records are, the next page."""
+
+    request: Request
+    items: str = Field(default="@", description="JMESPath to the list of records in a page")
+    next: str | None = Field(default=None, description=(
+        "JMESPath to the value of {{ page }} for the next request; null ends"))
+    first_page: Any = Field(default=None, description="{{ page }} in the first request")
+    fields: dict[str, str] = Field(default_factory=dict, description=(
+        "simlive field -> JMESPath over one record; other keys are kept as they are"))
+    max_pages: int = Field(default=100_000, ge=1, le=10_000_000)
+
+    @field_validator("items", "next")
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        return None if v is None else _jmespath(v)
+
+    @field_validator("fields")
+    @classmethod
+    def _paths(cls, v: dict[str, str]) -> dict[str, str]:
+        for expr in v.values():
+            _jmespath(expr)
+        return v
+
+
+class StateMap(Model):
+    """The final state's parts; a part left out is not read (the rules needing it say
+    unknown). Field names: see simlive.check.state.FinalState."""
+
+    ledger: Listing | None = None
+    orders: Listing | None = None
+    receipts: Listing | None = None
+    tickets: Listing | None = None
+    reviews: Listing | None = None
+    broadcasts: Listing | None = None
+
+
+def _unsupported_schema(schema: dict[str, Any]) -> None:
+    ops = schema.get("properties", {}).get("operations", {})
+    value = ops.get("additionalProperties", {})
+    for alt in value.get("anyOf", []):
+        if alt.get("type") == "null":
+            alt.clear()
+            alt["const"] = "unsupported"
+
+
+class Target(Model):
+    """A target file (see the module doc)."""
+
+    model_config = ConfigDict(json_schema_extra=_unsupported_schema)
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    timeout: float = Field(default=10.0, gt=0, le=600, description=(
+        "seconds before a request's outcome is recorded unknown (info)"))
+    marker: Marker = Field(default_factory=Marker)
+    auth: dict[Literal["buyer", "merchant", "agent", "admin"], Credential] = Field(
+        default_factory=dict, description="per role; a role left out sends no credentials")
+    operations: dict[OperationName, Operation | None] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description=(
+            "per operation: its request(s), or 'unsupported'; one left out is unsupported"))
+    state: StateMap | Literal["history-only"] = Field(default="history-only", description=(
+        "how to read the final state, or history-only: decide from the history alone"))
+    hooks: str | None = Field(default=None, pattern=r"^[^:]+:[A-Za-z_]\w*$", description=(
+        "a Python hook class: module.path:ClassName, or file.py:ClassName (a file beside "
+        "the target file)"))
+
+    @field_validator("operations", mode="before")
+    @classmethod
+    def _unsupported(cls, v: Any) -> Any:
+        """``unsupported`` is stored as None, so a bad mapping is reported against the
+        mapping alone (not against both forms of a union)."""
+        if isinstance(v, dict):
+            return {k: None if op == "unsupported" else op for k, op in v.items()}
+        return v
+
+    def operation(self, name: str) -> Operation | None:
+        op = self.operations.get(name)
+        return op if isinstance(op, Operation) else None
+
+    def supports(self, name: str) -> bool:
+        return self.operation(name) is not None
+
+    @property
+    def unsupported(self) -> list[str]:
+        return [n for n in OPERATIONS if not self.supports(n)]
+
+    def credential(self, role: str) -> Credential | None:
+        return self.auth.get(role) if role in ROLES else None  # type: ignore[call-overload]

@@ -1,0 +1,88 @@
+"""``simlive target init``: a commented starter target file with every operation.
+
+Generated from the vocabulary (:mod:`simlive.target.operations`), so it never falls behind
+it. A few operations carry an example mapping of a typical REST shop; the rest are
+``unsupported`` with what they mean, the placeholders they may use and the fields to extract.
+"""
+
+from __future__ import annotations
+
+from simlive.target.operations import COMMON, OPERATIONS
+
+HEAD = """\
+# simlive target file: how simlive's operations map onto your shop's HTTP API.
+#   simlive target check THIS.yaml --host URL --token-file tokens.json   (preflight)
+#   simlive load SCENARIO.yaml --target THIS.yaml --host URL --token-file tokens.json
+# Every key is documented in simlive's README ("Testing your own shop"); the JSON Schema
+# comes from `simlive schema --target`. Placeholders: {{ name }}; a string that is exactly
+# one placeholder keeps the value's type. Every request may use: %s, and
+# product.<field> (what create_product extracted).
+name: my-shop
+timeout: 10            # seconds; no answer by then is recorded as unknown (info)
+marker: {header: X-Simlive-Run, value: "{{ run_id }}"}   # tags all test traffic
+
+auth:                  # per role: where the token comes from and how it is sent
+  admin: {from: token-file}                 # the token file's "admin" key
+  merchant: {from: token-file}
+  agent: {from: token-file}
+  buyer: {from: token-file}                 # a pool; each Locust user takes its own
+  # other forms:
+  #   {from: env, env: SHOP_TOKEN}                       tokens separated by commas
+  #   {from: create_users, count: 200, account: customer} minted by create_users
+  #   {from: start_session, scheme: header, name: Session-Id}  an anonymous session per user
+  #   scheme: bearer (default) | header (name, prefix: "Token ") | cookie (name)
+
+operations:
+"""
+
+EXAMPLES = {
+    "create_product": """\
+    method: POST
+    url: /api/products
+    role: admin
+    json: {title: "{{ name }}", sku: "{{ sku }}", price: "{{ price }}", stock: "{{ stock }}"}
+    extract: {product_id: id}
+""",
+    "read_stock": """\
+    scope: product                  # or all: one request, extract items [{product, stock}]
+    method: GET
+    url: /api/products/{{ product_id }}
+    extract: {stock: stock}
+""",
+    "order": """\
+    steps:                          # several requests; fields carry to the next step
+      - method: POST
+        url: /api/basket/items
+        json: {product: "{{ product_id }}", quantity: "{{ quantity }}"}
+      - method: POST
+        url: /api/checkout
+        headers: {Idempotency-Key: "{{ key }}"}
+        ok: {status: [200, 201]}
+        fail: {status: [409, 422]}  # sold out: an expected refusal
+        extract: {order_id: id, state: status}
+    # GraphQL: method POST, url /graphql, json {query: "...", variables: {...}},
+    # ok: {status: [200], when: "data.checkout.order != null"},
+    # fail: {status: [200], when: "length(data.checkout.errors) > `0`"}
+""",
+}
+
+TAIL = """
+state: history-only    # or a listing per part (ledger, orders, receipts, tickets, reviews,
+                       # broadcasts): request, items, next, first_page, fields
+# hooks: my_shop.hooks:ShopHooks   # Python for what this file cannot say
+"""
+
+
+def starter() -> str:
+    out = [HEAD % ", ".join(COMMON)]
+    for name, op in OPERATIONS.items():
+        out.append(f"  # {op.doc} (role {op.role}, {op.phase})\n")
+        uses = ", ".join(op.uses) or "-"
+        out.append(f"  #   placeholders: {uses}; extract: "
+                   f"{', '.join(op.extracts + op.optional) or '-'}\n")
+        if name in EXAMPLES:
+            out.append(f"  {name}:\n{EXAMPLES[name]}")
+        else:
+            out.append(f"  {name}: unsupported\n")
+    out.append(TAIL)
+    return "".join(out)

@@ -1,0 +1,102 @@
+"""The django-oscar example shop for the tests: built once per session, served per test
+module from a copy (each copy its own SQLite file), over HTTP only.
+
+Nothing from Django/Oscar is imported in the pytest process: the shop runs as
+``examples/oscar/shop.py serve`` in a subprocess on 127.0.0.1, and is always stopped.
+django-oscar is part of the test extra, so a missing install fails here rather than skip.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "oscar" / "shop.py"
+TARGET = SHOP.with_name("target.yaml")
+N_BUYERS = 60
+START_TIMEOUT = 120.0  # a first build is ~10 s of migrations; generous for slow machines
+
+
+@dataclass
+class OscarShop:
+    url: str
+    tokens_path: Path
+    tokens: dict[str, list[str]]
+    dir: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def oscar_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated Oscar project with its buyers; servers run on copies of it."""
+    work = tmp_path_factory.mktemp("oscar-build")
+    done = subprocess.run([sys.executable, str(SHOP), "build", "--dir", str(work / "shop"),
+                           "--tokens", str(work / "tokens.json"), "--buyers", str(N_BUYERS)],
+                          capture_output=True, text=True, timeout=START_TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return work
+
+
+@contextmanager
+def serve_copy(build: Path, where: Path, *flags: str) -> Iterator[OscarShop]:
+    """Serve a copy of the built shop with ``flags`` (``--untracked``, ``--guarded``)."""
+    shutil.copytree(build / "shop", where / "shop")
+    tokens = where / "tokens.json"
+    cmd = [sys.executable, str(SHOP), "serve", "--dir", str(where / "shop"), "--port",
+           str(free_port()), "--tokens", str(tokens), "--buyers", str(N_BUYERS), *flags]
+    with open(where / "shop.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
+                                stdin=subprocess.DEVNULL)
+        try:
+            url = None
+            sel = selectors.DefaultSelector()
+            sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+            deadline = time.monotonic() + START_TIMEOUT
+            while url is None and time.monotonic() < deadline and proc.poll() is None:
+                if sel.select(timeout=0.5):
+                    line = proc.stdout.readline()  # type: ignore[union-attr]
+                    if line.startswith("ready "):
+                        url = line.split()[1]
+            sel.close()
+            if url is None:
+                log.flush()
+                pytest.fail("shop did not start:\n" + (where / "shop.log").read_text()[-3000:])
+            yield OscarShop(url, tokens, json.loads(tokens.read_text()), where / "shop")
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+            proc.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def oscar(oscar_build: Path):  # noqa: ANN201 - a factory of context managers
+    """``with oscar(tmp_dir, "--untracked") as shop:`` serves a copy of the built shop."""
+
+    def _serve(where: Path, *flags: str):  # noqa: ANN202
+        return serve_copy(oscar_build, where, *flags)
+
+    _serve.n_buyers = N_BUYERS  # type: ignore[attr-defined]
+    return _serve

@@ -1,0 +1,75 @@
+"""`simlive load` through a target file on a shop simlive did not write (history-only).
+
+The shop is the GraphQL mini shop of conftest.py, in this process on 127.0.0.1; Locust runs
+in a subprocess along tests/load/flash.yaml (5 s). Each Locust user opens its own anonymous
+sessions; the shop records which session placed each order.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from simlive.check.history import pair, read_jsonl
+
+SCENARIO = Path(__file__).parents[1] / "load" / "flash.yaml"
+
+
+def load(shop: Any, target: Any, out: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    path, tokens = target
+    done = subprocess.run([sys.executable, "-m", "simlive.cli", "load", str(SCENARIO),
+                           "--target", str(path), "--host", shop.url, "--token-file",
+                           str(tokens), "--out", str(out)], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    return done, {v["id"]: v for v in verdicts["verdicts"]}
+
+
+def test_history_only_shop_is_judged_from_the_history(mini_shop: Any, mini_target: Any,
+                                                      tmp_path: Path) -> None:
+    done, v = load(mini_shop, mini_target, tmp_path / "out")
+    assert done.returncode == 1, done.stderr[-3000:]  # unknown rules are not a pass
+    assert v["stock.no-oversell"]["status"] == "pass", v["stock.no-oversell"]
+    assert "within the declared stock (the history)" in v["stock.no-oversell"]["evidence"]
+    assert v["stock.display-matches"]["status"] == "pass", v["stock.display-matches"]
+    assert v["stock.ledger-balances"]["status"] == "unknown"
+    assert "history-only" in v["stock.ledger-balances"]["evidence"]
+    assert v["reviews.not-deleted"]["status"] == "unknown"
+    assert "does not support review" in v["reviews.not-deleted"]["evidence"]
+    state = json.loads((tmp_path / "out" / "state.json").read_text())
+    assert state["source"] == "history" and state["ledger"] is None
+    ops = pair(list(read_jsonl(tmp_path / "out" / "history.jsonl")))
+    # garbage answers were recorded as unknown outcomes, the run went on
+    assert {o.type for o in ops if o.f == "browse"} == {"info"}
+    assert {o.type for o in ops if o.f == "read_receipt"} == {"info"}
+    assert v["evidence.receipt"]["status"] == "unknown"
+    # every order was placed with a session its own Locust user had opened
+    sessions: dict[str, set[str]] = defaultdict(set)
+    placed: dict[Any, str] = {}
+    for o in ops:
+        if o.f == "start_session" and o.type == "ok":
+            sessions[o.process].add(o.value["token"])
+        if o.f == "order" and o.type == "ok":
+            placed[o.value["order_id"]] = o.process
+    assert placed and len(sessions) > 1
+    for order in mini_shop.orders:
+        assert order["session"] in sessions[placed[order["id"]]], order
+    # SKUs carry this run's id: a second run on the same live shop does not collide
+    again, v2 = load(mini_shop, mini_target, tmp_path / "again")
+    assert again.returncode == 1 and v2["stock.no-oversell"]["status"] == "pass"
+    assert len({o["sku"] for o in mini_shop.orders}) == 4  # 2 SKUs x 2 runs
+
+
+def test_overselling_shop_fails_no_oversell_from_the_history(overselling_shop: Any,
+                                                             mini_target: Any,
+                                                             tmp_path: Path) -> None:
+    done, v = load(overselling_shop, mini_target, tmp_path / "out")
+    assert done.returncode == 1
+    rule = v["stock.no-oversell"]
+    assert rule["status"] == "fail", rule
+    assert rule["measured"]["oversold_units"] > 0
+    assert "sold of" in rule["evidence"] and "declared" in rule["evidence"]

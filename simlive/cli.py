@@ -403,10 +403,11 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
     from pathlib import Path
 
     from simlive.errors import UsageError
-    from simlive.load.run import LoadRun, new_run_id
+    from simlive.load.run import LoadRun
     from simlive.scenario import load_scenario
     from simlive.scenario.units import Mismatch, parse_duration
     from simlive.target.files import load_target, read_tokens, target_path
+    from simlive.target.provision import new_run_id
 
     if not dry_run and serve == bool(host):
         raise UsageError("give exactly one of --serve or --host")

@@ -58,3 +58,27 @@ def invoke() -> Callable[..., Result]:
         return runner.invoke(cli, list(args), prog_name="simlive")
 
     return _invoke
+
+
+def _table_rows(out: str) -> dict[str, str]:
+    """A rich table printed as text -> {first cell: the row's cells joined}, with the
+    lines a long cell was folded onto joined back to its row."""
+    rows: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    for line in out.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if cells[0]:
+            last = rows.setdefault(cells[0], cells)
+        elif last is not None:
+            for i, c in enumerate(cells):
+                if c and i < len(last):
+                    last[i] = f"{last[i]} {c}" if last[i] else c
+    return {k: " | ".join(v) for k, v in rows.items()}
+
+
+@pytest.fixture
+def table_rows() -> Callable[[str], dict[str, str]]:
+    """table_rows(text) -> the rows of a table the CLI printed, folded lines joined."""
+    return _table_rows

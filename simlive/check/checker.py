@@ -37,6 +37,13 @@ CHECKS: dict[str, RuleCheck] = {
 assert set(CHECKS) == set(RULE_IDS)
 
 
+def _limits(rule_id: str, params: dict[str, float]) -> dict[str, float]:
+    """A rule's parameters as a verdict's limit: durations keyed ``<name>_s`` (seconds), as
+    the rule functions report them, so tables show ``10m`` rather than ``600``."""
+    kinds = {q.name: q.kind for q in RULES[rule_id].params}
+    return {f"{k}_s" if kinds.get(k) == "duration" else k: v for k, v in params.items()}
+
+
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Pause the cyclic garbage collector while the checker builds millions of small,
@@ -79,7 +86,7 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
     for rid, fn in CHECKS.items():
         why = unmet(rid, unsupported, final_state)
         if why is not None:
-            out.append(Verdict(rid, Status.UNKNOWN, None, p[rid], why))
+            out.append(Verdict(rid, Status.UNKNOWN, None, _limits(rid, p[rid]), why))
             continue
         try:
             out.append(fn(ops, final_state, p[rid]))  # type: ignore[arg-type]

@@ -1,9 +1,10 @@
-"""The service's final state as plain data, and the adapter contract that fetches it.
+"""The shop's final state as plain data: what the checker judges besides the history.
 
-To check your own service, implement :class:`StateSource` (one method) and return a
-:class:`FinalState`: lists of plain dicts with the fields named below (times as ISO 8601
-strings or epoch seconds). Fields a service does not have may be left out; the rules that
-need them then say ``unknown`` rather than guess.
+A target file says how to read each part from a shop (:mod:`simlive.target.provision`);
+a part it does not map is ``None`` and the rules that need it say ``unknown``. Records are
+plain dicts with the fields named below (times as ISO 8601 strings or epoch seconds).
+Fields a shop does not have may be left out; the rules that need them then say ``unknown``
+rather than guess.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from simlive.errors import ScenarioProblem, StoredRunError
 
@@ -63,7 +64,8 @@ class FinalState:
     @classmethod
     def from_dict(cls, data: Any, file: str = "final state") -> FinalState:
         """The state :meth:`to_dict` wrote, checked: an object with ``ledger``, ``orders``
-        and ``fetched_at``, each other part optional (empty if left out), each part a list
+        and ``fetched_at``, each other part optional (not read if left out, so the rules
+        needing it say unknown rather than judge an empty shop), each part a list
         of objects or null (not read), ``source`` (if given) ``service`` or ``history``, and
         no other key.
         Anything else is a :class:`StoredRunError` listing every problem; ``file`` names
@@ -73,6 +75,8 @@ class FinalState:
             raise StoredRunError(file, problems)
         known = cls.__dataclass_fields__
         values = {k: data[k] for k in known if k in data}
+        for part in LIST_KEYS:
+            values.setdefault(part, None)
         values["fetched_at"] = float(data["fetched_at"])
         return cls(**values)
 
@@ -143,14 +147,6 @@ def _short(value: Any) -> str:
     """A value as it reads in the file (JSON), cut to 60 characters."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-class StateSource(Protocol):
-    """A service the checker can judge: it only has to report its final state."""
-
-    def fetch_final_state(self) -> FinalState:
-        """Read every SKU's ledger, every order, receipt, ticket, review and broadcast."""
-        ...
 
 
 def epoch(value: Any) -> float | None:

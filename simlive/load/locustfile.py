@@ -25,7 +25,7 @@ from simlive.errors import EXIT_BAD_INPUT, SimliveError
 from simlive.load.context import Context
 from simlive.load.curve import Curve
 from simlive.load.recorder import Recorder
-from simlive.load.run import LoadRun, new_run_id
+from simlive.load.run import LoadRun
 from simlive.load.shape import ScenarioShape
 from simlive.load.users import (
     AftersalesUser,
@@ -36,6 +36,7 @@ from simlive.load.users import (
     ViewerUser,
     apply_settings,
 )
+from simlive.target.provision import new_run_id
 
 __all__ = ["AftersalesUser", "AgentUser", "BuyerUser", "MonitorUser", "ReviewerUser",
            "ScenarioShape", "ViewerUser"]

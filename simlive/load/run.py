@@ -9,7 +9,6 @@ scenario file and silently drops what the command line changed. Imports no locus
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,6 @@ from simlive.errors import UsageError
 from simlive.scenario.schema import Scenario
 from simlive.target.provision import Provisioned
 from simlive.target.schema import Target
-
-
-def new_run_id() -> str:
-    """A fresh id per run (never from the scenario's seed: a second run against the same
-    shop must not collide with the first)."""
-    return secrets.token_hex(4)
 
 
 @dataclass

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from simlive.check.checker import check
-from simlive.check.history import merge, write_jsonl
+from simlive.check.history import write_jsonl
 from simlive.check.state import FinalState
+from simlive.check.stored import read_history
 from simlive.check.thresholds import ThresholdResult, aggregated_row, judge
 from simlive.errors import (
     EXIT_OK,
@@ -85,16 +86,6 @@ def provision_run(run: LoadRun) -> Path:
     return run.write(out / "run.json")
 
 
-def history_files(history: str | Path) -> list[Path]:
-    h = Path(history)
-    # a folder: one file per process; a merged history.jsonl written there is skipped
-    files = sorted(f for f in h.glob("*.jsonl") if f.name != "history.jsonl") \
-        if h.is_dir() else [h]
-    if not files or not all(f.exists() for f in files):
-        raise UsageError(f"--history(={str(history)!r}) holds no .jsonl history file")
-    return files
-
-
 def close_run(run: LoadRun, settle: float) -> LoadResult:
     """End the broadcast, settle, read the final state, tear down, check, write the
     output folder's files."""
@@ -108,7 +99,7 @@ def close_run(run: LoadRun, settle: float) -> LoadResult:
         teardown(run.target, run.host, run.provisioned, rec)
     finally:
         rec.close()
-    events = merge(history_files(run.history_dir))
+    events = read_history(run.history_dir)
     verdicts = check(events, state, run.scenario.rule_overrides(), run.target.unsupported)
     write_json(out / "state.json", state.to_dict())
     write_jsonl(out / "history.jsonl", events)
@@ -223,7 +214,7 @@ def run_load(run: LoadRun, *, serve: bool, faults: tuple[str, ...] = (), workers
 def stored_verdicts(history: str | Path, state: FinalState, scenario: Any,
                     unsupported: list[str]) -> list[Verdict]:
     """Verdicts of a stored history against a final state (``simlive check``)."""
-    events = merge(history_files(history))
+    events = read_history(history)
     params = scenario.rule_overrides() if scenario is not None else None
     return check(events, state, params, unsupported)
 

@@ -12,6 +12,9 @@ class ScenarioShape(LoadTestShape):
     requests per second follow it up to ``arrival_rate``, users adjusted from the measured
     rate. Stops (returns None) after ``run_time``. Configured by ``configure`` at init."""
 
+    # -t/--run-time and -u/--users are read as the compressed broadcast's length and peak
+    # (the locustfile applies them to the run), so Locust need not warn they are ignored
+    use_common_options = True
     curve: Curve | None = None
     peak_users = 10
     mode = "closed"

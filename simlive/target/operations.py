@@ -56,10 +56,10 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("read_stock", "buyer", "load",
               "the stock a viewer is shown: with scope 'all' one request yields every "
               "product as items [{product, stock}]; with scope 'product' one product's "
-              "figure as stock", PRODUCT, ("stock",), ("items",)),
+              "figure as stock", PRODUCT, (), ("stock", "items")),
     Operation("true_stock", "merchant", "load",
               "the real, sellable stock (the truth displayed figures are judged by); same "
-              "shape as read_stock", PRODUCT, ("stock",), ("items",)),
+              "shape as read_stock", PRODUCT, (), ("stock", "items")),
     Operation("order", "buyer", "load",
               "place an order of one product; key is the idempotency key the run retries "
               "with", (*PRODUCT, "quantity", "key"), ("order_id",), ("state",)),

@@ -13,6 +13,7 @@ run with one message naming the operation, the request and the answer.
 from __future__ import annotations
 
 import errno
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -39,6 +40,12 @@ from simlive.target.operations import OPERATIONS, ROLES
 from simlive.target.paths import search
 from simlive.target.schema import Listing, StateMap, Target
 from simlive.target.template import render
+
+
+def new_run_id() -> str:
+    """A fresh id per run (never from the scenario's seed: a second run against the same
+    shop must not collide with the first)."""
+    return secrets.token_hex(4)
 
 
 class HttpxTransport:

@@ -250,12 +250,15 @@ def test_a_state_file_that_is_not_utf8(tmp_path: Path) -> None:
         "state.json:2: expected UTF-8 text; found byte 0xe9 at byte offset 27")
 
 
-def test_optional_parts_default_and_source_is_kept(tmp_path: Path) -> None:
+def test_parts_left_out_are_not_read_and_source_is_kept(tmp_path: Path) -> None:
+    """A part left out of a stored state was not read: its rules say unknown rather than
+    judge an empty shop."""
     path = tmp_path / "state.json"
     path.write_text(json.dumps({**STATE, "fetched_at": 20, "source": "history",
-                                "tickets": None}), encoding="utf-8")
-    assert load_state(path) == FinalState(ledger=[], orders=[], tickets=None,
-                                          fetched_at=20.0, source="history")
+                                "tickets": None, "reviews": []}), encoding="utf-8")
+    assert load_state(path) == FinalState(ledger=[], orders=[], receipts=None, tickets=None,
+                                          reviews=[], broadcasts=None, fetched_at=20.0,
+                                          source="history")
 
 
 def test_a_history_only_state_round_trips(tmp_path: Path) -> None:

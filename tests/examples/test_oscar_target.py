@@ -39,15 +39,14 @@ def load(shop: Any, out: Path, users: int = 60) -> dict[str, Any]:
     return json.loads((out / "verdicts.json").read_text())
 
 
-def test_preflight_passes_on_oscar(oscar: Any, tmp_path: Path) -> None:
+def test_preflight_passes_on_oscar(oscar: Any, tmp_path: Path, table_rows: Any) -> None:
     with oscar(tmp_path) as shop:
         done = simlive("target", "check", str(TARGET), "--host", shop.url, "--token-file",
                        str(shop.tokens_path))
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-2000:]
     assert "every mapped operation works" in out
-    rows = {line.split("│")[1].strip(): line for line in out.splitlines()
-            if line.startswith("│") and line.split("│")[1].strip()}
+    rows = table_rows(out)
     assert "ok (refused)" in rows["order (sold out)"]  # 406 read as a definite refusal
     assert "201" in rows["create_product HOT"] and "ok" in rows["read_receipt"]
     assert "unsupported" in rows["open_ticket"] and "unsupported" in rows["end_broadcast"]
@@ -87,3 +86,21 @@ def test_oscar_without_stock_tracking_fails_no_oversell(oscar: Any, tmp_path: Pa
     # with no stock figure shown, the display rule cannot be judged (not a pass)
     shown = {x["id"]: x for x in result["verdicts"]}["stock.display-matches"]
     assert shown["status"] == "unknown", shown
+
+
+def test_stored_finding_stock_oscar_oversold_under_load(tmp_path: Path) -> None:
+    """The kept history of stock (tracked) Oscar overselling under simlive's flash-sale
+    load (400 users): re-checked offline, it still shows the oversold units."""
+    import gzip
+
+    found = ROOT / "examples" / "oscar" / "findings" / "tracked-oversell"
+    for name in ("history.jsonl", "state.json"):
+        (tmp_path / name).write_bytes(gzip.decompress((found / f"{name}.gz").read_bytes()))
+    done = simlive("check", "--history", str(tmp_path / "history.jsonl"), "--state",
+                   str(tmp_path / "state.json"), "--target", str(TARGET), "--json",
+                   str(tmp_path / "v.json"))
+    assert done.returncode == 1
+    v = {x["id"]: x for x in json.loads((tmp_path / "v.json").read_text())["verdicts"]}
+    assert v["stock.no-oversell"]["status"] == "fail"
+    assert "CASE-1." in v["stock.no-oversell"]["evidence"]
+    assert v["stock.no-oversell"]["measured"]["oversold_units"] == 8

@@ -16,7 +16,7 @@ from typing import Any
 
 from simlive.check.history import pair, read_jsonl
 
-SCENARIO = Path(__file__).parents[1] / "load" / "flash.yaml"
+SCENARIO = Path(__file__).with_name("mini-flash.yaml")
 
 
 def load(shop: Any, target: Any, out: Path) -> tuple[subprocess.CompletedProcess[str], dict]:

@@ -16,6 +16,7 @@ from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
 from simlive.check.history import Op, Ops, pair
 from simlive.check.needs import unmet
+from simlive.check.scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
 
@@ -82,6 +83,7 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
     except (ValueError, KeyError, TypeError) as exc:
         return [Verdict(rid, Status.UNKNOWN, None, RULES[rid].defaults(),
                         f"the history cannot be read: {exc}") for rid in RULE_IDS]
+    final_state = this_run(final_state, ops)
     out = []
     for rid, fn in CHECKS.items():
         why = unmet(rid, unsupported, final_state)

@@ -208,9 +208,20 @@ _EVENT_TYPES = ", ".join((INVOKE, OK, FAIL, INFO))
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """A stored file's bytes; a missing or unreadable one is a StoredRunError naming it."""
+    """A stored file's bytes, gunzipped if it is gzip (kept runs are stored compressed);
+    a missing, unreadable or broken one is a StoredRunError naming it."""
     try:
-        return Path(path).read_bytes()
+        data = Path(path).read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            import gzip
+
+            try:
+                return gzip.decompress(data)
+            except (OSError, EOFError) as exc:
+                found = f"a broken gzip file ({exc})"
+                raise StoredRunError(str(path), [ScenarioProblem("", "a readable file",
+                                                                 found)]) from None
+        return data
     except FileNotFoundError:
         found = "no such file"
     except IsADirectoryError:
@@ -316,7 +327,7 @@ def _first_problem(events: list[Any], numbers: list[int] | None) -> ScenarioProb
         invoked = open_.pop((process, op), None)
         if invoked is None:
             return ScenarioProblem(
-                "op", f"an invoke of process {_short(process)} op {op} on an earlier line",
+                "op", f"an invoke of process {json_short(process)} op {op} on an earlier line",
                 f"{typ} without one", line)
         if invoked[0] > t:
             return ScenarioProblem(
@@ -328,7 +339,7 @@ def _first_problem(events: list[Any], numbers: list[int] | None) -> ScenarioProb
 def _event_problem(ev: Any) -> tuple[str, str, str] | None:
     """(key, expected, found) of what is wrong with one event, or None."""
     if not isinstance(ev, dict):
-        return "", "a JSON object (an event)", f"a JSON {_kind(ev)}: {_short(ev)}"
+        return "", "a JSON object (an event)", f"a JSON {json_kind(ev)}: {json_short(ev)}"
     typ = ev.get("type")
     if typ not in (INVOKE, OK, FAIL, INFO):
         return "type", f"one of {_EVENT_TYPES}", _found(ev, "type")
@@ -348,10 +359,11 @@ def _event_problem(ev: Any) -> tuple[str, str, str] | None:
 
 
 def _found(ev: dict[str, Any], key: str) -> str:
-    return _short(ev[key]) if key in ev else "nothing (the key is missing)"
+    return json_short(ev[key]) if key in ev else "nothing (the key is missing)"
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """The JSON type name of a value, for messages about stored files."""
     if isinstance(value, list):
         return "array"
     if isinstance(value, str):
@@ -361,7 +373,7 @@ def _kind(value: Any) -> str:
     return "null" if value is None else "number"
 
 
-def _short(value: Any) -> str:
+def json_short(value: Any) -> str:
     """A value as it reads in the file (JSON), cut to 60 characters."""
     return _cut(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr))
 

@@ -227,7 +227,8 @@ def _receipts_from_history(ops: list[Op], p: dict[str, float]) -> Verdict:
         return Verdict("evidence.receipt", Status.UNKNOWN, {"paid": len(paid)}, limit,
                        "no receipt of a paid order was read back")
     frac = 1.0 - len(without) / len(judged)
-    measured = {"paid": len(paid), "receipts_read": len(judged), "without_receipt":
+    bought = "paid" if of(ops, "pay") else "purchased"  # a shop whose order is the purchase
+    measured = {bought: len(paid), "receipts_read": len(judged), "without_receipt":
                 len(without), "fraction": frac}
     if frac < p["min_fraction"]:
         return Verdict("evidence.receipt", Status.FAIL, measured, limit,

@@ -10,12 +10,13 @@ rather than guess.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from simlive.check.history import json_kind as _kind
+from simlive.check.history import json_short as _short
 from simlive.errors import ScenarioProblem, StoredRunError
 
 
@@ -131,22 +132,6 @@ def _finite_number(value: Any) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an integer too large for a float
         return False
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    return "null" if value is None else "number"
-
-
-def _short(value: Any) -> str:
-    """A value as it reads in the file (JSON), cut to 60 characters."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def epoch(value: Any) -> float | None:

@@ -182,6 +182,13 @@ def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
             parts.append(f"{len(unpaid)} acknowledged payment(s) not paid in the books, e.g. "
                          f"{unpaid[:3]}")
         return Verdict("stock.ledger-balances", Status.FAIL, measured, limit, "; ".join(parts))
+    beyond = sum(max(0, fl["unbacked"], fl["oversold"], fl["negative"])
+                 for fl in map(_flows, state.ledger))
+    if beyond:  # the books do not balance, but by units sold beyond stock: not this rule's
+        return Verdict("stock.ledger-balances", Status.PASS, measured, limit,
+                       f"{len(state.ledger)} SKU(s): released units returned exactly once, "
+                       f"every acknowledged order in the books; the {beyond} unit(s) sold "
+                       f"beyond stock unbalance the books and are stock.no-oversell's finding")
     return Verdict("stock.ledger-balances", Status.PASS, measured, limit,
                    f"{len(state.ledger)} SKU(s): initial + restocked = sold + reserved + "
                    f"remaining, released units returned exactly once, every acknowledged order "

@@ -193,16 +193,25 @@ def _stop(environment: Any, **_: Any) -> None:
     environment.simlive_current = None
     from rich.console import Console
 
-    from simlive.load.runner import close_run, summary_line
+    from simlive.load.runner import close_run, summary_line, threshold_table
     from simlive.report.tables import verdict_table
 
+    total = environment.runner.stats.total
+    row = {"95%": str(total.get_response_time_percentile(0.95) or ""),
+           "Request Count": str(total.num_requests), "Failure Count": str(total.num_failures),
+           "Requests/s": str(total.total_rps)}
     try:
-        result = close_run(run, settle=run.scenario.load.payment_timeout + 1.0)
+        result = close_run(run, settle=run.scenario.load.payment_timeout + 1.0,
+                           stats_row=row)
     except SimliveError as exc:
         _refuse(environment, f"closing run {run.run_id} failed: {exc}")
         return
-    Console(highlight=False, width=160).print(verdict_table(result.verdicts))
-    sys.stderr.write(summary_line(result) + "\n")
+    console = Console(highlight=False, width=160)
+    console.print(verdict_table(result.verdicts))
+    if result.thresholds:
+        console.print(threshold_table(result.thresholds))
+    sys.stderr.write(f"simlive: run {run.run_id}: {summary_line(result)} (exit code "
+                     f"{result.exit_code}; {run.out})\n")
     environment.process_exit_code = result.exit_code
 
 

@@ -64,13 +64,10 @@ class LoadResult:
 
 
 def summary_line(result: LoadResult) -> str:
-    bad = [v.rule_id for v in result.verdicts if v.status is not Status.PASS]
-    slow = [t.name for t in result.thresholds if not t.passed]
-    if bad:
-        return f"FAIL: {len(bad)} rule(s) not passed: {', '.join(bad)}"
-    if slow:
-        return f"FAIL: threshold(s) broken: {', '.join(slow)}"
-    return "every rule passes"
+    """The closing line(s) of a load run, the same in every entry point."""
+    from simlive.report.tables import summary
+
+    return summary(result.verdicts, result.thresholds)
 
 
 def provision_run(run: LoadRun) -> Path:
@@ -86,9 +83,11 @@ def provision_run(run: LoadRun) -> Path:
     return run.write(out / "run.json")
 
 
-def close_run(run: LoadRun, settle: float) -> LoadResult:
+def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = None
+              ) -> LoadResult:
     """End the broadcast, settle, read the final state, tear down, check, write the
-    output folder's files."""
+    output folder's files. ``stats_row``: Locust's aggregated statistics (as in its CSV);
+    by default read from the run's ``locust_stats.csv``."""
     assert run.provisioned is not None
     out = Path(run.out)
     rec = Recorder(run.history_dir / "setup.jsonl")
@@ -104,9 +103,8 @@ def close_run(run: LoadRun, settle: float) -> LoadResult:
     write_json(out / "state.json", state.to_dict())
     write_jsonl(out / "history.jsonl", events)
     th = run.scenario.load.thresholds
-    thresholds = judge(aggregated_row(out / "locust_stats.csv"), th.p95_ms,
-                       th.max_failure_ratio, th.min_rps) \
-        if (out / "locust_stats.csv").exists() else []
+    row = stats_row if stats_row is not None else aggregated_row(out / "locust_stats.csv")
+    thresholds = judge(row, th.p95_ms, th.max_failure_ratio, th.min_rps)
     result = LoadResult(verdicts, thresholds, out)
     write_json(out / "verdicts.json", {
         "run_id": run.run_id, "target": run.target.name,
@@ -122,13 +120,11 @@ def write_report(run: LoadRun, result: LoadResult) -> None:
     from simlive.report.html import render_html
 
     page = render_html({"scenario": f"{run.scenario.name}: load test of {run.target.name}",
-                        "simlive_version": __version__, "seed": run.seed,
-                        "replications": f"load test, run {run.run_id}",
+                        "simlive_version": __version__,
+                        "meta": f"load test, run {run.run_id}, seed {run.seed}, "
+                                f"{run.scenario.load.run_time:g} s, host {run.host}",
                         "rules": [v.to_dict() for v in result.verdicts],
-                        "kpis": {t.name: {"mean": t.measured, "ci95": None,
-                                          "unit": f"limit {t.limit:g}, "
-                                                  f"{'pass' if t.passed else 'FAIL'}"}
-                                 for t in result.thresholds}}, None)
+                        "thresholds": [t.to_dict() for t in result.thresholds]}, None)
     (Path(run.out) / "report.html").write_text(page, encoding="utf-8")
 
 

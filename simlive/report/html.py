@@ -127,25 +127,45 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                    if r["id"] == "aftersales.first-reply"), {})
     figures = (_figures(series, limits) if series else []) + (extra_figures or [])
     figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>" for title, svg in figures)
+    undecided = [r["id"] for r in rules if r["status"] == "unknown"]
     summary = ("every rule passes" if overall == "pass" else
                f"{len(broken)} rule(s) broken: {', '.join(broken)}" if broken else
-               "some rules could not be judged")
+               f"{len(undecided)} rule(s) could not be judged: {', '.join(undecided)}")
+    thresholds = result.get("thresholds") or []
+    slow = [t["name"] for t in thresholds if t["status"] != "pass"]
+    if slow:
+        summary += f"; threshold(s) broken: {', '.join(slow)}"
+        overall = "fail"
+    th_rows = "".join(_threshold_row(t) for t in thresholds)
+    th_table = ("<h2>Performance thresholds</h2><table id='thresholds'><thead><tr><th>"
+                "threshold</th><th>status</th><th>measured</th><th>limit</th></tr></thead>"
+                f"<tbody>{th_rows}</tbody></table>") if thresholds else ""
+    kpi_table = ("<h2>KPIs</h2><table id='kpis'><thead><tr><th>KPI</th><th>mean</th><th>95% "
+                 f"CI</th><th>unit</th></tr></thead><tbody>{kpis}</tbody></table>"
+                 ) if kpis else ""
+    meta = result.get("meta") or (f"seed {result.get('seed', '')} &middot; "
+                                  f"{result.get('replications', '')} replication(s)")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>simlive: {esc(str(result.get('scenario', '')))}</title>"
         f"<style>{STYLE}</style></head><body>"
         f"<h1>simlive report: {esc(str(result.get('scenario', '')))}</h1>"
         f"<p class='meta'>simlive {esc(str(result.get('simlive_version', '')))} &middot; "
-        f"seed {esc(str(result.get('seed', '')))} &middot; "
-        f"{esc(str(result.get('replications', '')))} replication(s)</p>"
+        f"{esc(meta).replace('&amp;middot;', '&middot;')}</p>"
         f"<p class='summary {overall}'>{esc(summary)}</p>"
         "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
         "<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        "<h2>KPIs</h2><table id='kpis'><thead><tr><th>KPI</th><th>mean</th><th>95% CI</th>"
-        f"<th>unit</th></tr></thead><tbody>{kpis}</tbody></table>"
+        f"<tbody>{rows}</tbody></table>{th_table}{kpi_table}"
         f"{figs}</body></html>\n"
     )
+
+
+def _threshold_row(t: dict[str, Any]) -> str:
+    esc = html.escape
+    measured = "-" if t["measured"] is None else f"{t['measured']:.4g}"
+    return (f"<tr><td>{esc(t['name'])}</td><td class='{esc(t['status'])}'>"
+            f"{esc(t['status'])}</td><td class='num'>{esc(measured)}</td>"
+            f"<td class='num'>{esc(format(t['limit'], 'g'))}</td></tr>")
 
 
 def _ci(k: dict[str, Any]) -> str:

@@ -71,3 +71,22 @@ def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Tab
         table.add_row(v.rule_id, f"[{STATUS_STYLE[v.status]}]{v.status.value}[/]",
                       compact(v.measured), compact(v.limit), v.evidence)
     return table
+
+
+def summary(verdicts: Iterable[Verdict], thresholds: Iterable[Any] = ()) -> str:
+    """The closing line(s) of every command that judges rules: what failed, what could not
+    be judged (unknown is never a pass), which thresholds broke; else PASS."""
+    verdicts, thresholds = list(verdicts), list(thresholds)
+    failed = [v.rule_id for v in verdicts if v.status is Status.FAIL]
+    unknown = [v.rule_id for v in verdicts if v.status is Status.UNKNOWN]
+    slow = [t.name for t in thresholds if not t.passed]
+    lines = []
+    if failed:
+        lines.append(f"FAIL: {len(failed)} rule(s) broken: {', '.join(failed)}")
+    if unknown:
+        lines.append(f"UNDECIDED: {len(unknown)} rule(s) could not be judged (unknown is not "
+                     f"a pass): {', '.join(unknown)}")
+    if slow:
+        lines.append(f"FAIL: threshold(s) broken: {', '.join(slow)}")
+    return "\n".join(lines) or "PASS: every rule passes" + (
+        " and every threshold holds" if thresholds else "")

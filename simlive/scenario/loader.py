@@ -99,28 +99,38 @@ _TAGS = {"exponential", "lognormal", "gamma", "uniform", "fixed", "empirical", "
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
-    """The keys allowed at ``loc`` in the schema, for a did-you-mean suggestion."""
+    """The keys allowed at ``loc`` in the schema, for a did-you-mean suggestion. A key of a
+    mapping (an operation's name) is stepped over; a target operation written inline
+    also allows a request's keys."""
     import typing
 
+    def models_in(ann: Any) -> tuple[Any, bool]:
+        found, mapping = None, typing.get_origin(ann) is dict
+        for cand in [ann, *typing.get_args(ann)] + [
+                a for arg in typing.get_args(ann) for a in typing.get_args(arg)]:
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                return cand, mapping
+        return found, mapping
+
     cur: Any = model
+    skip_key = False
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or skip_key:
+            skip_key = False
             continue
         fields = getattr(cur, "model_fields", None)
         if not fields or part not in {f.alias or n for n, f in fields.items()}:
             return []
         name = next(n for n, f in fields.items() if (f.alias or n) == part)
-        ann = fields[name].annotation
-        cur = None
-        for cand in [ann, *typing.get_args(ann)] + [
-                a for arg in typing.get_args(ann) for a in typing.get_args(arg)]:
-            if isinstance(cand, type) and issubclass(cand, BaseModel):
-                cur = cand
-                break
+        cur, skip_key = models_in(fields[name].annotation)
         if cur is None:
             return []
-    fields = getattr(cur, "model_fields", {})
-    return [f.alias or n for n, f in fields.items()]
+    keys = [f.alias or n for n, f in getattr(cur, "model_fields", {}).items()]
+    if "steps" in keys:  # an operation: its single request may be written inline
+        steps = cur.model_fields["steps"].annotation
+        inner, _ = models_in(steps)
+        keys += [f.alias or n for n, f in getattr(inner, "model_fields", {}).items()]
+    return keys
 
 
 def _short(value: Any) -> str:

@@ -137,6 +137,11 @@ def read_answer(req: Request, ans: Answer) -> Reading:
             _truthy(req.fail.when, body):
         return Reading(FAIL, True, f"HTTP {ans.status}, refused in the body")
     if req.ok.status_matches(ans.status) and _truthy(req.ok.when, body) is not False:
+        wants_json = any(not e.startswith("header:") for e in req.extract.values())
+        if wants_json and body is None:
+            kind = ans.header("content-type") or "no content type"
+            return Reading(INFO, False, f"HTTP {ans.status}, but the body is not JSON "
+                                        f"({kind}) and fields were to be extracted from it")
         return Reading(OK, True, f"HTTP {ans.status}")
     if req.fail.when is None and req.fail.status_matches(ans.status):
         return Reading(FAIL, _status_listed(req.fail), f"HTTP {ans.status}")
@@ -144,7 +149,10 @@ def read_answer(req: Request, ans: Answer) -> Reading:
         return Reading(INFO, False, f"HTTP {ans.status}")
     if 400 <= ans.status < 500:
         return Reading(FAIL, False, f"HTTP {ans.status}")
-    return Reading(INFO, False, f"HTTP {ans.status}, not an answer the target expects")
+    why = f"ok.when ({req.ok.when}) is false" if req.ok.when and req.ok.status_matches(
+        ans.status) else f"expected ok: {req.ok.status}"
+    return Reading(INFO, False, f"HTTP {ans.status}, not an answer the target expects "
+                                f"({why})")
 
 
 def extract(req: Request, ans: Answer) -> dict[str, Any]:
@@ -250,6 +258,8 @@ class OperationClient:
                 return OpResult(FAIL, result.fields, 0, f"{name}: {exc}", result.requests)
             ans = self.transport.send(req, partial(read_answer, step))
             reading = read_answer(step, ans)  # pure: the same reading the transport used
+            if getattr(self.transport, "dry", False):  # a dry run walks every step
+                reading = Reading(OK, True, "dry run")
             result.requests.append((req, ans, reading))
             result.status = ans.status
             if reading.outcome != OK:

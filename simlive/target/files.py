@@ -39,6 +39,13 @@ def parse_target(text: str, file: str = "<target>") -> Target:
 def load_target(name: str | Path) -> Target:
     """A target file by path, or ``reference``; errors name the file, line and key."""
     path = target_path(name)
+    if not path.exists():
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(SHIPPED), n=1)
+        if close:
+            raise UsageError(f"--target(={str(name)!r}): no such file; did you mean the "
+                             f"shipped target {close[0]!r}?")
     target = parse_target(read_text(path), str(path))
     if target.hooks and target.hooks.split(":")[0].endswith(".py"):
         file, _, cls = target.hooks.rpartition(":")

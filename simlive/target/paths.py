@@ -38,3 +38,7 @@ def search(expr: str, data: Any) -> Any:
         return jmespath.search(expr, data, options=OPTIONS)
     except jmespath.exceptions.JMESPathError:
         return None
+
+
+FUNCTIONS = frozenset(name.removeprefix("_func_") for name in dir(_Functions)
+                      if name.startswith("_func_"))

@@ -150,15 +150,21 @@ def static_tokens(target: Target, given: dict[str, list[str]]) -> dict[str, list
             continue
         if cred.source == "env":
             found = env_tokens(cred.env or "")
-            where = f"the environment variable {cred.env}"
+            if not found:
+                raise UsageError(f"the target's {role} credentials come from the environment "
+                                 f"variable {cred.env}, which holds no token (set it: tokens "
+                                 f"separated by commas)")
         else:
             key = cred.key or role
             found = given.get(key, [])
-            where = f"the token file's key {key!r}"
-        if not found:
-            raise UsageError(f"the target's {role} credentials come from {where}, which "
-                             f"holds no token (give --token-file"
-                             f"{' or --admin-token' if role == 'admin' else ''})")
+            if not found:
+                has = (f"the token file has {', '.join(repr(k) for k in sorted(given))}"
+                       if given else "no token file was given")
+                raise UsageError(
+                    f"the target's {role} credentials come from the token file's key "
+                    f"{key!r}, which holds no token ({has}; give --token-file"
+                    f"{' or --admin-token' if role == 'admin' else ''}, or set auth.{role}."
+                    f"key in the target)")
         out[role] = found
     return out
 

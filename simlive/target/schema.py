@@ -18,6 +18,7 @@ from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simlive.target.operations import OPERATIONS, ROLES
+from simlive.target.paths import FUNCTIONS
 
 OperationName = Literal[tuple(OPERATIONS)]  # type: ignore[valid-type]
 RoleName = Literal["buyer", "merchant", "agent", "admin", "none"]
@@ -35,10 +36,31 @@ def _jmespath(expr: str) -> str:
             raise ValueError("a header name after 'header:'")
         return expr
     try:
-        jmespath.compile(path)
+        parsed = jmespath.compile(path).parsed
     except JMESPathError as exc:
         raise ValueError(f"a JMESPath expression ({str(exc).splitlines()[0]})") from None
+    unknown = sorted(_functions(parsed) - FUNCTIONS)
+    if unknown:
+        raise ValueError(f"JMESPath functions that exist (not {', '.join(unknown)}); known: "
+                         f"{', '.join(sorted(FUNCTIONS))}")
     return expr
+
+
+def _jmespaths(fields: dict[str, str]) -> dict[str, str]:
+    for expr in fields.values():
+        _jmespath(expr)
+    return fields
+
+
+def _functions(node: Any) -> set[str]:
+    """The function names an expression calls (walking jmespath's parse tree)."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        if node.get("type") == "function_expression":
+            out.add(str(node.get("value")))
+        for child in node.get("children", []):
+            out |= _functions(child)
+    return out
 
 
 class Match(Model):
@@ -109,9 +131,7 @@ class Request(Model):
     @field_validator("extract")
     @classmethod
     def _paths(cls, v: dict[str, str]) -> dict[str, str]:
-        for expr in v.values():
-            _jmespath(expr)
-        return v
+        return _jmespaths(v)
 
     @model_validator(mode="after")
     def _one_body(self) -> Request:
@@ -204,9 +224,7 @@ class Listing(Model):
     @field_validator("fields")
     @classmethod
     def _paths(cls, v: dict[str, str]) -> dict[str, str]:
-        for expr in v.values():
-            _jmespath(expr)
-        return v
+        return _jmespaths(v)
 
 
 class StateMap(Model):
@@ -222,12 +240,17 @@ class StateMap(Model):
 
 
 def _unsupported_schema(schema: dict[str, Any]) -> None:
-    ops = schema.get("properties", {}).get("operations", {})
-    value = ops.get("additionalProperties", {})
-    for alt in value.get("anyOf", []):
-        if alt.get("type") == "null":
-            alt.clear()
-            alt["const"] = "unsupported"
+    """In the JSON Schema, the words the loader turns into None: ``unsupported`` for an
+    operation, ``history-only`` for the state."""
+    props = schema.get("properties", {})
+    for alts, word in ((props.get("operations", {}).get("additionalProperties", {}),
+                        "unsupported"), (props.get("state", {}), "history-only")):
+        for alt in alts.get("anyOf", []):
+            if alt.get("type") == "null":
+                alt.clear()
+                alt["const"] = word
+    if "state" in props:
+        props["state"]["default"] = "history-only"
 
 
 class Target(Model):
@@ -245,7 +268,7 @@ class Target(Model):
     operations: dict[OperationName, Operation | None] = Field(  # type: ignore[valid-type]
         default_factory=dict, description=(
             "per operation: its request(s), or 'unsupported'; one left out is unsupported"))
-    state: StateMap | Literal["history-only"] = Field(default="history-only", description=(
+    state: StateMap | None = Field(default=None, description=(
         "how to read the final state, or history-only: decide from the history alone"))
     hooks: str | None = Field(default=None, pattern=r"^[^:]+:[A-Za-z_]\w*$", description=(
         "a Python hook class: module.path:ClassName, or file.py:ClassName (a file beside "
@@ -259,6 +282,13 @@ class Target(Model):
         if isinstance(v, dict):
             return {k: None if op == "unsupported" else op for k, op in v.items()}
         return v
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _history_only(cls, v: Any) -> Any:
+        """``history-only`` is stored as None, so a bad listing is reported against the
+        listing alone (not against both forms of a union)."""
+        return None if v == "history-only" else v
 
     def operation(self, name: str) -> Operation | None:
         op = self.operations.get(name)

@@ -39,7 +39,6 @@ EXAMPLES = {
     "create_product": """\
     method: POST
     url: /api/products
-    role: admin
     json: {title: "{{ name }}", sku: "{{ sku }}", price: "{{ price }}", stock: "{{ stock }}"}
     extract: {product_id: id}
 """,
@@ -67,8 +66,19 @@ EXAMPLES = {
 }
 
 TAIL = """
-state: history-only    # or a listing per part (ledger, orders, receipts, tickets, reviews,
-                       # broadcasts): request, items, next, first_page, fields
+state: history-only    # or a listing per part, for example:
+# state:
+#   ledger:                        # per product: sku, initial, restocked, sold, reserved,
+#     request: {method: GET, url: /api/admin/stock, role: admin}   # remaining, released,
+#     items: items                 # returned (a field left out counts 0)
+#     next: next_page              # the next {{ page }}; null ends
+#     fields: {sku: code, initial: stock_initial, remaining: stock_left}
+#   orders:                        # id, sku, quantity, state, created_at, paid_at, ...
+#   receipts:                      # order_id, receipt_no, issued_at, retain_until
+#   tickets:                       # id, kind, state, order_id, created_at, first_reply_at, ...
+#   reviews:                       # id, sku, rating, text, hidden
+#   broadcasts:                    # id, state, ended_at, replay {published_at, retain_until}
+# Field meanings: simlive/check/state.py. A part left out is not read (its rules: unknown).
 # hooks: my_shop.hooks:ShopHooks   # Python for what this file cannot say
 """
 

@@ -91,14 +91,10 @@ def test_oscar_without_stock_tracking_fails_no_oversell(oscar: Any, tmp_path: Pa
 def test_stored_finding_stock_oscar_oversold_under_load(tmp_path: Path) -> None:
     """The kept history of stock (tracked) Oscar overselling under simlive's flash-sale
     load (400 users): re-checked offline, it still shows the oversold units."""
-    import gzip
-
     found = ROOT / "examples" / "oscar" / "findings" / "tracked-oversell"
-    for name in ("history.jsonl", "state.json"):
-        (tmp_path / name).write_bytes(gzip.decompress((found / f"{name}.gz").read_bytes()))
-    done = simlive("check", "--history", str(tmp_path / "history.jsonl"), "--state",
-                   str(tmp_path / "state.json"), "--target", str(TARGET), "--json",
-                   str(tmp_path / "v.json"))
+    done = simlive("check", "--history", str(found / "history.jsonl.gz"), "--state",
+                   str(found / "state.json.gz"), "--target", str(TARGET), "--json",
+                   str(tmp_path / "v.json"))  # stored gzipped, read as they are
     assert done.returncode == 1
     v = {x["id"]: x for x in json.loads((tmp_path / "v.json").read_text())["verdicts"]}
     assert v["stock.no-oversell"]["status"] == "fail"

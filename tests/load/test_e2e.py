@@ -52,6 +52,11 @@ def test_each_fault_fails_exactly_its_rule(tmp_path: Path, fault: Fault) -> None
                    str(out))
     st = statuses(out)
     failing = {rid for rid, s in st.items() if s != "pass"}
+    if fault is Fault.OVERSELL and failing == {BREAKS[fault], "stock.ledger-balances"}:
+        # the fault's read-pause-write also loses, now and then, a unit an expiring order
+        # gave back at the same moment: the books then miss that unit as well (seen about
+        # once in ten runs); the oversold units must still be found
+        failing.discard("stock.ledger-balances")
     assert failing == {BREAKS[fault]}, (st, done.stdout[-2000:])
     assert done.returncode == 1
 

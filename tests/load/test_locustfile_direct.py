@@ -37,7 +37,8 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> No
                       svc.base_url, "--simlive-out", str(tmp_path / "o"))
         assert done.returncode == 2, done.stderr[-2000:]
         assert "the target's admin credentials come from the token file's key 'admin', " \
-               "which holds no token (give --token-file or --admin-token)" in done.stderr
+               "which holds no token (no token file was given; give --token-file or " \
+               "--admin-token, or set auth.admin.key in the target)" in done.stderr
         assert "Traceback" not in done.stderr
     done = locust("--headless", "-t", "3s", "--scenario", str(SCENARIO), "--admin-token",
                   "x" * 20)
@@ -55,7 +56,7 @@ def test_exit_code_follows_the_verdicts_and_run_time_is_honoured(tmp_path: Path)
                       str(tmp_path / "o"))
         took = time.monotonic() - started
     assert done.returncode == 1, done.stderr[-3000:]  # stock.display-matches fails
-    assert "FAIL: 1 rule(s) not passed: stock.display-matches" in done.stderr
+    assert "FAIL: 1 rule(s) broken: stock.display-matches" in done.stderr
     assert "will be ignored" not in done.stderr  # -t is read, not ignored
     assert "HTTP Request:" not in done.stderr  # no httpx INFO line per setup request
     (run,) = (tmp_path / "o").iterdir()

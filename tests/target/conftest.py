@@ -26,6 +26,7 @@ class MiniShop:
         self.stock: dict[str, int] = {}
         self.orders: list[dict[str, Any]] = []
         self.markers: set[str] = set()
+        self.teardowns: list[str] = []
         shop = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +65,10 @@ class MiniShop:
                 shop.markers.add(self.headers.get("X-Simlive-Run", ""))
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))
                                   or b"{}")
+                if self.path == "/teardown":
+                    shop.teardowns.append(body.get("run"))
+                    self._send(200, {})
+                    return
                 if self.path == "/session":
                     self._send(200, {}, headers={"X-Session": secrets.token_hex(8)})
                     return
@@ -169,6 +174,7 @@ operations:
     extract: {order_id: data.buy.order.id}
   browse: {method: GET, url: /garbage, ok: {status: [200], when: "items"}}
   read_receipt: {method: GET, url: /boom, extract: {receipt_no: number}}
+  teardown: {method: POST, url: /teardown, role: admin, json: {run: "{{ run_id }}"}}
 state: history-only
 """
 

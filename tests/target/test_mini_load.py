@@ -62,6 +62,10 @@ def test_history_only_shop_is_judged_from_the_history(mini_shop: Any, mini_targe
     again, v2 = load(mini_shop, mini_target, tmp_path / "again")
     assert again.returncode == 1 and v2["stock.no-oversell"]["status"] == "pass"
     assert len({o["sku"] for o in mini_shop.orders}) == 4  # 2 SKUs x 2 runs
+    # production-safe: every request tagged with its run's id, each run torn down
+    runs = [json.loads((tmp_path / d / "verdicts.json").read_text())["run_id"]
+            for d in ("out", "again")]
+    assert mini_shop.markers == set(runs) and mini_shop.teardowns == runs
 
 
 def test_overselling_shop_fails_no_oversell_from_the_history(overselling_shop: Any,

@@ -56,7 +56,9 @@ def test_dry_run_prints_the_journey_and_sends_nothing() -> None:
     done = simlive("load", str(SCENARIO), "--host", f"http://127.0.0.1:{port}", "--dry-run")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "(nothing sent)" in out
-    assert "POST /orders {\"sku\":\"HOT-1." in out.replace("\n", "")  # rendered bodies
+    assert "the preflight journey, nothing sent" in out
+    assert "POST /orders" in out and '{"sku":"HOT-1.' in out  # rendered bodies
     assert "POST /orders/<order_id>/pay" in out
+    assert "Authorization: Bearer <buyer-token>" in out  # credentials masked
     assert "request(s) would be sent, each with the header X-Simlive-Run: <run id>" in out
+    assert "note: a real run would stop here: the target's admin credentials" in done.stderr

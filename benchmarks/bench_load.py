@@ -1,8 +1,10 @@
 """Load-test overheads, each against a baseline taken in the same run. A script, not a test.
 
 1. Bare FastHttpUser on the reference service's no-op ``/health`` vs the same user recording
-   every request in the history (goal: recording costs <= 20 %). Requests/s are printed, but
-   on one 2-core machine the service, not the client, sets them; the cost of recording is
+   every request in the history (goal: recording costs <= 20 %), and vs the same request
+   run as a target-file operation (template rendering, reading the answer, a JMESPath
+   extraction, recording): what speaking operations instead of URLs costs. Requests/s are
+   printed, but on one 2-core machine the service, not the client, sets them; the cost is
    therefore measured where it is paid: the Locust process's CPU time per request (taken
    between Locust's test_start and test_stop events, so start-up is not counted).
 2. The checker's operations per second on synthetic histories of 250k, 500k and 1M
@@ -31,9 +33,15 @@ from simlive.load.recorder import Recorder
 import time
 from locust import events
 
-RECORD = os.environ.get("BENCH_RECORD") == "1"
-rec = Recorder(os.environ["BENCH_HISTORY"]) if RECORD else None
+MODE = os.environ.get("BENCH_MODE", "bare")
+rec = Recorder(os.environ["BENCH_HISTORY"]) if MODE != "bare" else None
 _cpu = {}
+TARGET = None
+if MODE == "target":
+    from simlive.target.files import parse_target
+    TARGET = parse_target(
+        "name: bench\noperations:\n  browse:\n    method: GET\n    url: /health\n"
+        "    extract: {status: status}\n", "bench.yaml")
 
 
 @events.test_start.add_listener
@@ -50,8 +58,20 @@ def _stopped(**_kw):
 class Health(FastHttpUser):
     wait_time = constant(0)
 
+    def on_start(self):
+        if TARGET is not None:
+            from simlive.load.users import LocustTransport
+            from simlive.target.client import OperationClient
+
+            self.ops = OperationClient(TARGET, LocustTransport(self.client), {},
+                                       {"run_id": "bench", "marker": "bench"}, {}, rec,
+                                       "bench")
+
     @task
     def health(self):
+        if TARGET is not None:
+            self.ops.run("browse", {})
+            return
         if rec is None:
             self.client.get("/health")
             return
@@ -62,17 +82,18 @@ class Health(FastHttpUser):
 '''
 
 
-def locust_rps(base_url: str, record: bool, seconds: int, users: int,
+def locust_rps(base_url: str, mode: str, seconds: int, users: int,
                work: Path) -> tuple[float, float]:
-    """(requests/s, client CPU microseconds per request) of one headless Locust run."""
+    """(requests/s, client CPU microseconds per request) of one headless Locust run;
+    ``mode``: bare, record, or target."""
     import os
 
     lf = work / "bench_locustfile.py"
     lf.write_text(LOCUSTFILE)
-    prefix = work / ("rec" if record else "bare")
-    cpu_file = work / ("rec.cpu" if record else "bare.cpu")
-    env = {**os.environ, "BENCH_RECORD": "1" if record else "0",
-           "BENCH_HISTORY": str(work / "bench.jsonl"), "BENCH_CPU": str(cpu_file)}
+    prefix = work / mode
+    cpu_file = work / f"{mode}.cpu"
+    env = {**os.environ, "BENCH_MODE": mode,
+           "BENCH_HISTORY": str(work / f"{mode}.jsonl"), "BENCH_CPU": str(cpu_file)}
     subprocess.run([sys.executable, "-m", "locust", "-f", str(lf), "--headless", "--host",
                     base_url, "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
                     "--csv", str(prefix), "--only-summary"], env=env, check=False,
@@ -109,12 +130,16 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp, ServiceProcess(
                 f"sqlite:///{tmp}/b.db", Path(tmp) / "svc") as svc:
-            bare, bare_cpu = locust_rps(svc.base_url, False, a.seconds, a.users, Path(tmp))
-            rec, rec_cpu = locust_rps(svc.base_url, True, a.seconds, a.users, Path(tmp))
+            bare, bare_cpu = locust_rps(svc.base_url, "bare", a.seconds, a.users, Path(tmp))
+            rec, rec_cpu = locust_rps(svc.base_url, "record", a.seconds, a.users, Path(tmp))
+            op, op_cpu = locust_rps(svc.base_url, "target", a.seconds, a.users, Path(tmp))
         cost = (rec_cpu / bare_cpu - 1) * 100
         print(f"/health FastHttpUser: bare {bare:,.0f} req/s at {bare_cpu:.0f} us client CPU "
               f"per request; recording {rec:,.0f} req/s at {rec_cpu:.0f} us; recording costs "
               f"{cost:+.1f} % client CPU per request (goal <= 20 %)")
+        print(f"/health as a target operation: {op:,.0f} req/s at {op_cpu:.0f} us client CPU "
+              f"per request: {(op_cpu / bare_cpu - 1) * 100:+.1f} % vs bare, "
+              f"{(op_cpu / rec_cpu - 1) * 100:+.1f} % vs recording by hand")
     for n in (250_000, 500_000, 1_000_000):
         rate, dt = checker_rate(n)
         print(f"checker: {n:>9,} ops in {dt:5.2f} s = {rate:,.0f} ops/s (goal >= 200,000)")

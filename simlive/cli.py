@@ -531,6 +531,12 @@ def target_check(target_file: str, host: str, token_file: str | None,
         table.add_row(r.op, r.request, r.status, r.fields, f"[{style}]{r.verdict}[/]")
     _console().print(table)
     bad = broken(rows)
+    denied = [r.op for r in rows if r.works is False and ("HTTP 401" in r.verdict
+                                                          or "HTTP 403" in r.verdict)]
+    if len(denied) >= 2:
+        click.echo(f"hint: {len(denied)} operation(s) were refused as unauthorised (401/403): "
+                   "check the tokens and each role's auth (from, key, scheme, name, prefix)",
+                   err=True)
     if bad:
         raise UsageError(f"{len(bad)} operation(s) do not work: {', '.join(bad)}")
     click.echo(f"every mapped operation works ({sum(1 for r in rows if r.works)} checked; "

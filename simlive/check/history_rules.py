@@ -1,0 +1,101 @@
+"""Rules decided from the history alone, for shops whose real stock cannot be read.
+
+``stock.display-matches`` without a real-stock reading: setup declared each product's stock,
+and the history says which orders could have taken units and when. At any moment the real
+stock lies between two bounds: at most the declared stock less the units of orders already
+acknowledged as bought (those never come back during a test), at least the declared stock
+less every order that may have taken effect (acknowledged or of unknown outcome; a refusal
+took nothing). A displayed figure must equal the real stock at some moment between ``max_lag``
+before the read and its answer, so it must lie between the lower bound at the answer and the
+upper bound ``max_lag`` before the read. Outside that, the figure was false: phantom stock
+above, false scarcity below.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from itertools import accumulate
+from typing import Any
+
+from simlive.check.history import FAIL, OK, Op, of
+from simlive.check.state import FinalState
+from simlive.check.stock_rules import declared_stock
+from simlive.rules import Status, Verdict, format_duration
+
+
+def _cumulative(points: list[tuple[float, int]]) -> tuple[list[float], list[int]]:
+    points.sort()
+    return [t for t, _ in points], [0, *accumulate(u for _, u in points)]
+
+
+def _order_bounds(ops: list[Op]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per SKU: units of orders that may have taken stock, by start time; units surely
+    taken (bought), by the time the order was acknowledged."""
+    pays = of(ops, "pay")
+    paid = {op.value.get("order_id") for op in pays if op.type == OK and op.value}
+    maybe: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    sure: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    seen: set[Any] = set()
+    for op in of(ops, "order"):
+        sku, units = op.args.get("sku"), int(op.args.get("quantity", 1))
+        if op.type == FAIL:
+            continue
+        maybe[sku].append((op.start, units))
+        oid = (op.value or {}).get("order_id") if op.type == OK else None
+        if op.type == OK and oid not in seen and (not pays or oid in paid):
+            if oid is not None:
+                seen.add(oid)
+            sure[sku].append((op.end, units))
+    return ({s: _cumulative(v) for s, v in maybe.items()},
+            {s: _cumulative(v) for s, v in sure.items()})
+
+
+def _taken(cum: tuple[list[float], list[int]] | None, t: float) -> int:
+    if cum is None:
+        return 0
+    times, sums = cum
+    return sums[bisect_right(times, t)]
+
+
+def display_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    lag = float(p["max_lag"])
+    limit = {"max_lag_s": lag, "max_mismatches": p["max_mismatches"]}
+    declared = declared_stock(ops)
+    if not declared:
+        return Verdict("stock.display-matches", Status.UNKNOWN, None, limit,
+                       "the real stock cannot be read and no stock was declared at setup")
+    maybe, sure = _order_bounds(ops)
+    checked = mismatches = 0
+    worst: tuple[int, str, str] | None = None
+    for op in of(ops, "read_stock"):
+        if op.type != OK or not op.value:
+            continue
+        for sku, shown in op.value.items():
+            if sku not in declared:
+                continue
+            checked += 1
+            low = declared[sku] - _taken(maybe.get(sku), op.end)
+            high = declared[sku] - _taken(sure.get(sku), op.start - lag)
+            d = int(shown)
+            if not max(0, low) <= d <= high:
+                mismatches += 1
+                gap = low - d if d < low else d - high
+                kind = "false scarcity" if d < low else "phantom stock"
+                if worst is None or gap > worst[0]:
+                    worst = (gap, sku, kind)
+    measured = {"readings_checked": checked, "mismatches": mismatches}
+    if checked == 0:
+        return Verdict("stock.display-matches", Status.UNKNOWN, measured, limit,
+                       "no displayed stock figure of this run's products was read")
+    if mismatches > p["max_mismatches"]:
+        assert worst is not None
+        return Verdict("stock.display-matches", Status.FAIL, measured, limit,
+                       f"{mismatches} of {checked} displayed figures lie outside what the "
+                       f"acknowledged orders allow within {format_duration(lag)} (the real "
+                       f"stock cannot be read; bounds from the declared stock and the "
+                       f"history); worst {worst[1]} off by {worst[0]} unit(s), {worst[2]}")
+    return Verdict("stock.display-matches", Status.PASS, measured, limit,
+                   f"all {checked} displayed figures lie within what the acknowledged orders "
+                   f"allow within {format_duration(lag)} (the real stock cannot be read; "
+                   f"bounds from the declared stock and the history)")

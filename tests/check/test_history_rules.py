@@ -1,0 +1,51 @@
+"""Rules decided from the history alone (a shop whose real stock cannot be read)."""
+
+from __future__ import annotations
+
+from simlive.check.checker import check
+from simlive.check.state import FinalState
+from simlive.check.synthetic import Builder
+from simlive.rules import Status
+
+
+def run(shown: list[int], pay: bool = True) -> dict[str, object]:
+    """Declare 5 units, buy 4 one after another (each read back before the next), then
+    read the displayed stock once per figure in ``shown`` long after the last purchase."""
+    b = Builder()
+    b.op("setup", "create_product", {"sku": "HOT", "stock": 5}, "ok", {"product_id": "HOT"})
+    for i in range(4):
+        b.op("u", "read_stock", {"sku": "HOT"}, "ok", {"HOT": 5 - i})
+        b.op("u", "order", {"sku": "HOT", "quantity": 1, "key": f"k{i}", "buyer": i}, "ok",
+             {"order_id": i + 1})
+        if pay:
+            b.op("u", "pay", {"order_id": i + 1, "sku": "HOT", "quantity": 1}, "ok",
+                 {"order_id": i + 1, "state": "paid"})
+    b.op("u", "order", {"sku": "HOT", "quantity": 1, "key": "kx", "buyer": 9}, "info",
+         {"error": "timeout"})  # may or may not have taken the fifth unit
+    b.t += 10.0
+    for figure in shown:
+        b.op("v", "read_stock", {"sku": "HOT"}, "ok", {"HOT": figure})
+    verdicts = check(b.events, FinalState.from_history_only(), None,
+                     unsupported=["true_stock", "pay"] if not pay else ["true_stock"])
+    return {v.rule_id: v for v in verdicts}
+
+
+def test_figures_the_history_allows_pass() -> None:
+    v = run([1, 0])["stock.display-matches"]  # 1 left, or 0 if the timed-out order took it
+    assert v.status is Status.PASS, v
+    assert v.measured == {"readings_checked": 6, "mismatches": 0}
+
+
+def test_phantom_stock_and_false_scarcity_fail() -> None:
+    v = run([3])["stock.display-matches"]  # 4 bought long ago: at most 1 can be left
+    assert v.status is Status.FAIL, v
+    assert v.evidence.endswith("worst HOT off by 2 unit(s), phantom stock")
+    v = run([1, 0, 0])["stock.display-matches"]
+    assert v.status is Status.PASS
+    b = run([2], pay=False)["stock.display-matches"]  # the order is the purchase
+    assert b.status is Status.FAIL and "phantom stock" in b.evidence
+
+
+def test_history_only_no_oversell_counts_acknowledged_purchases() -> None:
+    v = run([1])["stock.no-oversell"]
+    assert v.status is Status.PASS and v.measured["acknowledged_units"] == 4

@@ -15,7 +15,11 @@ from typing import Any
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
 from simlive.check.history import Op, Ops, pair
-from simlive.check.history_rules import display_from_history
+from simlive.check.history_rules import (
+    display_from_history,
+    reviews_from_history,
+    tickets_from_history,
+)
 from simlive.check.needs import unmet
 from simlive.check.scope import this_run
 from simlive.check.state import FinalState
@@ -93,6 +97,10 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
             continue
         if rid == "stock.display-matches" and "true_stock" in unsupported:
             fn = display_from_history  # the real stock cannot be read: bound it instead
+        elif rid == "reviews.not-deleted" and final_state.reviews is None:
+            fn = reviews_from_history  # no listing: the reviews read back
+        elif rid == "aftersales.tracked-to-closure" and final_state.tickets is None:
+            fn = tickets_from_history
         try:
             out.append(fn(ops, final_state, p[rid]))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - a crashing rule is unknown, never pass

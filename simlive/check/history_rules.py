@@ -99,3 +99,67 @@ def display_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) 
                    f"all {checked} displayed figures lie within what the acknowledged orders "
                    f"allow within {format_duration(lag)} (the real stock cannot be read; "
                    f"bounds from the declared stock and the history)")
+
+
+def _read_back(ops: list[Op], create: str, id_key: str, read: str, arg: str,
+               same: str) -> tuple[set[Any], set[Any], set[Any]]:
+    """(acknowledged ids, ids read back present, ids read back gone): a read that started
+    after the acknowledgement and answered with a definite refusal means gone; so does an
+    answer whose ``same`` field differs from what was written (a shop that lost a record
+    can hand its id to the next one)."""
+    acked: dict[Any, tuple[float, Any]] = {}
+    for op in of(ops, create):
+        if op.type == OK and op.value and op.value.get(id_key) is not None:
+            acked[op.value[id_key]] = (op.end, op.args.get(same))
+    present: set[Any] = set()
+    gone: set[Any] = set()
+    for op in of(ops, read):
+        rid = op.args.get(arg)
+        if rid not in acked or op.start < acked[rid][0]:
+            continue
+        shown = (op.value or {}).get(same) if op.type == OK else None
+        if op.type == OK and (shown is None or shown == acked[rid][1]):
+            present.add(rid)
+        elif op.type in (OK, FAIL):
+            gone.add(rid)
+    return set(acked), present - gone, gone
+
+
+def reviews_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    """No review listing: acknowledged reviews read back later must still be there."""
+    limit = {"max_deletions": p["max_deletions"]}
+    acked, present, gone = _read_back(ops, "review", "review_id", "read_review", "review_id",
+                                      "text")
+    deletes = sum(1 for op in of(ops, "delete_review") if op.type == OK)
+    measured = {"acknowledged": len(acked), "read_back": len(present) + len(gone),
+                "gone": len(gone), "deletes_accepted": deletes}
+    if max(len(gone), deletes) > p["max_deletions"]:
+        return Verdict("reviews.not-deleted", Status.FAIL, measured, limit,
+                       f"{len(gone)} acknowledged review(s) are gone when read back (refused, or "
+                       f"another review under the id), e.g. "
+                       f"{sorted(gone, key=str)[:5]}"
+                       f"{f'; {deletes} DELETE request(s) were accepted' if deletes else ''}")
+    if not present:
+        return Verdict("reviews.not-deleted", Status.UNKNOWN, measured, limit,
+                       "no acknowledged review was read back after it was written")
+    return Verdict("reviews.not-deleted", Status.PASS, measured, limit,
+                   f"all {len(present)} acknowledged review(s) read back later were still "
+                   f"there (of {len(acked)} acknowledged; no listing of reviews is read)")
+
+
+def tickets_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
+    """No ticket listing: a lost ticket shows when read back; closure cannot be seen."""
+    limit = {"max_lost": p["max_lost"], "close_within_s": p["close_within"]}
+    acked, present, gone = _read_back(ops, "open_ticket", "ticket_id", "read_ticket",
+                                      "ticket_id", "message")
+    measured = {"acknowledged": len(acked), "read_back": len(present) + len(gone),
+                "lost": len(gone)}
+    if len(gone) > p["max_lost"]:
+        return Verdict("aftersales.tracked-to-closure", Status.FAIL, measured, limit,
+                       f"{len(gone)} acknowledged ticket(s) are lost when read back (refused, or "
+                       f"another ticket under the id), e.g. "
+                       f"{sorted(gone, key=str)[:5]}")
+    return Verdict("aftersales.tracked-to-closure", Status.UNKNOWN, measured, limit,
+                   f"none of {len(present)} ticket(s) read back was lost, but closure within "
+                   f"{format_duration(p['close_within'])} cannot be seen without the shop's "
+                   f"ticket listing")

@@ -29,8 +29,8 @@ NEEDS: dict[str, Need] = {
     "aftersales.first-reply": Need(("open_ticket",), ("tickets",)),
     "aftersales.refund-deadline": Need(("open_ticket", "goods_received", "refund_paid"),
                                        ("tickets",)),
-    "aftersales.tracked-to-closure": Need(("open_ticket",), ("tickets",)),
-    "reviews.not-deleted": Need(("review",), ("reviews",)),
+    "aftersales.tracked-to-closure": Need(("open_ticket",), ("tickets",), ("read_ticket",)),
+    "reviews.not-deleted": Need(("review",), ("reviews",), ("read_review",)),
     "evidence.receipt": Need(("order",), ("orders", "receipts"), ("read_receipt",)),
     "returns.seven-day": Need(("deliver", "open_ticket"), ("orders",)),
 }

@@ -225,8 +225,20 @@ class AftersalesUser(BuyerUser):
                 self.ops.run("deliver", {"order_id": order_id},
                              value=lambda r: {"order_id": order_id})
         message = f"{kind} {self.rng.getrandbits(48):012x} from {self.process}"
-        self.ops.run("open_ticket", {"kind": kind, "order_id": order_id, "message": message},
-                     value=lambda r: {"ticket_id": r.fields.get("ticket_id")})
+        res = self.ops.run("open_ticket", {"kind": kind, "order_id": order_id,
+                                           "message": message},
+                           value=lambda r: {"ticket_id": r.fields.get("ticket_id")})
+        if self.can("read_ticket") and getattr(self, "last_ticket", None) is not None:
+            # read the previous ticket back (as its customer): a lost one shows here
+            last_token, last_id = self.last_ticket
+            mine = self.ops.tokens.get("buyer")
+            self.ops.tokens["buyer"] = last_token
+            self.ops.run("read_ticket", {"ticket_id": last_id},
+                         value=lambda r: {"state": r.fields.get("state"),
+                                          "message": r.fields.get("message")})
+            self.ops.tokens["buyer"] = mine
+        if res.ok and res.fields.get("ticket_id") is not None:
+            self.last_ticket = (self.ops.tokens.get("buyer"), res.fields["ticket_id"])
         if not (self.can("list_tickets") and self.can("close_ticket")):
             return
         res = self.ops.run("list_tickets", {"state": "resolved"}, value=lambda r: None,
@@ -271,7 +283,12 @@ class AgentUser(SimliveUser):
 
 
 class ReviewerUser(SimliveUser):
-    """Writes reviews; now and then tries to delete their own bad one (must be refused)."""
+    """Writes reviews; now and then tries to delete their own bad one (must be refused);
+    reads an earlier one back."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.written: list[Any] = []
 
     @task
     def review(self) -> None:
@@ -287,6 +304,13 @@ class ReviewerUser(SimliveUser):
         if res.ok and rid is not None and rating <= 2 and self.rng.random() < 0.5 \
                 and self.can("delete_review"):
             self.ops.run("delete_review", {"review_id": rid}, value=lambda r: None)
+        if self.can("read_review") and self.written:
+            # read an earlier review back: one deleted or suppressed since shows here
+            earlier = self.written[self.rng.randrange(len(self.written))]
+            self.ops.run("read_review", {"review_id": earlier},
+                         value=lambda r: {"text": r.fields.get("text")})
+        if res.ok and rid is not None:
+            self.written.append(rid)
 
 
 class MonitorUser(SimliveUser):

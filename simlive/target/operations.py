@@ -87,6 +87,12 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
               "try to delete one's own bad review (a compliant shop refuses)", ("review_id",)),
     Operation("list_reviews", "buyer", "load", "a product's visible reviews as items [{id}]",
               PRODUCT, ("items",)),
+    Operation("read_review", "buyer", "load",
+              "read one review back (a definite refusal such as 404 means it is gone)",
+              ("review_id",), (), ("text",)),
+    Operation("read_ticket", "buyer", "load",
+              "read one's own ticket back (a definite refusal such as 404 means it is lost)",
+              ("ticket_id",), (), ("state", "message")),
     # --- after the load ------------------------------------------------------------------
     Operation("end_broadcast", "merchant", "after", "end the broadcast (a replay is due)"),
     Operation("read_replay", "buyer", "after", "open the broadcast's replay", (), (),

@@ -49,3 +49,22 @@ def test_phantom_stock_and_false_scarcity_fail() -> None:
 def test_history_only_no_oversell_counts_acknowledged_purchases() -> None:
     v = run([1])["stock.no-oversell"]
     assert v.status is Status.PASS and v.measured["acknowledged_units"] == 4
+
+
+def test_records_read_back_decide_reviews_and_lost_tickets() -> None:
+    b = Builder()
+    b.op("r", "review", {"sku": "HOT", "rating": 1, "text": "bad"}, "ok", {"review_id": 1})
+    b.op("c", "open_ticket", {"kind": "consultation", "message": "m1"}, "ok",
+         {"ticket_id": 7})
+    b.op("r", "read_review", {"review_id": 1}, "ok", {"text": "bad"})
+    b.op("c", "read_ticket", {"ticket_id": 7}, "ok", {"message": "m1", "state": "open"})
+    state = FinalState.from_history_only()
+    v = {x.rule_id: x for x in check(b.events, state)}
+    assert v["reviews.not-deleted"].status is Status.PASS
+    assert v["aftersales.tracked-to-closure"].status is Status.UNKNOWN  # closure unseen
+    b.op("r", "read_review", {"review_id": 1}, "fail", {"status": 404})
+    b.op("c", "read_ticket", {"ticket_id": 7}, "ok", {"message": "someone else's"})
+    v = {x.rule_id: x for x in check(b.events, state)}
+    assert v["reviews.not-deleted"].status is Status.FAIL
+    assert v["aftersales.tracked-to-closure"].status is Status.FAIL  # its id was reused
+    assert "another ticket under the id" in v["aftersales.tracked-to-closure"].evidence

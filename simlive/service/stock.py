@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -216,10 +217,11 @@ def _return_units(conn: Connection, product_id: int, quantity: int) -> None:
         remaining=p.c.remaining + quantity, returned=p.c.returned + quantity))
 
 
-def expire_order(svc: Service, order_id: int, now: datetime) -> bool:
+def expire_order(svc: Service, order_id: int, now: datetime,
+                 rendezvous: threading.Barrier | None = None) -> bool:
     """Expire one overdue reserved order and return its units, exactly once."""
     if svc.settings.has(Fault.DOUBLE_RESTOCK):
-        return _expire_racy(svc, order_id, now)
+        return _expire_racy(svc, order_id, now, rendezvous)
     o = t.orders
     with svc.db.write() as conn:
         row = conn.execute(
@@ -232,12 +234,20 @@ def expire_order(svc: Service, order_id: int, now: datetime) -> bool:
     return True
 
 
-def _expire_racy(svc: Service, order_id: int, now: datetime) -> bool:
-    """``double-restock`` fault: check the state, pause, then expire without re-checking."""
+def _expire_racy(svc: Service, order_id: int, now: datetime,
+                 rendezvous: threading.Barrier | None = None) -> bool:
+    """``double-restock`` fault: check the state, pause, then expire without re-checking.
+    With ``rendezvous``, the sweeper's two expirers both have read before either writes
+    (a pause alone loses the race when a loaded machine starts the second one late)."""
     o = t.orders
     with svc.db.read() as conn:
         row = conn.execute(select(o.c.state, o.c.expires_at, o.c.product_id, o.c.quantity)
                            .where(o.c.id == order_id)).first()
+    if rendezvous is not None:
+        try:
+            rendezvous.wait(timeout=max(1.0, 20 * svc.settings.fault_gap))
+        except threading.BrokenBarrierError:
+            pass
     if row is None or row.state != "reserved" or row.expires_at > now:
         return False
     time.sleep(svc.settings.fault_gap)
@@ -261,9 +271,10 @@ def expire_due(svc: Service, limit: int = 1000) -> int:
         # reader happens to collide with the sweeper
         from concurrent.futures import ThreadPoolExecutor
 
+        gates = {i: threading.Barrier(2) for i in due}
         with ThreadPoolExecutor(2) as pool:
-            done = list(pool.map(lambda _: sum(expire_order(svc, i, now) for i in due),
-                                 range(2)))
+            done = list(pool.map(lambda _: sum(expire_order(svc, i, now, gates[i])
+                                               for i in due), range(2)))
         return max(done)
     return sum(expire_order(svc, order_id, now) for order_id in due)
 

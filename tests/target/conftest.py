@@ -63,8 +63,14 @@ class MiniShop:
 
             def do_POST(self) -> None:  # noqa: N802
                 shop.markers.add(self.headers.get("X-Simlive-Run", ""))
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                                  or b"{}")
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/form":  # echoes a form body as JSON
+                    from urllib.parse import parse_qsl
+
+                    self._send(200, {"form": dict(parse_qsl(raw.decode())),
+                                     "type": self.headers.get("Content-Type", "")})
+                    return
+                body = json.loads(raw or b"{}")
                 if self.path == "/teardown":
                     shop.teardowns.append(body.get("run"))
                     self._send(200, {})
@@ -105,7 +111,11 @@ class MiniShop:
                 else:
                     self._send(200, {"errors": [{"message": "unknown query"}]})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that timed out and hung up (the /slow test): expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -104,3 +104,14 @@ def test_outcome_table(status: int, body: Any, ok: Match, fail: Match, outcome: 
     req = Request(method="POST", url="/x", ok=ok, fail=fail)
     reading = read_answer(req, Answer(status, {}, json.dumps(body).encode()))
     assert (reading.outcome, reading.expected) == (outcome, expected)
+
+
+def test_form_bodies_are_sent_urlencoded(mini_shop: Any, mini_target: Any) -> None:
+    c = client_for(mini_shop, mini_target[0])
+    step = Request(method="POST", url="/form", form={"sku": "{{ sku }}", "qty": 2},
+                   extract={"sku": "form.sku", "kind": "type"})
+    req = c.prepare(c.target.operation("browse"), step, "browse", {**c.context, "sku": "HOT"})
+    ans = c.transport.send(req, lambda a: read_answer(step, a))
+    assert read_answer(step, ans).outcome == "ok"
+    assert json.loads(ans.body) == {"form": {"sku": "HOT", "qty": "2"},
+                                    "type": "application/x-www-form-urlencoded"}

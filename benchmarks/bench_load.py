@@ -39,9 +39,9 @@ _cpu = {}
 TARGET = None
 if MODE == "target":
     from simlive.target.files import parse_target
-    TARGET = parse_target(
-        "name: bench\noperations:\n  browse:\n    method: GET\n    url: /health\n"
-        "    extract: {status: status}\n", "bench.yaml")
+    TARGET = parse_target(chr(10).join([
+        "name: bench", "operations:", "  browse:", "    method: GET", "    url: /health",
+        "    extract: {status: status}"]), "bench.yaml")
 
 
 @events.test_start.add_listener
@@ -94,10 +94,12 @@ def locust_rps(base_url: str, mode: str, seconds: int, users: int,
     cpu_file = work / f"{mode}.cpu"
     env = {**os.environ, "BENCH_MODE": mode,
            "BENCH_HISTORY": str(work / f"{mode}.jsonl"), "BENCH_CPU": str(cpu_file)}
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(lf), "--headless", "--host",
-                    base_url, "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
-                    "--csv", str(prefix), "--only-summary"], env=env, check=False,
-                   capture_output=True, timeout=seconds + 60)
+    done = subprocess.run([sys.executable, "-m", "locust", "-f", str(lf), "--headless",
+                           "--host", base_url, "-u", str(users), "-r", str(users), "-t",
+                           f"{seconds}s", "--csv", str(prefix), "--only-summary"], env=env,
+                          check=False, capture_output=True, text=True, timeout=seconds + 60)
+    if not cpu_file.exists():
+        raise SystemExit(f"locust ({mode}) did not run:\n{done.stderr[-3000:]}")
     cpu = float(cpu_file.read_text())
     with open(f"{prefix}_stats.csv", newline="") as fh:
         for row in csv.DictReader(fh):

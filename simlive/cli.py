@@ -382,7 +382,7 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
                    "the payment timeout; else 0).")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False, exists=True),
               default=None, help="A load profile from 'simlive plan --emit-load-profile': "
-                                 "hold its peak request rate (open model).")
+                                 "hold each operation's planned rate (open model).")
 @click.option("--dry-run", is_flag=True,
               help="Print the requests of one journey (setup, a buyer, an agent, ...) "
                    "without sending anything.")
@@ -420,16 +420,17 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
             raise UsageError(f"--run-time: {exc}") from None
         if changes["run_time"] <= 0:
             raise UsageError(f"--run-time(={run_time!r}) must be > 0")
+    profile = None
     if profile_path is not None:
-        from simlive.load.profile import profile_rate
+        from simlive.load.profile import profile_rates
 
-        changes.update({"mode": "open", "arrival_rate": profile_rate(Path(profile_path))})
+        profile = profile_rates(Path(profile_path))
     if changes:
         sc = sc.model_copy(update={"load": sc.load.model_copy(update=changes)})
     tokens = read_tokens(token_file, admin_token)
     run = LoadRun(scenario=sc, target=target, host=(host or "").rstrip("/"),
                   run_id=new_run_id(), out=out_dir, target_name=str(target_path(target_file)),
-                  tokens=tokens)
+                  tokens=tokens, profile=profile, workers=workers)
     if dry_run:
         _dry_run(run)
         return
@@ -438,6 +439,12 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
     result = run_load(run, serve=serve, faults=faults, workers=workers, settle=settle)
     click.echo(f"reports in {out_dir}/ (report.html, locust.html, locust_*.csv, "
                f"history.jsonl, verdicts.json)")
+    if result.rates:
+        from simlive.load.runner import rate_table
+
+        _console().print(rate_table(result.rates))
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
     sys.exit(_print_verdicts(result.verdicts, result.thresholds))
 
 

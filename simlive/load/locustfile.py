@@ -22,6 +22,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from simlive.errors import EXIT_BAD_INPUT, SimliveError
+from simlive.load.arrivals import ArrivalDriver
 from simlive.load.context import Context
 from simlive.load.curve import Curve
 from simlive.load.recorder import Recorder
@@ -38,8 +39,8 @@ from simlive.load.users import (
 )
 from simlive.target.provision import new_run_id
 
-__all__ = ["AftersalesUser", "AgentUser", "BuyerUser", "MonitorUser", "ReviewerUser",
-           "ScenarioShape", "ViewerUser"]
+__all__ = ["AftersalesUser", "AgentUser", "ArrivalDriver", "BuyerUser", "MonitorUser",
+           "ReviewerUser", "ScenarioShape", "ViewerUser"]
 
 RUN_MESSAGE = "simlive_run"
 log = logging.getLogger("simlive")
@@ -84,9 +85,16 @@ def _refuse(environment: Any, message: str) -> None:
 def _configure(environment: Any, run: LoadRun) -> None:
     """Shape and user settings from the run (the effective scenario, not the YAML)."""
     ls = run.scenario.load
+    # with a profile, the plan's rates per operation replace the roles; agents still work
+    # the tickets the arrivals open
     floor = apply_settings(dict(ls.weights), ls.mode, ls.user_rate, ls.peak_users,
-                           run.target.supports, run.target.timeout)
-    ScenarioShape.configure(Curve(run.scenario, ls.run_time), ls.peak_users, ls.mode,
+                           run.target.supports, run.target.timeout,
+                           only=("agent",) if run.profile else None)
+    mode = ls.mode
+    if run.profile:
+        floor += ArrivalDriver.configure(run.profile, run.workers, ls.max_inflight)
+        mode = "profile"
+    ScenarioShape.configure(Curve(run.scenario, ls.run_time), ls.peak_users, mode,
                             ls.arrival_rate, ls.user_rate, floor=floor,
                             spawn_rate=ls.spawn_rate)
 

@@ -29,6 +29,8 @@ class LoadRun:
     provisioned: Provisioned | None = None
     target_name: str = "reference"
     tokens: dict[str, list[str]] = field(default_factory=dict)  # as given (file, --admin-token)
+    profile: dict[str, float] | None = None  # per operation, the peak arrivals per second
+    workers: int = 0  # Locust worker processes (0: one local process)
 
     @property
     def history_dir(self) -> Path:
@@ -44,7 +46,8 @@ class LoadRun:
                                                  exclude_defaults=True),
                 "host": self.host, "run_id": self.run_id, "out": self.out,
                 "provisioned": self.provisioned.to_dict() if self.provisioned else None,
-                "target_name": self.target_name, "tokens": self.tokens}
+                "target_name": self.target_name, "tokens": self.tokens,
+                "profile": self.profile, "workers": self.workers}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadRun:
@@ -53,7 +56,8 @@ class LoadRun:
                    target=Target.model_validate(data["target"]), host=data["host"],
                    run_id=data["run_id"], out=data["out"],
                    provisioned=Provisioned.from_dict(prov) if prov else None,
-                   target_name=data.get("target_name", ""), tokens=data.get("tokens", {}))
+                   target_name=data.get("target_name", ""), tokens=data.get("tokens", {}),
+                   profile=data.get("profile"), workers=int(data.get("workers", 0)))
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)

@@ -37,8 +37,11 @@ from simlive.errors import (
     ServiceError,
     UsageError,
 )
+from simlive.load.curve import Curve
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
+from simlive.load.shortfall import RateRow, rate_rows, read_reports
+from simlive.load.shortfall import warnings as shortfall_warnings
 from simlive.report.files import write_json
 from simlive.rules import Status, Verdict
 from simlive.target.provision import finish, provision, read_state, teardown
@@ -52,7 +55,8 @@ class LoadResult:
     thresholds: list[ThresholdResult]
     out: Path
     locust_rc: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the generator's shortfall, ...
+    rates: list[RateRow] = field(default_factory=list)  # planned vs achieved, per operation
 
     @property
     def exit_code(self) -> int:
@@ -105,12 +109,20 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
     th = run.scenario.load.thresholds
     row = stats_row if stats_row is not None else aggregated_row(out / "locust_stats.csv")
     thresholds = judge(row, th.p95_ms, th.max_failure_ratio, th.min_rps)
-    result = LoadResult(verdicts, thresholds, out)
+    rates: list[RateRow] = []
+    if run.profile:
+        ls = run.scenario.load
+        rates = rate_rows(run.profile, Curve(run.scenario, ls.run_time), ls.run_time, events,
+                          read_reports(run.history_dir))
+    result = LoadResult(verdicts, thresholds, out, notes=shortfall_warnings(rates),
+                        rates=rates)
     write_json(out / "verdicts.json", {
         "run_id": run.run_id, "target": run.target.name,
         "unsupported": run.target.unsupported,
         "verdicts": [v.to_dict() for v in verdicts],
-        "thresholds": [t.to_dict() for t in thresholds], "exit_code": result.exit_code})
+        "thresholds": [t.to_dict() for t in thresholds],
+        "profile": [r.to_dict() for r in rates], "warnings": result.notes,
+        "exit_code": result.exit_code})
     write_report(run, result)
     return result
 
@@ -226,4 +238,19 @@ def threshold_table(results: list[ThresholdResult]) -> Any:
         m = "-" if r.measured is None else f"{r.measured:.4g}"
         table.add_row(r.name, f"[{style}]{'pass' if r.passed else 'fail'}[/]", m,
                       f"{r.limit:g}")
+    return table
+
+
+def rate_table(rows: list[RateRow]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Load profile: planned vs achieved", title_justify="left")
+    for col in ("operation", "peak /s", "planned /s", "achieved /s", "planned", "achieved",
+                "dropped", "held?"):
+        table.add_column(col, justify="left" if col == "operation" else "right")
+    for r in rows:
+        style = "bold green" if r.kept_up else "bold red"
+        table.add_row(r.operation, f"{r.peak_rate:g}", f"{r.target_rate:.1f}",
+                      f"{r.achieved_rate:.1f}", f"{r.target:.0f}", str(r.achieved),
+                      str(r.dropped), f"[{style}]{'yes' if r.kept_up else 'NO'}[/]")
     return table

@@ -38,6 +38,8 @@ class ScenarioShape(LoadTestShape):
         if t >= self.curve.run_time:
             return None
         rate = self.spawn_rate or max(10.0, float(self.peak_users))
+        if self.mode == "profile":  # arrival drivers pace themselves; agents, monitor
+            return self.floor, max(rate, float(self.floor))
         if self.mode == "closed":
             return self.curve.users(t, self.peak_users, self.floor) + self.floor, rate
         target = self.arrival_rate * self.curve.fraction(t)

@@ -335,14 +335,16 @@ NEEDS = {"viewer": "read_stock", "buyer": "order", "aftersales": "open_ticket",
 
 
 def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_users: int,
-                   supports: Any, timeout: float) -> int:
+                   supports: Any, timeout: float,
+                   only: tuple[str, ...] | None = None) -> int:
     """Scenario weights onto the classes (before spawning); open model: fixed pacing.
 
     The minority roles (after-sales, agents, reviewers) get a fixed count, their weighted
     share of ``peak_users`` but at least one if weighted at all, so that a short test with
     few users still exercises every rule; viewers and buyers share the rest by weight. A
     role whose key operation the target lacks gets no users. Returns the number of fixed
-    users (the shape's floor, monitor included).
+    users (the shape's floor, monitor included). ``only``: the roles that run at all (with
+    a profile, only the agents: arrival drivers do the rest).
     """
     total = sum(weights.values()) or 1.0
     for cls in (*ROLE_CLASSES.values(), MonitorUser):
@@ -351,6 +353,9 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
     fixed = MonitorUser.fixed_count
     for role, cls in ROLE_CLASSES.items():
         w = weights.get(role, 0.0) if supports(NEEDS[role]) else 0.0
+        if only is not None and role not in only:  # a profile's arrivals replace the role
+            cls.fixed_count, cls.weight = 0, 0
+            continue
         if role in MINORITY:
             cls.fixed_count = max(1, round(peak_users * w / total)) if w > 0 else 0
             cls.weight = 1

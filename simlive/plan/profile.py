@@ -36,6 +36,11 @@ def load_profile(scenario: Scenario, result: SimulationResult) -> dict[str, Any]
             "stock_reads_per_s": round(float(peak_viewers) / refresh, 3),
             "ticket_operations_per_s": round(float(peak_tickets) * TICKET_OPERATIONS, 4),
         },
+        "operations": {  # what simlive load --profile holds, per operation, per second
+            "order": round(float(peak_orders), 3),
+            "read_stock": round(float(peak_viewers) / refresh, 3),
+            "open_ticket": round(float(peak_tickets), 4),
+        },
         "notes": ("peaks are averages over series_step_s of replication 0; stock reads "
                   "assume each viewer's screen re-reads the displayed stock every "
                   f"{refresh:g} s (orders.display_refresh, at least 1 s)"),

@@ -58,4 +58,7 @@ class LoadSettings(_Model):
         "with --serve: the service's payment timeout, so unpaid orders expire within the test"))
     request_timeout: Seconds = Field(default=5.0, gt=0, description=(
         "a request without an answer after this is recorded as info (outcome unknown)"))
+    max_inflight: int = Field(default=200, ge=1, le=100_000, description=(
+        "with --profile: arrivals of one operation in flight at once per process; one due "
+        "while all are busy is dropped and reported as the generator's shortfall"))
     thresholds: Thresholds = Thresholds()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_profile_emitted_by_plan_is_read_back(tmp_path: Path) -> None:
 def test_bad_profiles_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(text)
-    with pytest.raises(UsageError, match=message.replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(UsageError, match=re.escape(message)):
         profile_rate(path)
     res = CliRunner().invoke(cli, ["load", str(ROOT / "scenarios" / "flash-sale.yaml"),
                                    "--serve", "--profile", str(path),

@@ -50,3 +50,10 @@ def open_model_users(current: int, measured_rps: float, target_rps: float, user_
         corrected = math.ceil(current * target_rps / measured_rps)
         estimate = min(max(corrected, current // 2), 2 * current)
     return max(1, min(cap, estimate))
+
+
+def flash_windows(scenario: Scenario, run_time: float) -> list[tuple[float, float]]:
+    """The flash sales' windows in real seconds since the load started (compressed like the
+    curve), for thresholds per phase and the report's plots."""
+    scale = scenario.duration / float(run_time)
+    return [(f.at / scale, (f.at + f.duration) / scale) for f in scenario.products.flash_sales]

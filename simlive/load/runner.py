@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from simlive.check.checker import check
-from simlive.check.history import write_jsonl
+from simlive.check.history import Ops, pair, write_jsonl
+from simlive.check.op_thresholds import judge_operations
 from simlive.check.state import FinalState
 from simlive.check.stored import read_history
 from simlive.check.thresholds import ThresholdResult, aggregated_row, judge
@@ -37,7 +38,7 @@ from simlive.errors import (
     ServiceError,
     UsageError,
 )
-from simlive.load.curve import Curve
+from simlive.load.curve import Curve, flash_windows
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
 from simlive.load.shortfall import RateRow, rate_rows, read_reports
@@ -109,6 +110,10 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
     th = run.scenario.load.thresholds
     row = stats_row if stats_row is not None else aggregated_row(out / "locust_stats.csv")
     thresholds = judge(row, th.p95_ms, th.max_failure_ratio, th.min_rps)
+    if th.operations:
+        ls = run.scenario.load
+        thresholds += judge_operations(Ops(pair(events)), th.operations,
+                                       flash_windows(run.scenario, ls.run_time), ls.run_time)
     rates: list[RateRow] = []
     if run.profile:
         ls = run.scenario.load
@@ -123,20 +128,32 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
         "thresholds": [t.to_dict() for t in thresholds],
         "profile": [r.to_dict() for r in rates], "warnings": result.notes,
         "exit_code": result.exit_code})
-    write_report(run, result)
+    write_report(run, result, Ops(pair(events)))
     return result
 
 
-def write_report(run: LoadRun, result: LoadResult) -> None:
+def write_report(run: LoadRun, result: LoadResult, ops: Ops) -> None:
     from simlive import __version__
+    from simlive.check.op_thresholds import load_start
     from simlive.report.html import render_html
+    from simlive.report.load_plots import load_figures, load_series
+
+    start = load_start(ops) or 0.0
+    samples = [(op.start - start, op.end - start, op.type == "info" or (
+        op.type == "fail" and not (op.value or {}).get("expected")))
+        for op in ops if op.process != "setup"]
+    ls = run.scenario.load
+    figures = load_figures(load_series(samples, ls.run_time),
+                           flash_windows(run.scenario, ls.run_time))
 
     page = render_html({"scenario": f"{run.scenario.name}: load test of {run.target.name}",
                         "simlive_version": __version__,
                         "meta": f"load test, run {run.run_id}, seed {run.seed}, "
                                 f"{run.scenario.load.run_time:g} s, host {run.host}",
                         "rules": [v.to_dict() for v in result.verdicts],
-                        "thresholds": [t.to_dict() for t in result.thresholds]}, None)
+                        "thresholds": [t.to_dict() for t in result.thresholds],
+                        "rates": [r.to_dict() for r in result.rates],
+                        "warnings": result.notes}, None, extra_figures=figures)
     (Path(run.out) / "report.html").write_text(page, encoding="utf-8")
 
 

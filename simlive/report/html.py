@@ -140,6 +140,17 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
     th_table = ("<h2>Performance thresholds</h2><table id='thresholds'><thead><tr><th>"
                 "threshold</th><th>status</th><th>measured</th><th>limit</th></tr></thead>"
                 f"<tbody>{th_rows}</tbody></table>") if thresholds else ""
+    rate_rows = "".join(
+        f"<tr><td>{esc(r['operation'])}</td><td class='num'>{r['peak_rate']:g}</td>"
+        f"<td class='num'>{r['target_rate']:.1f}</td><td class='num'>{r['achieved_rate']:.1f}"
+        f"</td><td class='num'>{r['dropped']}</td><td class='{'pass' if r['kept_up'] else 'fail'}'>"
+        f"{'yes' if r['kept_up'] else 'NO'}</td></tr>" for r in result.get("rates") or [])
+    warn = "".join(f"<p class='summary fail'>warning: {esc(w)}</p>"
+                   for w in result.get("warnings") or [])
+    rate_table = ("<h2>Load profile: planned vs achieved</h2><table id='rates'><thead><tr>"
+                  "<th>operation</th><th>peak /s</th><th>planned /s</th><th>achieved /s</th>"
+                  f"<th>dropped</th><th>held?</th></tr></thead><tbody>{rate_rows}</tbody>"
+                  "</table>") if rate_rows else ""
     kpi_table = ("<h2>KPIs</h2><table id='kpis'><thead><tr><th>KPI</th><th>mean</th><th>95% "
                  f"CI</th><th>unit</th></tr></thead><tbody>{kpis}</tbody></table>"
                  ) if kpis else ""
@@ -155,7 +166,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         f"<p class='summary {overall}'>{esc(summary)}</p>"
         "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
         "<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>{th_table}{kpi_table}"
+        f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{warn}{kpi_table}"
         f"{figs}</body></html>\n"
     )
 

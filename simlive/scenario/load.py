@@ -11,15 +11,54 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simlive.scenario.units import PerSecond, Seconds
+from simlive.target.operations import OPERATION_NAMES
 
 USER_ROLES = ("viewer", "buyer", "aftersales", "agent", "reviewer")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperationThreshold(_Model):
+    """A limit on one operation, over the whole run or one phase of the broadcast:
+    a latency percentile (``percentile`` + ``max_ms``), a failure ratio, or a rate."""
+
+    operation: Literal[OPERATION_NAMES]  # type: ignore[valid-type]
+    phase: Literal["all", "flash-sale", "outside-flash-sale"] = Field(default="all", description=(
+        "all, or only while a flash sale runs (its window compressed like the curve), or "
+        "outside them"))
+    percentile: float = Field(default=95.0, gt=0, lt=100, description=(
+        "with max_ms: which latency percentile (99 for p99, 99.9, ...)"))
+    max_ms: float | None = Field(default=None, gt=0, le=3_600_000, description=(
+        "the percentile's latency must not exceed this (ms)"))
+    max_failure_ratio: float | None = Field(default=None, ge=0, le=1, description=(
+        "failed / started (unknown outcomes and unexpected refusals count as failed; a "
+        "sold-out answer does not)"))
+    min_rate: PerSecond | None = Field(default=None, description=(
+        "operations started per second, at least"))
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> OperationThreshold:
+        given = [k for k in ("max_ms", "max_failure_ratio", "min_rate")
+                 if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("exactly one of max_ms, max_failure_ratio, min_rate")
+        return self
+
+    @property
+    def name(self) -> str:
+        if self.max_ms is not None:
+            what = f"p{self.percentile:g} < {self.max_ms:g} ms"
+        elif self.max_failure_ratio is not None:
+            what = f"failure ratio <= {self.max_failure_ratio:g}"
+        else:
+            what = f"rate >= {self.min_rate:g}/s"
+        return f"{self.operation} {what}" + ("" if self.phase == "all" else
+                                             f" during {self.phase}")
 
 
 class Thresholds(_Model):
@@ -30,6 +69,8 @@ class Thresholds(_Model):
         "failed requests / requests (expected business refusals such as sold_out are not "
         "failures)"))
     min_rps: float | None = Field(default=None, ge=0, description="mean requests per second")
+    operations: list[OperationThreshold] = Field(default_factory=list, max_length=1000,
+                                                 description="limits per operation and phase")
 
 
 def _weights() -> dict[str, float]:

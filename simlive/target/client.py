@@ -295,9 +295,10 @@ class OperationClient:
             if result.outcome == OK:
                 self.recorder.complete(handle, OK, value(result) if value else result.fields)
             else:
+                expected = bool(result.requests) and result.requests[-1][2].expected
                 self.recorder.complete(handle, result.outcome, {
                     "status": result.status, "code": result.fields.get("code"),
-                    "error": result.error})
+                    "error": result.error, "expected": expected})
         return result
 
     # --- stock readings -------------------------------------------------------------------

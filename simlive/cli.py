@@ -41,6 +41,24 @@ def cli() -> None:
 # --- simulate ------------------------------------------------------------------------------
 
 
+def _write_junit(path: str | None, title: str, verdicts: list[Any],
+                 thresholds: list[Any] | None = None) -> None:
+    if path:
+        from pathlib import Path
+
+        from simlive.report.junit import junit_xml
+
+        Path(path).write_bytes(junit_xml(title, verdicts, thresholds or []))
+
+
+def _junit_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--junit", "junit_path", type=click.Path(dir_okay=False), default=None,
+                        help="Write the verdicts (and thresholds) as JUnit XML for CI: a test "
+                             "case per rule, failed or skipped (unknown).")(func)
+
+
+
+
 def _console(stderr: bool = False):
     """A rich console; piped output (CI logs, files) gets 160 columns instead of 80, so
     the verdict table's evidence is not folded into a narrow column."""
@@ -68,9 +86,11 @@ def _console(stderr: bool = False):
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Write a self-contained HTML report with plots to this file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no tables.")
+@_junit_option
 @_friendly
 def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path: str | None,
-        csv_dir: str | None, html_path: str | None, quiet: bool) -> None:
+        csv_dir: str | None, html_path: str | None, quiet: bool,
+        junit_path: str | None) -> None:
     """Simulate a broadcast and judge every compliance rule.
 
     Exit 0 when every rule passes, 1 when any fails, 2 for bad input.
@@ -117,6 +137,8 @@ def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path
                 f"seed {sc.seed}"
         console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
         console.print(verdict_table(result.verdicts))
+    _write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {replications} "
+                             f"replication(s))", result.verdicts)
     if overall(result.verdicts) is not Status.PASS:
         click.echo(summary(result.verdicts), err=True)
         sys.exit(EXIT_RULE_FAILED)
@@ -386,11 +408,13 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--dry-run", is_flag=True,
               help="Print the requests of one journey (setup, a buyer, an agent, ...) "
                    "without sending anything.")
+@_junit_option
 @_friendly
 def load(scenario: str, serve: bool, host: str | None, target_file: str,
          token_file: str | None, admin_token: str | None, users: int | None,
          run_time: str | None, workers: int, out_dir: str, faults: tuple[str, ...],
-         settle: float | None, profile_path: str | None, dry_run: bool) -> None:
+         settle: float | None, profile_path: str | None, dry_run: bool,
+         junit_path: str | None) -> None:
     """Load-test a shop with Locust along the scenario, then check every rule."""
     from pathlib import Path
 
@@ -445,6 +469,8 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
         _console().print(rate_table(result.rates))
     for note in result.notes:
         click.echo(f"warning: {note}", err=True)
+    _write_junit(junit_path, f"{sc.name} (load test of {target.name}, run {run.run_id})",
+                 result.verdicts, result.thresholds)
     sys.exit(_print_verdicts(result.verdicts, result.thresholds))
 
 
@@ -562,10 +588,11 @@ def target_check(target_file: str, host: str, token_file: str | None,
               help="Scenario whose compliance block sets the rule parameters.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the verdicts as JSON to this file.")
+@_junit_option
 @_friendly
 def check(history: str, state_file: str | None, host: str | None, target_file: str,
           token_file: str | None, admin_token: str | None, scenario: str | None,
-          json_path: str | None) -> None:
+          json_path: str | None, junit_path: str | None) -> None:
     """Check a stored load-test history against a shop's final state."""
     from simlive.check.stored import load_state
     from simlive.errors import UsageError
@@ -587,6 +614,7 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
     verdicts = stored_verdicts(history, state, sc, tgt.unsupported)
     if json_path:
         write_json(json_path, {"verdicts": [v.to_dict() for v in verdicts]})
+    _write_junit(junit_path, f"stored run {history} ({tgt.name})", verdicts)
     sys.exit(_print_verdicts(verdicts))
 
 

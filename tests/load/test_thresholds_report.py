@@ -27,7 +27,8 @@ def test_threshold_per_operation_and_phase_and_the_report(tmp_path: Path) -> Non
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "simlive.cli", "load", str(path), "--serve",
-                           "--out", str(out)], capture_output=True, text=True, timeout=120,
+                           "--out", str(out), "--junit", str(tmp_path / "junit.xml")],
+                          capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
     assert "FAIL: threshold(s) broken: order p99 < 0.001 ms during flash-sale\n" in done.stderr
@@ -36,6 +37,10 @@ def test_threshold_per_operation_and_phase_and_the_report(tmp_path: Path) -> Non
     assert th["order p99 < 0.001 ms during flash-sale"]["measured"] > 0.001
     assert [th[n]["status"] for n in ("order p50 < 10000 ms", "pay failure ratio <= 0.5",
                                       "read_stock rate >= 1/s")] == ["pass"] * 3
+
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'name="order p99 &lt; 0.001 ms during flash-sale"' in junit
+    assert junit.count("<failure") == 1  # the threshold; every rule passed
 
     assert CHROMIUM, "chromium is not installed (.ci/run installs Debian's chromium)"
     dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",

@@ -1,0 +1,71 @@
+"""--junit: verdicts as JUnit XML, valid by the schema CI servers read and by an
+independent JUnit reader (junitparser)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from junitparser import Failure, JUnitXml, Skipped
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit.xsd"))))
+
+
+def simlive(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simlive.cli", *args], capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL, cwd=ROOT)
+
+
+def cases(path: Path) -> dict[str, str]:
+    """{case name: pass / fail / skip}, read by junitparser."""
+    out = {}
+    for suite in JUnitXml.fromfile(str(path)):
+        for case in suite:
+            kinds = {type(r) for r in case.result}
+            out[case.name] = "fail" if Failure in kinds else "skip" if Skipped in kinds \
+                else "pass"
+    return out
+
+
+def test_run_writes_valid_junit_with_a_failure_per_broken_rule(tmp_path: Path) -> None:
+    path = tmp_path / "run.xml"
+    done = simlive("run", "scenarios/noncompliant.yaml", "-q", "--junit", str(path))
+    assert done.returncode == 1
+    SCHEMA.assertValid(etree.parse(str(path)))
+    got = cases(path)
+    assert len(got) == 11
+    broken = {n.split(" ")[0] for n, k in got.items() if k == "fail"}
+    assert broken == {"stock.display-matches", "replay.available", "aftersales.first-reply",
+                      "reviews.not-deleted", "returns.seven-day"}
+    again = tmp_path / "again.xml"
+    simlive("run", "scenarios/noncompliant.yaml", "-q", "--junit", str(again))
+    assert again.read_bytes() == path.read_bytes()  # the same run, the same bytes
+
+
+def test_check_reports_unknown_as_skipped_and_thresholds_as_cases(tmp_path: Path) -> None:
+    found = ROOT / "examples" / "oscar" / "findings" / "tracked-oversell"
+    path = tmp_path / "check.xml"
+    done = simlive("check", "--history", str(found / "history.jsonl.gz"), "--state",
+                   str(found / "state.json.gz"), "--target", "examples/oscar/target.yaml",
+                   "--junit", str(path))
+    assert done.returncode == 1
+    SCHEMA.assertValid(etree.parse(str(path)))
+    got = cases(path)
+    assert got["stock.no-oversell (No oversell)"] == "fail"
+    assert sum(1 for k in got.values() if k == "skip") == 7  # Oscar cannot show these
+    xml = JUnitXml.fromfile(str(path))
+    assert (xml.failures, xml.skipped, xml.tests) == (1, 7, 11)
+
+    from simlive.check.thresholds import ThresholdResult
+    from simlive.report.junit import junit_xml
+    from simlive.rules import Status, Verdict
+
+    doc = junit_xml("t", [Verdict("stock.no-oversell", Status.PASS, 0, 0, "fine")],
+                    [ThresholdResult("order p99 < 300 ms during flash-sale", 412.0, 300.0,
+                                     False)])
+    (tmp_path / "t.xml").write_bytes(doc)
+    SCHEMA.assertValid(etree.parse(str(tmp_path / "t.xml")))
+    assert cases(tmp_path / "t.xml")["order p99 < 300 ms during flash-sale"] == "fail"

@@ -136,6 +136,8 @@ def _direct_run(environment: Any) -> LoadRun:
 
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
+    _send_counts.environment = environment  # type: ignore[attr-defined]
+    _receive_counts.environment = environment  # type: ignore[attr-defined]
     opts = environment.parsed_options
     if opts is None:
         return
@@ -151,6 +153,10 @@ def _init(environment: Any, **_: Any) -> None:
         sys.exit(exc.exit_code)
     environment.simlive_run = run
     _configure(environment, run)
+    if getattr(environment, "web_ui", None) is not None and environment.simlive_direct:
+        from simlive.load.webui import install
+
+        environment.simlive_tab = install(environment)
     if run.provisioned is not None and not isinstance(environment.runner, MasterRunner):
         _open(environment, run)
     if isinstance(environment.runner, WorkerRunner):
@@ -183,6 +189,9 @@ def _start(environment: Any, **_: Any) -> None:
         _refuse(environment, f"setup of run {run_id} on {host} failed: {exc}")
         return
     environment.simlive_current = run
+    tab = getattr(environment, "simlive_tab", None)
+    if tab is not None:
+        tab.result, tab.run, tab.counts, tab.worker_counts = None, run, {}, {}
     log.info("simlive: run %s set up on %s; output in %s", run_id, host, run.out)
     if isinstance(runner, MasterRunner):
         runner.send_message(RUN_MESSAGE, run.to_dict())
@@ -221,6 +230,29 @@ def _stop(environment: Any, **_: Any) -> None:
     sys.stderr.write(f"simlive: run {run.run_id}: {summary_line(result)} (exit code "
                      f"{result.exit_code}; {run.out})\n")
     environment.process_exit_code = result.exit_code
+    tab = getattr(environment, "simlive_tab", None)
+    if tab is not None:
+        tab.result, tab.run = result, run
+
+
+@events.report_to_master.add_listener
+def _send_counts(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    """Workers: the operations recorded so far, for the master's compliance tab."""
+    ctx = getattr(_send_counts, "environment", None)
+    ctx = getattr(ctx, "simlive", None) if ctx is not None else None
+    if ctx is not None:
+        data["simlive_counts"] = ctx.recorder.counts
+
+
+@events.worker_report.add_listener
+def _receive_counts(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    env = getattr(_receive_counts, "environment", None)
+    tab = getattr(env, "simlive_tab", None) if env is not None else None
+    if tab is not None and "simlive_counts" in data:
+        tab.worker_counts[client_id] = data["simlive_counts"]
+        tab.counts = {}
+        for counts in tab.worker_counts.values():
+            tab.merge(counts)
 
 
 @events.quitting.add_listener

@@ -25,6 +25,8 @@ class Recorder:
         self._buf: list[str] = []
         self._n = 0
         self.flush_every = flush_every
+        # per operation and outcome, for the web UI's live tab (cheap: one dict bump)
+        self.counts: dict[str, dict[str, int]] = {}
 
     def invoke(self, process: str, f: str, args: dict[str, Any]) -> tuple[str, int, str]:
         """Record that ``process`` starts ``f(args)``; returns the handle for completion."""
@@ -36,6 +38,10 @@ class Recorder:
     def complete(self, handle: tuple[str, int, str], typ: str, value: Any = None) -> None:
         """``typ``: ok (happened), fail (certainly did not), info (unknown)."""
         process, n, f = handle
+        per = self.counts.get(f)
+        if per is None:
+            self.counts[f] = per = {}
+        per[typ] = per.get(typ, 0) + 1
         self._buf.append(_dumps({"type": typ, "process": process, "op": n,
                                  "time": time.time(), "f": f, "value": value}))
         if len(self._buf) >= self.flush_every:

@@ -1,0 +1,80 @@
+"""The Compliance tab in Locust's web UI: operations and provisional rule states while a
+swarm runs, the verdicts and a link to report.html after it stops; read in Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from simlive.service.harness import ServiceProcess, free_port
+
+SCENARIO = Path(__file__).with_name("flash.yaml")
+LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def rows(ui: str) -> dict[str, dict[str, str]]:
+    data = httpx.get(ui + "/stats/requests", timeout=30).json()
+    (tab,) = [t for t in data["extended_stats"] if t["key"] == "simlive"]
+    return {r["item"]: r for r in tab["data"]}
+
+
+def test_compliance_tab_while_running_and_after(tmp_path: Path) -> None:
+    with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
+                        payment_timeout=1.0, sweep_interval=0.5) as svc:
+        port = free_port()
+        out = tmp_path / "o"
+        web = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
+                                "--host", svc.base_url, "--scenario", str(SCENARIO),
+                                "--admin-token", svc.token("admin"), "--simlive-out", str(out),
+                                "--web-host", "127.0.0.1", "--web-port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               stdin=subprocess.DEVNULL)
+        ui = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(150):
+                try:
+                    page = httpx.get(ui + "/", timeout=1).text
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            assert '"extended_tabs"' in page and "Compliance" in page
+            r = httpx.post(ui + "/swarm", data={"user_count": 10, "spawn_rate": 10,
+                                                "host": svc.base_url}, timeout=30)
+            assert r.json()["success"], r.text
+            time.sleep(3)
+            during = rows(ui)
+            assert during["stock.no-oversell"]["status"] == "pending"
+            assert "operation(s) of order recorded" in during["stock.no-oversell"]["detail"]
+            assert int(during["operation order"]["detail"].split("ok ")[1].split()[0]) > 0
+            httpx.get(ui + "/stop", timeout=60)
+            deadline = time.monotonic() + 60
+            while not list(out.glob("*/verdicts.json")):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            after = rows(ui)
+            assert after["stock.no-oversell"]["status"] == "pass"
+            assert after["report"]["detail"].startswith("/simlive/report")
+            report = httpx.get(ui + "/simlive/report", timeout=30)
+            assert report.status_code == 200 and "simlive report" in report.text
+            assert CHROMIUM, "chromium is not installed (.ci/run installs Debian's chromium)"
+            dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                                  f"--user-data-dir={tmp_path / 'profile'}",
+                                  "--virtual-time-budget=10000", "--dump-dom",
+                                  f"{ui}/?tab=simlive"], capture_output=True, text=True,
+                                 timeout=90)
+            html = dom.stdout
+            assert "Compliance" in html
+            assert "stock.no-oversell" in html and "/simlive/report" in html, html[-3000:]
+        finally:
+            web.terminate()
+            try:
+                web.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                web.kill()
+                web.wait()

@@ -23,6 +23,7 @@ import heapq
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -142,33 +143,61 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
 
 def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
                roster: Roster) -> DeskOutcome:
-    """The same desk as SimPy processes: a source, one process per agent slot and per ticket."""
+    """The same desk as SimPy processes: a source, one process per agent slot and per ticket.
+
+    Tickets and free agents meet in a dispatch that runs last at each instant (after every
+    arrival, every agent freed and every agent coming on duty at that instant), so the
+    waiting tickets go, oldest first, to the agent idle longest (ties: the lower slot), the
+    rule of the recursion; a customer's patience is judged after that dispatch, since a
+    customer leaves only if the wait exceeds the patience.
+    """
     import simpy
 
+    late, last = 2, 3  # after SimPy's URGENT (0) and NORMAL (1) events of the same instant
     env = simpy.Environment()
     n = arrival.size
     start = np.full(n, INF)
     abandoned = np.zeros(n, dtype=bool)
     started = [False] * n
     waiting: deque[int] = deque()
-    state = {"arrived": env.event(), "busy": 0.0}
+    idle: dict[int, float] = {}  # free agents on duty: slot -> idle since
+    assigned: dict[int, simpy.Event] = {}
+    state = {"busy": 0.0, "pending": False}
 
-    def announce() -> None:
-        ev = state["arrived"]
-        state["arrived"] = env.event()
-        ev.succeed()
+    def at_end_of_instant(priority: int, fn: Any) -> None:
+        ev = env.event()
+        ev._ok, ev._value = True, None  # a succeeded event, scheduled at a later priority
+        ev.callbacks.append(lambda _ev: fn())
+        env.schedule(ev, priority=priority)
+
+    def dispatch() -> None:
+        state["pending"] = False
+        while waiting and idle:
+            k = waiting.popleft()
+            start[k] = env.now
+            if abandoned[k]:
+                continue  # a reply to a customer who left; the agent stays free
+            slot = min(idle, key=lambda i: (idle[i], i))
+            del idle[slot]
+            started[k] = True
+            assigned.pop(slot).succeed(k)
+
+    def request_dispatch() -> None:
+        if not state["pending"]:
+            state["pending"] = True
+            at_end_of_instant(late, dispatch)
 
     def customer(k: int):
         waiting.append(k)
-        announce()
+        request_dispatch()
         if math.isfinite(patience[k]):
             yield env.timeout(float(patience[k]))
-            # one more step at the same instant: an agent woken by this very arrival (or
-            # freed at this instant) still reaches the customer, as in the recursion where a
-            # customer leaves only if the wait exceeds the patience
-            yield env.timeout(0)
-            if not started[k]:
-                abandoned[k] = True
+
+            def judge() -> None:
+                if not started[k]:
+                    abandoned[k] = True
+
+            at_end_of_instant(last, judge)
 
     def source():
         for k in range(n):
@@ -183,15 +212,16 @@ def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
             if on > env.now:
                 yield env.timeout(on - env.now)
                 continue
-            if not waiting:
-                off = roster.duty_end(slot, env.now)
-                yield state["arrived"] | env.timeout(off - env.now)
+            idle[slot] = env.now
+            assigned[slot] = got = env.event()
+            request_dispatch()
+            off = env.timeout(roster.duty_end(slot, env.now) - env.now)
+            yield got | off
+            if not got.triggered:  # the shift ended while idle
+                idle.pop(slot, None)
+                assigned.pop(slot, None)
                 continue
-            k = waiting.popleft()
-            start[k] = env.now
-            if abandoned[k]:
-                continue  # a reply to a customer who left; no handling time
-            started[k] = True
+            k = got.value
             h = float(handling[k])
             state["busy"] += min(env.now + h, roster.duty_end(slot, env.now),
                                  roster.horizon) - env.now

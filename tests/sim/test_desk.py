@@ -206,3 +206,18 @@ def test_boutique_desk_kpis_do_not_depend_on_the_engine():
         kpis[engine] = run_replication(sc, 3).kpis
     assert kpis["simpy"]["aftersales.wait.p_delayed"] == \
         kpis["fast"]["aftersales.wait.p_delayed"]
+
+
+@pytest.mark.parametrize("shifts", [
+    [(0.0, 3.0, 2), (3.0, 4.0, 1)],  # a ticket arrives as another agent is freed
+    [(0.0, 1.0, 1), (1.0, 3.0, 2), (3.0, 5.0, 1)],  # ... as an agent comes on duty
+    [(0.0, 2.0, 1), (2.0, 3.0, 2), (3.0, 5.0, 1)],  # freed and on duty at the same instant
+    [(0.0, 1.0, 1), (2.0, 3.0, 2), (3.0, 4.0, 1)],  # two come on duty at once
+])
+def test_ties_at_one_instant_go_to_the_agent_idle_longest(shifts: list) -> None:
+    """Found by the property tests above: when a ticket, a freed agent and an agent coming
+    on duty meet at one instant, both engines give it to the agent idle longest (ties: the
+    lower slot), so which slot stays on shift, and its busy time, agree."""
+    fast, simpy_ = run_both([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 1.0, 1.0], [INF] * 4, shifts,
+                            20.123456789)
+    assert_same(fast, simpy_)

@@ -46,3 +46,12 @@ def test_version_is_public():
 
     assert simlive.__version__ == "0.1.0"
     assert simlive.__all__ == ["__version__"]
+
+
+def test_targets_and_the_checker_run_without_locust_or_the_web_stack():
+    """Only simlive.load imports locust, only simlive.service FastAPI: a checker or a
+    preflight on a machine without them still works."""
+    loaded = loaded_after("import simlive.target.client, simlive.target.provision, "
+                          "simlive.target.preflight, simlive.check.checker, "
+                          "simlive.check.stored, simlive.load.runner")
+    assert "locust" not in loaded and "fastapi" not in loaded and "sqlalchemy" not in loaded

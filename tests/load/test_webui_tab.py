@@ -1,8 +1,10 @@
-"""The Compliance tab in Locust's web UI: operations and provisional rule states while a
-swarm runs, the verdicts and a link to report.html after it stops; read in Chromium."""
+"""Locust's web UI driven through its own API: the Compliance tab (operations and
+provisional rule states while a swarm runs, the verdicts and a link to report.html after it
+stops, read in Chromium), and a second swarm that is a run of its own."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -24,16 +26,18 @@ def rows(ui: str) -> dict[str, dict[str, str]]:
     return {r["item"]: r for r in tab["data"]}
 
 
-def test_compliance_tab_while_running_and_after(tmp_path: Path) -> None:
+def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
                         payment_timeout=1.0, sweep_interval=0.5) as svc:
         port = free_port()
         out = tmp_path / "o"
+        log = tmp_path / "locust.log"
+        log_file = log.open("w")
         web = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
                                 "--host", svc.base_url, "--scenario", str(SCENARIO),
                                 "--admin-token", svc.token("admin"), "--simlive-out", str(out),
                                 "--web-host", "127.0.0.1", "--web-port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=log_file,
                                stdin=subprocess.DEVNULL)
         ui = f"http://127.0.0.1:{port}"
         try:
@@ -71,6 +75,21 @@ def test_compliance_tab_while_running_and_after(tmp_path: Path) -> None:
             html = dom.stdout
             assert "Compliance" in html
             assert "stock.no-oversell" in html and "/simlive/report" in html, html[-3000:]
+            # a second swarm is a new run: its own id, products and folder
+            r = httpx.post(ui + "/swarm", data={"user_count": 10, "spawn_rate": 10,
+                                                "host": svc.base_url}, timeout=30)
+            assert r.json()["success"], r.text
+            time.sleep(3)
+            assert rows(ui)["stock.no-oversell"]["status"] == "pending"  # reset for the run
+            httpx.get(ui + "/stop", timeout=60)
+            deadline = time.monotonic() + 60
+            while len(list(out.glob("*/verdicts.json"))) < 2:
+                assert time.monotonic() < deadline, "no verdicts after the second swarm"
+                time.sleep(0.2)
+            runs = [json.loads(p.read_text()) for p in out.glob("*/verdicts.json")]
+            assert len({r["run_id"] for r in runs}) == 2
+            assert all({v["id"]: v["status"] for v in r["verdicts"]}["stock.no-oversell"]
+                       == "pass" for r in runs)
         finally:
             web.terminate()
             try:
@@ -78,3 +97,6 @@ def test_compliance_tab_while_running_and_after(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 web.kill()
                 web.wait()
+            log_file.close()
+    err = log.read_text()
+    assert "Traceback" not in err and "AttributeError" not in err, err[-3000:]

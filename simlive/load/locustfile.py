@@ -47,6 +47,17 @@ log = logging.getLogger("simlive")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # no INFO line per setup request
 
 
+class _SharpSpikes(logging.Filter):
+    """The shape spawns fast on purpose (a flash sale is a spike); Locust's warning about a
+    spawn rate above 100 would repeat at every tick of the curve."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Your selected spawn rate is very high")
+
+
+logging.getLogger("locust.runners").addFilter(_SharpSpikes())
+
+
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     parser.add_argument("--scenario", default="", help="simlive scenario YAML (users, "

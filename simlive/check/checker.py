@@ -83,8 +83,9 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
     p = rule_params(params)
     events = history if isinstance(history, list) else list(history)
     try:
-        ops = Ops(events if events and isinstance(events[0], Op)  # type: ignore[arg-type]
-                  else pair(events))
+        ops = history if isinstance(history, Ops) else Ops(
+            events if events and isinstance(events[0], Op)  # type: ignore[arg-type]
+            else pair(events))
     except (ValueError, KeyError, TypeError) as exc:
         return [Verdict(rid, Status.UNKNOWN, None, RULES[rid].defaults(),
                         f"the history cannot be read: {exc}") for rid in RULE_IDS]

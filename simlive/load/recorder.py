@@ -9,7 +9,6 @@ per event, not a system call.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -58,8 +57,3 @@ class Recorder:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-
-
-def history_file(directory: str | Path, role: str) -> Path:
-    """A unique file name per process: ``<role>-<pid>.jsonl``."""
-    return Path(directory) / f"{role}-{os.getpid()}.jsonl"

@@ -104,7 +104,8 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
     finally:
         rec.close()
     events = read_history(run.history_dir)
-    verdicts = check(events, state, run.scenario.rule_overrides(), run.target.unsupported)
+    ops = Ops(pair(events))  # paired once: the checker, the thresholds and the plots
+    verdicts = check(ops, state, run.scenario.rule_overrides(), run.target.unsupported)
     write_json(out / "state.json", state.to_dict())
     write_jsonl(out / "history.jsonl", events)
     th = run.scenario.load.thresholds
@@ -112,7 +113,7 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
     thresholds = judge(row, th.p95_ms, th.max_failure_ratio, th.min_rps)
     if th.operations:
         ls = run.scenario.load
-        thresholds += judge_operations(Ops(pair(events)), th.operations,
+        thresholds += judge_operations(ops, th.operations,
                                        flash_windows(run.scenario, ls.run_time), ls.run_time)
     rates: list[RateRow] = []
     if run.profile:
@@ -128,7 +129,7 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
         "thresholds": [t.to_dict() for t in thresholds],
         "profile": [r.to_dict() for r in rates], "warnings": result.notes,
         "exit_code": result.exit_code})
-    write_report(run, result, Ops(pair(events)))
+    write_report(run, result, ops)
     return result
 
 

@@ -41,7 +41,9 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg"):]
 
 
-def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str, str]]:
+def pyplot() -> Any:
+    """matplotlib's pyplot, headless and set up for byte-stable SVG (fixed hash salt, text
+    kept as text): the one setup every report's plots share."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,6 +51,11 @@ def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str
 
     matplotlib.rcParams["svg.hashsalt"] = "simlive"
     matplotlib.rcParams["svg.fonttype"] = "none"
+    return plt
+
+
+def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str, str]]:
+    plt = pyplot()
     out: list[tuple[str, str]] = []
     hours = [t / 3600 for t in series["time_s"]]
 

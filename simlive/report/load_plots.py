@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from simlive.report.html import _svg
+from simlive.report.html import _svg, pyplot
 
 
 def load_series(samples: Iterable[tuple[float, float, bool]], run_time: float
@@ -47,35 +47,29 @@ def _shade(ax: Any, windows: list[tuple[float, float]]) -> None:
 
 def load_figures(series: dict[str, list[float]], windows: list[tuple[float, float]]
                  ) -> list[tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    matplotlib.rcParams["svg.hashsalt"] = "simlive"
-    matplotlib.rcParams["svg.fonttype"] = "none"
+    plt = pyplot()
     t = series["t"]
-    out = []
-    fig, ax = plt.subplots(figsize=(10, 3.2))
-    ax.plot(t, series["started"], color="#1a73e8", label="operations started /s")
-    _shade(ax, windows)
-    ax.set_xlabel("seconds into the load test")
-    ax.set_ylabel("operations per second")
-    ax.legend(loc="upper right")
-    out.append(("Request rate over time", _svg(fig)))
-    fig, ax = plt.subplots(figsize=(10, 3.2))
-    for q, color in (("p50", "#34a853"), ("p95", "#e8710a"), ("p99", "#c5221f")):
-        ax.plot(t, series[q], color=color, label=q)
-    _shade(ax, windows)
-    ax.set_xlabel("seconds into the load test")
-    ax.set_ylabel("latency (ms)")
-    ax.legend(loc="upper right")
-    out.append(("Latency percentiles over time", _svg(fig)))
-    fig, ax = plt.subplots(figsize=(10, 3.2))
-    ax.bar(t, series["failed"], color="#c5221f", width=0.9, label="failed /s")
-    _shade(ax, windows)
-    ax.set_xlabel("seconds into the load test")
-    ax.set_ylabel("failed operations per second")
-    ax.legend(loc="upper right")
-    out.append(("Failures over time (unknown outcomes and unexpected refusals)", _svg(fig)))
-    return out
+
+    def figure(title: str, ylabel: str, draw: Any) -> tuple[str, str]:
+        fig, ax = plt.subplots(figsize=(10, 3.2))
+        draw(ax)
+        _shade(ax, windows)
+        ax.set_xlabel("seconds into the load test")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="upper right")
+        return title, _svg(fig)
+
+    def latency(ax: Any) -> None:
+        for q, color in (("p50", "#34a853"), ("p95", "#e8710a"), ("p99", "#c5221f")):
+            ax.plot(t, series[q], color=color, label=q)
+
+    return [
+        figure("Request rate over time", "operations per second",
+               lambda ax: ax.plot(t, series["started"], color="#1a73e8",
+                                  label="operations started /s")),
+        figure("Latency percentiles over time", "latency (ms)", latency),
+        figure("Failures over time (unknown outcomes and unexpected refusals)",
+               "failed operations per second",
+               lambda ax: ax.bar(t, series["failed"], color="#c5221f", width=0.9,
+                                 label="failed /s")),
+    ]

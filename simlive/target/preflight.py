@@ -228,7 +228,6 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
         Provisioned,
         new_run_id,
         read_state,
-        slug,
         static_tokens,
     )
 
@@ -237,16 +236,12 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
     run_id = new_run_id()
     tokens = static_tokens(target, given)
     transport = HttpxTransport(host, target.timeout)
+    products = journey_products(run_id)
     try:  # one line for a shop that is not there, rather than a table of connect errors
         transport.client.get("/", headers={target.marker.header: run_id})
     except httpx.HTTPError as exc:
         transport.close()
         raise UsageError(f"cannot reach {host}: {type(exc).__name__}: {exc}") from None
-    products = {f"{name}.{run_id}": {"sku": f"{name}.{run_id}", "name": f"{name}.{run_id}",
-                                     "slug": slug(f"{name}.{run_id}"),
-                                     "stock": units, "hot": name == "HOT", "limit": None,
-                                     "price": 9.9, "price_cents": 990}
-                for name, units in PRODUCTS.items()}
     client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
                              {"run_id": run_id, "marker": run_id, "broadcast_id": None},
                              products)
@@ -263,3 +258,52 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
         return walk(target, client, products, state)
     finally:
         transport.close()
+
+
+def journey_products(run_id: str) -> dict[str, dict[str, Any]]:
+    """The journey's two throwaway products, named with the run's id."""
+    from simlive.target.provision import slug
+
+    return {f"{name}.{run_id}": {"sku": f"{name}.{run_id}", "name": f"{name}.{run_id}",
+                                 "slug": slug(f"{name}.{run_id}"), "stock": units,
+                                 "hot": name == "HOT", "limit": None, "price": 9.9,
+                                 "price_cents": 990}
+            for name, units in PRODUCTS.items()}
+
+
+def scenario_products(scenario: Any, run_id: str) -> dict[str, dict[str, Any]]:
+    """Two of the scenario's products, as the run names them, stocked for a short journey
+    (the hot one sells out after two orders)."""
+    from simlive.target.provision import scaled_products
+
+    products = dict(list(scaled_products(scenario, scenario.load.max_stock,
+                                         run_id).items())[:2])
+    for p in products.values():
+        p["stock"] = 2 if p["hot"] else min(p["stock"], 5)
+    if len(products) == 1:
+        products = {**products, **{f"{s}-2": {**p, "sku": f"{s}-2", "hot": False}
+                                   for s, p in products.items()}}
+    return products
+
+
+def dry_run(target: Target, run_id: str, given: dict[str, list[str]],
+            products: dict[str, dict[str, Any]]) -> tuple[list[Prepared], str | None]:
+    """The journey through a transport that sends nothing: every request it would send
+    (hooks' included, credentials masked), and why a real run would stop, if it would."""
+    from simlive.errors import SimliveError
+    from simlive.target.hooks import load_hooks
+    from simlive.target.provision import static_tokens
+
+    try:
+        static_tokens(target, given)
+        stop = None
+    except SimliveError as exc:
+        stop = str(exc)
+    transport = DryTransport()
+    client = OperationClient(target, transport,
+                             {role: f"<{role}-token>" for role in ("admin", "merchant",
+                                                                   "agent", "buyer")},
+                             {"run_id": run_id, "marker": run_id, "broadcast_id": None},
+                             products, hooks=load_hooks(target.hooks))
+    walk(target, client, products, None, dry=True)
+    return transport.sent, stop

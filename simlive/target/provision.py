@@ -36,10 +36,9 @@ from simlive.target.client import (
     read_answer,
 )
 from simlive.target.files import env_tokens
-from simlive.target.operations import OPERATIONS, ROLES
+from simlive.target.operations import ROLES
 from simlive.target.paths import search
 from simlive.target.schema import Listing, StateMap, Target
-from simlive.target.template import render
 
 
 def new_run_id() -> str:
@@ -327,13 +326,3 @@ def read_state(target: Target, base_url: str, prov: Provisioned) -> FinalState:
         return FinalState(**parts, fetched_at=fetched, source="service")
     finally:
         transport.close()
-
-
-def placeholders(prov: Provisioned) -> dict[str, Any]:
-    """Sample values for a dry run's rendering."""
-    sku = prov.hot_sku
-    return {**prov.context(), **prov.products[sku], "product": prov.products[sku]}
-
-
-__all__ = ["OPERATIONS", "Provisioned", "finish", "provision", "read_state", "render",
-           "scaled_products", "teardown"]

@@ -61,7 +61,7 @@ wall = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall_s": wall, "peak_mib": peak, "orders": r.kpis["orders.placed"],
                   "tickets": r.kpis["aftersales.tickets"],
-                  "engine": r.measures["desk_engine"]}))
+                  "engine": r.measures.desk.engine}))
 """
 
 

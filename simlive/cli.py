@@ -71,16 +71,55 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, width=width)
 
 
+class _Share(click.ParamType):
+    """A probability on the command line: ``5%`` or ``0.05``."""
+
+    name = "share"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        try:
+            share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"expected a share such as 5% or 0.05; found {value!r}", param, ctx)
+        if not self.low <= share <= self.high:
+            self.fail(f"expected {self.low:.1%} .. {self.high:.0%}; found {value!r}", param, ctx)
+        return share
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("-r", "--replications", default=1, show_default=True, type=click.IntRange(1, 10_000),
-              help="Independent replications (KPIs get a 95% CI when > 1).")
+@click.option("-r", "--replications", type=click.IntRange(1, 10_000), default=None,
+              help="Independent replications (default 1). Each rule's verdict is about the "
+                   "probability that it breaks in a broadcast; see --until-decided.")
+@click.option("--until-decided", is_flag=True,
+              help="Add replications (--jobs at a time) until Wald's sequential test has "
+                   "decided every rule, or --max-replications.")
+@click.option("--max-replications", type=click.IntRange(1, 10_000), default=500,
+              show_default=True, help="The most replications --until-decided may run.")
+@click.option("--risk", type=_Share(0.001, 0.5), default=None,
+              help="The P(broken) every rule may run, e.g. 1% (default: the scenario's "
+                   "compliance.risk, 5%).")
+@click.option("--alpha", type=_Share(0.001, 0.25), default=None,
+              help="--until-decided: the chance of a wrong fail (default 5%).")
+@click.option("--beta", type=_Share(0.001, 0.25), default=None,
+              help="--until-decided: the chance of a wrong pass (default 5%).")
+@click.option("--indifference", type=_Share(0.05, 0.9), default=None,
+              help="--until-decided: half-width of the indifference region around the "
+                   "risk, as a share of the risk (default 50%).")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Worker processes for replications; results do not depend on it.")
-@click.option("--seed", type=click.IntRange(0), default=None,
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
               help="Override the scenario's seed.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the result as JSON to this file ('-' for stdout).")
+              help="Write the result as JSON to this file ('-' for stdout; the tables then "
+                   "go to stderr).")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False), default=None,
               help="Write time series (viewers, orders/s, stock per SKU, backlog) here.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -88,35 +127,50 @@ def _console(stderr: bool = False):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no tables.")
 @_junit_option
 @_friendly
-def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path: str | None,
+def run(scenario: str, replications: int | None, until_decided: bool, max_replications: int,
+        risk: float | None, alpha: float | None, beta: float | None,
+        indifference: float | None, jobs: int, seed: int | None, json_path: str | None,
         csv_dir: str | None, html_path: str | None, quiet: bool,
         junit_path: str | None) -> None:
     """Simulate a broadcast and judge every compliance rule.
 
-    Exit 0 when every rule passes, 1 when any fails, 2 for bad input.
+    A rule passes when P(broken) <= risk is established over the replications, fails when
+    P(broken) > risk is, and is undecided otherwise. Exit 0 when every rule passes, 1 when
+    any fails, 4 when none fails but some are undecided, 2 for bad input.
     """
-    from simlive.errors import EXIT_RULE_FAILED
-    from simlive.report.files import to_json, write_series_csv
-    from simlive.report.tables import kpi_table, summary, verdict_table
-    from simlive.rules import Status, overall
+    from simlive.errors import UsageError
+    from simlive.report.files import prepare_output, to_json, write_series_csv
+    from simlive.report.tables import kpi_table, shift_table, summary, verdict_table
+    from simlive.rules import exit_code
     from simlive.scenario import load_scenario
-    from simlive.sim.replications import simulate
+    from simlive.sim.replications import confidence_of, simulate
 
+    if until_decided and replications is not None:
+        raise UsageError("--replications and --until-decided: choose one "
+                         "(--max-replications bounds --until-decided)")
+    for path, option in ((json_path, "--json"), (html_path, "--html"),
+                         (junit_path, "--junit")):
+        prepare_output(path, option)
+    prepare_output(csv_dir, "--csv", directory=True)
     sc = load_scenario(scenario)
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
+    conf = confidence_of(sc, risk, alpha, beta, indifference)
+    count = max_replications if until_decided else replications or 1
     console = _console(stderr=json_path == "-")
     if quiet:
-        result = simulate(sc, replications, jobs)
+        result = simulate(sc, count, jobs, until_decided=until_decided, conf=conf)
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                       console=_console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"simulating {sc.name}", total=1.0)
-            result = simulate(sc, replications, jobs,
-                              progress=lambda f: bar.update(task, completed=f))
+            what = f"simulating {sc.name}" + (f" (at most {count} replications)"
+                                              if until_decided else "")
+            task = bar.add_task(what, total=1.0)
+            result = simulate(sc, count, jobs, progress=lambda f: bar.update(task, completed=f),
+                              until_decided=until_decided, conf=conf)
     data = result.to_dict()
     if json_path == "-":
         click.echo(to_json(data), nl=False)
@@ -132,16 +186,20 @@ def run(scenario: str, replications: int, jobs: int, seed: int | None, json_path
         from simlive.report.html import render_html
 
         Path(html_path).write_text(render_html(data, result.series), encoding="utf-8")
+    n = len(result.replications)
+    how = (f"until decided (at most {count})" if until_decided else "fixed")
+    title = f"{sc.name}: {n} replication{'s' if n > 1 else ''} ({how}), seed {sc.seed}"
     if not quiet:
-        title = f"{sc.name}: {replications} replication{'s' if replications > 1 else ''}, " \
-                f"seed {sc.seed}"
         console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
+        if len(sc.aftersales.agents) > 1:
+            console.print(shift_table(data["shifts"]))
         console.print(verdict_table(result.verdicts))
-    _write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {replications} "
-                             f"replication(s))", result.verdicts)
-    if overall(result.verdicts) is not Status.PASS:
-        click.echo(summary(result.verdicts), err=True)
-        sys.exit(EXIT_RULE_FAILED)
+    _write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {n} replication(s))",
+                 result.verdicts)
+    click.echo(summary(result.verdicts), err=True)
+    code = exit_code(result.verdicts)
+    if code:
+        sys.exit(code)
 
 
 @cli.command()

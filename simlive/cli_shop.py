@@ -28,21 +28,16 @@ from simlive.cli import (
 
 
 def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) -> int:
-    from simlive.errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_THRESHOLD_FAILED
     from simlive.load.runner import threshold_table
     from simlive.report.tables import summary, verdict_table
-    from simlive.rules import Status
+    from simlive.rules import exit_code
 
     console = _console()
     console.print(verdict_table(verdicts))
     if thresholds:
         console.print(threshold_table(thresholds))
     click.echo(summary(verdicts, thresholds or []), err=True)
-    if any(v.status is not Status.PASS for v in verdicts):
-        return EXIT_RULE_FAILED
-    if any(not t.passed for t in thresholds or []):
-        return EXIT_THRESHOLD_FAILED
-    return EXIT_OK
+    return exit_code(verdicts, all(t.passed for t in thresholds or []))
 
 
 def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,6 +7,8 @@ an exit code and a message. Exit codes are shared by every command:
 - 1: a compliance rule fails (or a plan meets no target)
 - 2: bad input or usage
 - 3: a load-test performance threshold fails
+- 4: undecided: no rule fails, but the replications simulated do not establish that every
+  rule holds at the stated risk (run more, or ``--until-decided``)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ EXIT_OK = 0
 EXIT_RULE_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_THRESHOLD_FAILED = 3
+EXIT_UNDECIDED = 4
 
 
 class SimliveError(Exception):

@@ -21,11 +21,39 @@ YEAR = 365.0 * DAY
 
 
 class Status(StrEnum):
-    """A verdict's outcome. ``unknown`` when the evidence cannot decide (never a pass)."""
+    """A verdict's outcome.
+
+    ``unknown``: there is no evidence to judge on (the shop lacks the operation, a judge
+    crashed); ``undecided``: the simulator has evidence but too few replications to establish
+    either answer at the stated risk. Neither is ever a pass.
+    """
 
     PASS = "pass"
     FAIL = "fail"
+    UNDECIDED = "undecided"
     UNKNOWN = "unknown"
+
+
+BAD_RATING = 2
+"""A review rated at most this (of 5) is a bad review."""
+
+HIDE_REASONS: dict[str, str] = {
+    "illegal-content": "the review breaks the law (e.g. obscene or violent content)",
+    "personal-data": "the review discloses someone's personal information",
+    "spam": "advertising or content unrelated to the purchase",
+}
+"""The only reasons a review may be hidden (kept and audited, never deleted). A bad review
+hidden for any other reason is suppressed, which the reviews rule forbids."""
+
+RETURN_EXEMPT: dict[str, str] = {
+    "made-to-order": "goods made to the consumer's order",
+    "fresh-perishable": "fresh, live and perishable goods",
+    "digital-opened": "audio-visual products and software unsealed by the consumer, or "
+                      "digital goods downloaded",
+    "newspapers-periodicals": "newspapers and periodicals delivered",
+}
+"""The kinds of goods the law exempts from seven-day no-reason returns (Consumer Rights
+Protection Law art. 25). Nothing else is exempt: food in general is not."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +145,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "aftersales.tracked-to-closure",
             "Tickets tracked to closure",
-            "every ticket reaches a terminal state with the consumer's feedback recorded; "
+            "every ticket reaches a terminal state with the consumer's feedback recorded, or "
+            "is closed as 'no feedback' after the consumer stayed silent for feedback_timeout; "
             "none is lost",
             "Zhejiang specification (track feedback until handling completes); E-Commerce "
             "Law art. 59",
@@ -125,15 +154,20 @@ RULES: dict[str, Rule] = {
                 Param("max_lost", "count", 0, "tickets that vanished"),
                 Param("close_within", "duration", 15 * DAY, "age past which an open ticket "
                       "is overdue"),
+                Param("feedback_timeout", "duration", 7 * DAY, "how long after resolution a "
+                      "silent consumer is waited for before the ticket may be closed as 'no "
+                      "feedback'"),
             ),
         ),
         Rule(
             "reviews.not-deleted",
             "Reviews never deleted",
-            "no review is ever deleted; hiding off-topic content keeps the data and an audit "
-            "trail",
+            "no review is ever deleted; a bad review is hidden only for an allowed reason "
+            "(illegal content, personal data, spam), with the data and an audit row kept",
             "E-Commerce Law art. 39; Zhejiang E-Commerce Regulations art. 19",
-            (Param("max_deletions", "count", 0, "reviews deleted"),),
+            (Param("max_deletions", "count", 0, "reviews deleted"),
+             Param("max_suppressed", "count", 0, "bad reviews hidden without an allowed "
+                   "reason")),
         ),
         Rule(
             "evidence.receipt",
@@ -145,8 +179,9 @@ RULES: dict[str, Rule] = {
         Rule(
             "returns.seven-day",
             "Seven-day no-reason returns",
-            "a no-reason return requested within 7 days of receipt is accepted (exempt "
-            "categories aside)",
+            "a no-reason return requested within 7 days of receipt is accepted (only the "
+            "law's exempt kinds aside: made-to-order, fresh and perishable, digital goods "
+            "opened, newspapers and periodicals)",
             "Consumer Rights Protection Law art. 25",
             (Param("window", "duration", 7 * DAY, "from receipt of the goods"),),
         ),
@@ -167,11 +202,39 @@ def rule_params(overrides: Mapping[str, Mapping[str, float]] | None = None) -> d
 
 
 @dataclass(frozen=True)
+class Odds:
+    """How often a rule broke over simulated broadcasts, and what that establishes.
+
+    ``decided_by`` says how the verdict was reached: ``interval`` (the exact 95 % interval
+    lies on one side of the risk), ``sequential`` (Wald's test stopped), ``model`` (the
+    scenario's policies make the rule break in every broadcast, or in none), or ``none``
+    (undecided; ``more`` is then about how many more replications would likely decide it).
+    """
+
+    broken_in: int
+    replications: int
+    p_broken: float
+    ci95: tuple[float, float]
+    risk: float
+    decided_by: str
+    more: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"broken_in": self.broken_in, "replications": self.replications,
+                "p_broken": round(self.p_broken, 6),
+                "p_broken_ci95": [round(self.ci95[0], 6), round(self.ci95[1], 6)],
+                "risk": self.risk, "decided_by": self.decided_by,
+                "more_replications": self.more}
+
+
+@dataclass(frozen=True)
 class Verdict:
     """A rule's outcome, with what was measured against which limit and why.
 
     ``measured`` and ``limit`` are JSON-friendly values (numbers, strings or small dicts);
-    ``evidence`` is one sentence a person can act on.
+    ``evidence`` is one sentence a person can act on. A simulated verdict also carries its
+    ``odds`` (broken in k of n broadcasts) and, over several replications, the mean and
+    interval of each measured number (``measured_ci``).
     """
 
     rule_id: str
@@ -179,6 +242,8 @@ class Verdict:
     measured: Any
     limit: Any
     evidence: str
+    odds: Odds | None = None
+    measured_ci: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.rule_id not in RULES:
@@ -189,7 +254,7 @@ class Verdict:
         return RULES[self.rule_id].name
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.rule_id,
             "name": self.name,
             "status": self.status.value,
@@ -197,16 +262,32 @@ class Verdict:
             "limit": self.limit,
             "evidence": self.evidence,
         }
+        if self.odds is not None:
+            out.update(self.odds.to_dict(), verdict=self.status.value)
+        if self.measured_ci is not None:
+            out["measured_over_replications"] = self.measured_ci
+        return out
 
 
 def overall(verdicts: Iterable[Verdict]) -> Status:
-    """``fail`` if any rule fails, else ``unknown`` if any is undecided, else ``pass``."""
+    """The one overall status: ``fail`` if any rule fails, else ``unknown`` if any could not
+    be judged, else ``undecided`` if any needs more replications, else ``pass``."""
     statuses = {v.status for v in verdicts}
-    if Status.FAIL in statuses:
-        return Status.FAIL
-    if Status.UNKNOWN in statuses:
-        return Status.UNKNOWN
+    for status in (Status.FAIL, Status.UNKNOWN, Status.UNDECIDED):
+        if status in statuses:
+            return status
     return Status.PASS
+
+
+def exit_code(verdicts: Iterable[Verdict], thresholds_hold: bool = True) -> int:
+    """The process exit code of a judged run, the same for every command (``simlive.errors``):
+    the rules first (fail or unknown 1, undecided 4), then the load test's thresholds (3)."""
+    from simlive.errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_THRESHOLD_FAILED, EXIT_UNDECIDED
+
+    status = overall(verdicts)
+    if status is Status.PASS:
+        return EXIT_OK if thresholds_hold else EXIT_THRESHOLD_FAILED
+    return EXIT_UNDECIDED if status is Status.UNDECIDED else EXIT_RULE_FAILED
 
 
 def ordered(verdicts: Iterable[Verdict]) -> list[Verdict]:

@@ -199,23 +199,56 @@ def test_partial_handling_block_runs(invoke, write, tiny_text):
     assert invoke("validate", str(path)).exit_code == 0
     result = invoke("run", str(path), "-q")
     no_crash(result)
-    assert result.exit_code == 0
+    assert result.exit_code == 4  # one replication: the rules that break by chance undecided
+    assert result.stderr.startswith("UNDECIDED: ")
 
 
 # --- exit codes -----------------------------------------------------------------------------
 
 
 def test_boutique_passes_with_exit_zero(invoke):
-    result = invoke("run", str(ROOT / "scenarios" / "boutique.yaml"), "-q", "-r", "2")
+    result = invoke("run", str(ROOT / "scenarios" / "boutique.yaml"), "-q", "--until-decided")
     no_crash(result)
     assert result.exit_code == 0, result.output
-    assert result.stderr == ""
+    assert result.stdout == ""
+    assert result.stderr == "PASS: every rule passes (P(broken) within its risk established)\n"
+
+
+def test_one_replication_is_undecided_with_exit_four(invoke):
+    """One broadcast proves nothing about a rule that breaks by chance: those rules are
+    undecided (exit 4), the rules the scenario's policies decide are not."""
+    result = invoke("run", str(ROOT / "scenarios" / "boutique.yaml"), "-q", "--json", "-")
+    no_crash(result)
+    assert result.exit_code == 4
+    rules = {r["id"]: r for r in json.loads(result.stdout)["rules"]}
+    assert rules["replay.retained"]["status"] == "pass"
+    assert rules["replay.retained"]["decided_by"] == "model"
+    assert rules["aftersales.first-reply"]["status"] == "undecided"
+    assert rules["aftersales.first-reply"]["more_replications"] > 10
+    assert result.stderr.startswith("UNDECIDED: 4 rule(s) neither established within nor "
+                                    "beyond their risk: replay.available, ")
+    assert "more replications would likely decide them (--until-decided)" in result.stderr
+
+
+def test_replications_and_until_decided_exclude_each_other(invoke, write, tiny_text):
+    result = invoke("run", str(write("ok.yaml", tiny_text)), "-r", "3", "--until-decided")
+    assert result.exit_code == 2
+    assert "--replications and --until-decided: choose one" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "text"), [("7", "expected 0.1% .. 50%; found '7'"),
+                                               ("lots", "expected a share such as 5% or 0.05; "
+                                                        "found 'lots'")])
+def test_bad_risk_exits_two(invoke, write, tiny_text, value, text):
+    result = invoke("run", str(write("ok.yaml", tiny_text)), "--risk", value)
+    assert result.exit_code == 2
+    assert text in result.stderr
 
 
 def test_broken_rule_exits_one_and_is_named(invoke, write, tiny_text):
     path = write("deletes.yaml", tiny_text + "reviews: {fraction: 1.0, bad_fraction: 1.0, "
                                              "delete_bad: 1.0}\n")
-    result = invoke("run", str(path), "-q")
+    result = invoke("run", str(path), "-q", "--until-decided")
     no_crash(result)
     assert result.exit_code == 1
     assert result.stderr == "FAIL: 1 rule(s) broken: reviews.not-deleted\n"
@@ -224,7 +257,7 @@ def test_broken_rule_exits_one_and_is_named(invoke, write, tiny_text):
 def test_broken_rule_shows_in_the_table(invoke, write, tiny_text):
     path = write("deletes.yaml", tiny_text + "reviews: {fraction: 1.0, bad_fraction: 1.0, "
                                              "delete_bad: 1.0}\n")
-    result = invoke("run", str(path))
+    result = invoke("run", str(path), "-r", "5")
     no_crash(result)
     assert result.exit_code == 1
     row = next(line for line in result.stdout.splitlines() if "reviews.not-deleted" in line)
@@ -237,7 +270,8 @@ def test_broken_rule_shows_in_the_table(invoke, write, tiny_text):
     ("--replications", "0", "Invalid value for '-r' / '--replications': 0 is not in the "
                             "range 1<=x<=10000."),
     ("--jobs", "0", "Invalid value for '-j' / '--jobs': 0 is not in the range 1<=x<=256."),
-    ("--seed", "-1", "Invalid value for '--seed': -1 is not in the range x>=0."),
+    ("--seed", "-1", "Invalid value for '--seed': -1 is not in the range "
+                     "0<=x<=9223372036854775807."),
 ])
 def test_bad_option_exits_two(invoke, write, tiny_text, option, value, text):
     result = invoke("run", str(write("ok.yaml", tiny_text)), option, value)
@@ -249,8 +283,8 @@ def test_bad_option_exits_two(invoke, write, tiny_text, option, value, text):
 def test_unknown_option_suggests_the_nearest(invoke, write, tiny_text):
     result = invoke("run", str(write("ok.yaml", tiny_text)), "--replication", "2")
     assert result.exit_code == 2
-    assert "Error: No such option '--replication'. Did you mean '--replications'?" \
-        in result.stderr
+    assert "Error: No such option '--replication'. (Did you mean one of: " \
+           "'--max-replications', '--replications'?)" in result.stderr
 
 
 def test_subprocess_bad_file_has_no_traceback(tmp_path):
@@ -330,7 +364,8 @@ def test_schema_is_json_schema_with_the_top_level_keys(invoke):
     for ref in refs:
         assert ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in doc["$defs"]
     compliance = doc["$defs"]["Compliance"]
-    assert set(compliance["properties"]) == set(RULE_IDS)
+    assert set(compliance["properties"]) == set(RULE_IDS) | {"risk", "alpha", "beta",
+                                                             "indifference"}
     assert compliance["additionalProperties"] is False
     assert _types(doc["properties"]["name"], doc["$defs"]) == {"string"}
     assert _types(doc["properties"]["aftersales"], doc["$defs"]) == {"object"}
@@ -372,7 +407,7 @@ def test_csv_series(invoke, write, tiny_text, tmp_path):
     out = tmp_path / "series"
     result = invoke("run", str(write("ok.yaml", tiny_text)), "-q", "--csv", str(out))
     no_crash(result)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # one replication: undecided
     assert sorted(p.name for p in out.iterdir()) == ["backlog.csv", "stock.csv", "viewers.csv"]
 
     def rows(name: str) -> list[list[str]]:
@@ -405,11 +440,18 @@ def test_csv_series(invoke, write, tiny_text, tmp_path):
 def test_json_to_stdout(invoke, write, tiny_text):
     result = invoke("run", str(write("ok.yaml", tiny_text)), "--json", "-", "-r", "3")
     no_crash(result)
-    assert result.exit_code == 0
+    assert result.exit_code == 4
     data = json.loads(result.stdout)
     assert data["scenario"] == "tiny" and data["seed"] == 7 and data["replications"] == 3
+    assert data["status"] == "undecided" and data["compliance"]["mode"] == "fixed"
     assert [r["id"] for r in data["rules"]] == list(RULE_IDS)
-    assert all(r["status"] == "pass" for r in data["rules"])
+    assert {r["status"] for r in data["rules"]} == {"pass", "undecided"}
+    for r in data["rules"]:
+        assert r["replications"] == 3 and r["risk"] == 0.05 and r["verdict"] == r["status"]
+        lo, hi = r["p_broken_ci95"]
+        assert lo <= r["p_broken"] == r["broken_in"] / 3 <= hi
+        # with 3 replications only the model decides a rule
+        assert (r["status"] == "pass") == (r["decided_by"] == "model")
     paid = data["kpis"]["orders.paid"]
     assert paid["n"] == 3 and paid["ci95"][0] <= paid["mean"] <= paid["ci95"][1]
     # the tables go to stderr when JSON takes stdout

@@ -31,20 +31,14 @@ from simlive.check.op_thresholds import judge_operations
 from simlive.check.state import FinalState
 from simlive.check.stored import read_history
 from simlive.check.thresholds import ThresholdResult, aggregated_row, judge
-from simlive.errors import (
-    EXIT_OK,
-    EXIT_RULE_FAILED,
-    EXIT_THRESHOLD_FAILED,
-    ServiceError,
-    UsageError,
-)
+from simlive.errors import ServiceError, UsageError
 from simlive.load.curve import Curve, flash_windows
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
 from simlive.load.shortfall import RateRow, rate_rows, read_reports
 from simlive.load.shortfall import warnings as shortfall_warnings
 from simlive.report.files import write_json
-from simlive.rules import Status, Verdict
+from simlive.rules import Verdict, exit_code
 from simlive.target.provision import finish, provision, read_state, teardown
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -61,11 +55,7 @@ class LoadResult:
 
     @property
     def exit_code(self) -> int:
-        if any(v.status is not Status.PASS for v in self.verdicts):
-            return EXIT_RULE_FAILED
-        if any(not t.passed for t in self.thresholds):
-            return EXIT_THRESHOLD_FAILED
-        return EXIT_OK
+        return exit_code(self.verdicts, all(t.passed for t in self.thresholds))
 
 
 def summary_line(result: LoadResult) -> str:

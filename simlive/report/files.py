@@ -60,3 +60,26 @@ def write_series_csv(directory: str | Path, series: dict[str, Any]) -> list[Path
             w.writerow(row)
     written.append(p)
     return written
+
+
+def prepare_output(path: str | None, option: str, directory: bool = False) -> None:
+    """Make an output path writable before any work is done, creating missing parent
+    folders (every output option behaves alike), so a typo does not cost a finished
+    simulation. Raises a UsageError naming the option."""
+    import os
+
+    from simlive.errors import UsageError
+
+    if not path or path == "-":
+        return
+    target = Path(path)
+    folder = target if directory else target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot create the folder {folder}: "
+                         f"{exc.strerror or exc}") from None
+    if not directory and target.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; expected a file name")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable")

@@ -22,10 +22,10 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem}
 th,td{border-bottom:1px solid #e2e5ea;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f6f9} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#137333;font-weight:600} .fail{color:#c5221f;font-weight:600}
-.unknown{color:#b06000;font-weight:600} figure{margin:1rem 0} figure svg{width:100%;height:auto}
+.unknown,.undecided{color:#b06000;font-weight:600} figure{margin:1rem 0} figure svg{width:100%;height:auto}
 .summary{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
 .summary.pass{background:#e6f4ea} .summary.fail{background:#fce8e6}
-.summary.unknown{background:#fef7e0}
+.summary.unknown,.summary.undecided{background:#fef7e0}
 """
 
 
@@ -113,19 +113,56 @@ def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str
     return out
 
 
+def _share(x: float) -> str:
+    return f"{x * 100:.2g}%" if 0 < x < 0.01 else f"{x * 100:.1f}%"
+
+
+def _odds_cells(r: dict[str, Any]) -> str:
+    if "broken_in" not in r:
+        return "<td></td><td></td><td></td>"
+    lo, hi = r["p_broken_ci95"]
+    how = {"model": " (model)", "sequential": " (SPRT)"}.get(r.get("decided_by", ""), "")
+    return (f"<td class='num'>{r['broken_in']}/{r['replications']}{how}</td>"
+            f"<td class='num'>{_share(r['p_broken'])} [{_share(lo)}, {_share(hi)}]</td>"
+            f"<td class='num'>{_share(r['risk'])}</td>")
+
+
+def _odds_figure(rules: list[dict[str, Any]]) -> str:
+    """Each rule's P(broken) with its exact 95 % interval, and the risk it may run."""
+    plt = pyplot()
+    shown = [r for r in rules if "broken_in" in r]
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(shown) + 1.2))
+    colour = {"pass": "#137333", "fail": "#c5221f"}
+    for i, r in enumerate(reversed(shown)):
+        lo, hi = r["p_broken_ci95"]
+        c = colour.get(r["status"], "#b06000")
+        ax.plot([lo * 100, hi * 100], [i, i], color=c, linewidth=3, solid_capstyle="butt")
+        ax.plot([r["p_broken"] * 100], [i], "o", color=c)
+        ax.plot([r["risk"] * 100] * 2, [i - 0.4, i + 0.4], color="#1d2330", linewidth=1)
+    ax.set_yticks(range(len(shown)), [r["id"] for r in reversed(shown)])
+    ax.set_xlabel("P(broken) in one broadcast, % (bar: exact 95% interval; tick: the risk)")
+    top = max(max(r["p_broken_ci95"][1], r["risk"]) for r in shown) if shown else 1.0
+    ax.set_xlim(0, min(100.0, top * 110))
+    ax.grid(axis="x", alpha=0.3)
+    return _svg(fig)
+
+
 def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                 extra_figures: list[tuple[str, str]] | None = None) -> str:
     """The report for a ``run`` (or ``check``/``plan``) result dict, as one HTML string."""
     esc = html.escape
     rules = result.get("rules", [])
     statuses = {r["status"] for r in rules}
-    overall = "fail" if "fail" in statuses else "unknown" if "unknown" in statuses else "pass"
+    overall = next((st for st in ("fail", "unknown", "undecided") if st in statuses), "pass")
     broken = [r["id"] for r in rules if r["status"] == "fail"]
+    odds = any("broken_in" in r for r in rules)
     rows = "".join(
         f"<tr><td><code>{esc(r['id'])}</code><br>{esc(r.get('name', ''))}</td>"
         f"<td class='{esc(r['status'])}'>{esc(r['status'])}</td>"
-        f"<td>{esc(compact(r.get('measured')))}</td><td>{esc(compact(r.get('limit')))}</td>"
+        + (_odds_cells(r) if odds else "")
+        + f"<td>{esc(compact(r.get('measured')))}</td><td>{esc(compact(r.get('limit')))}</td>"
         f"<td>{esc(r.get('evidence', ''))}</td></tr>" for r in rules)
+    odds_head = "<th>broken</th><th>P(broken) [95% CI]</th><th>risk</th>" if odds else ""
     kpis = "".join(
         f"<tr><td>{esc(name)}</td><td class='num'>{esc(fmt_number(k.get('mean'), k['unit']))}"
         f"</td><td class='num'>{esc(_ci(k))}</td><td>{esc(k['unit'])}</td></tr>"
@@ -134,10 +171,17 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                    if r["id"] == "aftersales.first-reply"), {})
     figures = (_figures(series, limits) if series else []) + (extra_figures or [])
     figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>" for title, svg in figures)
-    undecided = [r["id"] for r in rules if r["status"] == "unknown"]
+    unknown = [r["id"] for r in rules if r["status"] == "unknown"]
+    undecided = [r["id"] for r in rules if r["status"] == "undecided"]
     summary = ("every rule passes" if overall == "pass" else
                f"{len(broken)} rule(s) broken: {', '.join(broken)}" if broken else
-               f"{len(undecided)} rule(s) could not be judged: {', '.join(undecided)}")
+               f"{len(unknown)} rule(s) could not be judged: {', '.join(unknown)}" if unknown
+               else f"{len(undecided)} rule(s) undecided (more replications needed): "
+               f"{', '.join(undecided)}")
+    if odds:
+        figures.insert(0, ("P(broken) per rule against its risk", _odds_figure(rules)))
+        figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>"
+                       for title, svg in figures)
     thresholds = result.get("thresholds") or []
     slow = [t["name"] for t in thresholds if t["status"] != "pass"]
     if slow:
@@ -172,7 +216,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         f"{esc(meta).replace('&amp;middot;', '&middot;')}</p>"
         f"<p class='summary {overall}'>{esc(summary)}</p>"
         "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
-        "<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
+        f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{warn}{kpi_table}"
         f"{figs}</body></html>\n"
     )

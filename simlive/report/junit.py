@@ -35,11 +35,21 @@ def junit_xml(title: str, verdicts: Iterable[Verdict], thresholds: Iterable[Any]
     root = ET.Element("testsuites", name=f"simlive: {title}")
     rules = []
     for v in verdicts:
-        outcome = {Status.PASS: "pass", Status.FAIL: "fail", Status.UNKNOWN: "skip"}[v.status]
+        outcome = {Status.PASS: "pass", Status.FAIL: "fail"}.get(v.status, "skip")
         detail = (f"{v.evidence}\nmeasured: {compact(v.measured)}\nlimit: "
                   f"{compact(v.limit)}")
-        rules.append(("simlive.rules", f"{v.rule_id} ({v.name})", outcome,
-                      v.evidence if outcome != "skip" else f"unknown: {v.evidence}", detail))
+        message = v.evidence
+        if v.odds is not None:
+            o = v.odds
+            odds = (f"broken in {o.broken_in} of {o.replications} replications, P(broken) "
+                    f"95% CI [{o.ci95[0]:.4g}, {o.ci95[1]:.4g}], risk {o.risk:g}")
+            detail += f"\n{odds}"
+            if v.status is Status.UNDECIDED:
+                message = (f"undecided: {odds}" + (f"; about {o.more} more replications "
+                                                   "would likely decide it" if o.more else ""))
+        if v.status is Status.UNKNOWN:
+            message = f"unknown: {v.evidence}"
+        rules.append(("simlive.rules", f"{v.rule_id} ({v.name})", outcome, message, detail))
     _suite(root, f"compliance: {title}", rules)
     limits = [("simlive.thresholds", t.name, "pass" if t.passed else "fail",
                f"measured {'-' if t.measured is None else format(t.measured, '.4g')}, "

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from simlive.rules import Status, Verdict, format_duration
 
-STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.UNKNOWN: "yellow"}
+STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.UNKNOWN: "yellow",
+                Status.UNDECIDED: "yellow"}
 
 
 def fmt_number(value: float | None, unit: str = "") -> str:
@@ -60,33 +61,101 @@ def kpi_table(kpis: Mapping[str, Mapping[str, Any]], title: str = "KPIs") -> Tab
     return table
 
 
+def _share(x: float) -> str:
+    return f"{x * 100:.2g}%" if 0 < x < 0.01 else f"{x * 100:.1f}%"
+
+
+def _over_replications(v: Verdict) -> str:
+    """The measured figures as mean [95% CI] over replications."""
+    parts = []
+    for name, figure in (v.measured_ci or {}).items():
+        unit = "s" if name.endswith("_s") else "fraction" if name == "fraction" else ""
+        text = fmt_number(figure["mean"], unit)
+        if figure["ci95"]:
+            lo, hi = figure["ci95"]
+            text += f" [{fmt_number(lo, unit)}, {fmt_number(hi, unit)}]"
+        parts.append(f"{name.removesuffix('_s')}={text}")
+    return ", ".join(parts)
+
+
 def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Table:
+    """One row per rule; simulated verdicts add in how many broadcasts the rule broke and
+    P(broken) with its exact 95 % interval against the risk."""
+    verdicts = list(verdicts)
+    odds = any(v.odds is not None for v in verdicts)
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("rule", no_wrap=True)
     table.add_column("status")
+    if odds:
+        table.add_column("broken", justify="right")
+        table.add_column("P(broken) [95% CI]", justify="right")
+        table.add_column("risk", justify="right")
     table.add_column("measured", overflow="fold")
     table.add_column("limit", overflow="fold")
     table.add_column("evidence", overflow="fold")
     for v in verdicts:
-        table.add_row(v.rule_id, f"[{STATUS_STYLE[v.status]}]{v.status.value}[/]",
-                      compact(v.measured), compact(v.limit), v.evidence)
+        row = [v.rule_id, f"[{STATUS_STYLE[v.status]}]{v.status.value}[/]"]
+        if odds:
+            o = v.odds
+            if o is None:
+                row += ["-", "-", "-"]
+            else:
+                how = {"model": " (model)", "sequential": " (SPRT)"}.get(o.decided_by, "")
+                row += [f"{o.broken_in}/{o.replications}{how}",
+                        f"{_share(o.p_broken)} [{_share(o.ci95[0])}, {_share(o.ci95[1])}]",
+                        _share(o.risk)]
+        measured = _over_replications(v) if v.measured_ci else compact(v.measured)
+        row += [measured, compact(v.limit), v.evidence]
+        table.add_row(*row)
+    return table
+
+
+def shift_table(shifts: list[dict[str, Any]], title: str = "Desk by shift") -> Table:
+    """The desk KPIs of each shift: utilization is the share of the shift's own agent time
+    spent serving, not an average over the whole horizon."""
+    table = Table(title=title, title_justify="left")
+    for col in ("shift", "agents", "tickets", "wait mean", "first reply p95", "abandoned",
+                "utilization"):
+        table.add_column(col, justify="right" if col != "shift" else "left")
+    for sh in shifts:
+        def mean(name: str, unit: str = "", sh: dict = sh) -> str:
+            return fmt_number((sh.get(name) or {}).get("mean"), unit)
+        table.add_row(f"{format_duration(sh['from_s'])} .. {format_duration(sh['to_s'])}",
+                      str(sh["agents"]), mean("aftersales.tickets"),
+                      mean("aftersales.wait.mean_s", "s"),
+                      mean("aftersales.first_reply.p95_s", "s"),
+                      mean("aftersales.abandoned_fraction", "fraction"),
+                      mean("aftersales.agent_utilization", "fraction"))
     return table
 
 
 def summary(verdicts: Iterable[Verdict], thresholds: Iterable[Any] = ()) -> str:
     """The closing line(s) of every command that judges rules: what failed, what could not
-    be judged (unknown is never a pass), which thresholds broke; else PASS."""
+    be judged (unknown is never a pass), what more replications would decide, which
+    thresholds broke; else one PASS line."""
     verdicts, thresholds = list(verdicts), list(thresholds)
     failed = [v.rule_id for v in verdicts if v.status is Status.FAIL]
     unknown = [v.rule_id for v in verdicts if v.status is Status.UNKNOWN]
+    undecided = [v for v in verdicts if v.status is Status.UNDECIDED]
     slow = [t.name for t in thresholds if not t.passed]
     lines = []
     if failed:
         lines.append(f"FAIL: {len(failed)} rule(s) broken: {', '.join(failed)}")
     if unknown:
-        lines.append(f"UNDECIDED: {len(unknown)} rule(s) could not be judged (unknown is not "
+        lines.append(f"UNKNOWN: {len(unknown)} rule(s) could not be judged (unknown is not "
                      f"a pass): {', '.join(unknown)}")
+    if undecided:
+        more = [v.odds.more for v in undecided if v.odds is not None]
+        hint = (f"; about {max(m for m in more if m is not None)} more replications would "
+                "likely decide them (--until-decided)" if any(m is not None for m in more)
+                else "; run more replications (--until-decided)")
+        lines.append(f"UNDECIDED: {len(undecided)} rule(s) neither established within nor "
+                     f"beyond their risk: {', '.join(v.rule_id for v in undecided)}{hint}")
     if slow:
         lines.append(f"FAIL: threshold(s) broken: {', '.join(slow)}")
-    return "\n".join(lines) or "PASS: every rule passes" + (
+    if lines:
+        return "\n".join(lines)
+    simulated = any(v.odds is not None for v in verdicts)
+    return "PASS: every rule passes" + (
+        " (P(broken) within its risk established)" if simulated else "") + (
         " and every threshold holds" if thresholds else "")

@@ -21,7 +21,22 @@ from pydantic import (
 from simlive.rules import RULES
 from simlive.scenario.dists import Distribution, Exponential, Fixed, Gamma, Lognormal
 from simlive.scenario.load import LoadSettings
-from simlive.scenario.units import Fraction, Mismatch, PerSecond, Seconds
+from simlive.scenario.units import (
+    AGENTS_MAX,
+    BOOST_MAX,
+    PRICE_BOUND,
+    STOCK_BOUND,
+    UNITS_BOUND,
+    Fraction,
+    Mismatch,
+    Number,
+    PerSecond,
+    Seconds,
+    at_least,
+    at_most,
+    count,
+    durations,
+)
 
 TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 
@@ -59,12 +74,13 @@ class Audience(Model):
     dwell: Distribution = Field(default_factory=lambda: Lognormal(
         dist="lognormal", mean="6m", sd="8m"))
 
-    @model_validator(mode="after")
-    def _sorted(self) -> Audience:
-        times = [k.at for k in self.arrivals]
+    @field_validator("arrivals", mode="after")
+    @classmethod
+    def _sorted(cls, value: list[Keyframe]) -> list[Keyframe]:
+        times = [k.at for k in value]
         if times != sorted(times):
-            raise Mismatch("keyframes in time order", f"at {times}")
-        return self
+            raise Mismatch("keyframes in time order", "at " + durations(times), as_is=True)
+        return value
 
 
 # --- products ------------------------------------------------------------------------------
@@ -73,11 +89,12 @@ class Audience(Model):
 class Sku(Model):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = ""
-    price: float = Field(gt=0)
-    stock: int = Field(ge=0)
-    displayed_stock: int | None = Field(default=None, ge=0, description=(
+    price: Annotated[Number, PRICE_BOUND] = Field(gt=0)
+    stock: Annotated[int, STOCK_BOUND] = Field(ge=0)
+    displayed_stock: Annotated[int, STOCK_BOUND] | None = Field(default=None, ge=0, description=(
         "the linked quantity shown to viewers at the start; defaults to stock"))
-    limit: int = Field(default=5, ge=1, description="units one buyer may order")
+    limit: Annotated[int, UNITS_BOUND] = Field(default=5, ge=1, description=(
+        "units one buyer may order"))
     category: str = "general"
     return_rate: Fraction | None = Field(default=None, description=(
         "fraction of paid orders returned; defaults to aftersales.returns.fraction"))
@@ -93,12 +110,14 @@ class Generate(Model):
         dist="lognormal", mean=120, sd=90))
     stock: Distribution = Field(default_factory=lambda: Gamma(
         dist="gamma", mean=2000, sd=1500))
-    limit: int = Field(default=5, ge=1)
+    limit: Annotated[int, UNITS_BOUND] = Field(default=5, ge=1)
     categories: dict[str, Fraction] = Field(default_factory=lambda: {"general": 1.0})
     return_rates: dict[str, Fraction] = {}
     return_exempt: list[str] = []
     start: Seconds = 0.0
-    segment: Seconds = Field(default=120.0, gt=0, description="presentation of each SKU")
+    segment: Annotated[Seconds, at_least(1.0, "a presentation shorter than a second is a "
+                                        "typo")] = Field(default=120.0, description=(
+                                            "presentation of each SKU"))
     propensity: PerSecond = Field(default=0.0, description="orders per present viewer")
 
 
@@ -111,7 +130,8 @@ class Segment(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Segment:
         if self.end <= self.start:
-            raise Mismatch("to after from", f"from {self.start:g}s to {self.end:g}s")
+            raise Mismatch("to after from", f"from {durations([self.start])} to "
+                           f"{durations([self.end])}", as_is=True)
         return self
 
 
@@ -119,17 +139,18 @@ class FlashSale(Model):
     sku: str
     at: Seconds
     duration: Seconds = Field(gt=0)
-    price: float = Field(gt=0)
-    quantity: int | None = Field(default=None, ge=0, description=(
+    price: Annotated[Number, PRICE_BOUND] = Field(gt=0)
+    quantity: Annotated[int, STOCK_BOUND] | None = Field(default=None, ge=0, description=(
         "units released for the sale (added to stock at its start); none: existing stock"))
-    boost: float = Field(default=10.0, ge=0, description="propensity multiplier during it")
+    boost: Annotated[Number, at_most(BOOST_MAX, "a million times the ordering rate", count)] \
+        = Field(default=10.0, ge=0, description="propensity multiplier during it")
     spike: PerSecond = Field(default=0.0, description="extra viewer arrivals it draws")
 
 
 class Restock(Model):
     sku: str
     at: Seconds
-    quantity: int = Field(ge=1)
+    quantity: Annotated[int, STOCK_BOUND] = Field(ge=1)
 
 
 class Products(Model):
@@ -144,11 +165,14 @@ class Products(Model):
 
 
 class Orders(Model):
-    units: dict[int, float] = Field(default_factory=lambda: {1: 0.85, 2: 0.12, 3: 0.03},
-                                    description="units per order -> probability")
+    units: dict[Annotated[int, UNITS_BOUND], Fraction] = Field(
+        default_factory=lambda: {1: 0.85, 2: 0.12, 3: 0.03},
+        description="units per order -> probability")
     pay_probability: Fraction = 0.9
     pay_delay: Distribution = Field(default_factory=lambda: _exp("40s"))
-    payment_timeout: Seconds = Field(default=900.0, gt=0)
+    payment_timeout: Annotated[Seconds, at_most(30 * 86400.0, (
+        "an unpaid order holds its stock; the stock arrays run this long past the broadcast"))
+    ] = Field(default=900.0, gt=0)
     display_refresh: Seconds = Field(default=1.0, ge=0, description=(
         "how often the displayed stock is refreshed from the real stock"))
     reserve_on: Literal["order", "payment"] = Field(default="order", description=(
@@ -188,12 +212,14 @@ class Requests(Model):
 class Shift(Model):
     start: Seconds = Field(alias="from")
     end: Seconds = Field(alias="to")
-    agents: int = Field(ge=0)
+    agents: Annotated[int, at_most(AGENTS_MAX, "the desk keeps a duty schedule per agent; "
+                                   "10 million took minutes", count)] = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Shift:
         if self.end <= self.start:
-            raise Mismatch("to after from", f"from {self.start:g}s to {self.end:g}s")
+            raise Mismatch("to after from", f"from {durations([self.start])} to "
+                           f"{durations([self.end])}", as_is=True)
         return self
 
 
@@ -259,6 +285,12 @@ class Reviews(Model):
     delay: Distribution = Field(default_factory=lambda: _exp("2d"))
     delete_bad: Fraction = Field(default=0.0, description=(
         "fraction of bad reviews the merchant deletes: breaks reviews.not-deleted"))
+    bad_with_cause: Fraction = Field(default=0.05, description=(
+        "fraction of bad reviews that contain illegal content, personal data or spam, the "
+        "only reasons a review may be hidden"))
+    hide_bad: Literal["none", "with-reason", "all"] = Field(default="with-reason", description=(
+        "the merchant's policy: hide no bad review, only those with an allowed reason, or "
+        "all of them ('all' suppresses honest bad reviews: breaks reviews.not-deleted)"))
 
 
 class Simulation(Model):
@@ -268,7 +300,11 @@ class Simulation(Model):
         "resolution of the CSV and HTML time series (default: about 2000 points)"))
     desk_engine: Literal["auto", "simpy", "fast"] = Field(default="auto", description=(
         "after-sales desk: SimPy processes, or the exact FCFS recursion for millions of "
-        "tickets; auto picks SimPy below 200k tickets"))
+        "tickets; auto picks SimPy up to 20,000 tickets"))
+    warmup: Seconds = Field(default=0.0, ge=0, description=(
+        "the desk KPIs (wait, first reply, abandonment, utilization) leave out tickets that "
+        "arrive before this time, for steady-state studies: an empty desk at time 0 biases "
+        "short runs low. Compliance rules still judge every ticket."))
 
 
 def _rule_overrides() -> type[BaseModel]:
@@ -282,6 +318,8 @@ def _rule_overrides() -> type[BaseModel]:
             typ = {"duration": Seconds, "count": Annotated[int, Field(ge=0)],
                    "fraction": Fraction}[p.kind]
             fields[p.name] = (typ | None, Field(default=None, description=p.doc))
+        fields["risk"] = (RiskFraction | None, Field(default=None, description=(
+            "this rule's risk, instead of compliance.risk")))
         block = create_model(
             "Rule_" + rule.id.replace(".", "_").replace("-", "_"),
             __config__=ConfigDict(extra="forbid", frozen=True),
@@ -289,7 +327,23 @@ def _rule_overrides() -> type[BaseModel]:
         )
         blocks[rule.id] = (block | None, Field(default=None, description=rule.summary))
     return create_model("Compliance", __config__=ConfigDict(extra="forbid", frozen=True),
-                        **blocks)
+                        **blocks, **_CONFIDENCE)
+
+
+RiskFraction = Annotated[Fraction, Field(ge=0.001, le=0.5)]
+_CONFIDENCE = {
+    "risk": (RiskFraction, Field(default=0.05, description=(
+        "the probability of breaking in one broadcast a rule may run: it passes when "
+        "P(broken) <= risk is established over the replications (0.1% .. 50%)"))),
+    "alpha": (Annotated[Fraction, Field(ge=0.001, le=0.25)], Field(default=0.05, description=(
+        "--until-decided: the chance of a wrong fail outside the indifference region"))),
+    "beta": (Annotated[Fraction, Field(ge=0.001, le=0.25)], Field(default=0.05, description=(
+        "--until-decided: the chance of a wrong pass outside the indifference region"))),
+    "indifference": (Annotated[Fraction, Field(ge=0.05, le=0.9)], Field(
+        default=0.5, description=(
+            "--until-decided: half-width of the region around the risk where either answer "
+            "is acceptable, as a fraction of the risk (0.5: 2.5% .. 7.5% for a 5% risk)"))),
+}
 
 
 Compliance = _rule_overrides()
@@ -297,8 +351,10 @@ Compliance = _rule_overrides()
 
 class Scenario(Model):
     name: str = Field(min_length=1)
-    seed: int = Field(default=1, ge=0)
-    duration: Seconds = Field(gt=0)
+    seed: int = Field(default=1, ge=0, le=2**63 - 1)
+    duration: Annotated[Seconds, at_most(365 * 86400.0, (
+        "a broadcast runs hours or days; every SKU's stock is stepped through all of it"))] \
+        = Field(gt=0)
     audience: Audience
     products: Products
     orders: Orders = Orders()
@@ -315,7 +371,17 @@ class Scenario(Model):
         for rid in RULES:
             block = self.compliance.__dict__.get(rid)
             if block is not None:
-                out[rid] = {k: v for k, v in block.model_dump().items() if v is not None}
+                out[rid] = {k: v for k, v in block.model_dump().items()
+                            if v is not None and k != "risk"}
+        return out
+
+    def rule_risks(self) -> dict[str, float]:
+        """The risks set for single rules (``compliance.<rule>.risk``)."""
+        out = {}
+        for rid in RULES:
+            block = self.compliance.__dict__.get(rid)
+            if block is not None and block.risk is not None:
+                out[rid] = block.risk
         return out
 
 

@@ -113,6 +113,8 @@ class AftersalesOutcome:
     refund_delay_max: float | None
     returns_refused_in_window: int
     closed: int
+    closed_without_feedback: int  # closed as 'no feedback' after the merchant's timeout
+    closed_too_early: int  # of which before the rule's feedback_timeout
     open: int
     open_overdue: int
     oldest_open_age: float | None
@@ -189,13 +191,18 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     resolved = np.where((kind == COMPLAINT) & ~abandoned,
                         end + draw(a.resolve_delay, (kind == COMPLAINT) & replied), resolved)
     feedback = draw(a.feedback_delay, replied)
-    if a.feedback_timeout is not None:  # closed without feedback when the consumer is silent
+    silent = np.zeros(n, dtype=bool)
+    if a.feedback_timeout is not None:  # closed as 'no feedback' when the consumer is silent
+        silent = feedback > a.feedback_timeout
         feedback = np.minimum(feedback, a.feedback_timeout)
     closed_at = resolved + feedback
     closed = np.isfinite(closed_at) & (closed_at <= horizon_end) & ~lost
     open_ = ~closed & ~lost
     age = horizon_end - arr
     tc = params["aftersales.tracked-to-closure"]
+    no_feedback = int((closed & silent).sum())
+    # the rule's timeout, not the merchant's, says when a silent consumer may be closed on
+    too_early = no_feedback if (a.feedback_timeout or 0.0) < tc["feedback_timeout"] else 0
     rd = params["aftersales.refund-deadline"]["max_delay"]
     paid_ok = refund & (refund_paid <= horizon_end)
     delays = refund_paid[paid_ok] - received[paid_ok]
@@ -227,6 +234,8 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         refund_delay_max=float(delays.max()) if delays.size else None,
         returns_refused_in_window=int(wrongly.sum()),
         closed=int(closed.sum()),
+        closed_without_feedback=no_feedback,
+        closed_too_early=too_early,
         open=int(open_.sum()),
         open_overdue=int((open_ & (age > tc["close_within"])).sum()),
         oldest_open_age=float(age[open_].max()) if open_.any() else None,

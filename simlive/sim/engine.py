@@ -16,10 +16,18 @@ import numpy as np
 from simlive.rules import rule_params
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.schema import Scenario
-from simlive.sim.aftersales import make_tickets, run_aftersales
+from simlive.sim.aftersales import AftersalesOutcome, make_tickets, run_aftersales
 from simlive.sim.audience import simulate_audience
+from simlive.sim.measures import (
+    DeskMeasures,
+    Measures,
+    ReceiptMeasures,
+    ReplayMeasures,
+    ReviewMeasures,
+    StockMeasures,
+)
 from simlive.sim.orders import SkuModel, SkuOutcome
-from simlive.sim.records import simulate_records
+from simlive.sim.records import RecordsOutcome, simulate_records
 from simlive.sim.streams import Streams
 
 Progress = Callable[[float], None]
@@ -51,7 +59,7 @@ KPI_UNITS: dict[str, str] = {
 class ReplicationResult:
     replication: int
     kpis: dict[str, float | None]
-    measures: dict[str, Any]
+    measures: Measures
     series: dict[str, Any] = field(default_factory=dict)
     by_shift: list[dict[str, float | None]] = field(default_factory=list)
 
@@ -164,43 +172,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "replay.published_after_s": rec.replay_published_after,
         "reviews.total": float(rec.reviews),
     }
-    worst_display = max(outcomes, key=lambda o: o.display_mismatch_steps)
-    oversold = [o for o in outcomes if o.oversold_units > 0]
-    measures: dict[str, Any] = {
-        "step": step,
-        "oversold_units": sum(o.oversold_units for o in outcomes),
-        "oversold_skus": [o.sku for o in oversold[:5]],
-        "min_remaining": min(o.min_remaining for o in outcomes),
-        "display_mismatch_s": sum(o.display_mismatch_steps for o in outcomes) * step,
-        "display_phantom_s": sum(o.display_phantom_steps for o in outcomes) * step,
-        "display_worst_sku": worst_display.sku if worst_display.display_mismatch_steps else None,
-        "ledger_max_error": max(o.ledger_max_error for o in outcomes),
-        "replay_published": rec.replay_published,
-        "replay_after": rec.replay_published_after,
-        "replay_retention": rec.replay_retention,
-        "records_retention": rec.records_retention,
-        "tickets": after.tickets,
-        "chats": after.by_kind["consultation"],
-        "chat_p95": after.chat_first_reply_p95,
-        "unanswered_overdue": after.unanswered_overdue,
-        "first_reply_late": after.first_reply_late,
-        "first_reply_max": after.first_reply_max,
-        "refunds_paid": after.refunds_paid,
-        "refunds_late": after.refunds_late,
-        "refund_delay_max": after.refund_delay_max,
-        "lost": after.lost,
-        "open": after.open,
-        "open_overdue": after.open_overdue,
-        "oldest_open_age": after.oldest_open_age,
-        "reviews": rec.reviews,
-        "bad_reviews": rec.bad_reviews,
-        "reviews_deleted": rec.reviews_deleted,
-        "paid_orders": paid,
-        "receipts_missing": rec.receipts_missing,
-        "returns": after.by_kind["return"],
-        "returns_refused_in_window": after.returns_refused_in_window,
-        "desk_engine": after.engine,
-    }
+    measures = _measures(step, outcomes, after, rec, paid)
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
     if keep_series:
@@ -209,6 +181,36 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     if progress is not None:
         progress(1.0)
     return result
+
+
+def _measures(step: float, outcomes: list[SkuOutcome], after: AftersalesOutcome,
+              rec: RecordsOutcome, paid: int) -> Measures:
+    worst_display = max(outcomes, key=lambda o: o.display_mismatch_steps)
+    oversold = [o for o in outcomes if o.oversold_units > 0]
+    stock = StockMeasures(
+        step=step,
+        oversold_units=sum(o.oversold_units for o in outcomes),
+        oversold_skus=tuple(o.sku for o in oversold[:5]),
+        min_remaining=min(o.min_remaining for o in outcomes),
+        display_mismatch_s=sum(o.display_mismatch_steps for o in outcomes) * step,
+        display_phantom_s=sum(o.display_phantom_steps for o in outcomes) * step,
+        display_worst_sku=worst_display.sku if worst_display.display_mismatch_steps else None,
+        ledger_max_error=max(o.ledger_max_error for o in outcomes))
+    desk = DeskMeasures(
+        tickets=after.tickets, chats=after.by_kind["consultation"],
+        chat_p95=after.chat_first_reply_p95, unanswered_overdue=after.unanswered_overdue,
+        first_reply_late=after.first_reply_late, first_reply_max=after.first_reply_max,
+        refunds_paid=after.refunds_paid, refunds_late=after.refunds_late,
+        refund_delay_max=after.refund_delay_max, lost=after.lost, open=after.open,
+        open_overdue=after.open_overdue, oldest_open_age=after.oldest_open_age,
+        closed=after.closed, closed_without_feedback=after.closed_without_feedback,
+        closed_too_early=after.closed_too_early, returns=after.by_kind["return"],
+        returns_refused_in_window=after.returns_refused_in_window, engine=after.engine)
+    replay = ReplayMeasures(rec.replay_published, rec.replay_published_after,
+                            rec.replay_retention, rec.records_retention)
+    reviews = ReviewMeasures(rec.reviews, rec.bad_reviews, rec.reviews_deleted,
+                             rec.reviews_hidden, rec.reviews_suppressed)
+    return Measures(stock, desk, replay, reviews, ReceiptMeasures(paid, rec.receipts_missing))
 
 
 def _sample(values: np.ndarray, n: int) -> list[float]:

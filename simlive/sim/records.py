@@ -24,6 +24,8 @@ class RecordsOutcome:
     reviews: int
     bad_reviews: int
     reviews_deleted: int
+    reviews_hidden: int  # bad reviews hidden for an allowed reason
+    reviews_suppressed: int  # bad reviews hidden without one
 
 
 def simulate_records(s: Scenario, paid_orders: int, rng: np.random.Generator) -> RecordsOutcome:
@@ -34,6 +36,12 @@ def simulate_records(s: Scenario, paid_orders: int, rng: np.random.Generator) ->
     reviews = int(rng.binomial(paid_orders, s.reviews.fraction))
     bad = int(rng.binomial(reviews, s.reviews.bad_fraction))
     deleted = int(rng.binomial(bad, s.reviews.delete_bad))
+    kept = bad - deleted
+    # bad reviews that do contain illegal content, personal data or spam may be hidden
+    with_cause = int(rng.binomial(kept, s.reviews.bad_with_cause))
+    policy = s.reviews.hide_bad
+    hidden = 0 if policy == "none" else with_cause
+    suppressed = kept - with_cause if policy == "all" else 0
     return RecordsOutcome(published, after, rp.retention if rp.record else 0.0,
                           rp.records_retention, paid_orders - missing, missing, reviews, bad,
-                          deleted)
+                          deleted, hidden, suppressed)

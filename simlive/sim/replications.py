@@ -1,47 +1,29 @@
 """Running replications, in parallel processes, and summarising them.
 
-Replication ``r`` always uses the streams of ``(seed, r)``, and results are gathered in
-replication order, so the summary is the same bytes whatever ``jobs`` is.
+Replication ``r`` always uses the streams of ``(seed, r)``, results are gathered in
+replication order, and ``--until-decided`` feeds Wald's test one replication at a time in
+that order, so the summary is the same bytes whatever ``jobs`` is.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from simlive import __version__
 from simlive.errors import UsageError
-from simlive.rules import Verdict, rule_params
+from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
+from simlive.sim.certainty import certainties
 from simlive.sim.engine import KPI_UNITS, ReplicationResult, run_replication
-from simlive.sim.verdicts import judge
+from simlive.sim.odds import Confidence, SequentialState, judge_all
+from simlive.sim.stats import mean_ci, rounded, summarise_metric  # noqa: F401 - re-exported
+from simlive.sim.verdicts import broken_by_rule
 
-# two-sided 95 % Student t quantiles by degrees of freedom; 1.96 beyond the table
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
-         16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042,
-         40: 2.021, 60: 2.000, 120: 1.980}
-
-
-def t975(df: int) -> float:
-    if df in _T975:
-        return _T975[df]
-    keys = sorted(k for k in _T975 if k <= df)
-    return _T975[keys[-1]] if df <= 120 else 1.96
-
-
-def mean_ci(values: list[float]) -> tuple[float, tuple[float, float] | None]:
-    """Mean and the 95 % confidence interval of the mean (None for a single value)."""
-    n = len(values)
-    mean = math.fsum(values) / n
-    if n < 2:
-        return mean, None
-    var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    half = t975(n - 1) * math.sqrt(var / n)
-    return mean, (mean - half, mean + half)
+Progress = Callable[[float], None]
 
 
 @dataclass
@@ -50,35 +32,49 @@ class SimulationResult:
     replications: list[ReplicationResult]
     verdicts: list[Verdict]
     kpis: dict[str, dict[str, Any]]
+    confidence: Confidence = field(default_factory=Confidence)
+    until_decided: bool = False
+    max_replications: int | None = None
+    shifts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def series(self) -> dict[str, Any]:
         return self.replications[0].series
 
+    @property
+    def status(self) -> Status:
+        return overall(self.verdicts)
+
     def to_dict(self) -> dict[str, Any]:
+        mode = {"mode": "until-decided", "max_replications": self.max_replications} \
+            if self.until_decided else {"mode": "fixed"}
         return {
             "simlive_version": __version__,
             "scenario": self.scenario.name,
             "seed": self.scenario.seed,
             "replications": len(self.replications),
+            "status": self.status.value,
+            "compliance": {**self.confidence.to_dict(), **mode},
             "kpis": self.kpis,
+            "shifts": self.shifts,
             "rules": [v.to_dict() for v in self.verdicts],
         }
 
 
-def summarise_metric(values: list[float | None]) -> tuple[float | None,
-                                                        tuple[float, float] | None]:
-    """Mean and 95 % CI of one metric over replications: None where no replication had it,
-    infinity (no CI) where one was infinite (e.g. a chat never answered)."""
-    vals = [float(v) for v in values if v is not None]
-    if not vals:
-        return None, None
-    if not all(math.isfinite(v) for v in vals):
-        return math.inf, None
-    return mean_ci(vals)
+def confidence_of(scenario: Scenario, risk: float | None = None, alpha: float | None = None,
+                  beta: float | None = None,
+                  indifference: float | None = None) -> Confidence:
+    """The scenario's ``compliance`` settings, with the command line's over them (a risk
+    given on the command line applies to every rule)."""
+    c = scenario.compliance
+    return Confidence(risk=c.risk if risk is None else risk,
+                      per_rule={} if risk is not None else scenario.rule_risks(),
+                      alpha=c.alpha if alpha is None else alpha,
+                      beta=c.beta if beta is None else beta,
+                      indifference=c.indifference if indifference is None else indifference)
 
 
-def summarise(scenario: Scenario, reps: list[ReplicationResult]) -> SimulationResult:
+def _kpis(reps: list[ReplicationResult]) -> dict[str, dict[str, Any]]:
     kpis: dict[str, dict[str, Any]] = {}
     for name, unit in KPI_UNITS.items():
         values = [r.kpis.get(name) for r in reps]
@@ -87,16 +83,37 @@ def summarise(scenario: Scenario, reps: list[ReplicationResult]) -> SimulationRe
         if mean is None or not math.isfinite(mean):
             kpis[name] = {"mean": mean, "ci95": None, "unit": unit, "n": n}
             continue
-        # every KPI is non-negative, so the interval is clipped at zero
-        kpis[name] = {"mean": _round(mean), "ci95": None if ci is None else
-                      [_round(max(0.0, ci[0])), _round(ci[1])], "unit": unit, "n": n}
+        kpis[name] = {"mean": rounded(mean), "ci95": None if ci is None else
+                      [rounded(ci[0]), rounded(ci[1])], "unit": unit, "n": n}
+    return kpis
+
+
+def _shifts(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str, Any]]:
+    """The desk KPIs of each shift (tickets arriving in it, agent time spent in it)."""
+    out = []
+    for i, sh in enumerate(scenario.aftersales.agents):
+        row: dict[str, Any] = {"from_s": sh.start, "to_s": sh.end, "agents": sh.agents}
+        names = reps[0].by_shift[i].keys() if reps[0].by_shift else []
+        for name in names:
+            mean, ci = summarise_metric([r.by_shift[i].get(name) for r in reps])
+            finite = mean is not None and math.isfinite(mean)
+            row[name] = {"mean": rounded(mean) if finite else mean,
+                         "ci95": None if ci is None or not finite else
+                         [rounded(ci[0]), rounded(ci[1])]}
+        out.append(row)
+    return out
+
+
+def summarise(scenario: Scenario, reps: list[ReplicationResult],
+              conf: Confidence | None = None,
+              stops: dict[str, tuple[int, str | None]] | None = None,
+              max_replications: int | None = None) -> SimulationResult:
+    conf = conf or confidence_of(scenario)
     params = rule_params(scenario.rule_overrides())
-    verdicts = judge([r.measures for r in reps], params)
-    return SimulationResult(scenario, reps, verdicts, kpis)
-
-
-def _round(x: float) -> float:
-    return float(f"{x:.10g}")
+    certain = certainties(scenario, params)
+    verdicts = judge_all([r.measures for r in reps], params, conf, certain, stops)
+    return SimulationResult(scenario, reps, verdicts, _kpis(reps), conf, stops is not None,
+                            max_replications, _shifts(scenario, reps))
 
 
 def _one(args: tuple[Scenario, int, bool]) -> ReplicationResult:
@@ -104,11 +121,33 @@ def _one(args: tuple[Scenario, int, bool]) -> ReplicationResult:
     return run_replication(scenario, rep, keep_series=keep)
 
 
-def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
-             progress: Callable[[float], None] | None = None,
-             cache: dict | None = None) -> SimulationResult:
-    """Run ``replications`` replications on ``jobs`` processes and judge every rule.
+def _replications(scenario: Scenario, first: int, count: int, jobs: int,
+                  pool: ProcessPoolExecutor | None, progress: Progress | None,
+                  cache: dict | None) -> Iterator[ReplicationResult]:
+    """Replications ``first .. first+count-1`` in order (computed ``jobs`` at a time)."""
+    if pool is None:
+        for rep in range(first, first + count):
+            def sub(frac: float, rep: int = rep) -> None:
+                if progress is not None:
+                    progress(rep + frac)
+            yield run_replication(scenario, rep, keep_series=rep == 0, progress=sub,
+                                  cache=cache)
+        return
+    args = [(scenario, rep, rep == 0) for rep in range(first, first + count)]
+    for rep, result in enumerate(pool.map(_one, args), start=first):
+        if progress is not None:
+            progress(rep + 1.0)
+        yield result
 
+
+def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
+             progress: Progress | None = None, cache: dict | None = None,
+             until_decided: bool = False, conf: Confidence | None = None) -> SimulationResult:
+    """Run replications on ``jobs`` processes and judge every rule.
+
+    Without ``until_decided``, exactly ``replications``. With it, batches of ``jobs`` until
+    Wald's test has decided every rule, ``replications`` being the most it may take.
+    ``progress`` gets the fraction done (of the maximum, for ``until_decided``).
     ``cache`` (in-process runs only) lets repeated runs that differ only in the shift schedule
     reuse each replication's orders and tickets; see ``engine.run_replication``.
     """
@@ -116,20 +155,29 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
         raise UsageError(f"replications(={replications}) must be >= 1")
     if jobs < 1:
         raise UsageError(f"jobs(={jobs}) must be >= 1")
-    results: dict[int, ReplicationResult] = {}
-    if jobs == 1 or replications == 1:
-        for rep in range(replications):
-            def sub(frac: float, rep: int = rep) -> None:
-                if progress is not None:
-                    progress((rep + frac) / replications)
-            results[rep] = run_replication(scenario, rep, keep_series=rep == 0,
-                                           progress=sub, cache=cache)
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, replications)) as pool:
-            futures = {pool.submit(_one, (scenario, rep, rep == 0)): rep
-                       for rep in range(replications)}
-            for done, fut in enumerate(as_completed(futures), start=1):
-                results[futures[fut]] = fut.result()
-                if progress is not None:
-                    progress(done / replications)
-    return summarise(scenario, [results[r] for r in range(replications)])
+    conf = conf or confidence_of(scenario)
+
+    def report(done: float) -> None:
+        if progress is not None:
+            progress(min(1.0, done / replications))
+
+    pool = ProcessPoolExecutor(max_workers=min(jobs, replications)) \
+        if jobs > 1 and replications > 1 else None
+    try:
+        if not until_decided:
+            reps = list(_replications(scenario, 0, replications, jobs, pool, report, cache))
+            return summarise(scenario, reps, conf)
+        params = rule_params(scenario.rule_overrides())
+        state = SequentialState(conf, certainties(scenario, params))
+        reps = []
+        while len(reps) < replications and not state.done():
+            batch = min(jobs, replications - len(reps))
+            for r in _replications(scenario, len(reps), batch, jobs, pool, report, cache):
+                if state.done():
+                    break  # decided by an earlier replication of this batch: not counted
+                reps.append(r)
+                state.add(broken_by_rule(r.measures, params))
+        return summarise(scenario, reps, conf, state.stopped, replications)
+    finally:
+        if pool is not None:
+            pool.shutdown()

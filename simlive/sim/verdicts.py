@@ -1,212 +1,336 @@
-"""A verdict per compliance rule from what the model did, over every replication.
+"""What each rule says about one simulated broadcast, and what it says over many.
 
-Pure functions of the replications' measurements and the rule parameters. A rule fails if
-it fails in any replication (a peak event happens once; a rule broken in one run in ten is
-broken); the evidence says in how many.
+Every rule has two pure functions of the replications' measures (``measures``): ``broken``
+says whether the rule broke in one broadcast (the event whose probability the verdict is
+about, see ``odds``), and ``report`` says what was measured against which limit, with one
+sentence of evidence. ``findings`` runs both; ``odds`` turns the per-broadcast outcomes into
+verdicts.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from simlive.rules import RULES, Status, Verdict, format_duration, ordered
+from simlive.rules import RULES, format_duration
+from simlive.sim.measures import Measures
 
-M = list[dict[str, Any]]
+M = list[Measures]
+Numbers = dict[str, float | None]
 
 
-def _tally(ms: M, broken: Callable[[dict[str, Any]], bool]) -> tuple[int, int]:
-    return sum(1 for m in ms if broken(m)), len(ms)
+@dataclass(frozen=True)
+class Finding:
+    """One rule over some replications: broken per replication, and the report."""
+
+    broken: list[bool]
+    measured: Any
+    limit: Any
+    evidence: str
+    numbers: list[Numbers]  # per replication, for the mean and interval of each figure
+
+
+@dataclass(frozen=True)
+class RuleJudge:
+    broken: Callable[[Measures, dict], bool]
+    report: Callable[[M, dict, list[bool]], tuple[Any, Any, str]]
+    numbers: Callable[[Measures], Numbers]
 
 
 def _in_runs(k: int, n: int) -> str:
     return "" if n == 1 else f" in {k} of {n} replications"
 
 
-def _max(ms: M, key: str) -> float | None:
-    vals = [m[key] for m in ms if m.get(key) is not None]
+def _max(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
     return max(vals) if vals else None
 
 
-def _v(rule_id: str, failed: bool, measured: Any, limit: Any, evidence: str) -> Verdict:
-    return Verdict(rule_id, Status.FAIL if failed else Status.PASS, measured, limit, evidence)
+# --- stock ---------------------------------------------------------------------------------
 
 
-def no_oversell(ms: M, p: dict) -> Verdict:
-    worst = max(m["oversold_units"] for m in ms)
-    k, n = _tally(ms, lambda m: m["oversold_units"] > p["max_violations"])
-    skus = sorted({s for m in ms for s in m["oversold_skus"]})[:5]
+def _oversold(m: Measures, p: dict) -> bool:
+    return m.stock.oversold_units > p["max_violations"]
+
+
+def _oversell_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    worst = max(m.stock.oversold_units for m in ms)
+    k, n = sum(broken), len(ms)
+    skus = sorted({s for m in ms for s in m.stock.oversold_skus})[:5]
     if k:
         ev = f"{worst} units sold beyond stock{_in_runs(k, n)} (SKUs {', '.join(skus)})"
     else:
-        ev = f"no SKU sold beyond its stock; lowest stock {min(m['min_remaining'] for m in ms)}"
-    return _v("stock.no-oversell", k > 0, {"oversold_units": worst}, p["max_violations"], ev)
+        ev = ("no SKU sold beyond its stock; lowest stock "
+              f"{min(m.stock.min_remaining for m in ms)}")
+    return {"oversold_units": worst}, p["max_violations"], ev
 
 
-def display_matches(ms: M, p: dict) -> Verdict:
-    worst = max(m["display_mismatch_s"] for m in ms)
-    steps = worst / ms[0]["step"]
-    k, n = _tally(ms, lambda m: m["display_mismatch_s"] / m["step"] > p["max_mismatches"])
-    sku = next((m["display_worst_sku"] for m in ms if m["display_worst_sku"]), None)
-    phantom = max(m["display_phantom_s"] for m in ms)
+def _display_wrong(m: Measures, p: dict) -> bool:
+    return m.stock.display_mismatch_s / m.stock.step > p["max_mismatches"]
+
+
+def _display_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    worst = max(m.stock.display_mismatch_s for m in ms)
+    k, n = sum(broken), len(ms)
+    sku = next((m.stock.display_worst_sku for m in ms if m.stock.display_worst_sku), None)
+    phantom = max(m.stock.display_phantom_s for m in ms)
     if k:
         ev = (f"displayed stock wrong beyond {format_duration(p['max_lag'])} for "
               f"{worst:g} SKU-seconds{_in_runs(k, n)}, worst SKU {sku}"
               + (f"; phantom stock shown for {phantom:g} SKU-seconds" if phantom else ""))
     else:
         ev = f"displayed stock within {format_duration(p['max_lag'])} of real stock throughout"
-    return _v("stock.display-matches", k > 0,
-              {"mismatch_sku_seconds": worst, "mismatched_readings": int(steps)},
-              {"max_lag_s": p["max_lag"], "max_mismatches": p["max_mismatches"]}, ev)
+    readings = int(worst / ms[0].stock.step)
+    return ({"mismatch_sku_seconds": worst, "mismatched_readings": readings},
+            {"max_lag_s": p["max_lag"], "max_mismatches": p["max_mismatches"]}, ev)
 
 
-def ledger_balances(ms: M, p: dict) -> Verdict:
-    worst = max(m["ledger_max_error"] for m in ms)
-    k, n = _tally(ms, lambda m: m["ledger_max_error"] > p["tolerance"])
+def _ledger_off(m: Measures, p: dict) -> bool:
+    return m.stock.ledger_max_error > p["tolerance"]
+
+
+def _ledger_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    worst = max(m.stock.ledger_max_error for m in ms)
+    k, n = sum(broken), len(ms)
     ev = (f"initial + restocks differs from sold + reserved + remaining by up to {worst} "
           f"units{_in_runs(k, n)}" if k else "initial + restocks = sold + reserved + "
           "remaining at every step for every SKU")
-    return _v("stock.ledger-balances", k > 0, {"max_error_units": worst}, p["tolerance"], ev)
+    return {"max_error_units": worst}, p["tolerance"], ev
 
 
-def replay_available(ms: M, p: dict) -> Verdict:
-    missing = sum(1 for m in ms if not m["replay_published"])
-    late = sum(1 for m in ms if m["replay_published"] and m["replay_after"] > p["publish_within"])
-    worst = _max(ms, "replay_after")
+# --- replay --------------------------------------------------------------------------------
+
+
+def _replay_missing(m: Measures, p: dict) -> bool:
+    r = m.replay
+    return not r.published or r.after is None or r.after > p["publish_within"]
+
+
+def _replay_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    missing = sum(1 for m in ms if not m.replay.published)
+    late = sum(1 for m, b in zip(ms, broken, strict=True) if b and m.replay.published)
+    worst = _max([m.replay.after for m in ms])
     n = len(ms)
-    failed = missing + late > 0
-    if failed:
+    if missing + late:
         ev = (f"replay missing in {missing} and late in {late} of {n} broadcasts"
               + (f"; slowest published {format_duration(worst)} after the end" if worst else ""))
     else:
         ev = f"replay published at most {format_duration(worst or 0)} after the end"
-    return _v("replay.available", failed, {"missing": missing, "late": late,
-                                           "published_after_s_max": worst},
-              {"publish_within_s": p["publish_within"]}, ev)
+    return ({"missing": missing, "late": late, "published_after_s_max": worst},
+            {"publish_within_s": p["publish_within"]}, ev)
 
 
-def replay_retained(ms: M, p: dict) -> Verdict:
-    kept = min(min(m["replay_retention"], m["records_retention"]) for m in ms)
-    failed = kept < p["min_retention"]
-    ev = (f"recording or records kept only {format_duration(kept)}" if failed else
+def _kept(m: Measures) -> float:
+    return min(m.replay.retention, m.replay.records_retention)
+
+
+def _not_retained(m: Measures, p: dict) -> bool:
+    return _kept(m) < p["min_retention"]
+
+
+def _retained_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    kept = min(_kept(m) for m in ms)
+    ev = (f"recording or records kept only {format_duration(kept)}" if any(broken) else
           f"recording and records kept {format_duration(kept)}")
-    return _v("replay.retained", failed, {"retention_s": kept},
-              {"min_retention_s": p["min_retention"]}, ev)
+    return {"retention_s": kept}, {"min_retention_s": p["min_retention"]}, ev
 
 
-def first_reply(ms: M, p: dict) -> Verdict:
-    p95s = [m["chat_p95"] for m in ms if m["chat_p95"] is not None]
+# --- after-sales ---------------------------------------------------------------------------
+
+
+def _overdue(m: Measures) -> int:
+    return m.desk.unanswered_overdue + m.desk.first_reply_late
+
+
+def _reply_late(m: Measures, p: dict) -> bool:
+    p95 = m.desk.chat_p95
+    return (p95 is not None and p95 > p["chat_p95"]) or _overdue(m) > 0
+
+
+def _reply_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    p95s = [m.desk.chat_p95 for m in ms if m.desk.chat_p95 is not None]
     worst_p95 = max(p95s) if p95s else None
     k95 = sum(1 for v in p95s if v > p["chat_p95"])
-    overdue = max(m["unanswered_overdue"] + m["first_reply_late"] for m in ms)
-    ko = sum(1 for m in ms if m["unanswered_overdue"] + m["first_reply_late"] > 0)
-    failed = k95 > 0 or ko > 0
+    overdue = max(_overdue(m) for m in ms)
     parts = []
     if worst_p95 is not None:
-        shown = "never" if worst_p95 == float("inf") else format_duration(worst_p95)
+        shown = "never" if worst_p95 == math.inf else format_duration(worst_p95)
         parts.append(f"chat first-reply p95 {shown} (limit {format_duration(p['chat_p95'])})"
                      + (f", over the limit in {k95} of {len(ms)}" if k95 and len(ms) > 1
                         else ""))
     if overdue:
         parts.append(f"{overdue} requests without a reply within "
                      f"{format_duration(p['max_reply'])}")
-    elif not failed:
+    elif not any(broken):
         parts.append(f"every request answered within {format_duration(p['max_reply'])}")
-    measured_p95 = None if worst_p95 is None or worst_p95 == float("inf") else worst_p95
-    return _v("aftersales.first-reply", failed,
-              {"chat_p95_s": measured_p95, "late_or_unanswered": overdue},
-              {"chat_p95_s": p["chat_p95"], "max_reply_s": p["max_reply"]}, "; ".join(parts))
+    measured_p95 = None if worst_p95 is None or worst_p95 == math.inf else worst_p95
+    return ({"chat_p95_s": measured_p95, "late_or_unanswered": overdue},
+            {"chat_p95_s": p["chat_p95"], "max_reply_s": p["max_reply"]}, "; ".join(parts))
 
 
-def refund_deadline(ms: M, p: dict) -> Verdict:
-    late = max(m["refunds_late"] for m in ms)
-    k, n = _tally(ms, lambda m: m["refunds_late"] > 0)
-    worst = _max(ms, "refund_delay_max")
-    paid = sum(m["refunds_paid"] for m in ms)
+def _refund_late(m: Measures, p: dict) -> bool:
+    return m.desk.refunds_late > 0
+
+
+def _refund_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    late = max(m.desk.refunds_late for m in ms)
+    k, n = sum(broken), len(ms)
+    worst = _max([m.desk.refund_delay_max for m in ms])
+    paid = sum(m.desk.refunds_paid for m in ms)
     if k:
-        ev = f"{late} refunds paid or still owed past {format_duration(p['max_delay'])}" \
-             f"{_in_runs(k, n)}"
+        ev = (f"{late} refunds paid or still owed past {format_duration(p['max_delay'])}"
+              f"{_in_runs(k, n)}")
     elif paid:
-        ev = (f"{paid} refunds{'' if len(ms) == 1 else f' over {len(ms)} replications'}, "
+        ev = (f"{paid} refunds{'' if n == 1 else f' over {n} replications'}, "
               f"slowest paid {format_duration(worst or 0)} after goods came back")
     else:
         ev = "no refunds were due"
-    return _v("aftersales.refund-deadline", k > 0, {"late": late, "slowest_s": worst},
-              {"max_delay_s": p["max_delay"]}, ev)
+    return {"late": late, "slowest_s": worst}, {"max_delay_s": p["max_delay"]}, ev
 
 
-def tracked_to_closure(ms: M, p: dict) -> Verdict:
-    lost = max(m["lost"] for m in ms)
-    overdue = max(m["open_overdue"] for m in ms)
-    k, n = _tally(ms, lambda m: m["lost"] > p["max_lost"] or m["open_overdue"] > 0)
-    still = max(m["open"] for m in ms)
-    age = _max(ms, "oldest_open_age")
+def _untracked(m: Measures, p: dict) -> bool:
+    d = m.desk
+    return d.lost > p["max_lost"] or d.open_overdue > 0 or d.closed_too_early > 0
+
+
+def _tracked_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    lost = max(m.desk.lost for m in ms)
+    overdue = max(m.desk.open_overdue for m in ms)
+    early = max(m.desk.closed_too_early for m in ms)
+    k, n = sum(broken), len(ms)
+    still = max(m.desk.open for m in ms)
+    silent = max(m.desk.closed_without_feedback for m in ms)
+    age = _max([m.desk.oldest_open_age for m in ms])
+    timeout = format_duration(p["feedback_timeout"])
     if k:
-        ev = (f"{lost} tickets lost and {overdue} open past "
-              f"{format_duration(p['close_within'])}{_in_runs(k, n)}")
+        parts = [f"{lost} tickets lost", f"{overdue} open past "
+                 f"{format_duration(p['close_within'])}"]
+        if early:
+            parts.append(f"{early} closed without feedback before the consumer had {timeout}")
+        ev = ", ".join(parts) + _in_runs(k, n)
     else:
-        ev = "every ticket closed with feedback" if not still else (
-            f"{still} tickets still open at the horizon, oldest "
-            f"{format_duration(age or 0)} (within {format_duration(p['close_within'])})")
-    return _v("aftersales.tracked-to-closure", k > 0,
-              {"lost": lost, "open_overdue": overdue, "open": still},
-              {"max_lost": p["max_lost"], "close_within_s": p["close_within"]}, ev)
+        ev = ("every ticket closed with feedback" if not silent else
+              f"every ticket closed with feedback or, for up to {silent} silent consumers, "
+              f"as 'no feedback' after {timeout}")
+        if still:
+            ev += (f"; {still} still open at the horizon, oldest {format_duration(age or 0)}"
+                   f" (within {format_duration(p['close_within'])})")
+    return ({"lost": lost, "open_overdue": overdue, "closed_too_early": early, "open": still},
+            {"max_lost": p["max_lost"], "close_within_s": p["close_within"],
+             "feedback_timeout_s": p["feedback_timeout"]}, ev)
 
 
-def not_deleted(ms: M, p: dict) -> Verdict:
-    worst = max(m["reviews_deleted"] for m in ms)
-    k, n = _tally(ms, lambda m: m["reviews_deleted"] > p["max_deletions"])
-    bad = max(m["bad_reviews"] for m in ms)
-    ev = (f"{worst} of {bad} bad reviews deleted{_in_runs(k, n)}" if k else
-          f"{max(m['reviews'] for m in ms)} reviews kept, none deleted")
-    return _v("reviews.not-deleted", k > 0, {"deleted": worst}, p["max_deletions"], ev)
+def _returns_refused(m: Measures, p: dict) -> bool:
+    return m.desk.returns_refused_in_window > 0
 
 
-def receipt(ms: M, p: dict) -> Verdict:
-    fractions = [1.0 - m["receipts_missing"] / m["paid_orders"] if m["paid_orders"] else 1.0
-                 for m in ms]
-    low = min(fractions)
-    missing = max(m["receipts_missing"] for m in ms)
-    failed = low < p["min_fraction"]
-    ev = (f"{missing} paid orders without a receipt" if failed else
-          "every paid order has a receipt")
-    return _v("evidence.receipt", failed, {"fraction": round(low, 6), "missing": missing},
-              p["min_fraction"], ev)
-
-
-def seven_day(ms: M, p: dict) -> Verdict:
-    worst = max(m["returns_refused_in_window"] for m in ms)
-    k, n = _tally(ms, lambda m: m["returns_refused_in_window"] > 0)
+def _returns_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    worst = max(m.desk.returns_refused_in_window for m in ms)
+    k, n = sum(broken), len(ms)
     ev = (f"{worst} returns requested within {format_duration(p['window'])} refused"
           f"{_in_runs(k, n)}" if k else
-          f"every return requested within {format_duration(p['window'])} accepted")
-    return _v("returns.seven-day", k > 0, {"refused_in_window": worst},
-              {"window_s": p["window"]}, ev)
+          f"every return requested within {format_duration(p['window'])} accepted "
+          "(exempt kinds of goods aside)")
+    return {"refused_in_window": worst}, {"window_s": p["window"]}, ev
 
 
-JUDGES: dict[str, Callable[[M, dict], Verdict]] = {
-    "stock.no-oversell": no_oversell,
-    "stock.display-matches": display_matches,
-    "stock.ledger-balances": ledger_balances,
-    "replay.available": replay_available,
-    "replay.retained": replay_retained,
-    "aftersales.first-reply": first_reply,
-    "aftersales.refund-deadline": refund_deadline,
-    "aftersales.tracked-to-closure": tracked_to_closure,
-    "reviews.not-deleted": not_deleted,
-    "evidence.receipt": receipt,
-    "returns.seven-day": seven_day,
+# --- reviews and receipts ------------------------------------------------------------------
+
+
+def _reviews_removed(m: Measures, p: dict) -> bool:
+    return (m.reviews.deleted > p["max_deletions"]
+            or m.reviews.suppressed > p["max_suppressed"])
+
+
+def _reviews_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    deleted = max(m.reviews.deleted for m in ms)
+    suppressed = max(m.reviews.suppressed for m in ms)
+    bad = max(m.reviews.bad for m in ms)
+    hidden = max(m.reviews.hidden for m in ms)
+    k, n = sum(broken), len(ms)
+    if k:
+        ev = (f"of {bad} bad reviews {deleted} deleted and {suppressed} hidden without an "
+              f"allowed reason{_in_runs(k, n)}")
+    else:
+        ev = (f"{max(m.reviews.reviews for m in ms)} reviews kept, none deleted"
+              + (f"; up to {hidden} bad reviews hidden, each for an allowed reason"
+                 if hidden else ""))
+    return ({"deleted": deleted, "suppressed": suppressed},
+            {"max_deletions": p["max_deletions"], "max_suppressed": p["max_suppressed"]}, ev)
+
+
+def _receipt_fraction(m: Measures) -> float:
+    r = m.receipts
+    return 1.0 - r.missing / r.paid_orders if r.paid_orders else 1.0
+
+
+def _receipt_missing(m: Measures, p: dict) -> bool:
+    return _receipt_fraction(m) < p["min_fraction"]
+
+
+def _receipt_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    low = min(_receipt_fraction(m) for m in ms)
+    missing = max(m.receipts.missing for m in ms)
+    ev = (f"{missing} paid orders without a receipt{_in_runs(sum(broken), len(ms))}"
+          if any(broken) else "every paid order has a receipt")
+    return {"fraction": round(low, 6), "missing": missing}, p["min_fraction"], ev
+
+
+def _n(**values: Any) -> Callable[[Measures], Numbers]:
+    """Per-replication figures to average: name -> function of one replication's measures."""
+    return lambda m: {k: (None if (v := fn(m)) is None else float(v)) for k, fn in
+                      values.items()}
+
+
+JUDGES: dict[str, RuleJudge] = {
+    "stock.no-oversell": RuleJudge(_oversold, _oversell_report,
+                                   _n(oversold_units=lambda m: m.stock.oversold_units)),
+    "stock.display-matches": RuleJudge(
+        _display_wrong, _display_report,
+        _n(mismatch_sku_seconds=lambda m: m.stock.display_mismatch_s)),
+    "stock.ledger-balances": RuleJudge(_ledger_off, _ledger_report,
+                                       _n(max_error_units=lambda m: m.stock.ledger_max_error)),
+    "replay.available": RuleJudge(_replay_missing, _replay_report,
+                                  _n(published_after_s=lambda m: m.replay.after)),
+    "replay.retained": RuleJudge(_not_retained, _retained_report, _n(retention_s=_kept)),
+    "aftersales.first-reply": RuleJudge(
+        _reply_late, _reply_report,
+        _n(chat_p95_s=lambda m: m.desk.chat_p95, late_or_unanswered=_overdue)),
+    "aftersales.refund-deadline": RuleJudge(
+        _refund_late, _refund_report,
+        _n(late=lambda m: m.desk.refunds_late, slowest_s=lambda m: m.desk.refund_delay_max)),
+    "aftersales.tracked-to-closure": RuleJudge(
+        _untracked, _tracked_report,
+        _n(lost=lambda m: m.desk.lost, open_overdue=lambda m: m.desk.open_overdue,
+           open=lambda m: m.desk.open)),
+    "reviews.not-deleted": RuleJudge(
+        _reviews_removed, _reviews_report,
+        _n(deleted=lambda m: m.reviews.deleted, suppressed=lambda m: m.reviews.suppressed)),
+    "evidence.receipt": RuleJudge(_receipt_missing, _receipt_report,
+                                  _n(fraction=_receipt_fraction)),
+    "returns.seven-day": RuleJudge(
+        _returns_refused, _returns_report,
+        _n(refused_in_window=lambda m: m.desk.returns_refused_in_window)),
 }
 assert set(JUDGES) == set(RULES), "every rule needs a judge"
 
 
-def judge(measures: M, params: dict[str, dict]) -> list[Verdict]:
-    """One verdict per rule; a judge that crashes yields ``unknown``, never a pass."""
-    out = []
-    for rid, fn in JUDGES.items():
+def broken_by_rule(m: Measures, params: dict[str, dict]) -> dict[str, bool | None]:
+    """Whether each rule broke in one replication (None: its judge crashed)."""
+    out: dict[str, bool | None] = {}
+    for rid, j in JUDGES.items():
         try:
-            out.append(fn(measures, params[rid]))
-        except Exception as exc:  # noqa: BLE001 - a broken judge must not pass a rule
-            out.append(Verdict(rid, Status.UNKNOWN, None, None,
-                               f"could not be judged: {type(exc).__name__}: {exc}"))
-    return ordered(out)
+            out[rid] = bool(j.broken(m, params[rid]))
+        except Exception:  # noqa: BLE001 - a broken judge must not pass a rule
+            out[rid] = None
+    return out
+
+
+def finding(rule_id: str, ms: M, p: dict) -> Finding:
+    """One rule over ``ms``; raises if its judge is broken (the caller says unknown)."""
+    j = JUDGES[rule_id]
+    broken = [bool(j.broken(m, p)) for m in ms]
+    measured, limit, evidence = j.report(ms, p, broken)
+    return Finding(broken, measured, limit, evidence, [j.numbers(m) for m in ms])

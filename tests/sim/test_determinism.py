@@ -19,7 +19,7 @@ BOUTIQUE = ROOT / "scenarios" / "boutique.yaml"
 
 def run_json(invoke, scenario: Path, out: Path, *extra: str) -> bytes:
     result = invoke("run", str(scenario), "-q", "--json", str(out), *extra)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code in (0, 4), result.output  # few replications: undecided rules
     return out.read_bytes()
 
 
@@ -38,7 +38,7 @@ def test_worker_count_does_not_change_the_bytes(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "simlive.cli", "run", str(BOUTIQUE), "-q",
                                "-r", "4", "-j", jobs, "--json", str(out)],
                               capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == 4, proc.stderr  # 4 replications: some rules undecided
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
 
@@ -46,7 +46,7 @@ def test_worker_count_does_not_change_the_bytes(tmp_path):
 def test_csv_series_identical_across_runs(invoke, tmp_path):
     for name in ("a", "b"):
         result = invoke("run", str(BOUTIQUE), "-q", "--csv", str(tmp_path / name))
-        assert result.exit_code == 0
+        assert result.exit_code == 4
     for f in ("viewers.csv", "stock.csv", "backlog.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
 
@@ -92,4 +92,4 @@ def test_desk_engine_choice_is_deterministic(engine):
     s = s.model_copy(update={"simulation": s.simulation.model_copy(
         update={"desk_engine": engine})})
     a, b = run_replication(s, 1), run_replication(s, 1)
-    assert a.kpis == b.kpis and a.measures["desk_engine"] == engine
+    assert a.kpis == b.kpis and a.measures.desk.engine == engine

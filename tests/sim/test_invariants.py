@@ -117,13 +117,13 @@ def test_invariants_hold_on_generated_scenarios(doc):
     m, k = r.measures, r.kpis
 
     # stock: never negative, never oversold, the ledger balances at every step
-    assert m["min_remaining"] >= 0
-    assert m["oversold_units"] == 0
-    assert m["ledger_max_error"] == 0
+    assert m.stock.min_remaining >= 0
+    assert m.stock.oversold_units == 0
+    assert m.stock.ledger_max_error == 0
     # refreshed every step, the display shows the real stock (longer refresh intervals:
     # see test_display_within_the_allowed_lag and the startup bug below)
     if s.orders.display_refresh <= s.simulation.step:
-        assert m["display_mismatch_s"] == 0
+        assert m.stock.display_mismatch_s == 0
     # orders: every placed order is paid, expired or refused for lack of stock
     assert k["orders.placed"] == k["orders.paid"] + k["orders.expired"] + \
         k["orders.sold_out_rejections"]
@@ -137,8 +137,8 @@ def test_invariants_hold_on_generated_scenarios(doc):
     # tickets: every one is closed, reported open, or lost; never anything else
     assert after.tickets == after.closed + after.open + after.lost
     assert after.lost == 0  # lose_fraction is 0
-    assert sum(after.by_kind.values()) == after.tickets == m["tickets"]
-    assert m["open"] == after.open == k["aftersales.open_at_horizon"]
+    assert sum(after.by_kind.values()) == after.tickets == m.desk.tickets
+    assert m.desk.open == after.open == k["aftersales.open_at_horizon"]
     for name in ("aftersales.wait.p_delayed", "aftersales.abandoned_fraction"):
         assert 0.0 <= k[name] <= 1.0
     assert k["aftersales.wait.mean_s"] >= 0
@@ -173,9 +173,9 @@ def test_paying_later_than_ordering_oversells_under_heavy_demand(doc):
                           "pay_delay": {"dist": "fixed", "value": "20s"},
                           "payment_timeout": "30m"})
     r = engine.run_replication(build(doc), 0)
-    assert r.measures["oversold_units"] > 0
-    assert r.measures["min_remaining"] < 0
-    assert "SKU-0" in r.measures["oversold_skus"]
+    assert r.measures.stock.oversold_units > 0
+    assert r.measures.stock.min_remaining < 0
+    assert "SKU-0" in r.measures.stock.oversold_skus
 
 
 @settings(max_examples=25, deadline=None,
@@ -189,7 +189,7 @@ def test_releasing_twice_breaks_the_ledger(doc):
     doc["orders"].update({"pay_probability": 0.3, "release": "twice"})
     r = engine.run_replication(build(doc), 0)
     assert r.kpis["orders.expired"] > 0
-    assert r.measures["ledger_max_error"] > 0
+    assert r.measures.stock.ledger_max_error > 0
 
 
 # --- the displayed stock ------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_display_within_the_allowed_lag(refresh, seed):
                                          lag="10s"))
     r = engine.run_replication(s, 0)
     assert r.kpis["orders.sold_out_rejections"] > 0  # the stock ran out at some point
-    assert r.measures["display_mismatch_s"] == 0
+    assert r.measures.stock.display_mismatch_s == 0
 
 
 @pytest.mark.parametrize("refresh", ["20s", "1m"])
@@ -231,26 +231,25 @@ def test_display_refreshed_too_rarely_is_caught(refresh):
     s = parse_scenario(DISPLAY.format(seed=1, start="1m", flash="6m", refresh=refresh,
                                          lag="10s"))
     r = engine.run_replication(s, 0)
-    assert r.measures["display_mismatch_s"] > 0
-    assert r.measures["display_worst_sku"] == "HOT"
+    assert r.measures.stock.display_mismatch_s > 0
+    assert r.measures.stock.display_worst_sku == "HOT"
 
 
 def test_display_refreshed_every_5s_passes_with_a_flash_sale_at_the_start():
     s = parse_scenario(DISPLAY.format(seed=1, start="0m", flash="0m", refresh="5s",
                                          lag="10s"))
     r = engine.run_replication(s, 0)
-    assert r.measures["display_mismatch_s"] == 0
+    assert r.measures.stock.display_mismatch_s == 0
 
 
 def test_default_lag_catches_a_display_cached_for_5s():
     """The rule's default max_lag (2 s) is tighter than a 5 s cache: the one the reference
     service's stale-display fault uses."""
     text = DISPLAY.format(seed=1, start="1m", flash="6m", refresh="5s", lag="2s")
-    assert engine.run_replication(parse_scenario(text), 0).measures["display_mismatch_s"] > 0
+    assert engine.run_replication(parse_scenario(text), 0).measures.stock.display_mismatch_s > 0
     default = text.replace("compliance:\n  stock.display-matches: {max_lag: 2s}\n", "")
     assert "compliance" not in default
-    assert engine.run_replication(parse_scenario(default), 0).measures[
-        "display_mismatch_s"] > 0
+    assert engine.run_replication(parse_scenario(default), 0).measures.stock.display_mismatch_s > 0
 
 
 # --- each policy knob breaks exactly its rule ----------------------------------------------

@@ -123,9 +123,9 @@ def test_desk_matches_textbook_queue(rate, handling, agents, patience, theory, d
                                        handling=handling, agents=agents, patience=patience,
                                        engine="fast"))
     result = simulate(s, reps)
-    assert {r.measures["desk_engine"] for r in result.replications} == {"fast"}
-    assert {r.measures["chats"] for r in result.replications} == \
-        {r.measures["tickets"] for r in result.replications}  # consultations only
+    assert {r.measures.desk.engine for r in result.replications} == {"fast"}
+    assert {r.measures.desk.chats for r in result.replications} == \
+        {r.measures.desk.tickets for r in result.replications}  # consultations only
     check(result, theory)
 
 
@@ -135,7 +135,7 @@ def test_simpy_desk_matches_erlang_a():
                                        agents=3, patience="{dist: exponential, mean: 1m}",
                                        engine="simpy"))
     result = simulate(s, 10)
-    assert result.replications[0].measures["desk_engine"] == "simpy"
+    assert result.replications[0].measures.desk.engine == "simpy"
     theory = erlang_a(2.0, 1.0, 3, 1.0)
     for key, (name, scale) in KPI.items():
         lo, hi = result.kpis[name]["ci95"]

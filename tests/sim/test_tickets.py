@@ -59,8 +59,8 @@ def test_utilization_is_a_fraction():
 def test_every_chat_answered_with_enough_agents():
     r = run_replication(chats(duration="30m", rate="1/min", agents=3), 0)
     assert r.kpis["aftersales.wait.p_delayed"] < 0.05
-    assert r.measures["lost"] == 0 and r.measures["first_reply_late"] == 0
-    assert r.measures["unanswered_overdue"] == 0
+    assert r.measures.desk.lost == 0 and r.measures.desk.first_reply_late == 0
+    assert r.measures.desk.unanswered_overdue == 0
 
 
 def test_tickets_follow_paid_orders():
@@ -81,7 +81,7 @@ aftersales:
   agents: [{from: 0s, to: 31d, agents: 3}]
 """)
     r = run_replication(s, 0)
-    paid = r.measures["paid_orders"]
+    paid = r.measures.receipts.paid_orders
     assert paid > 100
-    assert r.measures["returns"] == paid  # every paid order returned, none lost on the way
-    assert r.measures["tickets"] == paid  # and no chats
+    assert r.measures.desk.returns == paid  # every paid order returned, none lost on the way
+    assert r.measures.desk.tickets == paid  # and no chats

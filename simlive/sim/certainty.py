@@ -1,0 +1,65 @@
+"""Rules a scenario's policies decide outright: broken in every broadcast, or in none.
+
+Most rules break by chance (a queue that happens to back up, a replay that happens to be
+slow), and only replications can say how often. Some cannot break at all under the
+scenario's policies (stock reserved at order time and released once cannot be oversold),
+and some break in every broadcast (a recording kept one year where three are required).
+For those one replication is proof, and the verdict says ``decided_by: model``. Each claim
+here is a reading of the model's code; ``tests/sim/test_certainty.py`` checks every one
+against simulated broadcasts, and the verdicts fall back to counting if a replication ever
+contradicts it.
+"""
+
+from __future__ import annotations
+
+from simlive.scenario.catalogue import build_catalogue
+from simlive.scenario.dists import Empirical, Fixed, Uniform
+from simlive.scenario.schema import Scenario
+
+Certainty = bool | None  # True: breaks in every broadcast; False: in none; None: by chance
+
+
+def _upper(dist: object) -> float | None:
+    """The largest value a distribution can draw, where it has one."""
+    if isinstance(dist, Fixed):
+        return dist.value
+    if isinstance(dist, Uniform):
+        return dist.high
+    if isinstance(dist, Empirical):
+        return max(dist.values)
+    return None
+
+
+def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
+    """What the scenario's policies decide, per rule id (rules left out are by chance)."""
+    o, a, rp, rv = s.orders, s.aftersales, s.replay, s.reviews
+    out: dict[str, Certainty] = {}
+    # stock: reserving at order time and releasing an expired order's units once keeps the
+    # ledger exact and refuses any order the stock cannot cover
+    if o.reserve_on == "order" and o.release == "once":
+        out["stock.no-oversell"] = False
+    if o.release == "once":
+        out["stock.ledger-balances"] = False
+    skus = build_catalogue(s).skus
+    linked = any(k.displayed_stock is not None and k.displayed_stock != k.stock for k in skus)
+    if not linked and o.display_refresh <= s.simulation.step:
+        out["stock.display-matches"] = False  # the real stock is shown at every step
+    # replay
+    within = params["replay.available"]["publish_within"]
+    if not rp.record or rp.failure_probability >= 1.0:
+        out["replay.available"] = True
+    elif rp.failure_probability == 0.0:
+        upper = _upper(rp.publish_delay)
+        if upper is not None and upper <= within:
+            out["replay.available"] = False
+    kept = min(rp.retention if rp.record else 0.0, rp.records_retention)
+    out["replay.retained"] = kept < params["replay.retained"]["min_retention"]
+    # records and reviews
+    if o.receipt_failure == 0.0 and params["evidence.receipt"]["min_fraction"] <= 1.0:
+        out["evidence.receipt"] = False
+    if rv.delete_bad == 0.0 and (rv.hide_bad != "all" or rv.bad_with_cause >= 1.0):
+        out["reviews.not-deleted"] = False
+    # returns: refused only past the merchant's window, or for the law's exempt kinds
+    if a.accept_returns_within >= params["returns.seven-day"]["window"]:
+        out["returns.seven-day"] = False
+    return out

@@ -12,7 +12,7 @@ from typing import Any
 
 from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState, epoch
-from simlive.rules import Status, Verdict, format_duration
+from simlive.rules import BAD_RATING, HIDE_REASONS, Status, Verdict, format_duration
 
 
 def _p95(values: list[float]) -> float:
@@ -48,8 +48,16 @@ def missing(acked: dict[Any, list[dict[str, Any]]], present: dict[Any, dict[str,
     return sorted(lost, key=str)
 
 
+def _waited(ticket: dict[str, Any], timeout: float) -> bool:
+    """Closed as 'no feedback' only after the consumer was given ``timeout`` from resolution
+    (the rule's meaning in rules.py, as in the simulator); unknown resolution: not shown."""
+    resolved, closed = epoch(ticket.get("resolved_at")), epoch(ticket.get("closed_at"))
+    return resolved is not None and closed is not None and closed - resolved >= timeout
+
+
 def tracked_to_closure(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    limit = {"max_lost": p["max_lost"], "close_within_s": p["close_within"]}
+    limit = {"max_lost": p["max_lost"], "close_within_s": p["close_within"],
+             "feedback_timeout_s": p["feedback_timeout"]}
     acked = acknowledged(ops, "open_ticket", "ticket_id")
     present = {t["id"]: t for t in state.tickets}
     if not acked and not present:
@@ -60,7 +68,8 @@ def tracked_to_closure(ops: list[Op], state: FinalState, p: dict[str, float]) ->
                  for t in present.values() if t["state"] != "closed"]
     overdue = [a for a in open_ages if a > p["close_within"]]
     no_feedback = [t["id"] for t in present.values()
-                   if t["state"] == "closed" and not t.get("feedback")]
+                   if t["state"] == "closed" and not t.get("feedback")
+                   and not _waited(t, p["feedback_timeout"])]
     closed = sum(1 for t in present.values() if t["state"] == "closed")
     measured = {"acknowledged": sum(map(len, acked.values())), "lost": len(lost),
                 "closed": closed,
@@ -73,7 +82,9 @@ def tracked_to_closure(ops: list[Op], state: FinalState, p: dict[str, float]) ->
         if overdue:
             parts.append(f"{len(overdue)} open past {format_duration(p['close_within'])}")
         if no_feedback:
-            parts.append(f"{len(no_feedback)} closed without the consumer's feedback")
+            parts.append(f"{len(no_feedback)} closed without the consumer's feedback "
+                         f"before {format_duration(p['feedback_timeout'])} of silence after "
+                         "resolution")
         return Verdict("aftersales.tracked-to-closure", Status.FAIL, measured, limit,
                        "; ".join(parts))
     ev = (f"all {sum(map(len, acked.values()))} acknowledged tickets present; {closed} "
@@ -167,7 +178,7 @@ def seven_day_returns(ops: list[Op], state: FinalState, p: dict[str, float]) -> 
 
 
 def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    limit = {"max_deletions": p["max_deletions"]}
+    limit = {"max_deletions": p["max_deletions"], "max_suppressed": p["max_suppressed"]}
     acked = acknowledged(ops, "review", "review_id")
     present = {r["id"]: r for r in state.reviews}
     gone = missing(acked, present, ("sku", "rating", "text"))
@@ -181,10 +192,23 @@ def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
         return Verdict("reviews.not-deleted", Status.FAIL, measured, limit,
                        f"{len(gone)} acknowledged review(s) are gone, e.g. {gone[:5]}"
                        f"{f'; {deletes} DELETE request(s) were accepted' if deletes else ''}")
-    hidden = sum(1 for r in state.reviews if r.get("hidden"))
+    hidden = [r for r in state.reviews if r.get("hidden")]
+    bad = [r for r in hidden if r.get("rating") is None or r["rating"] <= BAD_RATING]
+    unread = [r["id"] for r in bad if "hidden_reason" not in r]
+    suppressed = [r["id"] for r in bad if "hidden_reason" in r
+                  and str(r["hidden_reason"] or "").strip().lower() not in HIDE_REASONS]
+    measured["suppressed"] = len(suppressed)
+    if len(suppressed) > p["max_suppressed"]:
+        return Verdict("reviews.not-deleted", Status.FAIL, measured, limit,
+                       f"{len(suppressed)} bad review(s) hidden without an allowed reason "
+                       f"({', '.join(HIDE_REASONS)}), e.g. {suppressed[:5]}")
+    if unread:
+        return Verdict("reviews.not-deleted", Status.UNKNOWN, measured, limit,
+                       f"{len(unread)} hidden bad review(s) whose reason the state does not "
+                       "show (map hidden_reason in the target's state.reviews)")
     return Verdict("reviews.not-deleted", Status.PASS, measured, limit,
-                   f"all {n_acked} acknowledged reviews present ({hidden} hidden with the "
-                   f"data kept)")
+                   f"all {n_acked} acknowledged reviews present ({len(hidden)} hidden with "
+                   f"the data kept, each bad one for an allowed reason)")
 
 
 def _replay_from_history(ops: list[Op], p: dict[str, float]) -> Verdict:

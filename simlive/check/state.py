@@ -29,9 +29,11 @@ class FinalState:
     - ``orders``: ``id, buyer_id, sku, quantity, state, created_at, paid_at, closed_at,
       delivered_at, retain_until``.
     - ``receipts``: ``order_id, receipt_no, retain_until``.
-    - ``tickets``: ``id, kind, state, order_id, created_at, first_reply_at, closed_at,
-      feedback, goods_received_at, refund_paid_at``.
-    - ``reviews``: ``id, hidden``.
+    - ``tickets``: ``id, kind, state, order_id, created_at, first_reply_at, resolved_at,
+      closed_at, feedback, goods_received_at, refund_paid_at``. A ticket closed without
+      feedback needs ``resolved_at``: it is within the rule only after feedback_timeout.
+    - ``reviews``: ``id, hidden``, and for hidden bad reviews ``rating`` and
+      ``hidden_reason`` (one of ``rules.HIDE_REASONS``).
     - ``broadcasts``: ``id, state, ended_at, replay`` (``{"published_at", "retain_until"}`` or
       None).
     - ``fetched_at``: epoch seconds when the state was read (ages of open tickets).

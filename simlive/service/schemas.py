@@ -270,8 +270,13 @@ class ReviewCreate(Request):
     text: Message
 
 
+HideReason = Literal["illegal-content", "personal-data", "spam"]
+"""simlive.rules.HIDE_REASONS: the only reasons a review may be hidden."""
+
+
 class ReviewHide(Request):
-    reason: Message
+    reason: HideReason = Field(description="illegal-content, personal-data or spam; a bad "
+                                           "review may not be hidden for anything else")
 
 
 class ReviewOut(BaseModel):

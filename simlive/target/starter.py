@@ -76,7 +76,7 @@ state: history-only    # or a listing per part, for example:
 #   orders:                        # id, sku, quantity, state, created_at, paid_at, ...
 #   receipts:                      # order_id, receipt_no, issued_at, retain_until
 #   tickets:                       # id, kind, state, order_id, created_at, first_reply_at, ...
-#   reviews:                       # id, sku, rating, text, hidden
+#   reviews:                       # id, sku, rating, text, hidden, hidden_reason
 #   broadcasts:                    # id, state, ended_at, replay {published_at, retain_until}
 # Field meanings: simlive/check/state.py. A part left out is not read (its rules: unknown).
 # hooks: my_shop.hooks:ShopHooks   # Python for what this file cannot say

@@ -138,6 +138,61 @@ def test_deleted_review_fails_only_reviews() -> None:
                 "reviews.not-deleted")
 
 
+def _rated(events: list, rating: int) -> list:
+    """The history with the first review posted at ``rating`` stars."""
+    first = next(i for i, e in enumerate(events) if e["f"] == "review" and e["type"] == "invoke")
+    events = list(events)
+    events[first] = dict(events[first], args=dict(events[first]["args"], rating=rating))
+    return events
+
+
+@pytest.mark.parametrize(("rating", "reason", "status"), [
+    (1, "off-topic", Status.FAIL),  # a bad review hidden for a reason the law does not allow
+    (1, None, Status.FAIL),
+    (2, "spam", Status.PASS),
+    (1, "personal-data", Status.PASS),
+    (5, "off-topic", Status.PASS),  # hiding a good review suppresses no complaint
+])
+def test_hidden_bad_review_needs_an_allowed_reason(rating, reason, status) -> None:
+    events, state = _run()
+    events = _rated(events, rating)
+    reviews = [dict(state.reviews[0], hidden=True, rating=rating, hidden_reason=reason),
+               *state.reviews[1:]]
+    v = {v.rule_id: v for v in check(events, dataclasses.replace(state, reviews=reviews))}
+    rule = v["reviews.not-deleted"]
+    assert rule.status is status, rule.evidence
+    if status is Status.FAIL:
+        assert "1 bad review(s) hidden without an allowed reason" in rule.evidence
+        assert rule.measured["suppressed"] == 1
+
+
+def test_hidden_bad_review_whose_reason_is_not_read_is_unknown() -> None:
+    events, state = _run()
+    events = _rated(events, 1)
+    reviews = [dict(state.reviews[0], hidden=True, rating=1), *state.reviews[1:]]
+    rule = next(v for v in check(events, dataclasses.replace(state, reviews=reviews))
+                if v.rule_id == "reviews.not-deleted")
+    assert rule.status is Status.UNKNOWN and "hidden_reason" in rule.evidence
+
+
+@pytest.mark.parametrize(("silent_for", "status"), [(7 * 86400.0, Status.PASS),
+                                                    (3600.0, Status.FAIL),
+                                                    (None, Status.FAIL)])
+def test_closed_without_feedback_only_after_the_rules_timeout(silent_for, status) -> None:
+    """rules.py's meaning, as in the simulator: a silent consumer's ticket may be closed as
+    'no feedback' once feedback_timeout (7d) has passed since it was resolved."""
+    events, state = _run()
+    t = dict(state.tickets[0], feedback=None)
+    if silent_for is not None:
+        t["resolved_at"] = t["closed_at"] - silent_for
+    tickets = [t, *state.tickets[1:]]
+    rule = next(v for v in check(events, dataclasses.replace(state, tickets=tickets))
+                if v.rule_id == "aftersales.tracked-to-closure")
+    assert rule.status is status, rule.evidence
+    if status is Status.FAIL:
+        assert "1 closed without the consumer's feedback before 7d of silence" in rule.evidence
+
+
 def test_missing_replay_fails_only_replay() -> None:
     events, state = _run()
     b = [dict(state.broadcasts[0], replay=None)]

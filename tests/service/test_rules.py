@@ -152,18 +152,23 @@ def test_reviews_cannot_be_deleted_and_hiding_is_audited(shop: Shop) -> None:
                                                 "text": "off-topic spam"}).json()
     for client in (shop.viewer, shop.merchant, shop.agent, shop.admin, shop.anonymous):
         assert client.delete(f"/reviews/{review['id']}").status_code == 405
+    # a bad review may be hidden only for an allowed reason (rules.HIDE_REASONS)
+    refused = shop.admin.post(f"/admin/reviews/{review['id']}/hide",
+                              json={"reason": "off-topic"})
+    assert refused.status_code == 422 and "reason" in refused.text
     hidden = shop.admin.post(f"/admin/reviews/{review['id']}/hide",
-                             json={"reason": "off-topic"}).json()
+                             json={"reason": "spam"}).json()
     assert hidden["hidden"] and hidden["text"] == "off-topic spam"
+    assert hidden["hidden_reason"] == "spam"
     assert shop.admin.post(f"/admin/reviews/{review['id']}/hide",
-                           json={"reason": "again"}).status_code == 409
+                           json={"reason": "spam"}).status_code == 409
     as_viewer = shop.viewer.get(f"/reviews/{review['id']}").json()
     assert as_viewer["hidden"] and as_viewer["text"] is None
     visible = shop.viewer.get("/reviews", params={"sku": sku}).json()["items"]
     assert visible == []
     assert review["id"] in {r["id"] for r in shop.all("/admin/reviews")}
     audit = [a for a in shop.all("/admin/audit") if a["target_id"] == review["id"]]
-    assert [(a["action"], a["detail"]) for a in audit] == [("review.hide", "off-topic")]
+    assert [(a["action"], a["detail"]) for a in audit] == [("review.hide", "spam")]
 
 
 def test_bad_input_is_422_naming_each_field(shop: Shop) -> None:
@@ -208,3 +213,12 @@ def test_health_openapi_and_docs(shop: Shop) -> None:
     assert "swagger" in shop.anonymous.get("/docs").text.lower()
     me = shop.viewer.get("/me").json()
     assert me["role"] == "viewer"
+
+
+def test_the_service_allows_exactly_the_rules_hide_reasons() -> None:
+    import typing
+
+    from simlive.rules import HIDE_REASONS
+    from simlive.service.schemas import HideReason
+
+    assert set(typing.get_args(HideReason)) == set(HIDE_REASONS)

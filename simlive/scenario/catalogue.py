@@ -11,11 +11,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlive.scenario.schema import Generate, Scenario, Segment, Sku
+from simlive.scenario.units import PRICE_MAX, STOCK_MAX
 
 
 def generated_ids(gen: Generate) -> list[str]:
     width = max(4, len(str(gen.count)))
     return [f"{gen.prefix}-{i:0{width}d}" for i in range(1, gen.count + 1)]
+
+
+def generated_slots(gen: Generate, duration: float) -> list[tuple[str, float, float]]:
+    """(SKU, from, to) of each generated SKU presented, back to back from ``gen.start``
+    until the broadcast ends; none when the generated SKUs have no propensity."""
+    slots: list[tuple[str, float, float]] = []
+    t = gen.start
+    if gen.propensity <= 0:
+        return slots
+    for sku_id in generated_ids(gen):
+        if t >= duration:
+            break
+        end = min(t + gen.segment, duration)
+        slots.append((sku_id, t, end))
+        t = end
+    return slots
 
 
 @dataclass(frozen=True)
@@ -38,12 +55,13 @@ def build_catalogue(s: Scenario) -> Catalogue:
         faker = Faker()
         faker.seed_instance(s.seed)
         rng = np.random.default_rng([s.seed, 0x5C1])
-        prices = np.maximum(np.round(gen.price.sample(rng, gen.count), 2), 0.01)
-        stocks = np.maximum(np.round(gen.stock.sample(rng, gen.count)), 0).astype(int)
+        # a draw far in a long tail is clipped to what a SKU may hold
+        prices = np.clip(np.round(gen.price.sample(rng, gen.count), 2), 0.01, PRICE_MAX)
+        stocks = np.clip(np.round(gen.stock.sample(rng, gen.count)), 0, STOCK_MAX).astype(
+            np.int64)
         names = list(gen.categories)
         weights = np.asarray([gen.categories[c] for c in names], dtype=float)
         cats = rng.choice(len(names), size=gen.count, p=weights / weights.sum())
-        t = gen.start
         for i, sku_id in enumerate(generated_ids(gen)):
             cat = names[int(cats[i])]
             skus.append(Sku(
@@ -54,11 +72,9 @@ def build_catalogue(s: Scenario) -> Catalogue:
                 limit=gen.limit,
                 category=cat,
                 return_rate=gen.return_rates.get(cat),
-                return_exempt=cat in gen.return_exempt,
+                return_exempt=gen.return_exempt.get(cat),
             ))
-            if gen.propensity > 0 and t < s.duration:
-                end = min(t + gen.segment, s.duration)
-                schedule.append(Segment.model_validate(
-                    {"sku": sku_id, "from": t, "to": end, "propensity": gen.propensity}))
-                t = end
+        for sku_id, start, end in generated_slots(gen, s.duration):
+            schedule.append(Segment.model_validate(
+                {"sku": sku_id, "from": start, "to": end, "propensity": gen.propensity}))
     return Catalogue(tuple(skus), tuple(schedule))

@@ -38,6 +38,10 @@ from simlive.scenario.units import (
     durations,
 )
 
+ExemptKind = Literal["made-to-order", "fresh-perishable", "digital-opened",
+                     "newspapers-periodicals"]
+"""simlive.rules.RETURN_EXEMPT: the kinds of goods exempt from no-reason returns."""
+
 TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 
 
@@ -98,7 +102,10 @@ class Sku(Model):
     category: str = "general"
     return_rate: Fraction | None = Field(default=None, description=(
         "fraction of paid orders returned; defaults to aftersales.returns.fraction"))
-    return_exempt: bool = False
+    return_exempt: ExemptKind | None = Field(default=None, description=(
+        "why the law exempts this SKU from seven-day no-reason returns: made-to-order, "
+        "fresh-perishable, digital-opened or newspapers-periodicals (food in general is not "
+        "exempt)"))
 
 
 class Generate(Model):
@@ -113,7 +120,8 @@ class Generate(Model):
     limit: Annotated[int, UNITS_BOUND] = Field(default=5, ge=1)
     categories: dict[str, Fraction] = Field(default_factory=lambda: {"general": 1.0})
     return_rates: dict[str, Fraction] = {}
-    return_exempt: list[str] = []
+    return_exempt: dict[str, ExemptKind] = Field(default_factory=dict, description=(
+        "category -> the law's exempt kind for its SKUs, e.g. {fresh: fresh-perishable}"))
     start: Seconds = 0.0
     segment: Annotated[Seconds, at_least(1.0, "a presentation shorter than a second is a "
                                         "typo")] = Field(default=120.0, description=(

@@ -173,7 +173,8 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     window = params["returns.seven-day"]["window"]
     from simlive.scenario.catalogue import build_catalogue
 
-    exempt = np.asarray([k.return_exempt for k in build_catalogue(s).skus] + [False])
+    exempt = np.asarray([k.return_exempt is not None for k in build_catalogue(s).skus]
+                        + [False])
     is_return = kind == RETURN
     refused = is_return & ((tickets.after_delivery > a.accept_returns_within)
                            | exempt[tickets.sku])

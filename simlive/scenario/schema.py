@@ -310,9 +310,9 @@ class Simulation(Model):
         "after-sales desk: SimPy processes, or the exact FCFS recursion for millions of "
         "tickets; auto picks SimPy up to 20,000 tickets"))
     warmup: Seconds = Field(default=0.0, ge=0, description=(
-        "the desk KPIs (wait, first reply, abandonment, utilization) leave out tickets that "
-        "arrive before this time, for steady-state studies: an empty desk at time 0 biases "
-        "short runs low. Compliance rules still judge every ticket."))
+        "the desk KPIs (tickets, wait, first reply, abandonment, utilization) leave out "
+        "tickets that arrive, and agent time, before this, for steady-state studies: an empty "
+        "desk at time 0 biases short runs low. Compliance rules still judge every ticket."))
 
 
 def _rule_overrides() -> type[BaseModel]:

@@ -122,6 +122,7 @@ class AftersalesOutcome:
     backlog_times: np.ndarray  # for the backlog series: arrival and reply times, sorted
     reply_times: np.ndarray
     by_shift: list[dict[str, float | None]]  # the desk KPIs of tickets arriving in each shift
+    steady: dict[str, float | None] | None = None  # the same from simulation.warmup on
 
 
 def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
@@ -213,9 +214,16 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
     reply_times = np.sort(start[replied])
     served = replied & ~abandoned
-    by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end), sh.agents, arr, in_desk,
-                            chats, wait, first, abandoned, start, handling, served)
+    parts = (arr, in_desk, chats, wait, first, abandoned, start, handling, served)
+    by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
+                            sh.agents * max(0.0, min(sh.end, horizon_end) - sh.start), *parts)
                 for sh in a.agents]
+    warmup = s.simulation.warmup
+    steady = None
+    if warmup > 0:  # the desk KPIs of a steady-state study: tickets from the warm-up on
+        duty = sum(sh.agents * max(0.0, min(sh.end, horizon_end) - max(sh.start, warmup))
+                   for sh in a.agents)
+        steady = _shift_kpis(warmup, horizon_end, duty, *parts)
     return AftersalesOutcome(
         tickets=n,
         by_kind=kinds,
@@ -244,14 +252,16 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         backlog_times=arr,
         reply_times=reply_times,
         by_shift=by_shift,
+        steady=steady,
     )
 
 
-def _shift_kpis(lo: float, hi: float, agents: int, arr: np.ndarray, in_desk: np.ndarray,
+def _shift_kpis(lo: float, hi: float, duty: float, arr: np.ndarray, in_desk: np.ndarray,
                 chats: np.ndarray, wait: np.ndarray, first: np.ndarray,
                 abandoned: np.ndarray, start: np.ndarray, handling: np.ndarray,
                 served: np.ndarray) -> dict[str, float | None]:
-    """The desk KPIs of one shift: tickets that arrived during it, agent time spent in it.
+    """The desk KPIs of one shift: tickets that arrived during it, agent time spent in it
+    (``duty``: the agent-seconds on duty in ``lo .. hi``).
 
     This is what per-shift staffing is judged on: each shift answers for the customers who
     came while it was on.
@@ -262,7 +272,6 @@ def _shift_kpis(lo: float, hi: float, agents: int, arr: np.ndarray, in_desk: np.
     ends = start + handling
     overlap = np.clip(np.minimum(ends, hi) - np.maximum(start, lo), 0.0, None)
     busy = float(overlap[served].sum())
-    duty = agents * max(0.0, hi - lo)
     fr = first[c]
     return {
         "aftersales.tickets": float(inside.sum()),

@@ -172,6 +172,8 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "replay.published_after_s": rec.replay_published_after,
         "reviews.total": float(rec.reviews),
     }
+    if after.steady is not None:  # simulation.warmup: the desk KPIs leave the warm-up out
+        kpis.update({k: v for k, v in after.steady.items() if k in KPI_UNITS})
     measures = _measures(step, outcomes, after, rec, paid)
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift

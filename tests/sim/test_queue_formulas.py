@@ -154,3 +154,23 @@ def test_arrival_rate_is_the_scenario_rate():
     util = result.kpis["aftersales.agent_utilization"]["mean"]
     on_duty = 3 * (7 + 2) * 86400  # agents on shift until the end of the horizon
     assert util == pytest.approx(expected * 60 / on_duty, rel=0.02)
+
+
+def test_warmup_leaves_early_tickets_out_of_the_desk_kpis_not_out_of_the_rules():
+    """simulation.warmup: the desk KPIs count tickets from the warm-up on, and agent time
+    from then on (here the busy hour is halved while the idle after-sales days stay); the
+    rules still judge every ticket."""
+    from simlive.sim.engine import run_replication
+
+    text = SCENARIO.format(seed=3, duration="2h", rate="20/min", handling="1m", agents=25,
+                           patience="null", engine="fast")
+    cold = parse_scenario(text)
+    warm = parse_scenario(text.replace("desk_engine: fast}", "desk_engine: fast, warmup: 1h}"))
+    a, b = run_replication(cold, 0), run_replication(warm, 0)
+    assert a.measures == b.measures  # the same broadcast, judged alike
+    every = a.kpis["aftersales.tickets"]
+    late = b.kpis["aftersales.tickets"]
+    assert every == b.measures.desk.tickets and 0.4 * every < late < 0.6 * every
+    # the agents' busy time before the warm-up is left out too (its duty as well)
+    assert b.kpis["aftersales.agent_utilization"] < a.kpis["aftersales.agent_utilization"]
+    assert a.kpis["orders.placed"] == b.kpis["orders.placed"]

@@ -327,6 +327,8 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
         where = f"shift {c.shift}: " if c.shift is not None else ""
         verdict = "[green]meets every target[/]" if c.met else "[red]misses[/] " + ", ".join(
             a.target.text for a in c.assessments if not a.met)
+        if not c.measured:  # kept as in the scenario, whatever was probed
+            verdict = "[yellow]no target measures this shift[/]"
         progress.print(f"  {where}{vary} = {c.value}: {verdict}")
 
     planner = Planner(sc, knob, parsed, make_runner(replications, jobs), low, high,

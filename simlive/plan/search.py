@@ -31,6 +31,11 @@ class Candidate:
     metrics: dict[str, dict[str, Any]]
     shift: int | None = None  # the shift being searched, in a per-shift plan
 
+    @property
+    def measured(self) -> bool:
+        """Some target had a value to judge (no chat in a shift gives no chat p95)."""
+        return any(a.mean is not None for a in self.assessments)
+
 
 @dataclass
 class PlanResult:
@@ -204,7 +209,7 @@ def plan_per_shift(planner: Planner) -> PlanResult:
 
         start = min(max(current[k], planner.low), planner.high)
         probe = planner._evaluate(make(start), k, result.candidates)
-        if all(a.mean is None for a in probe.assessments):
+        if not probe.measured:
             # no target measures anything in this shift (e.g. chat targets after the
             # broadcast): nothing to size it by, so it stays as the scenario has it
             answers[k] = current[k] = shifts[k].agents

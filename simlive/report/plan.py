@@ -42,7 +42,10 @@ def candidates_table(plan: PlanResult) -> Table:
         row = [f"{c.values} (shift {c.shift})"] if plan.per_shift else []
         row.append(str(c.value))
         row += [_cell(c.metrics.get(m, {}), m) for m in metrics]
-        row.append("[green]met[/]" if c.met else "[red]not met[/]")
+        if not c.measured:
+            row.append("[yellow]not measured[/]")
+        else:
+            row.append("[green]met[/]" if c.met else "[red]not met[/]")
         table.add_row(*row)
     return table
 

@@ -204,13 +204,17 @@ def test_per_shift_keeps_a_shift_no_target_measures(tmp_path: Path) -> None:
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     out = tmp_path / "plan.json"
-    code, _, _ = _plan(str(path), "--target", "aftersales.first_reply.p95_s <= 120",
-                       "--vary", "aftersales.agents", "--per-shift", "-r", "3",
-                       "--json", str(out))
+    code, stdout, stderr = _plan(str(path), "--target", "aftersales.first_reply.p95_s <= 120",
+                                 "--vary", "aftersales.agents", "--per-shift", "-r", "3",
+                                 "--json", str(out))
     assert code == 0
     plan = json.loads(out.read_text())
     assert plan["answer"][1] == 3
     assert "no target measures this shift" in plan["shifts"][1]["note"]
+    # the progress and the table say so too, not "meets" for a value the answer does not keep
+    assert "shift 1: aftersales.agents = 1: meets" not in stderr
+    assert "shift 1: aftersales.agents" in stderr and "no target measures this shift" in stderr
+    assert "not measured" in stdout
     # with the 5-day reply rule as a target, the month after is sized too
     code, _, _ = _plan(str(path), "--target", "aftersales.first_reply.p95_s <= 120",
                        "--target", "aftersales.first_reply.max_s <= 1h", "--vary",

@@ -165,7 +165,8 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
 
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                      console=_console(stderr=True), transient=True) as bar:
+                      console=_console(stderr=True), transient=True,
+                      disable=not sys.stderr.isatty()) as bar:  # no bar, no blank line in logs
             what = f"simulating {sc.name}" + (f" (at most {count} replications)"
                                               if until_decided else "")
             task = bar.add_task(what, total=1.0)

@@ -454,5 +454,7 @@ def test_json_to_stdout(invoke, write, tiny_text):
         assert (r["status"] == "pass") == (r["decided_by"] == "model")
     paid = data["kpis"]["orders.paid"]
     assert paid["n"] == 3 and paid["ci95"][0] <= paid["mean"] <= paid["ci95"][1]
-    # the tables go to stderr when JSON takes stdout
+    # the tables go to stderr when JSON takes stdout, from the first line (no progress
+    # bar, no blank line, when stderr is not a terminal)
     assert "Compliance" in result.stderr
+    assert result.stderr.startswith("KPIs (tiny: 3 replications (fixed), seed 7)")

@@ -36,14 +36,17 @@ def scenarios(draw):
         sku = f"SKU-{j}"
         skus.append({"sku": sku, "price": draw(st.integers(1, 500)),
                      "stock": draw(st.integers(0, 150)), "limit": draw(st.integers(1, 5))})
+        slots = []
         for _ in range(draw(st.integers(0, 2))):
             lo = draw(st.integers(0, dur - 1))
             hi = draw(st.integers(lo + 1, dur))
+            slots.append((lo, hi))
             schedule.append({"sku": sku, "from": f"{lo}m", "to": f"{hi}m",
                              "propensity": f"{draw(st.sampled_from([0.001, 0.01, 0.05, 0.3]))}"
                                            "/min"})
-        if draw(st.booleans()):
-            flash.append({"sku": sku, "at": f"{draw(st.integers(0, dur - 1))}m",
+        if slots and draw(st.booleans()):  # a flash sale lies inside a slot of its SKU
+            lo, hi = draw(st.sampled_from(slots))
+            flash.append({"sku": sku, "at": f"{draw(st.integers(lo, hi - 1))}m",
                           "duration": f"{draw(st.integers(1, 5))}m", "price": 1,
                           "quantity": draw(st.one_of(st.none(), st.integers(0, 100))),
                           "boost": draw(st.sampled_from([0, 1, 5, 40]))})
@@ -184,6 +187,9 @@ def test_paying_later_than_ordering_oversells_under_heavy_demand(doc):
 def test_releasing_twice_breaks_the_ledger(doc):
     doc["products"]["schedule"] = [{"sku": "SKU-0", "from": "0m", "to": doc["duration"],
                                     "propensity": "0.3/min"}]
+    # only SKU-0 is presented now: the other SKUs' flash sales would lie outside any slot
+    doc["products"]["flash_sales"] = [f for f in doc["products"]["flash_sales"]
+                                      if f["sku"] == "SKU-0"]
     doc["audience"]["arrivals"] = [{"at": "0m", "rate": "300/min"}]
     doc["products"]["skus"][0]["stock"] = 10_000
     doc["orders"].update({"pay_probability": 0.3, "release": "twice"})

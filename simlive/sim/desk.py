@@ -145,6 +145,7 @@ def desk_heap(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
 
 ROUNDS = 8  # fixed-point rounds per run of tickets before keeping only the settled prefix
 SOLO = 32  # tickets taken one at a time after a run stopped early (a shift change, ...)
+IDLE, IDLE_MAX = 256, 1 << 16  # tickets tried at once while agents are idle
 
 
 def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
@@ -163,12 +164,23 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     k = 0
     solo = 0
     size = c
+    idle = IDLE
     while c and k < n:
         if solo:
             if not desk.one(k):
                 break
             k += 1
             solo -= 1
+            continue
+        if desk.key[0] <= arrival[k]:  # an agent is idle: the tickets that find one idle
+            want = min(idle, n - k)
+            took = desk.idle_run(k, want)
+            k += took
+            idle = min(IDLE_MAX, 2 * idle) if took == want else max(IDLE, took)
+            if took < want and not desk.waits:
+                if not desk.one(k):
+                    break
+                k += 1
             continue
         want = min(size, desk.on_shift(), n - k)
         took = desk.run(k, want)
@@ -200,6 +212,7 @@ class _Desk:
         self.start, self.abandoned = start, abandoned
         self.busy = 0.0
         self.rounds = 0
+        self.waits = False
         c = roster.slots
         first = [roster.next_on(i, 0.0) for i in range(c)]
         order = sorted(range(c), key=lambda i: (first[i], i))
@@ -261,6 +274,74 @@ class _Desk:
         self.key[:j] = keys[:j]
         self.slot[:j] = slots[:j]
         self.key[j], self.slot[j] = key, slot
+
+    def idle_run(self, k: int, want: int) -> int:
+        """Tickets ``k ..`` that find an agent idle when they arrive, as many in a row as do
+        (up to ``want``), in one pass; ``waits`` says whether the next one has to wait.
+
+        A ticket finds an idle agent while the heap holds an entry no later than its
+        arrival: the heap's own entries by then, plus the agents this run's earlier tickets
+        have freed by then, less the tickets before it. Each then starts on arrival, and
+        takes the entries in order of the heap's entries and those put back, merged.
+        """
+        a = self.arrival[k:k + want]
+        h = self.handling[k:k + want]
+        if not (h > 0).all():  # an entry put back must come after the one taken
+            want = int(np.argmin(h > 0))
+            a, h = a[:want], h[:want]
+        end = a + h
+        by_end = np.argsort(end, kind="stable")
+        free = np.searchsorted(self.key, a, "right") + \
+            np.searchsorted(end[by_end], a, "right") - np.arange(want)
+        took = want if (free > 0).all() else int(np.argmin(free > 0))
+        self.waits = took < want
+        if took == 0:
+            return 0
+        c = self.key.size
+        back = by_end[by_end < took]
+        both = np.concatenate((self.key, end[back]))
+        order = np.argsort(both, kind="stable")  # the heap's own entries first among equal keys
+        keys = both[order]
+        is_back = order >= c
+        origin = order.copy()
+        origin[is_back] = back[order[is_back] - c]
+        same = keys[1:] == keys[:-1]
+        tie = same & (is_back[1:] | is_back[:-1])
+        if tie.any():  # stop before equal keys the run put back (their order is by slot)
+            q = int(np.searchsorted(keys, keys[:-1][tie][0], "left"))
+            if q < took:
+                took, self.waits = q, False
+        ptr = np.where(is_back[:took], origin[:took], np.arange(took))
+        while True:
+            nxt = ptr[ptr]
+            if np.array_equal(nxt, ptr):
+                break
+            ptr = nxt
+        ps = self.slot[origin[ptr]]
+        a = a[:took]
+        ok = (a < self.horizon) & (self.lo_a[ps] <= keys[:took]) & (a < self.hi_a[ps]) & \
+            (self.patience[k:k + took] >= 0)
+        if not ok.all():
+            took, self.waits = int(np.argmin(ok)), False
+            if took == 0:
+                return 0
+            a, ps = a[:took], ps[:took]
+        end = end[:took]
+        self.start[k:k + took] = a
+        spent = np.minimum(np.minimum(end, self.hi_a[ps]), self.horizon) - a
+        self.busy = float(np.cumsum(np.concatenate(([self.busy], spent)))[-1])
+        stays = np.ones(keys.size, dtype=bool)
+        stays[:took] = False
+        stays &= ~(is_back & (origin >= took))
+        slots = self.slot[np.minimum(origin, c - 1)]
+        slots[is_back] = ps[np.minimum(origin[is_back], took - 1)]
+        keys, slots = keys[stays], slots[stays]
+        eq = keys[1:] == keys[:-1]
+        if eq.any() and (slots[1:][eq] < slots[:-1][eq]).any():
+            order = np.lexsort((slots, keys))
+            keys, slots = keys[order], slots[order]
+        self.key, self.slot = keys, slots
+        return took
 
     def run(self, k: int, want: int) -> int:
         """Tickets ``k .. k+want-1`` (``want`` <= slots) at once, as far as each one is

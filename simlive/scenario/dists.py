@@ -14,7 +14,12 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simlive.scenario.units import Mismatch, Seconds
+from simlive.scenario.units import Mismatch, Number, Seconds, durations
+
+CV_MAX = 1000.0
+"""sd / mean at most: a gamma's shape (mean / sd)^2 then stays above 1e-6."""
+CV_MIN = 1e-6
+"""sd / mean at least: a gamma's shape stays below 1e12; a constant is ``dist: fixed``."""
 
 
 class _Dist(BaseModel):
@@ -43,6 +48,18 @@ class Exponential(_Dist):
 class _MeanSd(_Dist):
     mean: Seconds = Field(gt=0)
     sd: Seconds = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _spread(self) -> _MeanSd:
+        cv = self.sd / self.mean
+        if cv > CV_MAX:
+            raise Mismatch(f"sd at most {CV_MAX:g} x the mean ({durations([self.mean])})",
+                           f"sd {durations([self.sd])}", as_is=True)
+        if cv < CV_MIN:
+            raise Mismatch(f"sd at least the mean ({durations([self.mean])}) / "
+                           f"{1 / CV_MIN:,.0f}; for a constant use dist: fixed",
+                           f"sd {durations([self.sd])}", as_is=True)
+        return self
 
     @property
     def mean_value(self) -> float:
@@ -74,7 +91,8 @@ class Uniform(_Dist):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise Mismatch(f"high >= low (low is {self.low:g}s)", f"high {self.high:g}s")
+            raise Mismatch(f"high >= low (low is {durations([self.low])})",
+                           f"high {durations([self.high])}", as_is=True)
         return self
 
     @property
@@ -102,7 +120,7 @@ class Empirical(_Dist):
 
     dist: Literal["empirical"]
     values: list[Seconds] = Field(min_length=1)
-    weights: list[float] | None = None
+    weights: list[Annotated[Number, Field(ge=0)]] | None = None
 
     @model_validator(mode="after")
     def _weights(self) -> Empirical:
@@ -112,7 +130,7 @@ class Empirical(_Dist):
                     f"as many weights as values ({len(self.values)})",
                     f"{len(self.weights)} weights",
                 )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            if sum(self.weights) <= 0:
                 raise Mismatch("non-negative weights with a positive sum", self.weights)
         return self
 
@@ -120,6 +138,7 @@ class Empirical(_Dist):
         if self.weights is None:
             return None
         w = np.asarray(self.weights, dtype=float)
+        w = w / w.max()  # huge weights would sum to inf
         return w / w.sum()
 
     @property

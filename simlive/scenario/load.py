@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simlive.scenario.units import PerSecond, Seconds
+from simlive.scenario.units import Number, PerSecond, Seconds
 from simlive.target.operations import OPERATION_NAMES
 
 USER_ROLES = ("viewer", "buyer", "aftersales", "agent", "reviewer")
@@ -64,11 +64,11 @@ class OperationThreshold(_Model):
 class Thresholds(_Model):
     """Performance limits; a limit left out is not checked."""
 
-    p95_ms: float | None = Field(default=2000.0, gt=0, description="p95 latency, ms")
+    p95_ms: Number | None = Field(default=2000.0, gt=0, description="p95 latency, ms")
     max_failure_ratio: float | None = Field(default=0.01, ge=0, le=1, description=(
         "failed requests / requests (expected business refusals such as sold_out are not "
         "failures)"))
-    min_rps: float | None = Field(default=None, ge=0, description="mean requests per second")
+    min_rps: Number | None = Field(default=None, ge=0, description="mean requests per second")
     operations: list[OperationThreshold] = Field(default_factory=list, max_length=1000,
                                                  description="limits per operation and phase")
 
@@ -82,7 +82,7 @@ class LoadSettings(_Model):
         "real seconds the whole broadcast is compressed into"))
     peak_users: int = Field(default=50, ge=1, le=1_000_000, description=(
         "Locust users at the traffic curve's peak (closed model)"))
-    spawn_rate: float | None = Field(default=None, gt=0, description=(
+    spawn_rate: Number | None = Field(default=None, gt=0, description=(
         "users started per second; default: peak_users (spikes stay sharp)"))
     mode: Literal["closed", "open"] = "closed"
     arrival_rate: PerSecond | None = Field(default=None, description=(
@@ -90,7 +90,7 @@ class LoadSettings(_Model):
     user_rate: PerSecond = Field(default=2.0, gt=0, description=(
         "open model: requests per second one user issues (pacing)"))
     weights: dict[Literal["viewer", "buyer", "aftersales", "agent", "reviewer"],
-                  Annotated[float, Field(ge=0)]] = Field(default_factory=_weights)
+                  Annotated[Number, Field(ge=0)]] = Field(default_factory=_weights)
     max_stock: int | None = Field(default=40, ge=1, description=(
         "cap on each SKU's stock for a short test; the hot SKU keeps the smallest stock"))
     viewer_tokens: int = Field(default=200, ge=1, le=100_000, description=(

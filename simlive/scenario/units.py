@@ -1,17 +1,21 @@
-"""Parsing the human units a scenario is written in: durations, rates, money.
+"""Parsing the human units a scenario is written in: durations, rates, money; and the bounds
+its numbers take.
 
 Durations are ``90s``, ``15m``, ``4h``, ``7d``, ``2w``, ``3y`` (a year is 365 days) or a bare
 number of seconds; rates are ``1200/min``, ``20/s``, ``5/h``, ``3/d`` or a bare number per
 second. Everything is stored in seconds and per-second rates so the model never converts.
+NaN and infinities are refused wherever a number is read; each upper bound says why.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+
+from simlive.rules import format_duration
 
 UNIT_SECONDS: dict[str, float] = {
     "ms": 0.001,
@@ -32,6 +36,14 @@ _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([a-z]+)")
 _DURATION_HINT = "a duration like 90s, 15m, 4h, 7d"
 _RATE_HINT = "a rate like 1200/min, 20/s, 5/h"
 
+DURATION_MAX = 1000 * UNIT_SECONDS["y"]
+"""The longest duration any key takes: above every retention a rule asks for (3 years), and
+small enough that sums of times stay finite and exact to the millisecond."""
+
+RATE_MAX = 1e9
+"""The highest rate any key takes, per second: ten thousand times the busiest platform's
+orders per second (583,000 in 2020), so counts per step stay within what numpy draws."""
+
 
 class Mismatch(ValueError):
     """A value of the wrong form: carries what was expected and what was found.
@@ -40,16 +52,45 @@ class Mismatch(ValueError):
     ``expected`` and ``found`` back to print ``expected X; found Y``.
     """
 
-    def __init__(self, expected: str, found: object) -> None:
+    def __init__(self, expected: str, found: object, *, as_is: bool = False) -> None:
         self.expected = expected
-        self.found = found if isinstance(found, str) and found.startswith("<") else repr(found)
+        if as_is or isinstance(found, str) and found.startswith("<"):
+            self.found = str(found)
+        else:
+            text = _repr(found)
+            self.found = text if len(text) <= 60 else text[:57] + "..."
         super().__init__(f"expected {self.expected}; found {self.found}")
 
 
-def _finite_non_negative(value: float, hint: str, raw: object) -> float:
-    if not math.isfinite(value) or value < 0:
+def _repr(value: object) -> str:
+    """repr, but a huge integer by its size (repr fails past 4300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        digits = int((value.bit_length() - 1) * math.log10(2)) + 1
+        while abs(value) >= 10**digits:
+            digits += 1
+        return f"an integer of {digits} digits"
+    return repr(value)
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond 1.8e308
+        return math.inf
+
+
+def _checked(value: float, hint: str, raw: object, limit: float, unit: str) -> float:
+    if not math.isfinite(value):
+        raise Mismatch(f"{hint} (a finite number)", raw)
+    if value < 0:
         raise Mismatch(f"{hint} (not negative)", raw)
+    if value > limit:
+        raise Mismatch(f"{hint} (at most {unit})", raw)
     return value
+
+
+def _duration(value: float, raw: object) -> float:
+    return _checked(value, _DURATION_HINT, raw, DURATION_MAX, "1000y")
 
 
 def parse_duration(raw: object) -> float:
@@ -57,17 +98,15 @@ def parse_duration(raw: object) -> float:
     if isinstance(raw, bool):
         raise Mismatch(_DURATION_HINT, raw)
     if isinstance(raw, int | float):
-        return _finite_non_negative(float(raw), _DURATION_HINT, raw)
+        return _duration(_float(raw), raw)
     if isinstance(raw, str):
         m = _DURATION.match(raw)
         if m and m.group(2) in UNIT_SECONDS:
-            return _finite_non_negative(
-                float(m.group(1)) * UNIT_SECONDS[m.group(2)], _DURATION_HINT, raw
-            )
+            return _duration(float(m.group(1)) * UNIT_SECONDS[m.group(2)], raw)
         if _COMPOUND.match(raw):  # 1h30m, 4h5m30s
             parts = _PART.findall(raw)
             if all(u in UNIT_SECONDS for _, u in parts):
-                return sum(float(v) * UNIT_SECONDS[u] for v, u in parts)
+                return _duration(sum(float(v) * UNIT_SECONDS[u] for v, u in parts), raw)
     raise Mismatch(_DURATION_HINT, raw)
 
 
@@ -76,14 +115,80 @@ def parse_rate(raw: object) -> float:
     if isinstance(raw, bool):
         raise Mismatch(_RATE_HINT, raw)
     if isinstance(raw, int | float):
-        return _finite_non_negative(float(raw), _RATE_HINT, raw)
+        return _checked(_float(raw), _RATE_HINT, raw, RATE_MAX, "1e9/s")
     if isinstance(raw, str):
         m = _RATE.match(raw)
         if m and m.group(2) in UNIT_SECONDS:
-            return _finite_non_negative(
-                float(m.group(1)) / UNIT_SECONDS[m.group(2)], _RATE_HINT, raw
-            )
+            return _checked(float(m.group(1)) / UNIT_SECONDS[m.group(2)], _RATE_HINT, raw,
+                            RATE_MAX, "1e9/s")
     raise Mismatch(_RATE_HINT, raw)
+
+
+def count(value: float) -> str:
+    """A count as people write it: 1,000,000; a huge one as 1e+30."""
+    try:
+        v = float(value)
+    except OverflowError:
+        return _repr(value)
+    if abs(v) >= 1e15:
+        return f"{v:.3g}"
+    return f"{v:,.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.3g}"
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as a scenario writes it: ``32d``, ``1.5h`` (``format_duration``), or
+    exactly (``2h58m2s``) where that short form would round the value."""
+    short = format_duration(seconds)
+    if math.isclose(parse_duration(short), seconds, rel_tol=1e-9, abs_tol=1e-9):
+        return short
+    rest, out = float(seconds), ""
+    for unit in ("d", "h", "m"):
+        whole = int(rest // UNIT_SECONDS[unit])
+        if whole:
+            out += f"{whole}{unit}"
+            rest -= whole * UNIT_SECONDS[unit]
+    if rest > 1e-9 or not out:
+        out += f"{round(rest, 3):g}s"
+    return out
+
+
+def durations(values: list[float]) -> str:
+    """Times as a scenario writes them: ``0s, 1h, 30m``."""
+    return ", ".join(duration_text(v) for v in values)
+
+
+def _bound(limit: float, why: str, show: Any, above: bool) -> AfterValidator:
+    show = show or duration_text
+
+    def check(value: Any) -> Any:
+        if value > limit if above else value < limit:
+            raise Mismatch(f"at {'most' if above else 'least'} {show(limit)} ({why})",
+                           show(value), as_is=True)
+        return value
+
+    return AfterValidator(check)
+
+
+def at_most(limit: float, why: str, show: Any = None) -> AfterValidator:
+    """An upper bound that says why: ``Annotated[Seconds, at_most(365 * 86400, "...")]``
+    refuses 400d with ``expected at most 365d (...); found 400d``. ``show`` formats the
+    limit and the value (``duration_text`` by default; ``count`` for counts)."""
+    return _bound(limit, why, show, above=True)
+
+
+def at_least(limit: float, why: str, show: Any = None) -> AfterValidator:
+    """A lower bound that says why, like ``at_most``."""
+    return _bound(limit, why, show, above=False)
+
+
+STOCK_MAX = 10**12
+STOCK_BOUND = at_most(STOCK_MAX, "a stock ledger sums every unit in a 64-bit integer", count)
+UNITS_MAX = 10**6
+UNITS_BOUND = at_most(UNITS_MAX, "units in one order", count)
+PRICE_MAX = 1e9
+PRICE_BOUND = at_most(PRICE_MAX, "a price per unit; GMV adds millions of them", count)
+BOOST_MAX = 1e6
+AGENTS_MAX = 100_000
 
 
 # --- the annotated field types the schema uses: parsing plus a JSON Schema for editors -----
@@ -103,3 +208,5 @@ RATE_SCHEMA = {"anyOf": [
 Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
 PerSecond = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+"""A plain number (a price, a weight, a multiplier): NaN and infinities are refused."""

@@ -54,8 +54,13 @@ def test_parse_duration(raw, seconds):
     ([1], DURATION_HINT, "[1]"),
     (-1, DURATION_HINT + " (not negative)", "-1"),
     (-0.5, DURATION_HINT + " (not negative)", "-0.5"),
-    (math.inf, DURATION_HINT + " (not negative)", "inf"),
-    (math.nan, DURATION_HINT + " (not negative)", "nan"),
+    (math.inf, DURATION_HINT + " (a finite number)", "inf"),
+    (math.nan, DURATION_HINT + " (a finite number)", "nan"),
+    (-math.inf, DURATION_HINT + " (a finite number)", "-inf"),
+    ("1e999s", DURATION_HINT + " (a finite number)", "'1e999s'"),
+    ("9" * 400 + "h", DURATION_HINT + " (a finite number)", "'" + "9" * 56 + "..."),
+    (10**400, DURATION_HINT + " (a finite number)", "an integer of 401 digits"),
+    ("1001y", DURATION_HINT + " (at most 1000y)", "'1001y'"),
 ])
 def test_parse_duration_rejects(raw, expected, found):
     with pytest.raises(Mismatch) as info:
@@ -97,7 +102,11 @@ def test_parse_rate(raw, per_second):
     (True, RATE_HINT, "True"),
     (None, RATE_HINT, "None"),
     (-1, RATE_HINT + " (not negative)", "-1"),
-    (math.inf, RATE_HINT + " (not negative)", "inf"),
+    (math.inf, RATE_HINT + " (a finite number)", "inf"),
+    (math.nan, RATE_HINT + " (a finite number)", "nan"),
+    ("1e999/s", RATE_HINT + " (a finite number)", "'1e999/s'"),
+    (10**400, RATE_HINT + " (a finite number)", "an integer of 401 digits"),
+    ("2e9/s", RATE_HINT + " (at most 1e9/s)", "'2e9/s'"),
 ])
 def test_parse_rate_rejects(raw, expected, found):
     with pytest.raises(Mismatch) as info:

@@ -9,6 +9,7 @@ mapped back onto the document to find the line.
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,13 +35,115 @@ def format_path(path: Iterable[Any]) -> str:
     return out
 
 
+# --- reading YAML without letting a file exhaust the stack or the memory --------------------
+
+MAX_DEPTH = 64
+"""Nesting levels a YAML file may have, aliases followed. A scenario needs 6, a target
+file's body template a few more; PyYAML's composer and pydantic recurse once per level, and
+Python's stack ends near 1000 frames."""
+
+MAX_ALIAS_NODES = 100_000
+"""Nodes that aliases may add to a document when expanded. Aliases are shared while the
+YAML is composed, but every walk over the data (line numbers, validation) visits each copy:
+a 400-byte file of nested aliases (a "billion laughs") expands to a billion nodes."""
+
+
+def _int_limit() -> int:
+    return getattr(sys, "get_int_max_str_digits", lambda: 0)()
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than MAX_DEPTH and an alias inside its
+    own anchor (a cyclic document, which no scenario needs) while it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._open: set[str] = set()
+        self.first_alias: int | None = None
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if self.first_alias is None:
+                self.first_alias = event.start_mark.line + 1
+            if event.anchor in self._open:
+                raise yaml.composer.ComposerError(
+                    None, None, f"found the alias *{event.anchor} inside its own anchor "
+                    f"&{event.anchor} (a cycle)", event.start_mark)
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"found level {MAX_DEPTH + 1} of nesting", event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        self._depth += 1
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # a date 2024-13-45, an int too long
+            raise _Unreadable(None, None, str(exc), node.start_mark) from None
+
+
+class _Unreadable(yaml.constructor.ConstructorError):
+    """A scalar PyYAML recognises but Python cannot build."""
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _expanded(root: yaml.Node) -> tuple[int, int, int]:
+    """(nodes written, nodes with every alias expanded, depth with aliases followed), by one
+    pass over the node graph that counts a shared node once (no expansion happens)."""
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in size:
+            continue
+        kids = _children(node)
+        if not done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in size)
+            continue
+        size[id(node)] = 1 + sum(size[id(k)] for k in kids)
+        height[id(node)] = 1 + max((height[id(k)] for k in kids), default=0)
+    return len(size), size[id(root)], height[id(root)]
+
+
 def _lines(node: yaml.Node, path: Loc, table: dict[Loc, int],
            problems: list[ScenarioProblem]) -> None:
-    """Record the line of every key and list item; flag duplicate keys (YAML allows them)."""
+    """Record the line of every key and list item; flag duplicate keys (YAML allows them),
+    keys that are not plain names, and integers too long for Python to read."""
     table.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
+        digits = sum(c.isdigit() for c in node.value)
+        if _int_limit() and digits > _int_limit():
+            problems.append(ScenarioProblem(
+                format_path(path), f"a whole number of at most {_int_limit()} digits",
+                f"one of {digits} digits", node.start_mark.line + 1))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(ScenarioProblem(
+                    format_path(path), "keys that are names",
+                    f"a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'} "
+                    "as a key", key_node.start_mark.line + 1))
+                continue
             key: Any = key_node.value
             if key_node.tag.endswith(":int"):
                 try:
@@ -173,6 +276,8 @@ def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int],
         expected = "a whole number"
     elif kind in ("float_parsing", "float_type"):
         expected = "a number"
+    elif kind == "finite_number":
+        expected = "a finite number"
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
         expected = "a mapping of keys"
     elif kind == "list_type":
@@ -209,26 +314,67 @@ def _line_for(path: Loc, lines: dict[Loc, int]) -> int | None:
 def parse_model(text: str, file: str, model: type[M], what: str) -> M:
     """Validate YAML ``text`` against ``model``; raise ScenarioError listing every problem
     with its line. Shared by every YAML file simlive reads (scenarios, target files)."""
+    model_obj, _ = _parse_model(text, file, model, what)
+    return model_obj
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> ScenarioProblem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+        line = text.count("\n", 0, exc.position) + 1
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, _Unreadable):
+        return ScenarioProblem("", "values YAML can read", f"one it cannot ({problem})", line)
+    if " of nesting" in problem:
+        return ScenarioProblem("", f"YAML nested at most {MAX_DEPTH} levels deep",
+                               problem.removeprefix("found "), line)
+    if "(a cycle)" in problem:
+        return ScenarioProblem("", "YAML without cyclic aliases",
+                               problem.removeprefix("found "), line)
+    return ScenarioProblem("", "valid YAML", f"a syntax error ({problem})", line)
+
+
+def _compose(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
+    """The data in YAML ``text`` and the line of every key path; ScenarioError for a file
+    that is not YAML, or that would exhaust the stack or the memory of what reads it."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _Loader(text)  # reads the whole text for control characters
+        node = loader.get_single_node()
+        loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(file, [_yaml_problem(exc, text)]) from None
+    if node is None:
+        return None, {}
+    written, expanded, depth = _expanded(node)
+    if expanded - written > MAX_ALIAS_NODES:
         raise ScenarioError(file, [ScenarioProblem(
-            "", "valid YAML", f"a syntax error ({problem})",
-            mark.line + 1 if mark is not None else None)]) from None
-    if not isinstance(data, dict):
+            "", f"aliases that add at most {MAX_ALIAS_NODES:,} nodes when expanded",
+            f"{written:,} nodes that aliases expand to {expanded:.3g}", loader.first_alias)])
+    if depth > MAX_DEPTH:
         raise ScenarioError(file, [ScenarioProblem(
-            "", f"a mapping of {what}",
-            "an empty file" if data is None else type(data).__name__, 1)])
+            "", f"YAML nested at most {MAX_DEPTH} levels deep, aliases followed",
+            f"{depth} levels", loader.first_alias)])
     lines: dict[Loc, int] = {}
     problems: list[ScenarioProblem] = []
     _lines(node, (), lines, problems)
     if problems:
         raise ScenarioError(file, problems)
     try:
-        return model.model_validate(data)
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(file, [_yaml_problem(exc, text)]) from None
+    return data, lines
+
+
+def _parse_model(text: str, file: str, model: type[M], what: str) -> tuple[M, dict[Loc, int]]:
+    data, lines = _compose(text, file)
+    if not isinstance(data, dict):
+        raise ScenarioError(file, [ScenarioProblem(
+            "", f"a mapping of {what}",
+            "an empty file" if data is None else type(data).__name__, 1)])
+    try:
+        return model.model_validate(data), lines
     except ValidationError as exc:
         raise ScenarioError(file, [_problem(e, data, lines, model) for e in exc.errors(
             include_url=False)]) from None
@@ -236,17 +382,20 @@ def parse_model(text: str, file: str, model: type[M], what: str) -> M:
 
 def line_of(text: str, path: Loc) -> int | None:
     """The line of ``path`` (or of its nearest existing parent) in YAML ``text``."""
-    lines: dict[Loc, int] = {}
-    _lines(yaml.compose(text, Loader=yaml.SafeLoader), (), lines, [])
+    try:
+        _, lines = _compose(text, "<text>")
+    except ScenarioError:
+        return None
     return _line_for(path, lines)
 
 
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario text; raise ScenarioError listing every problem with its line."""
-    scenario = parse_model(text, file, Scenario, "scenario keys (name, duration, audience, ...)")
+    scenario, lines = _parse_model(text, file, Scenario,
+                                   "scenario keys (name, duration, audience, ...)")
     from simlive.scenario.checks import cross_check
 
-    problems = [ScenarioProblem(format_path(p), exp, found, line_of(text, p))
+    problems = [ScenarioProblem(format_path(p), exp, found, _line_for(tuple(p), lines))
                 for p, exp, found in cross_check(scenario)]
     if problems:
         raise ScenarioError(file, problems)
@@ -257,13 +406,21 @@ def read_text(path: str | Path) -> str:
     """A YAML file's text; a missing or unreadable file is a ScenarioError naming it."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(str(p), [ScenarioProblem("", "an existing file",
                                                      "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ScenarioError(str(p), [ScenarioProblem("", "a readable UTF-8 text file",
                                                      type(exc).__name__)]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError(str(p), [ScenarioProblem(
+            "", "a UTF-8 text file", f"byte 0x{raw[exc.start]:02x} at column {column}, not "
+            "UTF-8 (saved as Latin-1 or another encoding?)", line)]) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

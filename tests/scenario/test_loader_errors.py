@@ -113,11 +113,12 @@ def test_defaults_are_filled_without_touching_the_input(tiny_text):
 def test_load_scenario_reads_files(write, tiny_text, tmp_path):
     assert load_scenario(write("ok.yaml", tiny_text)).name == "tiny"
     bad = tmp_path / "latin1.yaml"
-    bad.write_bytes(b"name: caf\xe9\n")
+    bad.write_bytes(b"name: tiny\nseed: 7\n# caf\xe9\n")
     with pytest.raises(ScenarioError) as info:
         load_scenario(bad)
-    assert str(info.value) == (f"{bad}: (top level): expected a readable UTF-8 text file; "
-                               "found UnicodeDecodeError")
+    assert str(info.value) == (f"{bad}:3: (top level): expected a UTF-8 text file; found byte "
+                               "0xe9 at column 6, not UTF-8 (saved as Latin-1 or another "
+                               "encoding?)")
     with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path)
     assert str(info.value).startswith(f"{tmp_path}: (top level): expected a readable UTF-8 "

@@ -110,11 +110,11 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
     for j, sku in enumerate(cat.skus):
         p = plan[sku.sku]
         model = SkuModel(sku, p["seg"], p["fs"], p["rs"], s.orders, s.duration, step, max_lag)
-        out = model.run(audience.concurrent, streams.get("sku", j), keep_series)
+        out = model.run(audience.concurrent, streams.get("sku", j), stride if keep_series else 0)
         if keep_series:
-            orders_per_step += out.orders_per_step
-            stock_series[sku.sku] = (out.remaining[::stride].copy(), out.displayed[::stride].copy())
-        out.orders_per_step = out.remaining = out.displayed = None
+            orders_per_step[out.placed_bins] += out.placed_counts
+            stock_series[sku.sku] = (out.remaining, out.displayed)
+        out.remaining = out.displayed = None
         outcomes.append(out)
         if progress is not None and (j % 16 == 0 or j == len(cat.skus) - 1):
             progress(0.7 * (j + 1) / len(cat.skus))

@@ -11,10 +11,17 @@ event streams with cumulative sums, which is what the rules are checked against:
 - sold       = paid units
 
 The ``reserve_on: payment`` and ``release: twice`` policies break these on purpose.
+
+Only the steps where something happens cost time: a SKU is on sale for a minute or two of a
+twelve-hour broadcast. Between its events (orders, payments, releases, restocks) the ledger
+is constant, so it is kept as values at those steps, and the displayed stock is compared
+step by step only where it can differ from one step to the next (after an event, for as
+long as the display may lag).
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,9 +52,10 @@ class SkuOutcome:
     sold_out_at: float | None = None
     pay_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pay_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    orders_per_step: np.ndarray | None = None  # placed orders per step, broadcast only
-    remaining: np.ndarray | None = None  # real sellable stock per step
-    displayed: np.ndarray | None = None  # stock shown to viewers per step
+    placed_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    placed_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    remaining: np.ndarray | None = None  # real sellable stock every `stride` steps
+    displayed: np.ndarray | None = None  # stock shown to viewers every `stride` steps
 
 
 def _sliding(values: np.ndarray, window: int, fn: np.ufunc,
@@ -75,6 +83,19 @@ def _sliding(values: np.ndarray, window: int, fn: np.ufunc,
     return fn(suffix[start], prefix[idx])
 
 
+@dataclass
+class _Steps:
+    """The steps with accepted orders, in order, and their orders' draws."""
+
+    bins: list[int] = field(default_factory=list)
+    orders: list[int] = field(default_factory=list)
+    taken: list[int] = field(default_factory=list)  # units; -1 until worked out
+    uniform: list[np.ndarray | None] = field(default_factory=list)  # draws picking units
+    units: list[np.ndarray | None] = field(default_factory=list)
+    delay: list[np.ndarray] = field(default_factory=list)
+    pay_draw: list[np.ndarray] = field(default_factory=list)
+
+
 class SkuModel:
     """Runs one SKU's stock through the broadcast; one instance per SKU and replication."""
 
@@ -90,7 +111,7 @@ class SkuModel:
         self.max_lag_bins = int(np.floor(max_lag / step))
         prop = np.zeros(self.bins)
         price = np.full(self.bins, sku.price)
-        restock = np.zeros(self.total_bins, dtype=np.int64)
+        restock: dict[int, int] = {}
         for seg in segments:
             prop[self._bin(seg.start):self._bin_end(seg.end)] += seg.propensity
         for fs in flash:
@@ -98,12 +119,17 @@ class SkuModel:
             prop[lo:hi] *= fs.boost
             price[lo:hi] = fs.price
             if fs.quantity:
-                restock[lo] += fs.quantity
+                restock[lo] = restock.get(lo, 0) + fs.quantity
         for r in restocks:
-            restock[self._bin(r.at)] += r.quantity
-        self.propensity = prop
+            b = self._bin(r.at)
+            restock[b] = restock.get(b, 0) + r.quantity
+        self.on_sale = np.flatnonzero(prop)
+        self.propensity = prop[self.on_sale]
         self.price = price
-        self.restock = restock
+        self.restock_bins = sorted(restock)
+        self.restock_units = np.asarray([restock[b] for b in self.restock_bins],
+                                        dtype=np.int64)
+        self.restock_upto = np.cumsum(self.restock_units).tolist()  # restocked by each bin
         values = np.asarray(sorted(orders.units), dtype=np.int64)
         probs = np.asarray([orders.units[int(v)] for v in values], dtype=float)
         self.unit_values = np.minimum(values, sku.limit)
@@ -115,75 +141,124 @@ class SkuModel:
     def _bin_end(self, t: float) -> int:
         return min(int(np.ceil(t / self.step)), self.bins)
 
+    def _restocked(self, b: int) -> int:
+        """Units restocked in bins 0..b."""
+        i = bisect.bisect_right(self.restock_bins, b)
+        return self.restock_upto[i - 1] if i else 0
+
     def run(self, concurrent: np.ndarray, rng: np.random.Generator,
-            keep_series: bool) -> SkuOutcome:
-        o, sku, step = self.orders, self.sku, self.step
-        lam = concurrent[: self.bins] * self.propensity * step
-        active = np.flatnonzero(lam > 0)
-        counts = rng.poisson(lam[active]) if active.size else np.zeros(0, dtype=np.int64)
-        nb = self.total_bins
-        accepted_units = np.zeros(nb, dtype=np.int64)
-        pay_units = np.zeros(nb, dtype=np.int64)
-        pay_orders = np.zeros(nb, dtype=np.int64)
-        release_once = np.zeros(nb, dtype=np.int64)
-        placed = np.zeros(self.bins, dtype=np.int64)
+            series_stride: int = 0) -> SkuOutcome:
+        """The SKU through the broadcast; with ``series_stride``, its real and displayed
+        stock every that many steps too.
+
+        Every step with orders draws, in this order, the orders' units, then for the
+        accepted ones their payment delays and whether they pay. While the stock left
+        surely covers a step's orders, the units drawn are turned into numbers later, all
+        at once; where it may not, step by step as it happens.
+        """
+        o, sku = self.orders, self.sku
+        lam = concurrent[self.on_sale] * self.propensity * self.step
+        live = lam > 0
+        active = self.on_sale[live]
+        counts = rng.poisson(lam[live]) if active.size else np.zeros(0, dtype=np.int64)
         by_order = o.reserve_on == "order"
         mult = 2 if o.release == "twice" else 1
+        most, least = int(self.unit_values.max()), int(self.unit_values.min())
         out = SkuOutcome(sku.sku)
+        steps = _Steps()
+        paid_at = np.zeros(self.total_bins, dtype=np.int64) if not by_order else None
         rem = sku.stock
+        owed = 0  # at most this many units of steps not yet worked out (by_order)
         cursor = -1
+        released = 0  # steps whose expired units are back in stock (by_order)
         for b, k in zip(active.tolist(), counts.tolist(), strict=True):
             if k == 0:
                 continue
             if b > cursor:
-                lo = cursor + 1
+                rem += self._restocked(b) - self._restocked(cursor)
                 if by_order:
-                    rem += int(self.restock[lo:b + 1].sum()) + mult * int(
-                        release_once[lo:b + 1].sum())
+                    while released < len(steps.bins) and \
+                            steps.bins[released] + self.timeout_bins <= b:
+                        if owed:
+                            rem -= self._work_out(steps)
+                            owed = 0
+                        rem += mult * self._expired_units(steps, released)
+                        released += 1
                 else:
-                    rem += int(self.restock[lo:b + 1].sum()) - int(pay_units[lo:b + 1].sum())
+                    rem -= int(paid_at[cursor + 1:b + 1].sum())
                 cursor = b
-            placed[b] = k
-            units = self.unit_values[np.searchsorted(self.unit_cdf, rng.random(k), "right")]
-            if by_order:
-                total = int(units.sum())
-                if total <= rem:
-                    ok = np.ones(k, dtype=bool)
-                else:
-                    ok = self._greedy(units, rem)
-                    if out.sold_out_at is None:
-                        out.sold_out_at = b * step
-                taken = int(units[ok].sum())
-                rem -= taken
-            else:
-                ok = units <= rem
-                taken = int(units[ok].sum())
-            m = int(ok.sum())
             out.placed += k
-            out.accepted += m
-            out.rejected += k - m
-            if m == 0:
-                continue
-            u = units[ok]
-            accepted_units[b] += taken
-            delay = o.pay_delay.sample(rng, m)
-            pays = (rng.random(m) < o.pay_probability) & (delay < o.payment_timeout)
-            pay_bin = b + 1 + (delay[pays] // step).astype(np.int64)
-            np.add.at(pay_units, pay_bin, u[pays])
-            np.add.at(pay_orders, pay_bin, 1)
-            paid_units = int(u[pays].sum())
-            out.gmv += paid_units * float(self.price[b])
-            out.paid_orders += int(pays.sum())
-            out.paid_units += paid_units
-            out.expired_orders += m - int(pays.sum())
-            if by_order:
-                release_once[b + self.timeout_bins] += int(u[~pays].sum())
-        self._ledger(out, accepted_units, pay_units, release_once, mult, by_order)
-        nz = np.flatnonzero(pay_orders)
-        out.pay_bins, out.pay_counts = nz, pay_orders[nz]
-        if keep_series:
-            out.orders_per_step = placed
+            if by_order and rem - owed >= most * k:  # every order gets its units
+                steps.uniform.append(rng.random(k))
+                steps.units.append(None)
+                steps.taken.append(-1)
+                owed += most * k
+                m = k
+            else:
+                if owed:
+                    rem -= self._work_out(steps)
+                    owed = 0
+                if by_order and rem < least:  # sold out: no order gets anything
+                    rng.random(k)
+                    if out.sold_out_at is None:
+                        out.sold_out_at = b * self.step
+                    out.rejected += k
+                    continue
+                units = self.unit_values[np.searchsorted(self.unit_cdf, rng.random(k),
+                                                         "right")]
+                if by_order:
+                    total = int(units.sum())
+                    if total > rem:
+                        units = units[self._greedy(units, rem)]
+                        total = int(units.sum())
+                        if out.sold_out_at is None:
+                            out.sold_out_at = b * self.step
+                    rem -= total
+                else:
+                    units = units[units <= rem]
+                    total = int(units.sum())
+                m = units.size
+                out.rejected += k - m
+                if m == 0:
+                    continue
+                steps.uniform.append(None)
+                steps.units.append(units)
+                steps.taken.append(total)
+            steps.bins.append(b)
+            steps.orders.append(m)
+            steps.delay.append(o.pay_delay.sample(rng, m))
+            steps.pay_draw.append(rng.random(m))
+            if paid_at is not None:
+                pays = self._pays(steps, -1)
+                np.add.at(paid_at, b + 1 + (steps.delay[-1][pays] // self.step)
+                          .astype(np.int64), units[pays])
+        if owed:
+            self._work_out(steps)
+        out.placed_bins, out.placed_counts = active, counts
+        self._settle(out, steps, mult, by_order, series_stride)
         return out
+
+    def _work_out(self, steps: _Steps) -> int:
+        """The units of the steps drawn but not yet worked out; returns how many in all."""
+        todo = [j for j, t in enumerate(steps.taken) if t < 0]
+        draws = np.concatenate([steps.uniform[j] for j in todo])
+        units = self.unit_values[np.searchsorted(self.unit_cdf, draws, "right")]
+        ends = np.cumsum([steps.orders[j] for j in todo])
+        taken = np.add.reduceat(units, np.concatenate(([0], ends[:-1]))).tolist()
+        for j, part, total in zip(todo, np.split(units, ends[:-1]), taken, strict=True):
+            steps.units[j] = part
+            steps.taken[j] = int(total)
+            steps.uniform[j] = None
+        return int(sum(taken))
+
+    def _pays(self, steps: _Steps, j: int) -> np.ndarray:
+        o = self.orders
+        return (steps.pay_draw[j] < o.pay_probability) & (steps.delay[j] < o.payment_timeout)
+
+    def _expired_units(self, steps: _Steps, j: int) -> int:
+        units = steps.units[j]
+        assert units is not None
+        return int(units[~self._pays(steps, j)].sum())
 
     @staticmethod
     def _greedy(units: np.ndarray, rem: int) -> np.ndarray:
@@ -202,45 +277,132 @@ class SkuModel:
                         break
         return ok
 
-    def _ledger(self, out: SkuOutcome, accepted: np.ndarray, paid: np.ndarray,
-                released: np.ndarray, mult: int, by_order: bool) -> None:
-        supply = self.sku.stock + np.cumsum(self.restock)
-        sold = np.cumsum(paid)
+    def _settle(self, out: SkuOutcome, steps: _Steps, mult: int, by_order: bool,
+                stride: int) -> None:
+        """Payments, GMV and the ledger from the steps with accepted orders."""
+        o = self.orders
+        n = len(steps.bins)
+        bins = np.asarray(steps.bins, dtype=np.int64)
+        taken = np.asarray(steps.taken, dtype=np.int64)
+        if n:
+            units = np.concatenate(steps.units)
+            delay = np.concatenate(steps.delay)
+            pays = (np.concatenate(steps.pay_draw) < o.pay_probability) & \
+                (delay < o.payment_timeout)
+            which = np.repeat(np.arange(n), steps.orders)[pays]
+            pay_bin = bins[which] + 1 + (delay[pays] // self.step).astype(np.int64)
+            paid_units = units[pays]
+        else:
+            pay_bin = which = paid_units = np.zeros(0, dtype=np.int64)
+        paid_by_step = np.bincount(which, paid_units, minlength=n).astype(np.int64)
+        # added step by step in bin order, as the bins come
+        gmv = paid_by_step * self.price[bins]
+        out.gmv = float(np.cumsum(gmv)[-1]) if n else 0.0
+        out.accepted = int(sum(steps.orders))
+        out.paid_orders = int(which.size)
+        out.paid_units = int(paid_units.sum())
+        out.expired_orders = out.accepted - out.paid_orders
+        pay_orders = np.bincount(pay_bin, minlength=self.total_bins)
+        out.pay_bins = np.flatnonzero(pay_orders)
+        out.pay_counts = pay_orders[out.pay_bins]
+        paid_units_at = np.bincount(pay_bin, paid_units, minlength=self.total_bins)
+        self._ledger(out, bins, taken, out.pay_bins,
+                     paid_units_at[out.pay_bins].astype(np.int64),
+                     bins + self.timeout_bins, taken - paid_by_step, mult, by_order, stride)
+
+    def _ledger(self, out: SkuOutcome, acc_bins: np.ndarray, accepted: np.ndarray,
+                pay_bins: np.ndarray, paid: np.ndarray, rel_bins: np.ndarray,
+                released: np.ndarray, mult: int, by_order: bool, stride: int) -> None:
+        """The ledger at the bins where something happens (``at``); constant in between."""
+        stock = self.sku.stock
+        restock_bins = np.asarray(self.restock_bins, dtype=np.int64)
+        at = np.unique(np.concatenate([restock_bins, acc_bins, pay_bins, rel_bins]))
+
+        def cum(where: np.ndarray, values: np.ndarray) -> np.ndarray:
+            vals = np.zeros(at.size, dtype=np.int64)
+            np.add.at(vals, np.searchsorted(at, where), values)
+            return np.cumsum(vals)
+
+        supply = stock + cum(restock_bins, self.restock_units)
+        sold = cum(pay_bins, paid)
         if by_order:
-            remaining = supply - np.cumsum(accepted) + mult * np.cumsum(released)
-            reserved = np.cumsum(accepted) - sold - np.cumsum(released)
+            acc, rel = cum(acc_bins, accepted), cum(rel_bins, released)
+            remaining = supply - acc + mult * rel
+            reserved = acc - sold - rel
         else:
             remaining = supply - sold
             reserved = np.zeros_like(sold)
         error = remaining + reserved + sold - supply
-        out.supply = int(supply[-1])
-        out.min_remaining = int(remaining.min())
-        out.oversold_units = max(0, -out.min_remaining, int(sold[-1] - supply[-1]))
-        out.ledger_max_error = int(np.abs(error).max())
-        out.final_remaining = int(remaining[-1])
-        out.final_reserved = int(reserved[-1])
-        shown = self._displayed(remaining[: self.bins])
-        real = np.maximum(remaining[: self.bins], 0)
-        initial = max(self.sku.stock, 0)
-        lo = _sliding(real, self.max_lag_bins, np.minimum, initial)
-        hi = _sliding(real, self.max_lag_bins, np.maximum, initial)
-        wrong = (shown < lo) | (shown > hi)
-        out.display_mismatch_steps = int(wrong.sum())
-        out.display_phantom_steps = int(((shown > 0) & (real == 0) & wrong).sum())
-        out.remaining = remaining[: self.bins]
-        out.displayed = shown
+        lows = [int(remaining.min())] if at.size else []
+        if at.size == 0 or at[0] > 0:  # bins before the first event: the initial ledger
+            lows.append(stock)
+        out.supply = int(supply[-1]) if at.size else stock
+        out.min_remaining = min(lows)
+        sold_end = int(sold[-1]) if at.size else 0
+        out.oversold_units = max(0, -out.min_remaining, sold_end - out.supply)
+        out.ledger_max_error = int(np.abs(error).max()) if at.size else 0
+        out.final_remaining = int(remaining[-1]) if at.size else stock
+        out.final_reserved = int(reserved[-1]) if at.size else 0
+        self._display(out, at, remaining, stride)
 
-    def _displayed(self, remaining: np.ndarray) -> np.ndarray:
-        """What viewers see: the real stock as of the last refresh, plus any linked excess."""
+    def _remaining_at(self, at: np.ndarray, remaining: np.ndarray,
+                      bins: np.ndarray) -> np.ndarray:
+        """The real stock at ``bins`` (the stock before the first event before it)."""
+        if at.size == 0:
+            return np.full(bins.shape, self.sku.stock, dtype=np.int64)
+        i = np.searchsorted(at, bins, "right") - 1
+        return np.where(i >= 0, remaining[np.maximum(i, 0)], self.sku.stock)
+
+    def _shown(self, at: np.ndarray, remaining: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """What viewers see at ``bins``: the real stock as of the last refresh, plus any
+        linked excess."""
         refresh = self.orders.display_refresh
-        n = remaining.size
         if refresh <= self.step:
-            idx = np.arange(n)
+            idx = bins
         else:
-            t = np.arange(n) * self.step
+            t = bins * self.step
             idx = ((t // refresh) * refresh / self.step).astype(np.int64) - 1
-        before = np.where(idx >= 0, remaining[np.maximum(idx, 0)], self.sku.stock)
+        before = np.where(idx >= 0, self._remaining_at(at, remaining, idx), self.sku.stock)
         shown = np.maximum(before, 0)
         if self.sku.displayed_stock is not None:
             shown = np.maximum(shown + (self.sku.displayed_stock - self.sku.stock), 0)
         return shown
+
+    def _display(self, out: SkuOutcome, at: np.ndarray, remaining: np.ndarray,
+                 stride: int) -> None:
+        """Steps where the display is wrong: shown outside the real stock's range over the
+        last ``max_lag``. Before the first event and once the last one has had time to show,
+        every step is the same, so they are counted, not compared."""
+        lag = self.max_lag_bins
+        show_lag = 0 if self.orders.display_refresh <= self.step else \
+            int(np.ceil(self.orders.display_refresh / self.step)) + 2
+        initial = max(self.sku.stock, 0)
+        changes = at[at < self.bins]
+        first = int(changes[0]) if changes.size else self.bins
+        last = int(changes[-1]) if changes.size else 0
+        end = min(self.bins, last + lag + show_lag + 2) if changes.size else self.bins
+        mismatch = phantom = 0
+        for lo, hi in ((0, first), (end, self.bins)):  # stretches where nothing changes
+            if hi > lo:
+                point = np.asarray([lo])
+                real = max(int(self._remaining_at(at, remaining, point)[0]), 0)
+                shown = int(self._shown(at, remaining, point)[0])
+                if shown != real:
+                    mismatch += hi - lo
+                    phantom += (hi - lo) if shown > 0 and real == 0 else 0
+        if end > first:
+            start = max(0, first - lag - 1)
+            real = np.maximum(self._remaining_at(at, remaining, np.arange(start, end)), 0)
+            low = _sliding(real, lag, np.minimum, initial)[first - start:]
+            high = _sliding(real, lag, np.maximum, initial)[first - start:]
+            real = real[first - start:]
+            shown = self._shown(at, remaining, np.arange(first, end))
+            wrong = (shown < low) | (shown > high)
+            mismatch += int(wrong.sum())
+            phantom += int(((shown > 0) & (real == 0) & wrong).sum())
+        out.display_mismatch_steps = mismatch
+        out.display_phantom_steps = phantom
+        if stride:
+            points = np.arange(0, self.bins, stride)
+            out.remaining = self._remaining_at(at, remaining, points)
+            out.displayed = self._shown(at, remaining, points)

@@ -454,6 +454,8 @@ def test_json_to_stdout(invoke, write, tiny_text):
         assert (r["status"] == "pass") == (r["decided_by"] == "model")
     paid = data["kpis"]["orders.paid"]
     assert paid["n"] == 3 and paid["ci95"][0] <= paid["mean"] <= paid["ci95"][1]
+    # every KPI comes from every replication (the peak order rate was replication 0's)
+    assert {k["n"] for k in data["kpis"].values() if k["mean"] is not None} == {3}
     # the tables go to stderr when JSON takes stdout, from the first line (no progress
     # bar, no blank line, when stderr is not a terminal)
     assert "Compliance" in result.stderr

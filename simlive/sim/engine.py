@@ -111,8 +111,8 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
         p = plan[sku.sku]
         model = SkuModel(sku, p["seg"], p["fs"], p["rs"], s.orders, s.duration, step, max_lag)
         out = model.run(audience.concurrent, streams.get("sku", j), stride if keep_series else 0)
+        orders_per_step[out.placed_bins] += out.placed_counts  # the peak, every replication
         if keep_series:
-            orders_per_step[out.placed_bins] += out.placed_counts
             stock_series[sku.sku] = (out.remaining, out.displayed)
         out.remaining = out.displayed = None
         outcomes.append(out)
@@ -146,11 +146,10 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         progress(0.95)
     paid = sum(o.paid_orders for o in outcomes)
     rec = simulate_records(s, paid, streams.get("records"))
-    peak_orders = 0.0
     placed_steps = None
+    peak_orders = float(orders_per_step.max() / step) if orders_per_step.size else 0.0
     if keep_series:
         placed_steps = orders_per_step
-        peak_orders = float(orders_per_step.max() / step) if orders_per_step.size else 0.0
     kpis: dict[str, float | None] = {
         "viewers.total": audience.total,
         "viewers.peak_concurrent": audience.peak,
@@ -158,7 +157,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "orders.paid": float(paid),
         "orders.expired": float(sum(o.expired_orders for o in outcomes)),
         "orders.sold_out_rejections": float(sum(o.rejected for o in outcomes)),
-        "orders.peak_per_s": peak_orders if keep_series else None,
+        "orders.peak_per_s": peak_orders,
         "units.sold": float(sum(o.paid_units for o in outcomes)),
         "gmv": float(round(sum(o.gmv for o in outcomes), 2)),
         "aftersales.tickets": float(after.tickets),

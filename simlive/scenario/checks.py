@@ -71,6 +71,12 @@ def cross_check(s: Scenario) -> list[Problem]:
             problems.append((("aftersales", "agents", j, "from"),
                              f"shifts that do not overlap (the one before ends at "
                              f"{format_duration(a.end)})", format_duration(b.start)))
+    end = dur + s.aftersales.horizon
+    if s.simulation.warmup >= end:
+        problems.append((("simulation", "warmup"),
+                         f"a time before the after-sales horizon ends ({duration_text(end)}: "
+                         "no ticket would be left for the desk KPIs)",
+                         duration_text(s.simulation.warmup)))
     gen = s.products.generate
     if gen is not None and sum(gen.categories.values()) <= 0:
         problems.append((("products", "generate", "categories"),

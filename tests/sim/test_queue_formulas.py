@@ -174,3 +174,14 @@ def test_warmup_leaves_early_tickets_out_of_the_desk_kpis_not_out_of_the_rules()
     # the agents' busy time before the warm-up is left out too (its duty as well)
     assert b.kpis["aftersales.agent_utilization"] < a.kpis["aftersales.agent_utilization"]
     assert a.kpis["orders.placed"] == b.kpis["orders.placed"]
+
+
+def test_a_warmup_past_the_horizon_is_refused_naming_the_key():
+    from simlive.errors import ScenarioError
+
+    text = SCENARIO.format(seed=3, duration="2h", rate="20/min", handling="1m", agents=25,
+                           patience="null", engine="fast")
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text.replace("desk_engine: fast}", "desk_engine: fast, warmup: 3d}"))
+    assert ("simulation.warmup: expected a time before the after-sales horizon ends (2d2h: "
+            "no ticket would be left for the desk KPIs); found 3d") in str(err.value)

@@ -59,20 +59,29 @@ UNTIL_DECIDED = [pytest.param(ROOT / "scenarios" / f"{name}.yaml", id=name,
                  for name in ("boutique", "flash-sale", "double11-top-host")]
 
 
+# double11 takes seconds per replication: at the default 5 % risk Wald's test needs 56 clean
+# ones (minutes on 2 cores; the figures are in the closing note of issue #10), so the suite
+# runs it at a 20 % risk, where 12 clean replications decide.
+RISK = {"double11-top-host": "20%"}
+
+
 @pytest.mark.parametrize("path", UNTIL_DECIDED)
 def test_compliant_scenarios_pass_until_decided(invoke, path):
     """Each bundled compliant scenario is compliant with stated error: every rule's
-    P(broken) <= 5 % established by Wald's test (or by the model), not by a lucky seed."""
-    result = invoke("run", str(path), "-q", "--until-decided", "-j", "2", "--json", "-")
+    P(broken) <= risk established by Wald's test (or by the model), not by a lucky seed."""
+    risk = RISK.get(path.stem, "5%")
+    result = invoke("run", str(path), "-q", "--until-decided", "-j", "2", "--risk", risk,
+                    "--json", "-")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["status"] == "pass" and data["compliance"]["mode"] == "until-decided"
+    least = {"5%": 56, "20%": 12}[risk]  # clean replications to the pass boundary
     for r in data["rules"]:
         assert r["status"] == "pass", r
         assert r["decided_by"] in ("model", "sequential"), r
         if r["decided_by"] == "sequential":
-            # Wald's test needs 56 clean replications at risk 5 %, indifference 2.5..7.5 %
-            assert r["replications"] >= 56 and r["broken_in"] < r["replications"] * 0.075
+            assert r["replications"] >= least
+            assert r["broken_in"] < r["replications"] * 1.5 * r["risk"]
     assert data["replications"] == max(r["replications"] for r in data["rules"])
 
 

@@ -143,6 +143,7 @@ def desk_heap(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     return DeskOutcome(start, abandoned, busy, roster.on_duty_seconds)
 
 
+SHRINK = 3
 ROUNDS = 8  # fixed-point rounds per run of tickets before keeping only the settled prefix
 SOLO = 32  # tickets taken one at a time after a run stopped early (a shift change, ...)
 IDLE, IDLE_MAX = 256, 1 << 16  # tickets tried at once while agents are idle
@@ -186,8 +187,8 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
         took = desk.run(k, want)
         k += took
         # runs long enough to pay for their numpy calls, short enough to settle in few rounds
-        size = max(64, size * 3 // 4) if desk.rounds > 3 else min(c, size * 5 // 4)
-        if took < want:
+        size = max(64, size * 3 // 4) if desk.rounds > SHRINK else min(c, size * 5 // 4)
+        if took < want and not desk.quit:
             if not desk.one(k):
                 break
             k += 1
@@ -213,6 +214,7 @@ class _Desk:
         self.busy = 0.0
         self.rounds = 0
         self.waits = False
+        self.quit = False
         c = roster.slots
         first = [roster.next_on(i, 0.0) for i in range(c)]
         order = sorted(range(c), key=lambda i: (first[i], i))
@@ -356,6 +358,7 @@ class _Desk:
         prefix, that prefix is the recursion's. The slots follow from the keys: an entry
         put back by ticket ``t`` has the slot ticket ``t`` took.
         """
+        self.quit = False
         a = self.arrival[k:k + want]
         h = self.handling[k:k + want]
         if not (h > 0).all():  # an entry put back must come after the one taken
@@ -401,25 +404,35 @@ class _Desk:
                 break
             ptr = nxt
         ps = self.slot[:want][origin[ptr]]
-        p = self.patience[k:k + want]
-        ok = (s < self.horizon) & (self.lo_a[ps] <= pk) & (s < self.hi_a[ps]) & (s - a <= p)
+        on_duty = (s < self.horizon) & (self.lo_a[ps] <= pk) & (s < self.hi_a[ps])
+        ok = on_duty & (s - a <= self.patience[k:k + want])
         if not ok[:took].all():
             took = int(np.argmin(ok[:took]))
-        if took == 0:
-            return 0
-        s, back, ps = s[:took], back[:took], ps[:took]
+            # a customer who left before an agent reached them takes no agent: noted here
+            self.quit = bool(on_duty[took])
+            quit_at = float(s[took])
+        if took:
+            self._take(k, s[:took], back[:took], ps[:took], is_back[:took], origin[:took])
+        if self.quit:
+            self.start[k + took] = quit_at
+            self.abandoned[k + took] = True
+            took += 1
+        return took
+
+    def _take(self, k: int, s: np.ndarray, back: np.ndarray, ps: np.ndarray,
+              is_back: np.ndarray, origin: np.ndarray) -> None:
+        """Tickets ``k ..`` of a run start at ``s`` on slots ``ps`` and put back ``back``."""
+        took = s.size
         self.start[k:k + took] = s
         spent = np.minimum(np.minimum(back, self.hi_a[ps]), self.horizon) - s
         # summed in ticket order, as desk_heap adds them
         self.busy = float(np.cumsum(np.concatenate(([self.busy], spent)))[-1])
         # the run took the first `used` entries of the heap and some of those it put back
-        is_back, origin = is_back[:took], origin[:took]
         used = took - int(is_back.sum())
         stays = np.ones(took, dtype=bool)
         stays[origin[is_back]] = False
         self.key, self.slot = _merge(self.key[used:], self.slot[used:], back[stays],
                                      ps[stays])
-        return took
 
 
 def _merge(k1: np.ndarray, s1: np.ndarray, k2: np.ndarray,

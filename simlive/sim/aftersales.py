@@ -166,31 +166,67 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     if a.patience is not None:
         patience[chats] = a.patience.sample(rng, int(chats.sum()))
     lost = rng.random(n) < a.lose_fraction
-    desk_idx = np.flatnonzero(~lost)
+    some_lost = bool(lost.any())
     roster = Roster([(sh.start, sh.end, sh.agents) for sh in a.agents], horizon_end)
     engine = s.simulation.desk_engine
     if engine == "auto":
-        engine = "simpy" if desk_idx.size <= SIMPY_LIMIT else "fast"
+        engine = "simpy" if n - int(lost.sum()) <= SIMPY_LIMIT else "fast"
     run = desk_simpy if engine == "simpy" else desk_fast
-    desk: DeskOutcome = run(tickets.arrival[desk_idx], handling[desk_idx], patience[desk_idx],
-                            roster)
-    start = np.full(n, np.inf)
-    start[desk_idx] = desk.start
-    abandoned = np.zeros(n, dtype=bool)
-    abandoned[desk_idx] = desk.abandoned
     arr = tickets.arrival
+    if some_lost:
+        desk_idx = np.flatnonzero(~lost)
+        desk: DeskOutcome = run(arr[desk_idx], handling[desk_idx], patience[desk_idx],
+                                roster)
+        start = np.full(n, np.inf)
+        start[desk_idx] = desk.start
+        abandoned = np.zeros(n, dtype=bool)
+        abandoned[desk_idx] = desk.abandoned
+        del desk_idx
+    else:  # every ticket reaches the desk (arrays freed as soon as they are done with)
+        desk = run(arr, handling, patience, roster)
+        start, abandoned = desk.start, desk.abandoned
     replied = np.isfinite(start)
 
     # time in queue: until an agent takes the ticket, or until the customer leaves
-    wait = np.where(abandoned, np.minimum(patience, np.where(replied, start, horizon_end) - arr),
-                    np.where(replied, start, horizon_end) - arr)
+    wait = np.where(replied, start, horizon_end)
+    wait -= arr
+    wait = np.where(abandoned, np.minimum(patience, wait), wait)
+    del patience
     in_desk = ~lost
-    wait_d = wait[in_desk]
-    waited = wait_d > 1e-9  # float dust from adding delays is not a wait
+    wait_d = wait[in_desk] if some_lost else wait
     first = start - arr
     chat_first = first[chats & in_desk]
     fr = params["aftersales.first-reply"]
-    end = np.where(abandoned, start, start + handling)
+    age = horizon_end - arr
+    unreplied = int((~replied & (age > fr["max_reply"])).sum())
+    late_reply = int((replied & (first > fr["max_reply"])).sum())
+    first_reply_max = float(first[replied].max()) if replied.any() else None
+    first_reply_max_all = float((first[in_desk] if some_lost else first).max()) \
+        if in_desk.any() else None
+    reply_times = start[replied]
+    if (np.diff(reply_times) < 0).any():  # first come, first served: in order already
+        reply_times = np.sort(reply_times)
+    served = replied & ~abandoned
+    parts = (arr, in_desk, chats, wait, first, abandoned, start[served],
+             (start + handling)[served], handling)
+    del served
+    by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
+                            sh.agents * max(0.0, min(sh.end, horizon_end) - sh.start), *parts)
+                for sh in a.agents]
+    warmup = s.simulation.warmup
+    steady = None
+    if warmup > 0:  # the desk KPIs of a steady-state study: tickets from the warm-up on
+        duty = sum(sh.agents * max(0.0, min(sh.end, horizon_end) - max(sh.start, warmup))
+                   for sh in a.agents)
+        steady = _shift_kpis(warmup, horizon_end, duty, *parts)
+    del parts
+    wait_mean = float(wait_d.mean()) if wait_d.size else 0.0
+    p_delayed = float((wait_d > 1e-9).mean()) if wait_d.size else 0.0  # not float dust
+    del wait, wait_d, first
+
+    end = start + handling
+    np.copyto(end, start, where=abandoned)
+    del handling
 
     def draw(dist, mask: np.ndarray) -> np.ndarray:
         out = np.zeros(n)
@@ -208,26 +244,34 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
                            | exempt[tickets.sku])
     wrongly = is_return & refused & ~exempt[tickets.sku] & (tickets.after_delivery <= window)
     goods_back = is_return & ~refused | (kind == REPLACEMENT)
-    received = end + draw(a.goods_return, goods_back & replied)
+    received = draw(a.goods_return, goods_back & replied)
+    received += end
     refund = (is_return & ~refused) | (kind == REFUND)
-    received = np.where(kind == REFUND, end, received)
-    refund_paid = np.where(refund, received + draw(a.refund_delay, refund & replied), np.inf)
+    np.copyto(received, end, where=kind == REFUND)
+    refund_paid = draw(a.refund_delay, refund & replied)
+    refund_paid += received
+    refund_paid[~refund] = np.inf
     resolved = end.copy()
-    resolved = np.where(refund, refund_paid, resolved)
-    resolved = np.where(kind == REPLACEMENT,
-                        received + draw(s.orders.delivery, (kind == REPLACEMENT) & replied),
-                        resolved)
-    resolved = np.where((kind == COMPLAINT) & ~abandoned,
-                        end + draw(a.resolve_delay, (kind == COMPLAINT) & replied), resolved)
+    np.copyto(resolved, refund_paid, where=refund)
+    replacement = kind == REPLACEMENT
+    later = draw(s.orders.delivery, replacement & replied)
+    later += received
+    np.copyto(resolved, later, where=replacement)
+    complaint = kind == COMPLAINT
+    later = draw(a.resolve_delay, complaint & replied)
+    later += end
+    np.copyto(resolved, later, where=complaint & ~abandoned)
+    del later, end
     feedback = draw(a.feedback_delay, replied)
     silent = np.zeros(n, dtype=bool)
     if a.feedback_timeout is not None:  # closed as 'no feedback' when the consumer is silent
         silent = feedback > a.feedback_timeout
-        feedback = np.minimum(feedback, a.feedback_timeout)
-    closed_at = resolved + feedback
+        np.minimum(feedback, a.feedback_timeout, out=feedback)
+    closed_at = resolved
+    closed_at += feedback
+    del feedback
     closed = np.isfinite(closed_at) & (closed_at <= horizon_end) & ~lost
     open_ = ~closed & ~lost
-    age = horizon_end - arr
     tc = params["aftersales.tracked-to-closure"]
     no_feedback = int((closed & silent).sum())
     # the rule's timeout, not the merchant's, says when a silent consumer may be closed on
@@ -236,38 +280,21 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     paid_ok = refund & (refund_paid <= horizon_end)
     delays = refund_paid[paid_ok] - received[paid_ok]
     pending_late = refund & ~paid_ok & np.isfinite(received) & (horizon_end - received > rd)
-    unreplied = ~replied & (age > fr["max_reply"])
-    late_reply = replied & (first > fr["max_reply"])
     kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
-    reply_times = start[replied]
-    if (np.diff(reply_times) < 0).any():  # first come, first served: in order already
-        reply_times = np.sort(reply_times)
-    served = replied & ~abandoned
-    parts = (arr, in_desk, chats, wait, first, abandoned, start[served],
-             (start + handling)[served], handling)
-    by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
-                            sh.agents * max(0.0, min(sh.end, horizon_end) - sh.start), *parts)
-                for sh in a.agents]
-    warmup = s.simulation.warmup
-    steady = None
-    if warmup > 0:  # the desk KPIs of a steady-state study: tickets from the warm-up on
-        duty = sum(sh.agents * max(0.0, min(sh.end, horizon_end) - max(sh.start, warmup))
-                   for sh in a.agents)
-        steady = _shift_kpis(warmup, horizon_end, duty, *parts)
     return AftersalesOutcome(
         tickets=n,
         by_kind=kinds,
         lost=int(lost.sum()),
-        wait_mean=float(wait_d.mean()) if wait_d.size else 0.0,
-        p_delayed=float(waited.mean()) if wait_d.size else 0.0,
+        wait_mean=wait_mean,
+        p_delayed=p_delayed,
         chat_first_reply_p95=p95(chat_first),
         chat_first_reply=chat_first,
         abandoned_fraction=float(abandoned[chats].mean()) if chats.any() else 0.0,
         utilization=desk.busy_seconds / desk.on_duty_seconds if desk.on_duty_seconds else 0.0,
-        unanswered_overdue=int(unreplied.sum()),
-        first_reply_late=int(late_reply.sum()),
-        first_reply_max=float(first[replied].max()) if replied.any() else None,
-        first_reply_max_all=float(first[in_desk].max()) if in_desk.any() else None,
+        unanswered_overdue=unreplied,
+        first_reply_late=late_reply,
+        first_reply_max=first_reply_max,
+        first_reply_max_all=first_reply_max_all,
         refunds_paid=int(paid_ok.sum()),
         refunds_late=int((delays > rd).sum() + pending_late.sum()),
         refund_delay_max=float(delays.max()) if delays.size else None,

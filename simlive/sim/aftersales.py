@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlive.scenario.schema import TICKET_KINDS, Scenario
+from simlive.scenario.schema import TICKET_KINDS, Scenario, Sku
 from simlive.sim.desk import DeskOutcome, Roster, desk_fast, desk_simpy
 from simlive.sim.orders import SkuOutcome
 
@@ -32,10 +32,13 @@ def p95(values: np.ndarray) -> float | None:
 
 @dataclass
 class Tickets:
+    """Every ticket of a replication, in order of arrival."""
+
     arrival: np.ndarray
     kind: np.ndarray
     sku: np.ndarray  # SKU index, -1 for consultations
     after_delivery: np.ndarray  # request delay after the goods arrived (returns), else 0
+    exempt: np.ndarray  # per SKU index (and -1): exempt from no-reason returns by law
 
     def __len__(self) -> int:
         return int(self.arrival.size)
@@ -51,7 +54,9 @@ def _paid_times(o: SkuOutcome, fraction: float, step: float,
 
 
 def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome],
-                 step: float, rng: np.random.Generator) -> Tickets:
+                 step: float, rng: np.random.Generator,
+                 skus: tuple[Sku, ...] | None = None) -> Tickets:
+    """The tickets of a replication; ``skus``: the scenario's catalogue, if already built."""
     a = s.aftersales
     parts: list[tuple[np.ndarray, int, int, np.ndarray]] = []
     rate = a.consultations.rate + a.consultations.per_viewer * concurrent
@@ -60,9 +65,10 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
     bins = np.repeat(np.arange(concurrent.size), n)
     times = bins * step + rng.random(bins.size) * width[bins]  # the last step may be partial
     parts.append((times, CONSULTATION, -1, np.zeros(times.size)))
-    from simlive.scenario.catalogue import build_catalogue
+    if skus is None:
+        from simlive.scenario.catalogue import build_catalogue
 
-    skus = build_catalogue(s).skus
+        skus = build_catalogue(s).skus
     for j, o in enumerate(outcomes):
         sku = skus[j]
         fractions = {
@@ -90,7 +96,8 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
     keep = arrival < s.duration + a.horizon
     order = _time_order(arrival) if keep.all() else np.flatnonzero(keep)[
         _time_order(arrival[keep])]
-    return Tickets(arrival[order], kind[order], sku[order], after[order])
+    exempt = np.asarray([k.return_exempt is not None for k in skus] + [False])
+    return Tickets(arrival[order], kind[order], sku[order], after[order], exempt)
 
 
 def _time_order(t: np.ndarray) -> np.ndarray:
@@ -235,10 +242,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
 
     kind = tickets.kind
     window = params["returns.seven-day"]["window"]
-    from simlive.scenario.catalogue import build_catalogue
-
-    exempt = np.asarray([k.return_exempt is not None for k in build_catalogue(s).skus]
-                        + [False])
+    exempt = tickets.exempt
     is_return = kind == RETURN
     refused = is_return & ((tickets.after_delivery > a.accept_returns_within)
                            | exempt[tickets.sku])

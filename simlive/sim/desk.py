@@ -292,16 +292,17 @@ class _Desk:
             want = int(np.argmin(h > 0))
             a, h = a[:want], h[:want]
         end = a + h
-        by_end = np.argsort(end, kind="stable")
         free = np.searchsorted(self.key, a, "right") + \
-            np.searchsorted(end[by_end], a, "right") - np.arange(want)
+            np.searchsorted(np.sort(end), a, "right") - np.arange(want)
         took = want if (free > 0).all() else int(np.argmin(free > 0))
         self.waits = took < want
         if took == 0:
             return 0
-        c = self.key.size
-        back = by_end[by_end < took]
-        both = np.concatenate((self.key, end[back]))
+        # slots gone for good (key inf) stay at the end, out of the merge
+        c = int(np.searchsorted(self.key, INF))
+        gone_k, gone_s = self.key[c:], self.slot[c:]
+        back = np.argsort(end[:took], kind="stable")
+        both = np.concatenate((self.key[:c], end[back]))
         order = np.argsort(both, kind="stable")  # the heap's own entries first among equal keys
         keys = both[order]
         is_back = order >= c
@@ -342,7 +343,8 @@ class _Desk:
         if eq.any() and (slots[1:][eq] < slots[:-1][eq]).any():
             order = np.lexsort((slots, keys))
             keys, slots = keys[order], slots[order]
-        self.key, self.slot = keys, slots
+        self.key = np.concatenate((keys, gone_k))
+        self.slot = np.concatenate((slots, gone_s))
         return took
 
     def run(self, k: int, want: int) -> int:

@@ -54,15 +54,12 @@ def test_bundled_scenario_runs(invoke, path, tmp_path):
         assert (r["status"] != "undecided") == (r["decided_by"] in ("model", "interval"))
 
 
-UNTIL_DECIDED = [pytest.param(ROOT / "scenarios" / f"{name}.yaml", id=name,
-                              marks=[pytest.mark.slow] if name in SLOW else [])
-                 for name in ("boutique", "flash-sale", "double11-top-host")]
-
-
-# double11 takes seconds per replication: at the default 5 % risk Wald's test needs 56 clean
-# ones (minutes on 2 cores; the figures are in the closing note of issue #10), so the suite
-# runs it at a 20 % risk, where 12 clean replications decide.
-RISK = {"double11-top-host": "20%"}
+# double11 takes about ten seconds a replication: until decided it needs 56 or more (12
+# minutes on 2 cores; the figures are in the closing note of issue #10), which the suite's
+# 15-minute budget cannot hold, so it runs here as one replication only (above).
+UNTIL_DECIDED = [pytest.param(ROOT / "scenarios" / f"{name}.yaml", id=name)
+                 for name in ("boutique", "flash-sale")]
+RISK: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("path", UNTIL_DECIDED)

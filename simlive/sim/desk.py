@@ -292,8 +292,9 @@ class _Desk:
             want = int(np.argmin(h > 0))
             a, h = a[:want], h[:want]
         end = a + h
+        by_end = np.argsort(end, kind="stable")  # a merge sort: the ends are nearly in order
         free = np.searchsorted(self.key, a, "right") + \
-            np.searchsorted(np.sort(end), a, "right") - np.arange(want)
+            np.searchsorted(end[by_end], a, "right") - np.arange(want)
         took = want if (free > 0).all() else int(np.argmin(free > 0))
         self.waits = took < want
         if took == 0:
@@ -301,7 +302,7 @@ class _Desk:
         # slots gone for good (key inf) stay at the end, out of the merge
         c = int(np.searchsorted(self.key, INF))
         gone_k, gone_s = self.key[c:], self.slot[c:]
-        back = np.argsort(end[:took], kind="stable")
+        back = by_end[by_end < took]
         both = np.concatenate((self.key[:c], end[back]))
         order = np.argsort(both, kind="stable")  # the heap's own entries first among equal keys
         keys = both[order]
@@ -441,7 +442,7 @@ def _merge(k1: np.ndarray, s1: np.ndarray, k2: np.ndarray,
            s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two sets of (key, slot) entries in (key, slot) order; ``k1, s1`` are in that order
     already, ``k2, s2`` in any order."""
-    o = np.argsort(k2)
+    o = np.argsort(k2, kind="stable")
     k2, s2 = k2[o], s2[o]
     at = np.searchsorted(k1, k2, "left")
     if (k2[1:] == k2[:-1]).any() or (np.searchsorted(k1, k2, "right") != at).any():

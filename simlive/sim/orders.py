@@ -316,12 +316,12 @@ class SkuModel:
         out.paid_orders = int(which.size)
         out.paid_units = int(paid_units.sum())
         out.expired_orders = out.accepted - out.paid_orders
-        pay_orders = np.bincount(pay_bin, minlength=self.total_bins)
-        out.pay_bins = np.flatnonzero(pay_orders)
-        out.pay_counts = pay_orders[out.pay_bins]
-        paid_units_at = np.bincount(pay_bin, paid_units, minlength=self.total_bins)
-        self._ledger(out, bins, taken, out.pay_bins,
-                     paid_units_at[out.pay_bins].astype(np.int64),
+        first = int(pay_bin.min()) if pay_bin.size else 0  # counted from the first payment
+        pay_orders = np.bincount(pay_bin - first)
+        at = np.flatnonzero(pay_orders)
+        out.pay_bins, out.pay_counts = at + first, pay_orders[at]
+        paid_units_at = np.bincount(pay_bin - first, paid_units)[at].astype(np.int64)
+        self._ledger(out, bins, taken, out.pay_bins, paid_units_at,
                      bins + self.timeout_bins, taken - paid_by_step, mult, by_order, stride)
 
     def _ledger(self, out: SkuOutcome, acc_bins: np.ndarray, accepted: np.ndarray,
@@ -334,7 +334,7 @@ class SkuModel:
 
         def cum(where: np.ndarray, values: np.ndarray) -> np.ndarray:
             vals = np.zeros(at.size, dtype=np.int64)
-            np.add.at(vals, np.searchsorted(at, where), values)
+            vals[np.searchsorted(at, where)] = values  # each series has a bin once
             return np.cumsum(vals)
 
         supply = stock + cum(restock_bins, self.restock_units)

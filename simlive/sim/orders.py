@@ -172,11 +172,13 @@ class SkuModel:
         owed = 0  # at most this many units of steps not yet worked out (by_order)
         cursor = -1
         released = 0  # steps whose expired units are back in stock (by_order)
+        random, delay = rng.random, o.pay_delay.sample
         for b, k in zip(active.tolist(), counts.tolist(), strict=True):
             if k == 0:
                 continue
             if b > cursor:
-                rem += self._restocked(b) - self._restocked(cursor)
+                if self.restock_bins:
+                    rem += self._restocked(b) - self._restocked(cursor)
                 if by_order:
                     while released < len(steps.bins) and \
                             steps.bins[released] + self.timeout_bins <= b:
@@ -190,7 +192,7 @@ class SkuModel:
                 cursor = b
             out.placed += k
             if by_order and rem - owed >= most * k:  # every order gets its units
-                steps.uniform.append(rng.random(k))
+                steps.uniform.append(random(k))
                 steps.units.append(None)
                 steps.taken.append(-1)
                 owed += most * k
@@ -200,12 +202,12 @@ class SkuModel:
                     rem -= self._work_out(steps)
                     owed = 0
                 if by_order and rem < least:  # sold out: no order gets anything
-                    rng.random(k)
+                    random(k)
                     if out.sold_out_at is None:
                         out.sold_out_at = b * self.step
                     out.rejected += k
                     continue
-                units = self._units(rng.random(k))
+                units = self._units(random(k))
                 if by_order:
                     total = int(units.sum())
                     if total > rem:
@@ -226,8 +228,8 @@ class SkuModel:
                 steps.taken.append(total)
             steps.bins.append(b)
             steps.orders.append(m)
-            steps.delay.append(o.pay_delay.sample(rng, m))
-            steps.pay_draw.append(rng.random(m))
+            steps.delay.append(delay(rng, m))
+            steps.pay_draw.append(random(m))
             if paid_at is not None:
                 pays = self._pays(steps, -1)
                 np.add.at(paid_at, b + 1 + self._steps_in(steps.delay[-1][pays]), units[pays])

@@ -143,19 +143,21 @@ def desk_heap(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     return DeskOutcome(start, abandoned, busy, roster.on_duty_seconds)
 
 
-SHRINK = 3
-ROUNDS = 8  # fixed-point rounds per run of tickets before keeping only the settled prefix
+ROUNDS = 8  # fixed-point rounds per run of waiting tickets before keeping the settled prefix
+SHRINK = 3  # more rounds than this: the next runs of waiting tickets are shorter
 SOLO = 32  # tickets taken one at a time after a run stopped early (a shift change, ...)
 IDLE, IDLE_MAX = 256, 1 << 16  # tickets tried at once while agents are idle
 
 
 def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
               roster: Roster) -> DeskOutcome:
-    """``desk_heap``'s recursion, a run of up to one ticket per agent slot at a time.
+    """``desk_heap``'s recursion, taking runs of tickets at once.
 
-    A run takes the first entries of the heap (kept sorted) as a fixed point; where a ticket
-    would meet a shift change, a patience running out or the horizon, the run stops and that
-    ticket goes through the recursion one step (``_Desk.one``) exactly as in ``desk_heap``.
+    While agents are idle, every ticket that finds one idle is taken in one pass
+    (``_Desk.idle_run``); while tickets wait, runs of up to one ticket per agent slot are
+    found as a fixed point over the heap's first entries (``_Desk.run``). Where a ticket
+    would meet a shift change or the horizon, the run stops and that ticket goes through
+    the recursion one step (``_Desk.one``) exactly as in ``desk_heap``.
     """
     n = arrival.size
     start = np.full(n, INF)

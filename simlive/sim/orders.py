@@ -84,17 +84,27 @@ def _sliding(values: np.ndarray, window: int, fn: np.ufunc,
     return fn(suffix[start], prefix[idx])
 
 
-@dataclass
 class _Steps:
-    """The steps with accepted orders, in order, and their orders' draws."""
+    """The steps with accepted orders, in order, and their accepted orders' draws, one
+    after another in arrays as long as every order placed (so no step copies its own)."""
 
-    bins: list[int] = field(default_factory=list)
-    orders: list[int] = field(default_factory=list)
-    taken: list[int] = field(default_factory=list)  # units; -1 until worked out
-    uniform: list[np.ndarray | None] = field(default_factory=list)  # draws picking units
-    units: list[np.ndarray | None] = field(default_factory=list)
-    delay: list[np.ndarray] = field(default_factory=list)
-    pay_draw: list[np.ndarray] = field(default_factory=list)
+    def __init__(self, orders: int) -> None:
+        self.bins: list[int] = []
+        self.first: list[int] = [0]  # step j's orders are first[j] .. first[j+1]-1
+        self.taken: list[int] = []  # units; -1 until worked out
+        self.pending = np.zeros(orders, dtype=bool)  # units drawn, not worked out yet
+        self.uniform = np.empty(orders)  # the draws picking their units
+        self.units = np.empty(orders, dtype=np.int64)
+        self.delay = np.empty(orders)
+        self.pay_draw = np.empty(orders)
+
+    @property
+    def size(self) -> int:
+        """Orders accepted so far."""
+        return self.first[-1]
+
+    def orders(self, j: int) -> slice:
+        return slice(self.first[j], self.first[j + 1])
 
 
 class SkuModel:
@@ -166,7 +176,7 @@ class SkuModel:
         mult = 2 if o.release == "twice" else 1
         most, least = int(self.unit_values.max()), int(self.unit_values.min())
         out = SkuOutcome(sku.sku)
-        steps = _Steps()
+        steps = _Steps(int(counts.sum()))
         paid_at = np.zeros(self.total_bins, dtype=np.int64) if not by_order else None
         rem = sku.stock
         owed = 0  # at most this many units of steps not yet worked out (by_order)
@@ -191,9 +201,10 @@ class SkuModel:
                     rem -= int(paid_at[cursor + 1:b + 1].sum())
                 cursor = b
             out.placed += k
+            at = steps.size
             if by_order and rem - owed >= most * k:  # every order gets its units
-                steps.uniform.append(random(k))
-                steps.units.append(None)
+                random(out=steps.uniform[at:at + k])
+                steps.pending[at:at + k] = True
                 steps.taken.append(-1)
                 owed += most * k
                 m = k
@@ -223,16 +234,16 @@ class SkuModel:
                 out.rejected += k - m
                 if m == 0:
                     continue
-                steps.uniform.append(None)
-                steps.units.append(units)
+                steps.units[at:at + m] = units
                 steps.taken.append(total)
             steps.bins.append(b)
-            steps.orders.append(m)
-            steps.delay.append(delay(rng, m))
-            steps.pay_draw.append(random(m))
+            steps.first.append(at + m)
+            steps.delay[at:at + m] = delay(rng, m)
+            random(out=steps.pay_draw[at:at + m])
             if paid_at is not None:
-                pays = self._pays(steps, -1)
-                np.add.at(paid_at, b + 1 + self._steps_in(steps.delay[-1][pays]), units[pays])
+                pays = self._pays(steps, len(steps.bins) - 1)
+                np.add.at(paid_at, b + 1 + self._steps_in(steps.delay[at:at + m][pays]),
+                          units[pays])
         if owed:
             self._work_out(steps)
         out.placed_bins, out.placed_counts = active, counts
@@ -256,25 +267,26 @@ class SkuModel:
 
     def _work_out(self, steps: _Steps) -> int:
         """The units of the steps drawn but not yet worked out; returns how many in all."""
-        todo = [j for j, t in enumerate(steps.taken) if t < 0]
-        draws = np.concatenate([steps.uniform[j] for j in todo])
-        units = self._units(draws)
-        ends = np.cumsum([steps.orders[j] for j in todo])
-        taken = np.add.reduceat(units, np.concatenate(([0], ends[:-1]))).tolist()
-        for j, part, total in zip(todo, np.split(units, ends[:-1]), taken, strict=True):
-            steps.units[j] = part
-            steps.taken[j] = int(total)
-            steps.uniform[j] = None
-        return int(sum(taken))
+        n = steps.size
+        pending = steps.pending[:n]
+        steps.units[:n][pending] = self._units(steps.uniform[:n][pending])
+        pending[:] = False
+        sums = np.add.reduceat(steps.units[:n], steps.first[:-1]).tolist()
+        total = 0
+        for j, t in enumerate(steps.taken):
+            if t < 0:
+                steps.taken[j] = int(sums[j])
+                total += steps.taken[j]
+        return total
 
     def _pays(self, steps: _Steps, j: int) -> np.ndarray:
         o = self.orders
-        return (steps.pay_draw[j] < o.pay_probability) & (steps.delay[j] < o.payment_timeout)
+        at = steps.orders(j)
+        return (steps.pay_draw[at] < o.pay_probability) & \
+            (steps.delay[at] < o.payment_timeout)
 
     def _expired_units(self, steps: _Steps, j: int) -> int:
-        units = steps.units[j]
-        assert units is not None
-        return int(units[~self._pays(steps, j)].sum())
+        return int(steps.units[steps.orders(j)][~self._pays(steps, j)].sum())
 
     @staticmethod
     def _greedy(units: np.ndarray, rem: int) -> np.ndarray:
@@ -301,11 +313,11 @@ class SkuModel:
         bins = np.asarray(steps.bins, dtype=np.int64)
         taken = np.asarray(steps.taken, dtype=np.int64)
         if n:
-            units = np.concatenate(steps.units)
-            delay = np.concatenate(steps.delay)
-            pays = (np.concatenate(steps.pay_draw) < o.pay_probability) & \
+            units = steps.units[:steps.size]
+            delay = steps.delay[:steps.size]
+            pays = (steps.pay_draw[:steps.size] < o.pay_probability) & \
                 (delay < o.payment_timeout)
-            which = np.repeat(np.arange(n), steps.orders)[pays]
+            which = np.repeat(np.arange(n), np.diff(steps.first))[pays]
             pay_bin = bins[which] + 1 + self._steps_in(delay[pays])
             paid_units = units[pays]
         else:
@@ -314,7 +326,7 @@ class SkuModel:
         # added step by step in bin order, as the bins come
         gmv = paid_by_step * self.price[bins]
         out.gmv = float(np.cumsum(gmv)[-1]) if n else 0.0
-        out.accepted = int(sum(steps.orders))
+        out.accepted = steps.size
         out.paid_orders = int(which.size)
         out.paid_units = int(paid_units.sum())
         out.expired_orders = out.accepted - out.paid_orders

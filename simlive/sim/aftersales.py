@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlive.scenario.schema import TICKET_KINDS, Scenario, Sku
-from simlive.sim.desk import DeskOutcome, Roster, desk_fast, desk_simpy
+from simlive.sim.desk import DeskOutcome, Roster, desk_fast
+from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.orders import SkuOutcome
 
 CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simlive.sim.desk import Roster, desk_fast, desk_simpy
+from simlive.sim.desk import Roster, desk_fast
+from simlive.sim.desk_simpy import desk_simpy
 
 INF = math.inf
 

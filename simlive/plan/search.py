@@ -17,7 +17,8 @@ from simlive.plan.erlang import erlang_a, erlang_c_figures, least_agents
 from simlive.plan.targets import Assessment, Target, assess
 from simlive.plan.vary import Knob
 from simlive.scenario.schema import Scenario
-from simlive.sim.replications import SimulationResult, simulate, summarise_metric
+from simlive.sim.replications import SimulationResult, simulate
+from simlive.sim.stats import summarise_metric
 
 Runner = Callable[[Scenario], SimulationResult]
 

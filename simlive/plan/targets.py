@@ -109,7 +109,7 @@ def assess(target: Target, runs: Sequence[Mapping[str, float | None]]) -> Assess
     A metric that no replication produced (a shift with no chats has no chat p95) does not
     block a plan: there is nothing to fail. A value of infinity (a chat never answered) fails.
     """
-    from simlive.sim.replications import mean_ci
+    from simlive.sim.stats import mean_ci
 
     gaps = [g for g in (target.gap(r) for r in runs) if g is not None]
     if not gaps:

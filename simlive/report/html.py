@@ -12,7 +12,7 @@ import io
 import re
 from typing import Any
 
-from simlive.report.tables import compact, fmt_number
+from simlive.report.tables import DECIDED_NOTE, compact, fmt_number, share
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -114,18 +114,14 @@ def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str
     return out
 
 
-def _share(x: float) -> str:
-    return f"{x * 100:.2g}%" if 0 < x < 0.01 else f"{x * 100:.1f}%"
-
-
 def _odds_cells(r: dict[str, Any]) -> str:
     if "broken_in" not in r:
         return "<td></td><td></td><td></td>"
     lo, hi = r["p_broken_ci95"]
-    how = {"model": " (model)", "sequential": " (SPRT)"}.get(r.get("decided_by", ""), "")
+    how = DECIDED_NOTE.get(r.get("decided_by", ""), "")
     return (f"<td class='num'>{r['broken_in']}/{r['replications']}{how}</td>"
-            f"<td class='num'>{_share(r['p_broken'])} [{_share(lo)}, {_share(hi)}]</td>"
-            f"<td class='num'>{_share(r['risk'])}</td>")
+            f"<td class='num'>{share(r['p_broken'])} [{share(lo)}, {share(hi)}]</td>"
+            f"<td class='num'>{share(r['risk'])}</td>")
 
 
 def _odds_figure(rules: list[dict[str, Any]]) -> str:
@@ -170,7 +166,8 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         for name, k in result.get("kpis", {}).items())
     limits = next((r.get("limit") or {} for r in rules
                    if r["id"] == "aftersales.first-reply"), {})
-    figures = (_figures(series, limits) if series else []) + (extra_figures or [])
+    figures = ([("P(broken) per rule against its risk", _odds_figure(rules))] if odds else [])
+    figures += (_figures(series, limits) if series else []) + (extra_figures or [])
     figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>" for title, svg in figures)
     unknown = [r["id"] for r in rules if r["status"] == "unknown"]
     undecided = [r["id"] for r in rules if r["status"] == "undecided"]
@@ -179,10 +176,6 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                f"{len(unknown)} rule(s) could not be judged: {', '.join(unknown)}" if unknown
                else f"{len(undecided)} rule(s) undecided (more replications needed): "
                f"{', '.join(undecided)}")
-    if odds:
-        figures.insert(0, ("P(broken) per rule against its risk", _odds_figure(rules)))
-        figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>"
-                       for title, svg in figures)
     thresholds = result.get("thresholds") or []
     slow = [t["name"] for t in thresholds if t["status"] != "pass"]
     if slow:

@@ -61,8 +61,13 @@ def kpi_table(kpis: Mapping[str, Mapping[str, Any]], title: str = "KPIs") -> Tab
     return table
 
 
-def _share(x: float) -> str:
+def share(x: float) -> str:
+    """A probability as a percentage (two significant digits below 1 %)."""
     return f"{x * 100:.2g}%" if 0 < x < 0.01 else f"{x * 100:.1f}%"
+
+
+DECIDED_NOTE = {"model": " (model)", "sequential": " (SPRT)"}
+"""How a decided verdict was reached, after its k/n (nothing for the interval rule)."""
 
 
 def _over_replications(v: Verdict) -> str:
@@ -100,10 +105,9 @@ def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Tab
             if o is None:
                 row += ["-", "-", "-"]
             else:
-                how = {"model": " (model)", "sequential": " (SPRT)"}.get(o.decided_by, "")
-                row += [f"{o.broken_in}/{o.replications}{how}",
-                        f"{_share(o.p_broken)} [{_share(o.ci95[0])}, {_share(o.ci95[1])}]",
-                        _share(o.risk)]
+                row += [f"{o.broken_in}/{o.replications}{DECIDED_NOTE.get(o.decided_by, '')}",
+                        f"{share(o.p_broken)} [{share(o.ci95[0])}, {share(o.ci95[1])}]",
+                        share(o.risk)]
         measured = _over_replications(v) if v.measured_ci else compact(v.measured)
         row += [measured, compact(v.limit), v.evidence]
         table.add_row(*row)

@@ -147,10 +147,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         progress(0.95)
     paid = sum(o.paid_orders for o in outcomes)
     rec = simulate_records(s, paid, streams.get("records"))
-    placed_steps = None
     peak_orders = float(orders_per_step.max() / step) if orders_per_step.size else 0.0
-    if keep_series:
-        placed_steps = orders_per_step
     kpis: dict[str, float | None] = {
         "viewers.total": audience.total,
         "viewers.peak_concurrent": audience.peak,
@@ -178,7 +175,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
     if keep_series:
-        result.series = _series(s, audience, placed_steps, stock_series, after, step, stride)
+        result.series = _series(s, audience, orders_per_step, stock_series, after, step, stride)
         result.series["first_reply_chat_s"] = _sample(after.chat_first_reply, 5000)
     if progress is not None:
         progress(1.0)

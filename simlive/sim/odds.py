@@ -127,24 +127,24 @@ def rule_verdict(rule_id: str, ms: list[Measures], p: dict, conf: Confidence,
     for a fixed number of replications."""
     try:
         f = finding(rule_id, ms, p)
+        model = consistent(certain, f.broken)
+        n = len(ms) if sequential is None or model else sequential[0]
+        if n < len(ms):  # Wald's test stopped this rule earlier: judge what decided it
+            f = finding(rule_id, ms[:n], p)
     except Exception as exc:  # noqa: BLE001 - a broken judge must not pass a rule
         return Verdict(rule_id, Status.UNKNOWN, None, None,
                        f"could not be judged: {type(exc).__name__}: {exc}")
     risk = conf.risk_of(rule_id)
-    if consistent(certain, f.broken):
-        status = Status.FAIL if certain else Status.PASS
-        return _verdict(rule_id, f, status, risk, "model", None)
-    test = conf.sprt(rule_id)
-    if sequential is not None:
-        n, decision = sequential
-        f = finding(rule_id, ms[:n], p)
-        if decision is not None:
-            return _verdict(rule_id, f, Status(decision), risk, "sequential", None)
-    k, n = sum(f.broken), len(f.broken)
+    if model:
+        return _verdict(rule_id, f, Status.FAIL if certain else Status.PASS, risk, "model",
+                        None)
+    if sequential is not None and sequential[1] is not None:
+        return _verdict(rule_id, f, Status(sequential[1]), risk, "sequential", None)
+    k = sum(f.broken)
     status = by_interval(k, n, risk)
     if status is not Status.UNDECIDED:
         return _verdict(rule_id, f, status, risk, "interval", None)
-    return _verdict(rule_id, f, status, risk, "none", more_needed(test, k, n))
+    return _verdict(rule_id, f, status, risk, "none", more_needed(conf.sprt(rule_id), k, n))
 
 
 def _verdict(rule_id: str, f: Finding, status: Status, risk: float, how: str,

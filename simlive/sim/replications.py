@@ -17,10 +17,10 @@ from simlive import __version__
 from simlive.errors import UsageError
 from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
-from simlive.sim.certainty import certainties
+from simlive.sim.certainty import Certainty, certainties
 from simlive.sim.engine import KPI_UNITS, ReplicationResult, run_replication
 from simlive.sim.odds import Confidence, SequentialState, judge_all
-from simlive.sim.stats import mean_ci, rounded, summarise_metric  # noqa: F401 - re-exported
+from simlive.sim.stats import rounded, summarise_metric
 from simlive.sim.verdicts import broken_by_rule
 
 Progress = Callable[[float], None]
@@ -107,10 +107,11 @@ def _shifts(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str,
 def summarise(scenario: Scenario, reps: list[ReplicationResult],
               conf: Confidence | None = None,
               stops: dict[str, tuple[int, str | None]] | None = None,
-              max_replications: int | None = None) -> SimulationResult:
+              max_replications: int | None = None,
+              certain: dict[str, Certainty] | None = None) -> SimulationResult:
     conf = conf or confidence_of(scenario)
     params = rule_params(scenario.rule_overrides())
-    certain = certainties(scenario, params)
+    certain = certainties(scenario, params) if certain is None else certain
     verdicts = judge_all([r.measures for r in reps], params, conf, certain, stops)
     return SimulationResult(scenario, reps, verdicts, _kpis(reps), conf, stops is not None,
                             max_replications, _shifts(scenario, reps))
@@ -168,7 +169,8 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
             reps = list(_replications(scenario, 0, replications, jobs, pool, report, cache))
             return summarise(scenario, reps, conf)
         params = rule_params(scenario.rule_overrides())
-        state = SequentialState(conf, certainties(scenario, params))
+        certain = certainties(scenario, params)
+        state = SequentialState(conf, certain)
         reps = []
         while len(reps) < replications and not state.done():
             batch = min(jobs, replications - len(reps))
@@ -177,7 +179,7 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
                     break  # decided by an earlier replication of this batch: not counted
                 reps.append(r)
                 state.add(broken_by_rule(r.measures, params))
-        return summarise(scenario, reps, conf, state.stopped, replications)
+        return summarise(scenario, reps, conf, state.stopped, replications, certain)
     finally:
         if pool is not None:
             pool.shutdown()

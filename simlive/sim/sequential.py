@@ -7,7 +7,8 @@ fraction of broadcasts does the rule break? Over ``n`` replications the rule bro
 bounds, one replication at a time, as statistical model checking does (Younes & Simmons):
 inside an indifference region ``risk - delta .. risk + delta`` either answer is acceptable;
 outside it, a wrong ``fail`` happens with probability at most ``alpha`` and a wrong ``pass``
-at most ``beta``. Pure functions of counts; scipy is imported only when an interval is asked.
+at most ``beta``. Pure functions of counts; scipy.special is imported only for an interval
+that needs it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
         raise ValueError(f"k(={k}) must be within 0..n(={n}) and n >= 1")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence(={confidence}) must be in (0, 1)")
-    from scipy.stats import beta
-
     tail = (1 - confidence) / 2
-    lo = 0.0 if k == 0 else float(beta.ppf(tail, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - tail, k + 1, n - k))
-    return lo, hi
+    if k in (0, n):
+        # Beta(1, n) and Beta(n, 1) have closed-form quantiles: no scipy for the commonest
+        # case (a rule that never or always broke, e.g. over a single replication).
+        edge = -math.expm1(math.log(tail) / n)  # 1 - tail ** (1 / n)
+        return (0.0, edge) if k == 0 else (1 - edge, 1.0)
+    # The beta quantile straight from scipy.special: the same numbers as scipy.stats.beta.ppf,
+    # without scipy.stats' 0.5 s import.
+    from scipy.special import betaincinv
+
+    return (float(betaincinv(k, n - k + 1, tail)), float(betaincinv(k + 1, n - k, 1 - tail)))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from scipy.stats import binomtest
 from simlive.sim.sequential import Sprt, clopper_pearson
 
 
-@pytest.mark.parametrize("k, n", [(0, 1), (1, 1), (0, 10), (3, 10), (10, 10), (7, 250)])
+@pytest.mark.parametrize("k, n", [(0, 1), (1, 1), (0, 10), (3, 10), (10, 10), (7, 250),
+                                  (0, 500), (500, 500), (1, 2)])
 def test_clopper_pearson_is_the_exact_interval(k: int, n: int) -> None:
     ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
     assert clopper_pearson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)

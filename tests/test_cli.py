@@ -86,10 +86,9 @@ BAD = [
     ("segment-to-before-from",
      lambda t: edit(t, "from: 0m, to: 30m", "from: 30m, to: 20m"),
      12, "products.schedule[0]: expected to after from; found from 30m to 20m"),
-    ("overlapping-shifts",
-     lambda t: edit(t, "{from: 1h, to: 31d", "{from: 50m, to: 31d"),
-     16, "aftersales.agents[1].from: expected shifts that do not overlap (the one before "
-         "ends at 1h); found 50m"),
+    ("shift-to-before-from",
+     lambda t: edit(t, "{from: 1h, to: 31d", "{from: 1h, to: 50m"),
+     16, "aftersales.agents[1]: expected to after from; found from 1h to 50m"),
     ("segment-beyond-broadcast",
      lambda t: edit(t, "to: 30m", "to: 2h"),
      12, "products.schedule[0].to: expected a time within the broadcast (<= 1h); found 2h"),

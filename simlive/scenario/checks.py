@@ -65,12 +65,6 @@ def cross_check(s: Scenario) -> list[Problem]:
             problems.append((("audience", "spikes", i, "at"),
                              f"a time before the broadcast ends ({format_duration(dur)})",
                              format_duration(spike.at)))
-    shifts = sorted(enumerate(s.aftersales.agents), key=lambda p: p[1].start)
-    for (_, a), (j, b) in zip(shifts, shifts[1:], strict=False):
-        if b.start < a.end:
-            problems.append((("aftersales", "agents", j, "from"),
-                             f"shifts that do not overlap (the one before ends at "
-                             f"{format_duration(a.end)})", format_duration(b.start)))
     end = dur + s.aftersales.horizon
     if s.simulation.warmup >= end:
         problems.append((("simulation", "warmup"),
@@ -299,7 +293,14 @@ def estimate(s: Scenario) -> Estimate:
     # memory
     stride = _series_step(s) / step
     points = bins / max(1.0, round(stride) if stride < 1e15 else stride)
-    slots = max(sh.agents for sh in a.agents)
+    # shifts may overlap: the desk's slots are the most heads on at once, x concurrency
+    changes = sorted([(sh.start, sh.agents) for sh in a.agents]
+                     + [(sh.end, -sh.agents) for sh in a.agents])
+    on = most = 0
+    for _, d in changes:
+        on += d
+        most = max(most, on)
+    slots = most * a.chat_concurrency
     sku_key = ("products", "generate", "count") if n_gen > len(s.products.skus) else (
         "products", "skus")
     max_lag = rule_params(s.rule_overrides())["stock.display-matches"]["max_lag"]
@@ -321,7 +322,8 @@ def estimate(s: Scenario) -> Estimate:
              f"{count(after_orders)} after {count(paid)} paid orders (products, "
              f"aftersales fractions)) x {TICKET_BYTES} B"),
         Part(ROSTER_BYTES * slots * len(a.agents), ("aftersales", "agents"),
-             f"{count(slots)} agent slots x {len(a.agents)} shifts (aftersales.agents) x "
+             f"{count(slots)} desk slots (most agents on at once x "
+             f"aftersales.chat_concurrency) x {len(a.agents)} shifts (aftersales.agents) x "
              f"{ROSTER_BYTES} B"),
         Part(LAG_BYTES * max_lag / step, ("compliance", "stock.display-matches", "max_lag"),
              f"{count(max_lag / step)} steps of max_lag {duration_text(max_lag)} (simulation.step "

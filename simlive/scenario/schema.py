@@ -231,6 +231,20 @@ class Shift(Model):
         return self
 
 
+class ServiceLevel(Model):
+    """Which service levels the desk reports: the fraction of tickets first answered within
+    each of ``within``, overall (KPI ``aftersales.service_level(20s)``) and per ``interval``
+    (what a per-interval staffing target is judged on)."""
+
+    within: list[Annotated[Seconds, Field(gt=0), at_most(
+        86400.0, "a service level threshold is a wait a customer accepts")]] = Field(
+        default_factory=lambda: [20.0], max_length=16)
+    interval: Annotated[Seconds, at_least(60.0, "an interval's service level needs tickets "
+                                          "enough to mean anything")] = Field(
+        default=1800.0, description="the length of the intervals the service level is "
+        "reported and staffed per (the after-sales horizon in such intervals)")
+
+
 def _handling() -> dict[str, Distribution]:
     return {
         "consultation": _exp("2m"),
@@ -267,6 +281,40 @@ class Aftersales(Model):
         "the merchant's no-reason return window; shorter than 7d breaks the law"))
     horizon: Seconds = Field(default=30 * 86400.0, gt=0, description=(
         "how long after the broadcast after-sales are simulated"))
+    shrinkage: Annotated[float, Field(ge=0), at_most(
+        0.9, "paid time that is not available: above 90 % there is nobody to staff")] = Field(
+        default=0.0, description="fraction of paid agent time not available (breaks, "
+        "training, absence): of n agents on a shift, floor(n x (1 - shrinkage)) answer")
+    max_occupancy: Annotated[float, Field(gt=0, le=1)] = Field(default=1.0, description=(
+        "the planner staffs so that the expected occupancy (busy / available) of no "
+        "interval exceeds this"))
+    chat_concurrency: Annotated[int, Field(ge=1), at_most(
+        10, "chats one agent holds at once", count)] = Field(default=1, description=(
+        "tickets one agent holds at once: each agent is that many desk slots"))
+    concurrency_stretch: Annotated[float, Field(ge=1), at_most(
+        10, "a ticket lasting more than 10 x its handling time", count)] | None = Field(
+        default=None, description="how much longer a ticket takes when its agent holds up to "
+        "chat_concurrency at once (handling time x this); default 1 + 0.5 x "
+        "(chat_concurrency - 1); at most chat_concurrency")
+    service_level: ServiceLevel = ServiceLevel()
+
+    @property
+    def stretch(self) -> float:
+        """The handling time multiplier of ``chat_concurrency``."""
+        if self.chat_concurrency == 1:
+            return 1.0
+        if self.concurrency_stretch is not None:
+            return self.concurrency_stretch
+        return 1 + 0.5 * (self.chat_concurrency - 1)
+
+    @model_validator(mode="after")
+    def _stretch_helps(self) -> Aftersales:
+        if self.concurrency_stretch is not None and \
+                self.concurrency_stretch > self.chat_concurrency:
+            raise Mismatch(f"concurrency_stretch at most chat_concurrency "
+                           f"({self.chat_concurrency}): more would make an agent slower with "
+                           "more chats", f"{self.concurrency_stretch:g}", as_is=True)
+        return self
 
     @field_validator("handling", mode="after")
     @classmethod

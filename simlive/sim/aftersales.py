@@ -17,6 +17,13 @@ from simlive.scenario.schema import TICKET_KINDS, Scenario, Sku
 from simlive.sim.desk import DeskOutcome, Roster, desk_fast
 from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.orders import SkuOutcome
+from simlive.sim.staffing import (
+    IntervalCounts,
+    desk_slots,
+    interval_counts,
+    service_level_name,
+    slot_seconds,
+)
 
 CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)
 SIMPY_LIMIT = 20_000  # tickets; above this the auto engine takes the recursion
@@ -143,6 +150,7 @@ class AftersalesOutcome:
     backlog_times: np.ndarray  # for the backlog series: arrival and reply times, sorted
     reply_times: np.ndarray
     by_shift: list[dict[str, float | None]]  # the desk KPIs of tickets arriving in each shift
+    intervals: IntervalCounts  # service level counts per interval
     steady: dict[str, float | None] | None = None  # the same from simulation.warmup on
 
 
@@ -155,13 +163,17 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     for code, name in enumerate(TICKET_KINDS):
         mask = tickets.kind == code
         handling[mask] = a.handling[name].sample(rng, int(mask.sum()))
+    if a.chat_concurrency > 1:  # an agent holding several tickets takes longer over each
+        handling *= a.stretch
     patience = np.full(n, np.inf)
     chats = tickets.kind == CONSULTATION
     if a.patience is not None:
         patience[chats] = a.patience.sample(rng, int(chats.sum()))
     lost = rng.random(n) < a.lose_fraction
     some_lost = bool(lost.any())
-    roster = Roster([(sh.start, sh.end, sh.agents) for sh in a.agents], horizon_end)
+    slots = desk_slots([(sh.start, sh.end, sh.agents) for sh in a.agents], horizon_end,
+                       a.shrinkage, a.chat_concurrency)
+    roster = Roster(slots, horizon_end)
     engine = s.simulation.desk_engine
     if engine == "auto":
         engine = "simpy" if n - int(lost.sum()) <= SIMPY_LIMIT else "fast"
@@ -204,19 +216,20 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     p_delayed = float((wait_d > 1e-9).mean()) if wait_d.size else 0.0  # not float dust
     del wait_d
     served = replied & ~abandoned
+    sl = a.service_level
+    intervals = interval_counts(arr, start, served, sl.within, sl.interval, horizon_end)
     starts = start[served]
     ends = handling[served]
     ends += starts
-    parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, handling)
+    parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, handling, sl.within)
     del served, starts, ends
     by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
-                            sh.agents * max(0.0, min(sh.end, horizon_end) - sh.start), *parts)
+                            slot_seconds(slots, sh.start, min(sh.end, horizon_end)), *parts)
                 for sh in a.agents]
     warmup = s.simulation.warmup
     steady = None
     if warmup > 0:  # the desk KPIs of a steady-state study: tickets from the warm-up on
-        duty = sum(sh.agents * max(0.0, min(sh.end, horizon_end) - max(sh.start, warmup))
-                   for sh in a.agents)
+        duty = slot_seconds(slots, warmup, horizon_end)
         steady = _shift_kpis(warmup, horizon_end, duty, *parts)
     del parts, wait  # the largest arrays go first: memory new to the process is slow
     reply_times = start[replied]
@@ -311,6 +324,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         backlog_times=arr,
         reply_times=reply_times,
         by_shift=by_shift,
+        intervals=intervals,
         steady=steady,
     )
 
@@ -318,10 +332,11 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
 def _shift_kpis(lo: float, hi: float, duty: float, arr: np.ndarray, in_desk: np.ndarray,
                 chats: np.ndarray, wait: np.ndarray, start: np.ndarray,
                 abandoned: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                handling: np.ndarray) -> dict[str, float | None]:
+                handling: np.ndarray, within: list[float]) -> dict[str, float | None]:
     """The desk KPIs of one shift: tickets that arrived during it, agent time spent in it
-    (``duty``: the agent-seconds on duty in ``lo .. hi``; ``start``: every ticket's first
-    reply; ``starts``, ``ends``: of the tickets agents handled).
+    (``duty``: the desk slot-seconds on duty in ``lo .. hi``, agents x concurrency after
+    shrinkage; ``start``: every ticket's first reply; ``starts``, ``ends``: of the tickets
+    agents handled; ``within``: the service level thresholds).
 
     This is what per-shift staffing is judged on: each shift answers for the customers who
     came while it was on.
@@ -343,7 +358,10 @@ def _shift_kpis(lo: float, hi: float, duty: float, arr: np.ndarray, in_desk: np.
     busy = float(np.clip(overlap, 0.0, None, out=overlap).sum())
     del overlap
     fr = first[c]
-    return {
+    answered = np.isfinite(first) & ~abandoned
+    levels = {service_level_name(t): float((answered & (first <= t)).mean()) if j > i
+              else None for t in within}
+    return {**levels,
         "aftersales.tickets": float(j - i),
         "aftersales.wait.mean_s": float(wait[d].mean()) if d.any() else 0.0,
         "aftersales.wait.p_delayed": float((wait[d] > 1e-9).mean()) if d.any() else 0.0,

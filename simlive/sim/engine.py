@@ -28,6 +28,7 @@ from simlive.sim.measures import (
 )
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.records import RecordsOutcome, simulate_records
+from simlive.sim.staffing import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
 
 Progress = Callable[[float], None]
@@ -62,6 +63,7 @@ class ReplicationResult:
     measures: Measures
     series: dict[str, Any] = field(default_factory=dict)
     by_shift: list[dict[str, float | None]] = field(default_factory=list)
+    intervals: IntervalCounts | None = None  # service level counts per interval
 
 
 def series_step(s: Scenario, step: float) -> float:
@@ -169,11 +171,15 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "replay.published_after_s": rec.replay_published_after,
         "reviews.total": float(rec.reviews),
     }
+    for t in s.aftersales.service_level.within:
+        kpis[service_level_name(t)] = after.intervals.overall(t)
     if after.steady is not None:  # simulation.warmup: the desk KPIs leave the warm-up out
-        kpis.update({k: v for k, v in after.steady.items() if k in KPI_UNITS})
+        kpis.update({k: v for k, v in after.steady.items()
+                     if k in KPI_UNITS or k.startswith(SERVICE_LEVEL)})
     measures = _measures(step, outcomes, after, rec, paid)
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
+    result.intervals = after.intervals
     if keep_series:
         result.series = _series(s, audience, orders_per_step, stock_series, after, step, stride)
         result.series["first_reply_chat_s"] = _sample(after.chat_first_reply, 5000)

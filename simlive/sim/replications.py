@@ -20,6 +20,7 @@ from simlive.scenario.schema import Scenario
 from simlive.sim.certainty import Certainty, certainties
 from simlive.sim.engine import KPI_UNITS, ReplicationResult, run_replication
 from simlive.sim.odds import Confidence, SequentialState, judge_all
+from simlive.sim.staffing import SERVICE_LEVEL
 from simlive.sim.stats import rounded, summarise_metric
 from simlive.sim.verdicts import broken_by_rule
 
@@ -76,7 +77,8 @@ def confidence_of(scenario: Scenario, risk: float | None = None, alpha: float | 
 
 def _kpis(reps: list[ReplicationResult]) -> dict[str, dict[str, Any]]:
     kpis: dict[str, dict[str, Any]] = {}
-    for name, unit in KPI_UNITS.items():
+    levels = [k for k in reps[0].kpis if k.startswith(SERVICE_LEVEL)]
+    for name, unit in [*KPI_UNITS.items(), *((k, "fraction") for k in levels)]:
         values = [r.kpis.get(name) for r in reps]
         mean, ci = summarise_metric(values)
         n = sum(v is not None for v in values)

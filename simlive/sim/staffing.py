@@ -1,0 +1,116 @@
+"""From the shifts a scenario (or a roster) schedules to the desk slots on duty, and the
+service level per interval that staffing is judged on.
+
+Shifts may overlap (a roster starts agents every half hour): the heads on duty at a time are
+the sum over the shifts on at that time. Of ``n`` heads, ``floor(n x (1 - shrinkage))``
+answer (the rest is paid time not available: breaks, training, absence; deterministic, as
+workforce planners count it). Each answering agent holds up to ``chat_concurrency`` tickets at
+once, so it is that many desk slots, and every ticket's handling time is stretched by
+``Aftersales.stretch`` when it does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Segment = tuple[float, float, int]  # from, to, slots (or heads) on duty
+SERVICE_LEVEL = "aftersales.service_level("
+
+
+def heads_over_time(shifts: Iterable[tuple[float, float, int]],
+                    horizon: float) -> list[Segment]:
+    """Overlapping shifts summed into consecutive segments of constant heads (within
+    ``0 .. horizon``; segments with nobody on are left out, equal neighbours merged)."""
+    shifts = [(max(0.0, s), min(e, horizon), n) for s, e, n in shifts
+              if n > 0 and min(e, horizon) > max(0.0, s)]
+    points = sorted({t for s, e, _ in shifts for t in (s, e)})
+    deltas: dict[float, int] = {}
+    for s, e, n in shifts:
+        deltas[s] = deltas.get(s, 0) + n
+        deltas[e] = deltas.get(e, 0) - n
+    out: list[Segment] = []
+    heads = 0
+    for t0, t1 in zip(points, points[1:], strict=False):
+        heads += deltas[t0]
+        if heads <= 0:
+            continue
+        if out and out[-1][1] == t0 and out[-1][2] == heads:
+            out[-1] = (out[-1][0], t1, heads)
+        else:
+            out.append((t0, t1, heads))
+    return out
+
+
+def available(heads: int, shrinkage: float) -> int:
+    """Agents answering of ``heads`` paid (float dust such as 10 x 0.7 = 6.9999... is 7)."""
+    return int(math.floor(heads * (1.0 - shrinkage) + 1e-9))
+
+
+def desk_slots(shifts: Iterable[tuple[float, float, int]], horizon: float, shrinkage: float,
+               concurrency: int) -> list[Segment]:
+    """The desk's slots on duty over time: heads summed, shrinkage taken off, x concurrency."""
+    out: list[Segment] = []
+    for s, e, n in heads_over_time(shifts, horizon):
+        slots = available(n, shrinkage) * concurrency
+        if slots <= 0:
+            continue
+        if out and out[-1][1] == s and out[-1][2] == slots:
+            out[-1] = (out[-1][0], e, slots)
+        else:
+            out.append((s, e, slots))
+    return out
+
+
+def slot_seconds(segments: Sequence[Segment], lo: float, hi: float) -> float:
+    """Slot-seconds on duty within ``lo .. hi``."""
+    return float(sum(n * max(0.0, min(e, hi) - max(s, lo)) for s, e, n in segments))
+
+
+@dataclass
+class IntervalCounts:
+    """Per interval of ``length`` seconds from 0: tickets offered (arrived) and, for each
+    threshold, those first answered within it. Summed over a replication's desk; the same
+    shape for every replication, so plans can judge each interval over replications."""
+
+    length: float
+    offered: np.ndarray  # int64 per interval
+    answered: dict[float, np.ndarray]  # threshold (s) -> int64 per interval
+
+    def service_level(self, within: float) -> np.ndarray:
+        """Per interval; NaN where nothing was offered."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.answered[within] / np.where(self.offered > 0, self.offered, np.nan)
+
+    def overall(self, within: float) -> float | None:
+        total = int(self.offered.sum())
+        return int(self.answered[within].sum()) / total if total else None
+
+
+def service_level_name(within: float) -> str:
+    """The KPI of a threshold: ``aftersales.service_level(20s)``."""
+    from simlive.scenario.units import duration_text
+
+    return f"{SERVICE_LEVEL}{duration_text(within)})"
+
+
+def interval_counts(arrival: np.ndarray, start: np.ndarray, answered_ok: np.ndarray,
+                    within: Sequence[float], length: float, end: float) -> IntervalCounts:
+    """Service level counts per interval. ``arrival`` sorted; ``start``: first reply (inf if
+    none); ``answered_ok``: replied and the customer still there (a chat whose customer left
+    is not answered, even when an agent reached it within the threshold, as WFM tools
+    count abandoned contacts)."""
+    bins = int(math.ceil(end / length))
+    edges = np.arange(bins + 1) * length
+    cut = np.searchsorted(arrival, edges, "left")
+    offered = np.diff(cut).astype(np.int64)
+    answered: dict[float, np.ndarray] = {}
+    wait = start - arrival
+    for t in within:
+        ok = answered_ok & (wait <= t)
+        csum = np.concatenate(([0], np.cumsum(ok, dtype=np.int64)))
+        answered[float(t)] = csum[cut[1:]] - csum[cut[:-1]]
+    return IntervalCounts(length, offered, answered)

@@ -271,13 +271,30 @@ def schema(target: bool) -> None:
               help="Write an HTML report with each target metric against the parameter.")
 @click.option("--emit-load-profile", "profile_path", type=click.Path(dir_okay=False),
               default=None, help="Write the peak load the scenario implies, for simlive load.")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), default=None,
+              help="Staff the desk from this roster file's shift templates (Erlang C per "
+                   "interval, an integer program, checked by simulation on fresh seeds).")
+@click.option("--interval", "interval_text", default=None, metavar="DURATION",
+              help="Length of the intervals service levels are judged and staffed per "
+                   "(default: the scenario's aftersales.service_level.interval, 30m).")
+@click.option("--validate", "validate_reps", default=20, show_default=True,
+              type=click.IntRange(2, 10_000),
+              help="With --roster: fresh replications the final roster is checked on.")
+@click.option("--max-iterations", default=30, show_default=True, type=click.IntRange(1, 1000),
+              help="With --roster: rounds of raising the intervals that miss.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="With --roster: write the per-interval table as CSV.")
 @_friendly
 def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: bool, low: int,
          high: int, resolution: int, replications: int, jobs: int, json_path: str | None,
-         html_path: str | None, profile_path: str | None) -> None:
-    """Find the least value of a parameter that meets every target with confidence.
+         html_path: str | None, profile_path: str | None, roster_path: str | None,
+         interval_text: str | None, validate_reps: int, max_iterations: int,
+         csv_path: str | None) -> None:
+    """Find the least value of a parameter that meets every target with confidence, or
+    (--roster) the least-cost roster of shift templates that does.
 
-    A target holds when the far end of its 95% CI over the replications meets the limit.
+    A target holds when the far end of its 95% CI over the replications meets the limit;
+    'aftersales.service_level(20s) >= 0.8 per interval' must hold in every interval.
     Exit 0 when a plan meets every target, 1 when none within --min..--max does, 2 for bad
     input.
     """
@@ -305,6 +322,16 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
     if not targets:
         raise UsageError("plan: give at least one --target (e.g. "
                          "--target 'aftersales.first_reply.p95_s <= 180')")
+    interval = _interval(interval_text)
+    if roster_path is not None:
+        from simlive.cli_plan import plan_with_roster
+
+        if vary is not None or per_shift:
+            raise UsageError("--roster decides the agents itself: leave out --vary and "
+                             "--per-shift")
+        plan_with_roster(sc, targets, roster_path, interval, replications, validate_reps,
+                         max_iterations, jobs, json_path, html_path, csv_path)
+        return
     if vary is None:
         raise UsageError("plan: give the parameter to size with --vary (e.g. "
                          "--vary aftersales.agents)")
@@ -314,12 +341,18 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
     if high < low:
         raise UsageError(f"--max(={high}) must be >= --min(={low})")
     from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
+    from simlive.plan.staffing import with_service_levels
     from simlive.plan.targets import parse_target
     from simlive.plan.vary import Knob
     from simlive.report.plan import candidates_table, plan_dict, plan_figures, shifts_table
 
     known = list(KPI_UNITS) + ["aftersales.first_reply.max_s"]
     parsed = [parse_target(t, known) for t in targets]
+    if per_shift and any(t.per_interval for t in parsed):
+        raise UsageError("--per-shift judges each shift on its own tickets; 'per interval' "
+                         "targets need every interval at once: use --roster, or --vary "
+                         "without --per-shift")
+    sc = with_service_levels(sc, parsed, interval)
     knob = Knob(sc, vary)
     console = _console()
     progress = _console(stderr=True)
@@ -357,6 +390,21 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
         sys.exit(EXIT_RULE_FAILED)
     click.echo(f"plan: {vary} = {result.answer} meets every target "
                f"({', '.join(t.text for t in parsed)})")
+
+
+def _interval(text: str | None) -> float | None:
+    from simlive.errors import UsageError
+    from simlive.scenario.units import Mismatch, parse_duration
+
+    if text is None:
+        return None
+    try:
+        value = parse_duration(text)
+    except Mismatch:
+        value = -1.0
+    if not 60 <= value <= 86400:
+        raise UsageError(f"--interval {text!r}: expected a duration from 1m to 1d, e.g. 30m")
+    return value
 
 
 # --- serve (the reference service) -------------------------------------------------------

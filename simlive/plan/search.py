@@ -151,6 +151,11 @@ def analytic_agents(targets: list[Target], lam: float, handling: float,
         return 0
     guesses = []
     for t in targets:
+        if t.within is not None:  # a service level: Erlang C's P(wait <= T)
+            from simlive.plan.staffing import erlang_c_slots
+
+            guesses.append(erlang_c_slots(lam, handling, t.within, t.factor))
+            continue
         if not t.upper or t.right_metric is not None:
             continue
         limit = t.factor

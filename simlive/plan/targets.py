@@ -5,6 +5,10 @@ number, a metric, or ``NUMBER * METRIC`` (``orders.sold_out_rejections <= 0.1 *
 orders.placed``). A target holds *with confidence* when the far end of the 95 % CI of
 ``left - right`` (computed per replication, so paired) is on the right side of zero: for
 ``<=`` the upper bound must be <= 0. With one replication the value itself is used.
+
+``aftersales.service_level(T)`` (any duration T) is the fraction of tickets first answered
+within T; followed by ``per interval``, the target must hold in every interval of the
+scenario's ``aftersales.service_level.interval`` that had tickets (``--interval`` sets it).
 """
 
 from __future__ import annotations
@@ -13,13 +17,21 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from simlive.errors import UsageError
 
-_METRIC = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+"
+if TYPE_CHECKING:
+    from simlive.sim.staffing import IntervalCounts
+
+_METRIC = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:\([0-9.a-z]+\))?"
 _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _DURATION = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:ms|s|m|min|h|d|w|y)$")
-_TARGET = re.compile(rf"^\s*(?P<left>{_METRIC})\s*(?P<op><=|>=|<|>)\s*(?P<right>.+?)\s*$")
+_TARGET = re.compile(rf"^\s*(?P<left>{_METRIC})\s*(?P<op><=|>=|<|>)\s*(?P<right>.+?)"
+                     r"(?P<per>\s+per\s+interval)?\s*$")
+_LEVEL = re.compile(r"^aftersales\.service_level\((?P<t>[^)]*)\)$")
 _RIGHT = re.compile(
     rf"^(?:(?P<num>{_NUMBER})(?:\s*\*\s*(?P<m1>{_METRIC}))?|(?P<m2>{_METRIC}))$")
 
@@ -31,6 +43,8 @@ class Target:
     op: str
     factor: float  # right = factor * right_metric, or factor alone when right_metric is None
     right_metric: str | None
+    per_interval: bool = False  # must hold in every interval (service levels only)
+    within: float | None = None  # the threshold (s) of a service level target
 
     @property
     def upper(self) -> bool:
@@ -65,8 +79,15 @@ def parse_target(text: str, known: Iterable[str]) -> Target:
     if not m:
         raise UsageError(f"--target {text!r}: expected 'METRIC OP VALUE' with OP one of "
                          "<=, <, >=, > (e.g. 'aftersales.first_reply.p95_s <= 180')")
-    for name in (m["left"],):
-        _known(name, known, text, difflib)
+    left, within = m["left"], None
+    level = _LEVEL.match(left)
+    if level:
+        left, within = _service_level(level["t"], text)
+    else:
+        _known(left, known, text, difflib)
+    if m["per"] and within is None:
+        raise UsageError(f"--target {text!r}: 'per interval' applies to "
+                         "aftersales.service_level(T) targets only")
     right = m["right"]
     if _DURATION.match(right):  # 180s, 3m, 5d for metrics in seconds
         from simlive.scenario.units import Mismatch, parse_duration
@@ -85,7 +106,27 @@ def parse_target(text: str, known: Iterable[str]) -> Target:
     factor = float(r["num"]) if r["num"] is not None else 1.0
     if not math.isfinite(factor):
         raise UsageError(f"--target {text!r}: {r['num']!r} is not a finite number")
-    return Target(text.strip(), m["left"], m["op"], factor, metric)
+    if within is not None and (metric is not None or m["op"] in ("<", "<=")
+                               or not 0 < factor <= 1):
+        raise UsageError(f"--target {text!r}: a service level target is 'aftersales."
+                         "service_level(T) >= FRACTION' with FRACTION in (0, 1], e.g. "
+                         "'aftersales.service_level(20s) >= 0.8'")
+    return Target(text.strip(), left, m["op"], factor, metric, bool(m["per"]), within)
+
+
+def _service_level(raw: str, text: str) -> tuple[str, float]:
+    """The KPI name and threshold of ``aftersales.service_level(RAW)``."""
+    from simlive.scenario.units import Mismatch, parse_duration
+    from simlive.sim.staffing import service_level_name
+
+    try:
+        within = parse_duration(raw)
+    except Mismatch:
+        within = 0.0
+    if not 0 < within <= 86400:
+        raise UsageError(f"--target {text!r}: aftersales.service_level(T) needs a duration T "
+                         f"between 1s and 1d (e.g. 20s), found {raw!r}")
+    return service_level_name(within), within
 
 
 def _known(name: str, known: Sequence[str], text: str, difflib) -> None:
@@ -125,3 +166,41 @@ def assess(target: Target, runs: Sequence[Mapping[str, float | None]]) -> Assess
     else:
         met = bound > 0 if strict else bound >= 0
     return Assessment(target, mean, bound, met)
+
+
+@dataclass(frozen=True)
+class IntervalLevel:
+    index: int
+    mean: float
+    ci95: tuple[float, float] | None
+    held: bool  # the CI's lower end meets the target (the value itself, for one replication)
+
+
+def interval_levels(target: Target, counts: Sequence[IntervalCounts]) -> list[IntervalLevel]:
+    """A service level target judged in every interval that had tickets in some
+    replication, over the replications that had some there."""
+    from simlive.sim.stats import mean_ci
+
+    levels = [c.service_level(target.within) for c in counts]
+    offered = np.sum([c.offered for c in counts], axis=0)
+    out = []
+    for i in np.flatnonzero(offered > 0):
+        values = [float(v[i]) for v in levels if not math.isnan(v[i])]
+        mean, ci = mean_ci(values)
+        if ci is not None:  # a fraction's interval stays within 0 .. 1
+            ci = (max(0.0, ci[0]), min(1.0, ci[1]))
+        bound = mean if ci is None else ci[0]
+        held = bound > target.factor if target.op == ">" else bound >= target.factor - 1e-12
+        out.append(IntervalLevel(int(i), mean, ci, held))
+    return out
+
+
+def assess_intervals(target: Target, counts: Sequence[IntervalCounts]) -> Assessment:
+    """``per interval``: met when every interval holds; mean and bound of the worst one."""
+    levels = interval_levels(target, counts)
+    if not levels:
+        return Assessment(target, None, None, True)
+    worst = min(levels, key=lambda v: v.ci95[0] if v.ci95 else v.mean)
+    bound = worst.ci95[0] if worst.ci95 else worst.mean
+    return Assessment(target, worst.mean - target.factor, bound - target.factor,
+                      all(v.held for v in levels))

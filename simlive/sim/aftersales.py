@@ -217,7 +217,8 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     del wait_d
     served = replied & ~abandoned
     sl = a.service_level
-    intervals = interval_counts(arr, start, served, sl.within, sl.interval, horizon_end)
+    intervals = interval_counts(arr, start, served, handling, sl.within, sl.interval,
+                                horizon_end)
     starts = start[served]
     ends = handling[served]
     ends += starts

@@ -145,7 +145,8 @@ def _replications(scenario: Scenario, first: int, count: int, jobs: int,
 
 def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
              progress: Progress | None = None, cache: dict | None = None,
-             until_decided: bool = False, conf: Confidence | None = None) -> SimulationResult:
+             until_decided: bool = False, conf: Confidence | None = None,
+             first: int = 0) -> SimulationResult:
     """Run replications on ``jobs`` processes and judge every rule.
 
     Without ``until_decided``, exactly ``replications``. With it, batches of ``jobs`` until
@@ -153,6 +154,8 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
     ``progress`` gets the fraction done (of the maximum, for ``until_decided``).
     ``cache`` (in-process runs only) lets repeated runs that differ only in the shift schedule
     reuse each replication's orders and tickets; see ``engine.run_replication``.
+    ``first``: the index of the first replication (a plan validates on replications its
+    search never saw).
     """
     if replications < 1:
         raise UsageError(f"replications(={replications}) must be >= 1")
@@ -168,7 +171,8 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
         if jobs > 1 and replications > 1 else None
     try:
         if not until_decided:
-            reps = list(_replications(scenario, 0, replications, jobs, pool, report, cache))
+            reps = list(_replications(scenario, first, replications, jobs, pool,
+                                      lambda done: report(done - first), cache))
             return summarise(scenario, reps, conf)
         params = rule_params(scenario.rule_overrides())
         certain = certainties(scenario, params)

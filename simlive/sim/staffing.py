@@ -79,6 +79,7 @@ class IntervalCounts:
     length: float
     offered: np.ndarray  # int64 per interval
     answered: dict[float, np.ndarray]  # threshold (s) -> int64 per interval
+    work: np.ndarray  # handling seconds the interval's tickets brought (desk slot-seconds)
 
     def service_level(self, within: float) -> np.ndarray:
         """Per interval; NaN where nothing was offered."""
@@ -98,7 +99,8 @@ def service_level_name(within: float) -> str:
 
 
 def interval_counts(arrival: np.ndarray, start: np.ndarray, answered_ok: np.ndarray,
-                    within: Sequence[float], length: float, end: float) -> IntervalCounts:
+                    handling: np.ndarray, within: Sequence[float], length: float,
+                    end: float) -> IntervalCounts:
     """Service level counts per interval. ``arrival`` sorted; ``start``: first reply (inf if
     none); ``answered_ok``: replied and the customer still there (a chat whose customer left
     is not answered, even when an agent reached it within the threshold, as WFM tools
@@ -113,4 +115,5 @@ def interval_counts(arrival: np.ndarray, start: np.ndarray, answered_ok: np.ndar
         ok = answered_ok & (wait <= t)
         csum = np.concatenate(([0], np.cumsum(ok, dtype=np.int64)))
         answered[float(t)] = csum[cut[1:]] - csum[cut[:-1]]
-    return IntervalCounts(length, offered, answered)
+    work = np.concatenate(([0.0], np.cumsum(handling)))
+    return IntervalCounts(length, offered, answered, work[cut[1:]] - work[cut[:-1]])

@@ -150,7 +150,9 @@ def test_interval_counts_count_abandoned_as_not_answered():
     arrival = np.array([10.0, 20.0, 70.0, 80.0, 130.0])
     start = np.array([15.0, 50.0, 75.0, np.inf, 131.0])
     served = np.array([True, True, False, False, True])  # the third left before its reply
-    counts = interval_counts(arrival, start, served, [20.0], 60.0, 150.0)
+    counts = interval_counts(arrival, start, served, np.array([1.0, 2, 3, 4, 5]), [20.0],
+                             60.0, 150.0)
+    assert counts.work.tolist() == [3.0, 7.0, 5.0]
     assert counts.offered.tolist() == [2, 2, 1]
     assert counts.answered[20.0].tolist() == [1, 0, 1]
     assert counts.overall(20.0) == pytest.approx(2 / 5)

@@ -1,0 +1,89 @@
+"""``simlive plan --roster``: the I/O around ``simlive.plan.staffing.plan_roster``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from simlive.scenario.schema import Scenario
+
+
+def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
+                     interval: float | None, replications: int, validate: int,
+                     max_iterations: int, jobs: int, json_path: str | None,
+                     html_path: str | None, csv_path: str | None) -> None:
+    from rich.console import Console
+
+    from simlive import __version__
+    from simlive.errors import EXIT_RULE_FAILED
+    from simlive.plan.roster import load_roster
+    from simlive.plan.staffing import Iteration, plan_roster, with_service_levels
+    from simlive.plan.targets import parse_target
+    from simlive.report.files import prepare_output, to_json
+    from simlive.report.roster import (
+        intervals_csv,
+        intervals_table,
+        roster_dict,
+        roster_figures,
+        roster_table,
+    )
+    from simlive.sim.engine import KPI_UNITS
+    from simlive.sim.replications import simulate
+
+    roster = load_roster(roster_path)
+    parsed = [parse_target(t, list(KPI_UNITS) + ["aftersales.first_reply.max_s"])
+              for t in targets]
+    sc = with_service_levels(sc, parsed, interval)
+    for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
+        prepare_output(path, option)
+    cache: dict = {}
+
+    def runner(s: Scenario, first: int, count: int):
+        # in one process the orders and tickets of each replication are kept between
+        # rosters (they do not depend on the agents)
+        return simulate(s, count, jobs, cache=cache if jobs == 1 else None, first=first)
+
+    console = Console(stderr=True, highlight=False)
+
+    def told(it: Iteration) -> None:
+        where = "fresh replications" if it.seeds == "fresh" else "search replications"
+        state = "[green]every target holds[/]" if not it.misses and not it.unmet else (
+            f"[red]{it.misses} interval(s) miss[/]" + (f"; not met: {', '.join(it.unmet)}"
+                                                      if it.unmet else ""))
+        console.print(f"  iteration {it.number}: {it.heads:,} agents, cost {it.cost:,.2f}, "
+                      f"on {where}: {state}")
+
+    with console.status(f"staffing {sc.name} from {roster_path} ({replications} search "
+                        f"replications, {validate} fresh to validate)..."):
+        result = plan_roster(sc, parsed, roster, runner, replications, validate,
+                             max_iterations, on_iteration=told)
+    out = Console(highlight=False)
+    out.print(roster_table(result))
+    out.print(intervals_table(result))
+    data = roster_dict(result, sc.name, sc.seed)
+    if json_path:
+        Path(json_path).write_text(to_json(data), encoding="utf-8")
+    if csv_path:
+        Path(csv_path).write_text(intervals_csv(result), encoding="utf-8")
+    if html_path:
+        from simlive.report.html import render_html
+
+        page = render_html({"scenario": f"{sc.name}: roster from {Path(roster_path).name}",
+                            "simlive_version": __version__, "seed": sc.seed,
+                            "replications": validate, "rules": [], "kpis": {}},
+                           None, extra_figures=roster_figures(result))
+        Path(html_path).write_text(page, encoding="utf-8")
+    if result.uncovered:
+        click.echo(f"warning: {len(result.uncovered)} interval(s) with tickets have no "
+                   "template covering them (first at "
+                   f"{result.uncovered[0] * result.interval:g} s)", err=True)
+    if not result.met:
+        click.echo(f"FAIL: no roster met every target: {result.why}", err=True)
+        sys.exit(EXIT_RULE_FAILED)
+    first, count = result.validated_on or (0, 0)
+    click.echo(f"plan: {int(result.heads.sum()):,} agents on {len(result.starts())} "
+               f"(template, start) pairs, {result.agent_hours:,.1f} agent-hours, cost "
+               f"{result.cost:,.2f}; every target held on {count} fresh replications "
+               f"({first}..{first + count - 1})")

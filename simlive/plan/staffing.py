@@ -1,0 +1,257 @@
+"""Staffing a desk from shift templates, checked by simulation on replications it never saw.
+
+1. Interval requirements from Erlang C: per interval of the service level's length, the
+   tickets offered and the work they bring (from a simulation: tickets do not depend on the
+   agents), the least desk slots whose Erlang C service level meets each target and whose
+   occupancy stays under ``max_occupancy``; slots / ``chat_concurrency`` agents, grossed up
+   by the shrinkage.
+2. An integer program (``cover``) picks how many agents start on each template at each
+   allowed start to cover every interval's requirement at least cost.
+3. The roster is simulated on the search replications; where an interval misses its target
+   with confidence, its requirement goes up and the program is solved again. A backlog
+   carries from one interval to the next, so only the first interval of each run of misses
+   is raised (the next ones often recover with it) (Atlason, Epelman & Henderson's point:
+   simulation beats the two-step because of that carry-over).
+4. When the search replications hold, the roster is simulated on fresh replications; if an
+   interval misses there, back to 3 with fresh ones next time, up to ``max_iterations``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simlive.errors import UsageError
+from simlive.plan.cover import solve_cover
+from simlive.plan.roster import Columns, RosterFile, columns
+from simlive.plan.targets import IntervalLevel, Target, assess, interval_levels
+from simlive.scenario.schema import Scenario, ServiceLevel, Shift
+from simlive.sim.replications import SimulationResult
+from simlive.sim.staffing import IntervalCounts, available
+
+# simulate(scenario, first replication, count)
+Runner = Callable[[Scenario, int, int], SimulationResult]
+
+
+def with_service_levels(s: Scenario, targets: list[Target], interval: float | None) -> Scenario:
+    """The scenario reporting every service level the targets name, per ``interval``."""
+    sl = s.aftersales.service_level
+    within = sorted({*sl.within, *(t.within for t in targets if t.within is not None)})
+    new = ServiceLevel(within=within, interval=sl.interval if interval is None else interval)
+    return s.model_copy(update={"aftersales": s.aftersales.model_copy(
+        update={"service_level": new})})
+
+
+def with_shifts(s: Scenario, shifts: list[tuple[float, float, int]]) -> Scenario:
+    rows = [Shift.model_validate({"from": a, "to": b, "agents": n}) for a, b, n in shifts]
+    if not rows:  # the desk needs a shift: one with nobody on it
+        rows = [Shift.model_validate({"from": 0.0, "to": 1.0, "agents": 0})]
+    return s.model_copy(update={"aftersales": s.aftersales.model_copy(
+        update={"agents": rows})})
+
+
+# --- 1. Erlang C per interval --------------------------------------------------------------
+
+
+def erlang_c_slots(rate: float, mean_work: float, within: float, level: float,
+                   max_occupancy: float = 1.0) -> int:
+    """The least servers n whose Erlang C P(wait <= within) >= level and load / n <=
+    max_occupancy. Erlang B by its recursion, carried upward from n = 1, so one interval
+    costs O(n) however large the desk."""
+    a = rate * mean_work
+    if a <= 0:
+        return 0
+    n_min = max(1, math.ceil(a / max_occupancy - 1e-9))
+    if n_min <= a:  # a stable queue needs more servers than the load
+        n_min = math.floor(a) + 1
+    b = 1.0
+    for k in range(1, n_min):
+        b = a * b / (k + a * b)
+    n = n_min - 1
+    while True:
+        n += 1
+        b = a * b / (n + a * b)
+        rho = a / n
+        c = b / (1 - rho + rho * b)
+        if 1 - c * math.exp(-(n / mean_work - rate) * within) >= level - 1e-12:
+            return n
+
+
+def paid_heads(slots: int, concurrency: int, shrinkage: float) -> int:
+    """Heads to schedule so that ``slots`` desk slots answer."""
+    agents = math.ceil(slots / concurrency)
+    heads = math.ceil(agents / (1 - shrinkage) - 1e-9) if agents else 0
+    while available(heads, shrinkage) < agents:
+        heads += 1
+    return heads
+
+
+def requirements(counts: list[IntervalCounts], targets: list[Target],
+                 s: Scenario) -> np.ndarray:
+    """Paid heads per interval, the most any service level target needs (Erlang C on the
+    mean offered tickets and work of the replications)."""
+    a = s.aftersales
+    offered = np.mean([c.offered for c in counts], axis=0)
+    work = np.mean([c.work for c in counts], axis=0)
+    length = counts[0].length
+    levels = [t for t in targets if t.within is not None]
+    out = np.zeros(offered.size, dtype=np.int64)
+    for i in np.flatnonzero(offered > 0):
+        rate, mean_work = offered[i] / length, work[i] / offered[i]
+        slots = max(erlang_c_slots(rate, mean_work, t.within, t.factor, a.max_occupancy)
+                    for t in levels)
+        out[i] = paid_heads(slots, a.chat_concurrency, a.shrinkage)
+    return out
+
+
+# --- 2. the roster as shifts -----------------------------------------------------------------
+
+
+def roster_shifts(cols: Columns, heads: np.ndarray) -> list[tuple[float, float, int]]:
+    """The scenario's shifts for heads per column: one per stretch on the desk, equal
+    stretches merged."""
+    summed: dict[tuple[float, float], int] = {}
+    for c in np.flatnonzero(heads > 0):
+        for lo, hi in cols.duty[c]:
+            summed[(lo, hi)] = summed.get((lo, hi), 0) + int(heads[c])
+    return [(lo, hi, n) for (lo, hi), n in sorted(summed.items())]
+
+
+# --- 3, 4. judging a roster ------------------------------------------------------------------
+
+
+def judge(targets: list[Target], result: SimulationResult) -> tuple[list[IntervalLevel],
+                                                                    list[int], list[str]]:
+    """The first per-interval target's level in each interval, the misses (intervals where
+    some per-interval target does not hold with confidence) and the overall targets not
+    met (their misses: where the service level is below the target, or the lowest)."""
+    counts = [r.intervals for r in result.replications]
+    per = [t for t in targets if t.per_interval]
+    judged = [interval_levels(t, counts) for t in per]
+    misses = {v.index for levels in judged for v in levels if not v.held}
+    runs = [r.kpis for r in result.replications]
+    unmet = [t.text for t in targets if not t.per_interval and not assess(t, runs).met]
+    offered = np.sum([c.offered for c in counts], axis=0)
+    for t in targets:
+        if t.per_interval or t.text not in unmet or t.within is None or misses:
+            continue
+        answered = np.sum([c.answered[t.within] for c in counts], axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sl = answered / np.where(offered > 0, offered, np.nan)  # pooled over replications
+        below = np.flatnonzero(np.nan_to_num(sl, nan=1.0) < t.factor)
+        misses.update(int(i) for i in below)
+        if not below.size and (offered > 0).any():
+            misses.add(int(np.nanargmin(sl)))
+    return (judged[0] if judged else []), sorted(misses), unmet
+
+
+def first_of_runs(misses: list[int]) -> list[int]:
+    """The first interval of each run of consecutive misses."""
+    return [i for k, i in enumerate(misses) if k == 0 or misses[k - 1] != i - 1]
+
+
+@dataclass
+class Iteration:
+    number: int
+    seeds: str  # "search" or "fresh"
+    heads: int
+    cost: float
+    misses: int
+    unmet: list[str]
+
+
+@dataclass
+class RosterPlan:
+    targets: list[Target]
+    interval: float
+    roster: RosterFile
+    cols: Columns
+    search_replications: int
+    validate_replications: int
+    requirement: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    erlang: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    heads: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cost: float = 0.0
+    intervals: list[IntervalLevel] = field(default_factory=list)
+    validated_on: tuple[int, int] | None = None  # first replication, count
+    iterations: list[Iteration] = field(default_factory=list)
+    met: bool = False
+    why: str = ""
+    uncovered: list[int] = field(default_factory=list)
+
+    @property
+    def scheduled(self) -> np.ndarray:
+        """Heads on the desk for the whole of each interval."""
+        return self.cols.cover @ self.heads
+
+    @property
+    def agent_hours(self) -> float:
+        return float(sum(h * self.roster.templates[t].paid_hours
+                         for h, t in zip(self.heads, self.cols.template, strict=True)))
+
+    def starts(self) -> list[dict[str, Any]]:
+        return [{"template": self.roster.templates[self.cols.template[c]].name,
+                 "start_s": self.cols.start[c], "heads": int(self.heads[c])}
+                for c in np.flatnonzero(self.heads > 0)]
+
+
+def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: Runner,
+                replications: int, validate: int, max_iterations: int = 30,
+                on_iteration: Callable[[Iteration], None] | None = None) -> RosterPlan:
+    """Steps 1 to 4 of the module's docstring; ``s`` reports the targets' service levels."""
+    if not any(t.within is not None for t in targets):
+        raise UsageError("--roster plans for service levels: give a target such as "
+                         "--target 'aftersales.service_level(20s) >= 0.8 per interval'")
+    length = s.aftersales.service_level.interval
+    base = runner(s, 0, replications)
+    counts = [r.intervals for r in base.replications]
+    n_int = counts[0].offered.size
+    cols = columns(roster, length, n_int)
+    plan = RosterPlan(targets, length, roster, cols, replications, validate)
+    plan.erlang = requirements(counts, targets, s)
+    req = plan.erlang.copy()
+    step = np.maximum(1, np.ceil(0.05 * req)).astype(np.int64)
+    fresh_at = replications
+    for number in range(1, max_iterations + 1):
+        cover = solve_cover(req, cols, roster)
+        if cover is None:
+            plan.why = ("the templates' max_heads cannot cover the requirement "
+                        f"(most needed in one interval: {int(req.max())})")
+            break
+        plan.uncovered = cover.uncovered
+        shifts = roster_shifts(cols, cover.heads)
+        plan.heads, plan.cost, plan.requirement = cover.heads, cover.cost, req.copy()
+        trial = with_shifts(s, shifts)
+        result = runner(trial, 0, replications)
+        rows, misses, unmet = judge(targets, result)
+        seeds = "search"
+        if not misses and not unmet:
+            result = runner(trial, fresh_at, validate)
+            rows, misses, unmet = judge(targets, result)
+            plan.validated_on = (fresh_at, validate)
+            fresh_at += validate
+            seeds = "fresh"
+        plan.intervals = rows
+        it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, len(misses), unmet)
+        plan.iterations.append(it)
+        if on_iteration is not None:
+            on_iteration(it)
+        if not misses and not unmet:
+            plan.met = seeds == "fresh"
+            break
+        raise_at = [i for i in first_of_runs(misses) if cols.cover[i].any()]
+        if not raise_at:
+            plan.why = ("the intervals that miss have no template covering them: "
+                        + ", ".join(str(i) for i in misses[:5]))
+            break
+        scheduled = cols.cover @ cover.heads  # it missed with these: it needs more
+        for i in raise_at:
+            req[i] = max(req[i], scheduled[i]) + step[i]
+            step[i] *= 2
+    else:
+        plan.why = f"not every target held after {max_iterations} iterations"
+    return plan

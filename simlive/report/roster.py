@@ -1,0 +1,149 @@
+"""How a roster plan is shown: the roster, the intervals (required, scheduled, achieved), the
+iterations, as terminal tables, JSON, CSV and a plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from rich.table import Table
+
+from simlive import __version__
+from simlive.plan.staffing import RosterPlan
+from simlive.scenario.units import duration_text
+
+TABLE_ROWS = 48  # intervals shown in the terminal; the JSON and CSV have them all
+
+
+def roster_table(plan: RosterPlan) -> Table:
+    table = Table(title=f"Roster: {int(plan.heads.sum()):,} agents, "
+                        f"{plan.agent_hours:,.1f} paid agent-hours, cost {plan.cost:,.2f}",
+                  title_justify="left")
+    for col in ("template", "starts at", "heads", "on the desk"):
+        table.add_column(col, justify="right" if col == "heads" else "left")
+    for row, duty in zip(plan.starts(), _duties(plan), strict=True):
+        table.add_row(row["template"], duration_text(row["start_s"]), str(row["heads"]), duty)
+    return table
+
+
+def _duties(plan: RosterPlan) -> list[str]:
+    out = []
+    for c in (c for c in range(plan.heads.size) if plan.heads[c] > 0):
+        out.append(", ".join(f"{duration_text(a)}..{duration_text(b)}"
+                             for a, b in plan.cols.duty[c]))
+    return out
+
+
+def interval_rows(plan: RosterPlan) -> list[dict[str, Any]]:
+    """Every interval with tickets: requirement (Erlang C, then as raised), heads scheduled,
+    the service level achieved on the validation replications."""
+    scheduled = plan.scheduled
+    by_index = {v.index: v for v in plan.intervals}
+    rows = []
+    for i in sorted(set(by_index) | {int(i) for i in (plan.requirement > 0).nonzero()[0]}):
+        v = by_index.get(i)
+        rows.append({
+            "interval": i, "from_s": i * plan.interval, "to_s": (i + 1) * plan.interval,
+            "erlang_c": int(plan.erlang[i]), "required": int(plan.requirement[i]),
+            "scheduled": int(scheduled[i]),
+            "service_level": None if v is None else round(v.mean, 6),
+            "ci95": None if v is None or v.ci95 is None else
+            [round(v.ci95[0], 6), round(v.ci95[1], 6)],
+            "met": None if v is None else v.held,
+        })
+    return rows
+
+
+def intervals_table(plan: RosterPlan) -> Table:
+    rows = interval_rows(plan)
+    where = "fresh replications" if plan.validated_on else "the search replications"
+    title = f"Per interval of {duration_text(plan.interval)} (service level on {where})"
+    if len(rows) > TABLE_ROWS:
+        title += f"; the {TABLE_ROWS} with the least margin of {len(rows)} (all in --json/--csv)"
+        rows = sorted(sorted(rows, key=_margin)[:TABLE_ROWS], key=lambda r: r["interval"])
+    table = Table(title=title, title_justify="left")
+    for col in ("from", "to", "Erlang C", "required", "scheduled", "service level [95% CI]",
+                "met"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        level = "-" if r["service_level"] is None else f"{r['service_level']:.1%}"
+        if r["ci95"]:
+            level += f" [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]"
+        met = "-" if r["met"] is None else ("[green]yes[/]" if r["met"] else "[red]no[/]")
+        table.add_row(duration_text(r["from_s"]), duration_text(r["to_s"]),
+                      str(r["erlang_c"]), str(r["required"]), str(r["scheduled"]), level, met)
+    return table
+
+
+def _margin(row: dict[str, Any]) -> float:
+    ci = row["ci95"]
+    level = row["service_level"]
+    return 2.0 if level is None else (ci[0] if ci else level)
+
+
+def roster_dict(plan: RosterPlan, scenario: str, seed: int) -> dict[str, Any]:
+    return {
+        "simlive_version": __version__,
+        "scenario": scenario,
+        "seed": seed,
+        "targets": [t.text for t in plan.targets],
+        "interval_s": plan.interval,
+        "met": plan.met,
+        "why_not": plan.why or None,
+        "search_replications": plan.search_replications,
+        "validated_on": None if plan.validated_on is None else
+        {"first_replication": plan.validated_on[0], "replications": plan.validated_on[1]},
+        "agents": int(plan.heads.sum()),
+        "agent_hours": round(plan.agent_hours, 6),
+        "cost": round(plan.cost, 6),
+        "roster": plan.starts(),
+        "templates": [t.model_dump(by_alias=True) for t in plan.roster.templates],
+        "intervals": interval_rows(plan),
+        "uncovered_intervals": plan.uncovered,
+        "iterations": [{"iteration": it.number, "replications": it.seeds, "agents": it.heads,
+                        "cost": round(it.cost, 6), "intervals_missing": it.misses,
+                        "overall_targets_missing": it.unmet} for it in plan.iterations],
+    }
+
+
+def intervals_csv(plan: RosterPlan) -> str:
+    out = io.StringIO()
+    fields = ["interval", "from_s", "to_s", "erlang_c", "required", "scheduled",
+              "service_level", "ci95_low", "ci95_high", "met"]
+    w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in interval_rows(plan):
+        ci = r.pop("ci95") or [None, None]
+        w.writerow({**r, "ci95_low": ci[0], "ci95_high": ci[1]})
+    return out.getvalue()
+
+
+def roster_figures(plan: RosterPlan) -> list[tuple[str, str]]:
+    """Required vs scheduled heads, and the achieved service level against the target, over
+    time."""
+    from simlive.report.html import _svg, pyplot
+
+    plt = pyplot()
+    rows = interval_rows(plan)
+    hours = [r["from_s"] / 3600 for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    top.step(hours, [r["erlang_c"] for r in rows], where="post", label="Erlang C", ls=":")
+    top.step(hours, [r["required"] for r in rows], where="post", label="required")
+    top.step(hours, [r["scheduled"] for r in rows], where="post", label="scheduled")
+    top.set_ylabel("agents")
+    top.legend(fontsize=8)
+    pts = [(h, r) for h, r in zip(hours, rows, strict=True) if r["service_level"] is not None]
+    xs = [h + plan.interval / 7200 for h, _ in pts]
+    ys = [r["service_level"] for _, r in pts]
+    lo = [r["service_level"] - (r["ci95"] or [r["service_level"]])[0] for _, r in pts]
+    hi = [(r["ci95"] or [0, r["service_level"]])[1] - r["service_level"] for _, r in pts]
+    bottom.errorbar(xs, ys, yerr=[lo, hi], fmt="o", ms=3, capsize=2, label="achieved")
+    for t in plan.targets:
+        if t.within is not None:
+            bottom.axhline(t.factor, color="#c5221f", ls="--", label=t.text)
+    bottom.set_ylabel("service level")
+    bottom.set_xlabel("hours from the start of the broadcast")
+    bottom.legend(fontsize=8)
+    return [("Agents required, scheduled, and the service level achieved per interval",
+             _svg(fig))]

@@ -68,7 +68,7 @@ def intervals_table(plan: RosterPlan) -> Table:
         table.add_column(col, justify="right")
     for r in rows:
         level = "-" if r["service_level"] is None else f"{r['service_level']:.1%}"
-        if r["ci95"]:
+        if r["ci95"] and r["ci95"][0] != r["ci95"][1]:
             level += f" [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]"
         met = "-" if r["met"] is None else ("[green]yes[/]" if r["met"] else "[red]no[/]")
         table.add_row(duration_text(r["from_s"]), duration_text(r["to_s"]),

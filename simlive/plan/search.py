@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from simlive.plan.erlang import erlang_a, erlang_c_figures, least_agents
 from simlive.plan.targets import Assessment, Target, assess
 from simlive.plan.vary import Knob
@@ -238,19 +240,29 @@ def plan_per_shift(planner: Planner) -> PlanResult:
 
 
 def _agents_guess(planner: Planner) -> list[int | None] | None:
-    """Per-shift Erlang guesses from the ticket rates a baseline simulation produces."""
+    """Per-shift Erlang guesses from the ticket rates a baseline simulation produces: each
+    shift must hold its busiest interval (of ``aftersales.service_level.interval``), the
+    rate being the tickets that arrive in that interval over its length (not the shift's
+    length, which dilutes a 2 h broadcast's chats over a 30-day shift)."""
     base = planner.runner(planner.scenario)
     rep = base.replications[0]
     patience = planner.scenario.aftersales.patience
+    counts = rep.intervals
     out: list[int | None] = []
     for sh, stats in zip(planner.scenario.aftersales.agents, rep.by_shift, strict=True):
-        tickets = stats["aftersales.tickets"] or 0.0
-        length = max(sh.end - sh.start, 1.0)
-        handling = stats.get("handling.mean_s") or 0.0
         mostly_chat = (stats.get("chat.fraction") or 0.0) >= 0.5
-        out.append(analytic_agents(planner.targets, tickets / length, handling,
-                                   patience.mean_value if (patience and mostly_chat) else None,
-                                   tickets))
+        first = int(sh.start // counts.length)
+        last = min(int(np.ceil(sh.end / counts.length)), counts.offered.size)
+        guesses = []
+        for i in range(first, last):
+            offered = float(counts.offered[i])
+            if offered <= 0:
+                continue
+            guesses.append(analytic_agents(
+                planner.targets, offered / counts.length, float(counts.work[i]) / offered,
+                patience.mean_value if (patience and mostly_chat) else None, offered))
+        known = [g for g in guesses if g is not None]
+        out.append(max(known) if known else (0 if not guesses else None))
     return out
 
 

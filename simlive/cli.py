@@ -303,7 +303,7 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
     from simlive.errors import EXIT_RULE_FAILED, UsageError
     from simlive.report.files import to_json
     from simlive.scenario import load_scenario
-    from simlive.sim.engine import KPI_UNITS
+    from simlive.sim.engine import PLAN_METRICS
 
     sc = load_scenario(scenario)
     if profile_path:
@@ -346,7 +346,7 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
     from simlive.plan.vary import Knob
     from simlive.report.plan import candidates_table, plan_dict, plan_figures, shifts_table
 
-    known = list(KPI_UNITS) + ["aftersales.first_reply.max_s"]
+    known = list(PLAN_METRICS)
     parsed = [parse_target(t, known) for t in targets]
     if per_shift and any(t.per_interval for t in parsed):
         raise UsageError("--per-shift judges each shift on its own tickets; 'per interval' "

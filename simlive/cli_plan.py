@@ -29,12 +29,11 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
         roster_figures,
         roster_table,
     )
-    from simlive.sim.engine import KPI_UNITS
+    from simlive.sim.engine import PLAN_METRICS
     from simlive.sim.replications import simulate
 
     roster = load_roster(roster_path)
-    parsed = [parse_target(t, list(KPI_UNITS) + ["aftersales.first_reply.max_s"])
-              for t in targets]
+    parsed = [parse_target(t, PLAN_METRICS) for t in targets]
     sc = with_service_levels(sc, parsed, interval)
     for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
         prepare_output(path, option)

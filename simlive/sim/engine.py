@@ -56,6 +56,10 @@ KPI_UNITS: dict[str, str] = {
 }
 
 
+PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
+"""What a plan target may name, beside ``aftersales.service_level(T)``."""
+
+
 @dataclass
 class ReplicationResult:
     replication: int

@@ -32,16 +32,24 @@ def heads_over_time(shifts: Iterable[tuple[float, float, int]],
     for s, e, n in shifts:
         deltas[s] = deltas.get(s, 0) + n
         deltas[e] = deltas.get(e, 0) - n
-    out: list[Segment] = []
+    counted = []
     heads = 0
     for t0, t1 in zip(points, points[1:], strict=False):
         heads += deltas[t0]
-        if heads <= 0:
+        counted.append((t0, t1, heads))
+    return _merged(counted)
+
+
+def _merged(segments: Iterable[Segment]) -> list[Segment]:
+    """Segments with nobody on left out, touching neighbours of equal count joined."""
+    out: list[Segment] = []
+    for s, e, n in segments:
+        if n <= 0:
             continue
-        if out and out[-1][1] == t0 and out[-1][2] == heads:
-            out[-1] = (out[-1][0], t1, heads)
+        if out and out[-1][1] == s and out[-1][2] == n:
+            out[-1] = (out[-1][0], e, n)
         else:
-            out.append((t0, t1, heads))
+            out.append((s, e, n))
     return out
 
 
@@ -53,16 +61,8 @@ def available(heads: int, shrinkage: float) -> int:
 def desk_slots(shifts: Iterable[tuple[float, float, int]], horizon: float, shrinkage: float,
                concurrency: int) -> list[Segment]:
     """The desk's slots on duty over time: heads summed, shrinkage taken off, x concurrency."""
-    out: list[Segment] = []
-    for s, e, n in heads_over_time(shifts, horizon):
-        slots = available(n, shrinkage) * concurrency
-        if slots <= 0:
-            continue
-        if out and out[-1][1] == s and out[-1][2] == slots:
-            out[-1] = (out[-1][0], e, slots)
-        else:
-            out.append((s, e, slots))
-    return out
+    return _merged((s, e, available(n, shrinkage) * concurrency)
+                   for s, e, n in heads_over_time(shifts, horizon))
 
 
 def slot_seconds(segments: Sequence[Segment], lo: float, hi: float) -> float:
@@ -109,11 +109,20 @@ def interval_counts(arrival: np.ndarray, start: np.ndarray, answered_ok: np.ndar
     edges = np.arange(bins + 1) * length
     cut = np.searchsorted(arrival, edges, "left")
     offered = np.diff(cut).astype(np.int64)
+    # sums per interval straight from the ticket arrays (no running sums the size of a
+    # Double 11's tickets: memory new to the process is what costs); empty intervals are 0
+    empty = offered == 0
+    at = np.minimum(cut[:-1], max(arrival.size - 1, 0))
+
+    def per_interval(values: np.ndarray, dtype: type) -> np.ndarray:
+        if arrival.size == 0:
+            return np.zeros(bins, dtype=dtype)
+        sums = np.add.reduceat(values, at, dtype=dtype)
+        sums[empty] = 0
+        return sums
+
     answered: dict[float, np.ndarray] = {}
     wait = start - arrival
     for t in within:
-        ok = answered_ok & (wait <= t)
-        csum = np.concatenate(([0], np.cumsum(ok, dtype=np.int64)))
-        answered[float(t)] = csum[cut[1:]] - csum[cut[:-1]]
-    work = np.concatenate(([0.0], np.cumsum(handling)))
-    return IntervalCounts(length, offered, answered, work[cut[1:]] - work[cut[:-1]])
+        answered[float(t)] = per_interval(answered_ok & (wait <= t), np.int64)
+    return IntervalCounts(length, offered, answered, per_interval(handling, np.float64))

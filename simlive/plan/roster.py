@@ -41,12 +41,27 @@ class Break(Model):
 
 
 class Starts(Model):
-    start: Seconds = Field(alias="from")
-    end: Seconds = Field(alias="to")
-    every: Annotated[Seconds, Field(ge=60)]
+    """Allowed starts: a list of times, or ``{from, to, every}`` (both ends included)."""
+
+    at: list[Seconds] | None = Field(default=None, max_length=STARTS_MAX)
+    start: Seconds | None = Field(default=None, alias="from")
+    end: Seconds | None = Field(default=None, alias="to")
+    every: Annotated[Seconds, Field(ge=60)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_list(cls, value: object) -> object:
+        return {"at": value} if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _ordered(self) -> Starts:
+        if self.at is not None:
+            if not self.at:
+                raise Mismatch("at least one start", "[]", as_is=True)
+            return self
+        if self.start is None or self.end is None or self.every is None:
+            raise Mismatch("a list of start times, or from, to and every",
+                           "a mapping without all three", as_is=True)
         if self.end < self.start:
             raise Mismatch("to at or after from", f"from {durations([self.start])} to "
                            f"{durations([self.end])}", as_is=True)
@@ -57,6 +72,9 @@ class Starts(Model):
         return self
 
     def times(self) -> list[float]:
+        if self.at is not None:
+            return sorted(set(self.at))
+        assert self.start is not None and self.end is not None and self.every is not None
         n = int(math.floor((self.end - self.start) / self.every + 1e-9)) + 1
         return [self.start + i * self.every for i in range(n)]
 
@@ -64,7 +82,7 @@ class Starts(Model):
 class Template(Model):
     name: str = Field(min_length=1, max_length=64)
     length: Annotated[Seconds, Field(gt=0), at_most(86400.0, "a shift of at most a day")]
-    starts: Starts | list[Seconds]
+    starts: Starts
     breaks: list[Break] = Field(default_factory=list, max_length=8)
     cost_per_hour: Annotated[Number, Field(ge=0, le=1e6)] = 1.0
     min_heads: Annotated[int, Field(ge=0), at_most(10**6, "agents", count)] = 0
@@ -72,8 +90,6 @@ class Template(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Template:
-        if isinstance(self.starts, list) and not self.starts:
-            raise Mismatch("at least one start", "[]", as_is=True)
         for b in self.breaks:
             if b.after + b.length > self.length:
                 raise Mismatch(f"breaks within the shift's length ({durations([self.length])})",
@@ -85,8 +101,7 @@ class Template(Model):
         return self
 
     def start_times(self) -> list[float]:
-        times = self.starts.times() if isinstance(self.starts, Starts) else self.starts
-        return sorted(set(times))
+        return self.starts.times()
 
     @property
     def paid_hours(self) -> float:

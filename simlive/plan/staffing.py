@@ -211,7 +211,8 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
     counts = [r.intervals for r in base.replications]
     n_int = counts[0].offered.size
     cols = columns(roster, length, n_int)
-    plan = RosterPlan(targets, length, roster, cols, replications, validate)
+    plan = RosterPlan(targets, length, roster, cols, replications, validate,
+                      heads=np.zeros(cols.cost.size, dtype=np.int64))
     plan.erlang = requirements(counts, targets, s)
     req = plan.erlang.copy()
     step = np.maximum(1, np.ceil(0.05 * req)).astype(np.int64)

@@ -268,3 +268,21 @@ def test_a_bad_roster_file_names_file_line_and_key(tmp_path):
     assert code == 2
     text = stdout + stderr
     assert f"{bad}:2: templates[0]: expected breaks within the shift's length (8h)" in text
+
+
+@pytest.mark.parametrize(("body", "code", "message"), [
+    ("templates:\n  - {name: a, length: 1h, starts: {from: 0s}}\n", 2,
+     "r.yaml:2: templates[0].starts: expected a list of start times, or from, to and every"),
+    ("templates:\n  - {name: a, length: 1h, starts: {from: 0s, to: 30d, every: 1m}}\n", 2,
+     "templates[0].starts: expected at most 20,000 starts"),
+    ("templates:\n  - {name: a, length: 1h, starts: {from: 0s, to: 4h, every: 15m}, "
+     "max_heads: 5}\n", 1, "FAIL: no roster met every target: the templates' max_heads "
+     "cannot cover the requirement"),
+])
+def test_roster_files_that_cannot_be_planned(tmp_path, body, code, message):
+    roster = tmp_path / "r.yaml"
+    roster.write_text(body)
+    got, stdout, stderr = _plan(str(HERE / "spike.yaml"), "--roster", str(roster), "-r", "2",
+                                "--target", "aftersales.service_level(20s) >= 0.8")
+    assert got == code
+    assert message in stdout + stderr

@@ -183,3 +183,21 @@ def test_desk_settings_out_of_range_are_refused(extra, message):
     with pytest.raises(ScenarioError) as info:
         scenario("[{from: 0h, to: 8h, agents: 6}]", extra)
     assert message in str(info.value)
+
+
+def test_desk_settings_reach_the_worker_processes():
+    """Replications on two worker processes give what one process gives: shrinkage,
+    concurrency, overlapping shifts and the service level intervals travel with the
+    scenario to each worker (a worker that dropped them would staff differently)."""
+    s = scenario("[{from: 0h, to: 3h, agents: 4}, {from: 2h, to: 8h, agents: 3}]",
+                 "  shrinkage: 0.25\n  chat_concurrency: 2\n"
+                 "  service_level: {within: [15s], interval: 20m}", rate="5/min")
+    one = simulate(s, 2, 1)
+    two = simulate(s, 2, 2)
+    plain = simulate(scenario("[{from: 0h, to: 3h, agents: 4}, {from: 2h, to: 8h, agents: 3}]",
+                              rate="5/min"), 2, 1)
+    assert one.kpis == two.kpis
+    assert one.kpis != plain.kpis  # the settings change the desk
+    for a, b in zip(one.replications, two.replications, strict=True):
+        assert a.intervals.length == b.intervals.length == 1200.0
+        assert a.intervals.answered[15.0].tolist() == b.intervals.answered[15.0].tolist()

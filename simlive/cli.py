@@ -115,6 +115,10 @@ class _Share(click.ParamType):
                    "risk, as a share of the risk (default 50%).")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Worker processes for replications; results do not depend on it.")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Run the replications on a Dask distributed cluster (e.g. "
+                   "tcp://scheduler:8786; its workers need this simlive version). Same "
+                   "results as on this machine.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
               help="Override the scenario's seed.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
@@ -129,8 +133,8 @@ class _Share(click.ParamType):
 @_friendly
 def run(scenario: str, replications: int | None, until_decided: bool, max_replications: int,
         risk: float | None, alpha: float | None, beta: float | None,
-        indifference: float | None, jobs: int, seed: int | None, json_path: str | None,
-        csv_dir: str | None, html_path: str | None, quiet: bool,
+        indifference: float | None, jobs: int, cluster: str | None, seed: int | None,
+        json_path: str | None, csv_dir: str | None, html_path: str | None, quiet: bool,
         junit_path: str | None) -> None:
     """Simulate a broadcast and judge every compliance rule.
 
@@ -143,7 +147,8 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     from simlive.report.tables import kpi_table, shift_table, summary, verdict_table
     from simlive.rules import exit_code
     from simlive.scenario import load_scenario
-    from simlive.sim.replications import confidence_of, simulate
+    from simlive.sim.replications import confidence_of
+    from simlive.sim.workers import open_workers
 
     if until_decided and replications is not None:
         raise UsageError("--replications and --until-decided: choose one "
@@ -158,20 +163,11 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     conf = confidence_of(sc, risk, alpha, beta, indifference)
     count = max_replications if until_decided else replications or 1
     console = _console(stderr=json_path == "-")
-    if quiet:
-        result = simulate(sc, count, jobs, until_decided=until_decided, conf=conf)
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                      console=_console(stderr=True), transient=True,
-                      disable=not sys.stderr.isatty()) as bar:  # no bar, no blank line in logs
-            what = f"simulating {sc.name}" + (f" (at most {count} replications)"
-                                              if until_decided else "")
-            task = bar.add_task(what, total=1.0)
-            result = simulate(sc, count, jobs, progress=lambda f: bar.update(task, completed=f),
-                              until_decided=until_decided, conf=conf)
+    workers = open_workers(min(jobs, count), cluster)
+    try:
+        result = _simulate_run(sc, count, jobs, until_decided, conf, quiet, workers)
+    finally:
+        workers.close()
     data = result.to_dict()
     if json_path == "-":
         click.echo(to_json(data), nl=False)
@@ -201,6 +197,27 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     code = exit_code(result.verdicts)
     if code:
         sys.exit(code)
+
+
+def _simulate_run(sc, count: int, jobs: int, until_decided: bool, conf, quiet: bool,
+                  workers):
+    """``simulate`` with a progress bar on a terminal."""
+    from simlive.sim.replications import simulate
+
+    if quiet:
+        return simulate(sc, count, jobs, until_decided=until_decided, conf=conf,
+                        workers=workers)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=_console(stderr=True), transient=True,
+                  disable=not sys.stderr.isatty()) as bar:  # no bar, no blank line in logs
+        what = f"simulating {sc.name}" + (f" (at most {count} replications)"
+                                          if until_decided else "")
+        task = bar.add_task(what, total=1.0)
+        return simulate(sc, count, jobs, progress=lambda f: bar.update(task, completed=f),
+                        until_decided=until_decided, conf=conf, workers=workers)
 
 
 @cli.command()
@@ -265,6 +282,9 @@ def schema(target: bool) -> None:
               type=click.IntRange(1, 10_000), help="Replications per candidate.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Worker processes for each candidate's replications.")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Run each candidate's replications on a Dask distributed cluster (e.g. "
+                   "tcp://scheduler:8786). Same plan as on this machine.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the plan (every candidate and the answer) as JSON.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -279,15 +299,18 @@ def schema(target: bool) -> None:
                    "(default: the scenario's aftersales.service_level.interval, 30m).")
 @click.option("--validate", "validate_reps", default=20, show_default=True,
               type=click.IntRange(2, 10_000),
-              help="With --roster: fresh replications the final roster is checked on.")
+              help="With --roster or --per-shift: fresh replications the answer is checked "
+                   "on before it is printed.")
 @click.option("--max-iterations", default=30, show_default=True, type=click.IntRange(1, 1000),
-              help="With --roster: rounds of raising the intervals that miss.")
+              help="With --roster or --per-shift: rounds of raising the intervals (shifts) "
+                   "that miss.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="With --roster: write the per-interval table as CSV.")
 @_friendly
 def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: bool, low: int,
-         high: int, resolution: int, replications: int, jobs: int, json_path: str | None,
-         html_path: str | None, profile_path: str | None, roster_path: str | None,
+         high: int, resolution: int, replications: int, jobs: int, cluster: str | None,
+         json_path: str | None, html_path: str | None, profile_path: str | None,
+         roster_path: str | None,
          interval_text: str | None, validate_reps: int, max_iterations: int,
          csv_path: str | None) -> None:
     """Find the least value of a parameter that meets every target with confidence, or
@@ -330,7 +353,7 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
             raise UsageError("--roster decides the agents itself: leave out --vary and "
                              "--per-shift")
         plan_with_roster(sc, targets, roster_path, interval, replications, validate_reps,
-                         max_iterations, jobs, json_path, html_path, csv_path)
+                         max_iterations, jobs, cluster, json_path, html_path, csv_path)
         return
     if vary is None:
         raise UsageError("plan: give the parameter to size with --vary (e.g. "
@@ -365,14 +388,27 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
             verdict = "[yellow]no target measures this shift[/]"
         progress.print(f"  {where}{vary} = {c.value}: {verdict}")
 
-    planner = Planner(sc, knob, parsed, make_runner(replications, jobs), low, high,
-                      resolution, on_candidate=tried)
-    with progress.status(f"planning {vary} for {sc.name} ({replications} replications per "
-                         f"candidate)..."):
-        result = plan_per_shift(planner) if per_shift else plan_scalar(planner)
+    from simlive.sim.workers import open_workers
+
+    workers = open_workers(min(jobs, replications), cluster, cached=True)
+    try:
+        planner = Planner(sc, knob, parsed, make_runner(replications, workers), low, high,
+                          resolution, on_candidate=tried)
+        with progress.status(f"planning {vary} for {sc.name} ({replications} replications "
+                             f"per candidate)..."):
+            result = plan_per_shift(planner, validate_reps, max_iterations) if per_shift \
+                else plan_scalar(planner)
+    finally:
+        workers.close()
     console.print(candidates_table(result))
     if per_shift:
         console.print(shifts_table(result))
+        if result.validated_on:
+            first, count = result.validated_on
+            tries = len(result.validations)
+            console.print(f"checked on {count} fresh replications ({first}..{first + count - 1})"
+                          + (f", after {tries - 1} raise(s) of shifts that missed on fresh "
+                             "ones" if tries > 1 else ""))
     data = plan_dict(result, sc.name, sc.seed, replications)
     if json_path:
         Path(json_path).write_text(to_json(data), encoding="utf-8")

@@ -12,8 +12,9 @@ from simlive.scenario.schema import Scenario
 
 def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                      interval: float | None, replications: int, validate: int,
-                     max_iterations: int, jobs: int, json_path: str | None,
-                     html_path: str | None, csv_path: str | None) -> None:
+                     max_iterations: int, jobs: int, cluster: str | None,
+                     json_path: str | None, html_path: str | None,
+                     csv_path: str | None) -> None:
     from rich.console import Console
 
     from simlive import __version__
@@ -31,18 +32,19 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
     )
     from simlive.sim.engine import PLAN_METRICS
     from simlive.sim.replications import simulate
+    from simlive.sim.workers import open_workers
 
     roster = load_roster(roster_path)
     parsed = [parse_target(t, PLAN_METRICS) for t in targets]
     sc = with_service_levels(sc, parsed, interval)
     for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
         prepare_output(path, option)
-    cache: dict = {}
+    # each worker keeps the orders and tickets of its replications between rosters (they do
+    # not depend on the agents)
+    workers = open_workers(jobs, cluster, cached=True)
 
     def runner(s: Scenario, first: int, count: int):
-        # in one process the orders and tickets of each replication are kept between
-        # rosters (they do not depend on the agents)
-        return simulate(s, count, jobs, cache=cache if jobs == 1 else None, first=first)
+        return simulate(s, count, workers=workers, first=first)
 
     console = Console(stderr=True, highlight=False)
 
@@ -54,10 +56,13 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
         console.print(f"  iteration {it.number}: {it.heads:,} agents, cost {it.cost:,.2f}, "
                       f"on {where}: {state}")
 
-    with console.status(f"staffing {sc.name} from {roster_path} ({replications} search "
-                        f"replications, {validate} fresh to validate)..."):
-        result = plan_roster(sc, parsed, roster, runner, replications, validate,
-                             max_iterations, on_iteration=told)
+    try:
+        with console.status(f"staffing {sc.name} from {roster_path} ({replications} search "
+                            f"replications, {validate} fresh to validate)..."):
+            result = plan_roster(sc, parsed, roster, runner, replications, validate,
+                                 max_iterations, on_iteration=told)
+    finally:
+        workers.close()
     out = Console(highlight=False)
     out.print(roster_table(result))
     out.print(intervals_table(result))

@@ -9,9 +9,10 @@ then bisects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,8 +22,17 @@ from simlive.plan.vary import Knob
 from simlive.scenario.schema import Scenario
 from simlive.sim.replications import SimulationResult, simulate
 from simlive.sim.stats import summarise_metric
+from simlive.sim.workers import Workers
 
-Runner = Callable[[Scenario], SimulationResult]
+
+class Runner(Protocol):
+    """Simulates a candidate: on the search's replications, or on ``count`` from
+    ``first``."""
+
+    replications: int
+
+    def __call__(self, s: Scenario, first: int = 0,
+                 count: int | None = None) -> SimulationResult: ...
 
 
 @dataclass
@@ -49,6 +59,8 @@ class PlanResult:
     answer: int | list[int] | None = None
     shifts: list[dict[str, Any]] = field(default_factory=list)
     unmet: list[str] = field(default_factory=list)  # why no plan, when answer is None
+    validated_on: tuple[int, int] | None = None  # fresh replications: first, count
+    validations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _metric_summary(runs: list[dict[str, Any]], names: set[str]) -> dict[str, dict[str, Any]]:
@@ -81,6 +93,7 @@ class Planner:
         self.knob = knob
         self.targets = targets
         self.runner = runner
+        self.replications = runner.replications
         self.low = low
         self.high = high
         self.names = {m for t in targets for m in t.metrics()}
@@ -200,43 +213,117 @@ def plan_scalar(planner: Planner) -> PlanResult:
     return result
 
 
-def plan_per_shift(planner: Planner) -> PlanResult:
+PASSES = 6  # rounds over the shifts before a per-shift plan gives up settling
+
+
+def plan_per_shift(planner: Planner, validate: int = 20,
+                   max_iterations: int = 30) -> PlanResult:
+    """The least agents of each shift, decided jointly, then checked on fresh replications.
+
+    A backlog left by one shift is answered by the next, so each shift's KPIs depend on its
+    neighbours' agents. The shifts are sized in time order, then again, each against the
+    others' latest values, until a round changes none (every shift's least value was then
+    judged with the final vector). The answer is simulated on ``validate`` replications the
+    search never used; a shift that misses there gets more agents (5 %, at least one, then
+    doubling) and is checked on fresh ones again, up to ``max_iterations`` times.
+    """
     knob = planner.knob
     result = PlanResult(knob.path, planner.targets, per_shift=True)
     shifts = planner.scenario.aftersales.agents
     guess = _agents_guess(planner) or [None] * len(shifts)
     current = [g if g is not None else sh.agents for g, sh in zip(guess, shifts, strict=True)]
     order = sorted(range(len(shifts)), key=lambda i: shifts[i].start)
-    answers: list[int | None] = [None] * len(shifts)
     notes: list[str] = [""] * len(shifts)
-    for k in order:
-        def make(v: int, k: int = k) -> list[int]:
-            vec = list(current)
-            vec[k] = v
-            return vec
-
-        start = min(max(current[k], planner.low), planner.high)
-        probe = planner._evaluate(make(start), k, result.candidates)
-        if not probe.measured:
-            # no target measures anything in this shift (e.g. chat targets after the
-            # broadcast): nothing to size it by, so it stays as the scenario has it
-            answers[k] = current[k] = shifts[k].agents
-            notes[k] = "no target measures this shift; kept as in the scenario"
-            continue
-        answer, cand = planner.least(start, make, k, result.candidates,
-                                     near=guess[k] is not None, seen={start: probe})
-        answers[k] = answer
-        if answer is None:
-            result.unmet += [f"shift {k} ({a.target.text})" for a in
-                             (cand.assessments if cand else []) if not a.met]
+    kept = set()  # shifts no target measures
+    settled = False
+    for round_ in range(1, PASSES + 1):
+        changed = False
+        for k in order:
+            if k in kept:
+                continue
+            answer = _least_for_shift(planner, result, current, k, guess[k] is not None
+                                      or round_ > 1)
+            if answer is None:
+                if not result.candidates[-1].measured:
+                    # no target measures anything in this shift (e.g. chat targets after the
+                    # broadcast): nothing to size it by, so it stays as the scenario has it
+                    kept.add(k)
+                    current[k] = shifts[k].agents
+                    notes[k] = "no target measures this shift; kept as in the scenario"
+                    continue
+                result.unmet = [f"shift {k} ({a.target.text})"
+                                for a in result.candidates[-1].assessments if not a.met]
+                _shift_rows(result, shifts, guess, [None] * len(shifts), notes)
+                return result
+            changed |= answer != current[k]
+            current[k] = answer
+        if not changed:
+            settled = True
             break
-        current[k] = answer
+    if not settled:
+        result.unmet = [f"the shifts did not settle in {PASSES} rounds (each shift's least "
+                        "agents kept changing with its neighbours')"]
+        _shift_rows(result, shifts, guess, [None] * len(shifts), notes)
+        return result
+    measured = [k for k in order if k not in kept]
+    _validate(planner, result, current, measured, validate, max_iterations)
+    _shift_rows(result, shifts, guess, current, notes)
+    result.answer = None if result.unmet else [int(a) for a in current]
+    return result
+
+
+def _least_for_shift(planner: Planner, result: PlanResult, current: list[int], k: int,
+                     near: bool) -> int | None:
+    """Shift ``k``'s least agents with the others at ``current`` (None: none in range, or
+    the shift has nothing to measure: see the last candidate)."""
+    def make(v: int) -> list[int]:
+        vec = list(current)
+        vec[k] = v
+        return vec
+
+    start = min(max(current[k], planner.low), planner.high)
+    probe = planner._evaluate(make(start), k, result.candidates)
+    if not probe.measured:
+        return None
+    answer, _ = planner.least(start, make, k, result.candidates, near=near,
+                              seen={start: probe})
+    return answer
+
+
+def _validate(planner: Planner, result: PlanResult, current: list[int], measured: list[int],
+              validate: int, max_iterations: int) -> None:
+    """Check ``current`` on fresh replications, raising the shifts that miss there."""
+    step = {k: max(1, math.ceil(0.05 * current[k])) for k in measured}
+    first = planner.replications
+    for _ in range(max_iterations):
+        fresh = planner.runner(planner.knob.apply(current), first, validate)
+        result.validated_on = (first, validate)
+        first += validate
+        missed = {}
+        for k in measured:
+            runs = runs_of(fresh, k)
+            bad = [a.target.text for a in (assess(t, runs) for t in planner.targets)
+                   if not a.met]
+            if bad:
+                missed[k] = bad
+        result.validations.append({"first": result.validated_on[0], "replications": validate,
+                                   "agents": list(current),
+                                   "missed": {str(k): v for k, v in missed.items()}})
+        if not missed:
+            return
+        for k in missed:
+            current[k] = min(planner.high, current[k] + step[k])
+            step[k] *= 2
+    result.unmet = [f"shift {k} on fresh replications ({t})"
+                    for k, texts in missed.items() for t in texts]
+
+
+def _shift_rows(result: PlanResult, shifts: list, guess: list[int | None],
+                answers: list[int | None], notes: list[str]) -> None:
     for k, sh in enumerate(shifts):
         result.shifts.append({"shift": k, "from_s": sh.start, "to_s": sh.end,
                               "scenario": sh.agents, "analytic": guess[k],
                               "simulated": answers[k], "note": notes[k]})
-    result.answer = None if any(a is None for a in answers) else [int(a) for a in answers]
-    return result
 
 
 def _agents_guess(planner: Planner) -> list[int | None] | None:
@@ -266,12 +353,16 @@ def _agents_guess(planner: Planner) -> list[int | None] | None:
     return out
 
 
-def make_runner(replications: int, jobs: int) -> Runner:
-    """Simulate a candidate. In one process, orders and tickets are simulated once per
-    replication and reused while only the agents change (they cannot depend on them)."""
-    cache: dict = {}
+def make_runner(replications: int, workers: Workers) -> Runner:
+    """Simulate a candidate on ``workers`` (opened with ``cached``: orders and tickets are
+    simulated once per replication and reused while only the agents change)."""
+    return _Runner(replications, workers)
 
-    def run(s: Scenario) -> SimulationResult:
-        return simulate(s, replications, jobs, cache=cache if jobs == 1 else None)
 
-    return run
+class _Runner:
+    def __init__(self, replications: int, workers: Workers) -> None:
+        self.replications, self.workers = replications, workers
+
+    def __call__(self, s: Scenario, first: int = 0,
+                 count: int | None = None) -> SimulationResult:
+        return simulate(s, count or self.replications, first=first, workers=self.workers)

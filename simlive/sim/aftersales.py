@@ -222,8 +222,10 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     starts = start[served]
     ends = handling[served]
     ends += starts
-    parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, handling, sl.within)
-    del served, starts, ends
+    reach = np.maximum.accumulate(ends) if not (starts[1:] < starts[:-1]).any() else None
+    parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, reach, handling,
+             sl.within)
+    del served, starts, ends, reach
     by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
                             slot_seconds(slots, sh.start, min(sh.end, horizon_end)), *parts)
                 for sh in a.agents]
@@ -333,11 +335,14 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
 def _shift_kpis(lo: float, hi: float, duty: float, arr: np.ndarray, in_desk: np.ndarray,
                 chats: np.ndarray, wait: np.ndarray, start: np.ndarray,
                 abandoned: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                handling: np.ndarray, within: list[float]) -> dict[str, float | None]:
+                reach: np.ndarray | None, handling: np.ndarray,
+                within: list[float]) -> dict[str, float | None]:
     """The desk KPIs of one shift: tickets that arrived during it, agent time spent in it
     (``duty``: the desk slot-seconds on duty in ``lo .. hi``, agents x concurrency after
     shrinkage; ``start``: every ticket's first reply; ``starts``, ``ends``: of the tickets
-    agents handled; ``within``: the service level thresholds).
+    agents handled; ``reach``: the running maximum of ``ends`` when ``starts`` are in order,
+    else None; ``within``: the service level thresholds). A roster plan has hundreds of
+    shifts and millions of tickets: each shift looks at its own tickets alone.
 
     This is what per-shift staffing is judged on: each shift answers for the customers who
     came while it was on.
@@ -349,13 +354,12 @@ def _shift_kpis(lo: float, hi: float, duty: float, arr: np.ndarray, in_desk: np.
     first = start - arr
     d = in_desk
     c = chats & in_desk
+    if reach is not None:  # handled in order of start: only a stretch can overlap the shift
+        # (before it every ticket ended by lo: ``reach`` is the latest end so far)
+        u, v = np.searchsorted(reach, lo, "right"), np.searchsorted(starts, hi, "left")
+        starts, ends = starts[u:v], ends[u:v]
     overlap = np.minimum(ends, hi)
-    k = int(np.searchsorted(starts, lo))
-    if (starts[:k] < lo).all() and (starts[k:] >= lo).all():  # in order: no copy of starts
-        overlap -= starts
-        overlap[:k] = np.minimum(ends[:k], hi) - lo
-    else:
-        overlap -= np.maximum(starts, lo)
+    overlap -= np.maximum(starts, lo)
     busy = float(np.clip(overlap, 0.0, None, out=overlap).sum())
     del overlap
     fr = first[c]

@@ -40,47 +40,55 @@ class DeskOutcome:
 
 
 class Roster:
-    """The shift schedule as per-slot duty intervals, merged where shifts touch."""
+    """The shift schedule as a step function of slots on duty, and each slot's duty intervals.
+
+    Slot ``i`` is on duty wherever more than ``i`` slots are (shifts that overlap are summed;
+    shifts that touch make one interval). A slot's intervals are found the first time they
+    are asked for: a roster of thousands of slots over hundreds of segments would otherwise
+    spend seconds listing intervals for slots the desk never reaches.
+    """
 
     def __init__(self, shifts: list[tuple[float, float, int]], horizon: float) -> None:
         self.horizon = horizon
-        self.slots = max((n for _, _, n in shifts), default=0)
+        rows = [(float(s), float(e), int(n)) for s, e, n in shifts if n > 0 and e > s]
         self.on_duty_seconds = float(sum(
-            n * max(0.0, min(e, horizon) - s) for s, e, n in shifts))
-        ordered = sorted(shifts)
-        self.intervals: list[tuple[list[float], list[float]]] = []
-        for i in range(self.slots):
-            starts: list[float] = []
-            ends: list[float] = []
-            for s, e, n in ordered:
-                if n > i:
-                    if ends and abs(ends[-1] - s) < 1e-9:
-                        ends[-1] = e
-                    else:
-                        starts.append(s)
-                        ends.append(e)
-            self.intervals.append((starts, ends))
+            n * max(0.0, min(e, horizon) - s) for s, e, n in rows))
+        times = np.unique(np.asarray([t for s, e, _ in rows for t in (s, e)], dtype=float))
+        delta = np.zeros(times.size + 1, dtype=np.int64)
+        for s, e, n in rows:
+            delta[np.searchsorted(times, s)] += n
+            delta[np.searchsorted(times, e)] -= n
+        self.times = times  # segment g is times[g] .. times[g + 1]
+        self.heads = np.cumsum(delta)[:max(0, times.size - 1)]  # slots on duty in segment g
+        self.slots = int(self.heads.max()) if self.heads.size else 0
+        self._intervals: list[tuple[list[float], list[float]] | None] = [None] * self.slots
+
+    def intervals(self, slot: int) -> tuple[list[float], list[float]]:
+        """The starts and ends of ``slot``'s duty intervals, in order."""
+        got = self._intervals[slot]
+        if got is None:
+            on = np.concatenate(([False], self.heads > slot, [False]))
+            edge = np.flatnonzero(on[1:] != on[:-1])
+            got = (self.times[edge[0::2]].tolist(), self.times[edge[1::2]].tolist())
+            self._intervals[slot] = got
+        return got
 
     def next_on(self, slot: int, t: float) -> float:
         """The first time >= t at which ``slot`` is on duty (inf if never again)."""
-        starts, ends = self.intervals[slot]
+        starts, ends = self.intervals(slot)
         k = bisect.bisect_right(ends, t)
-        while k < len(starts):
-            if starts[k] <= t < ends[k]:
-                return t
-            if starts[k] > t:
-                return starts[k]
-            k += 1
+        if k < len(starts):
+            return t if starts[k] <= t else starts[k]
         return INF
 
     def duty_end(self, slot: int, t: float) -> float:
-        starts, ends = self.intervals[slot]
+        starts, ends = self.intervals(slot)
         k = bisect.bisect_right(ends, t)
         return ends[k] if k < len(ends) and starts[k] <= t else t
 
     def interval(self, slot: int, t: float) -> tuple[float, float]:
         """The duty interval of ``slot`` that contains ``t`` (``t`` must be on duty)."""
-        starts, ends = self.intervals[slot]
+        starts, ends = self.intervals(slot)
         k = bisect.bisect_right(ends, t)
         return starts[k], ends[k]
 
@@ -180,6 +188,8 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
             k += took
             idle = min(IDLE_MAX, 2 * idle) if took == want else max(IDLE, took)
             if took < want and not desk.waits:
+                if desk.off_duty and desk.refresh(float(arrival[k])):
+                    continue
                 if not desk.one(k):
                     break
                 k += 1
@@ -190,6 +200,8 @@ def desk_fast(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
         # runs long enough to pay for their numpy calls, short enough to settle in few rounds
         size = max(64, size * 3 // 4) if desk.rounds > SHRINK else min(c, size * 5 // 4)
         if took < want and not desk.quit:
+            if desk.off_duty and desk.refresh(float(arrival[k])):
+                continue
             if not desk.one(k):
                 break
             k += 1
@@ -216,6 +228,7 @@ class _Desk:
         self.rounds = 0
         self.waits = False
         self.quit = False
+        self.off_duty = False  # the last run stopped at an agent off duty
         c = roster.slots
         first = [roster.next_on(i, 0.0) for i in range(c)]
         order = sorted(range(c), key=lambda i: (first[i], i))
@@ -263,6 +276,38 @@ class _Desk:
         self.busy += min(s + h, hi[i], self.horizon) - s
         return True
 
+    def refresh(self, a: float) -> int:
+        """Every entry's key brought to what the recursion would find for it at time ``a``
+        (``max(key, a)`` off duty: the next time its slot comes on; idle since before its
+        slot came on duty: that time); returns how many changed.
+
+        The recursion fixes an entry when it reaches the top of the heap; a key it stores
+        is never later than what it will find, so fixing entries early changes no reply.
+        It saves a pass over the whole heap for each agent that goes on a break: hundreds
+        of agents leaving at one shift change are fixed in one pass.
+        """
+        c = int(np.searchsorted(self.key, INF))
+        key, slot = self.key[:c], self.slot[:c]
+        at = np.maximum(key, a)
+        lo, hi = self.lo_a[slot], self.hi_a[slot]
+        bad = np.flatnonzero((at < lo) | (at >= hi) | (lo > key))
+        if not bad.size:
+            return 0
+        roster = self.roster
+        for j, i, t, f in zip(bad.tolist(), slot[bad].tolist(), at[bad].tolist(),
+                              key[bad].tolist(), strict=True):
+            on = roster.next_on(i, t)
+            if on == INF:
+                key[j] = INF
+                continue
+            lo_i, hi_i = roster.interval(i, on)
+            self.lo[i], self.hi[i] = self.lo_a[i], self.hi_a[i] = lo_i, hi_i
+            key[j] = max(f, lo_i)
+        order = np.lexsort((slot, key))
+        self.key = np.concatenate((key[order], self.key[c:]))
+        self.slot = np.concatenate((slot[order], self.slot[c:]))
+        return int(bad.size)
+
     def on_shift(self) -> int:
         """How many slots may still come on duty (the others wait at key inf)."""
         return max(1, int(np.searchsorted(self.key, INF)))
@@ -287,6 +332,7 @@ class _Desk:
         have freed by then, less the tickets before it. Each then starts on arrival, and
         takes the entries in order of the heap's entries and those put back, merged.
         """
+        self.off_duty = False
         a = self.arrival[k:k + want]
         h = self.handling[k:k + want]
         if not (h > 0).all():  # an entry put back must come after the one taken
@@ -328,6 +374,7 @@ class _Desk:
             (self.patience[k:k + took] >= 0)
         if not ok.all():
             took, self.waits = int(np.argmin(ok)), False
+            self.off_duty = True
             if took == 0:
                 return 0
             a, ps = a[:took], ps[:took]
@@ -362,7 +409,7 @@ class _Desk:
         prefix, that prefix is the recursion's. The slots follow from the keys: an entry
         put back by ticket ``t`` has the slot ticket ``t`` took.
         """
-        self.quit = False
+        self.quit = self.off_duty = False
         a = self.arrival[k:k + want]
         h = self.handling[k:k + want]
         if not (h > 0).all():  # an entry put back must come after the one taken
@@ -414,6 +461,7 @@ class _Desk:
             took = int(np.argmin(ok[:took]))
             # a customer who left before an agent reached them takes no agent: noted here
             self.quit = bool(on_duty[took])
+            self.off_duty = not self.quit
             quit_at = float(s[took])
         if took:
             self._take(k, s[:took], back[:took], ps[:took], is_back[:took], origin[:took])

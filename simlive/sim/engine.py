@@ -7,6 +7,7 @@ replication that is plotted) the time series.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,51 @@ class Front:
     stride: int
 
 
+class FrontCache:
+    """The Fronts of the replications run lately, the least recently used dropped first once
+    they hold more than ``budget`` bytes of arrays (always at least one: a plan's candidates
+    reuse the replications they share)."""
+
+    def __init__(self, budget: int = 1 << 30) -> None:
+        self.budget = budget
+        self._items: dict[tuple, tuple[Front, int]] = {}
+        self._lock = threading.Lock()  # a Dask worker may run tasks on several threads
+
+    def get(self, key: tuple) -> Front | None:
+        with self._lock:
+            got = self._items.pop(key, None)
+            if got is None:
+                return None
+            self._items[key] = got  # now the most recently used
+            return got[0]
+
+    def put(self, key: tuple, front: Front) -> None:
+        size = _nbytes(front)
+        with self._lock:
+            self._items.pop(key, None)
+            while self._items and sum(n for _, n in self._items.values()) + size > self.budget:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = (front, size)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _nbytes(x: Any, depth: int = 0) -> int:
+    """The bytes of the numpy arrays a Front holds (its other parts are small)."""
+    if isinstance(x, np.ndarray):
+        return x.nbytes
+    if depth > 3:
+        return 0
+    if isinstance(x, dict):
+        return sum(_nbytes(v, depth + 1) for v in x.values())
+    if isinstance(x, list | tuple):
+        return sum(_nbytes(v, depth + 1) for v in x)
+    if hasattr(x, "__dict__"):
+        return sum(_nbytes(v, depth + 1) for v in vars(x).values())
+    return 0
+
+
 def front_key(s: Scenario, replication: int, keep_series: bool) -> tuple:
     """What a Front depends on: the scenario less its shift schedule, and the replication."""
     return replication, keep_series, s.model_dump_json(exclude={"aftersales": {"agents"}})
@@ -131,9 +177,9 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
 
 def run_replication(s: Scenario, replication: int, keep_series: bool = False,
                     progress: Progress | None = None,
-                    cache: dict | None = None) -> ReplicationResult:
-    """One replication. ``cache`` (a dict the caller owns) keeps the part before the desk, so
-    a planner trying agent counts simulates orders and tickets once per replication."""
+                    cache: FrontCache | None = None) -> ReplicationResult:
+    """One replication. ``cache`` keeps the part before the desk, so a planner trying agent
+    counts simulates orders and tickets once per replication."""
     streams = Streams(s.seed, replication)
     params = rule_params(s.rule_overrides())
     step = s.simulation.step
@@ -142,9 +188,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     if front is None:
         front = _front(s, keep_series, progress, streams, params)
         if cache is not None:
-            while len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            cache[key] = front
+            cache.put(key, front)
     audience, outcomes = front.audience, front.outcomes
     orders_per_step, stock_series, stride = (front.orders_per_step, front.stock_series,
                                              front.stride)

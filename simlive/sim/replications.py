@@ -8,8 +8,7 @@ that order, so the summary is the same bytes whatever ``jobs`` is.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +17,12 @@ from simlive.errors import UsageError
 from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
 from simlive.sim.certainty import Certainty, certainties
-from simlive.sim.engine import KPI_UNITS, ReplicationResult, run_replication
+from simlive.sim.engine import KPI_UNITS, ReplicationResult
 from simlive.sim.odds import Confidence, SequentialState, judge_all
 from simlive.sim.staffing import SERVICE_LEVEL
 from simlive.sim.stats import rounded, summarise_metric
 from simlive.sim.verdicts import broken_by_rule
+from simlive.sim.workers import Workers, open_workers
 
 Progress = Callable[[float], None]
 
@@ -119,41 +119,18 @@ def summarise(scenario: Scenario, reps: list[ReplicationResult],
                             max_replications, _shifts(scenario, reps))
 
 
-def _one(args: tuple[Scenario, int, bool]) -> ReplicationResult:
-    scenario, rep, keep = args
-    return run_replication(scenario, rep, keep_series=keep)
-
-
-def _replications(scenario: Scenario, first: int, count: int, jobs: int,
-                  pool: ProcessPoolExecutor | None, progress: Progress | None,
-                  cache: dict | None) -> Iterator[ReplicationResult]:
-    """Replications ``first .. first+count-1`` in order (computed ``jobs`` at a time)."""
-    if pool is None:
-        for rep in range(first, first + count):
-            def sub(frac: float, rep: int = rep) -> None:
-                if progress is not None:
-                    progress(rep + frac)
-            yield run_replication(scenario, rep, keep_series=rep == 0, progress=sub,
-                                  cache=cache)
-        return
-    args = [(scenario, rep, rep == 0) for rep in range(first, first + count)]
-    for rep, result in enumerate(pool.map(_one, args), start=first):
-        if progress is not None:
-            progress(rep + 1.0)
-        yield result
-
-
 def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
-             progress: Progress | None = None, cache: dict | None = None,
-             until_decided: bool = False, conf: Confidence | None = None,
-             first: int = 0) -> SimulationResult:
-    """Run replications on ``jobs`` processes and judge every rule.
+             progress: Progress | None = None, until_decided: bool = False,
+             conf: Confidence | None = None, first: int = 0,
+             workers: Workers | None = None) -> SimulationResult:
+    """Run replications and judge every rule.
 
-    Without ``until_decided``, exactly ``replications``. With it, batches of ``jobs`` until
-    Wald's test has decided every rule, ``replications`` being the most it may take.
-    ``progress`` gets the fraction done (of the maximum, for ``until_decided``).
-    ``cache`` (in-process runs only) lets repeated runs that differ only in the shift schedule
-    reuse each replication's orders and tickets; see ``engine.run_replication``.
+    Without ``until_decided``, exactly ``replications``. With it, batches of ``jobs`` (or
+    of the cluster's workers) until Wald's test has decided every rule, ``replications``
+    being the most it may take. ``progress`` gets the fraction done (of the maximum, for
+    ``until_decided``). ``workers``: where to run them (``workers.open_workers``; a plan
+    keeps one open, so its workers keep each replication's orders and tickets between
+    candidates); without it, ``jobs`` local processes for this call alone.
     ``first``: the index of the first replication (a plan validates on replications its
     search never saw).
     """
@@ -167,25 +144,28 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
         if progress is not None:
             progress(min(1.0, done / replications))
 
-    pool = ProcessPoolExecutor(max_workers=min(jobs, replications)) \
-        if jobs > 1 and replications > 1 else None
+    own = workers is None
+    if workers is None:
+        workers = open_workers(min(jobs, replications))
     try:
         if not until_decided:
-            reps = list(_replications(scenario, first, replications, jobs, pool,
-                                      lambda done: report(done - first), cache))
+            reps = list(workers.map(scenario, first, replications, report))
             return summarise(scenario, reps, conf)
         params = rule_params(scenario.rule_overrides())
         certain = certainties(scenario, params)
         state = SequentialState(conf, certain)
         reps = []
+        batch_size = workers.size
         while len(reps) < replications and not state.done():
-            batch = min(jobs, replications - len(reps))
-            for r in _replications(scenario, len(reps), batch, jobs, pool, report, cache):
+            batch = min(batch_size, replications - len(reps))
+            done = len(reps)
+            for r in workers.map(scenario, done, batch,
+                                 lambda d, done=done: report(done + d)):
                 if state.done():
                     break  # decided by an earlier replication of this batch: not counted
                 reps.append(r)
                 state.add(broken_by_rule(r.measures, params))
         return summarise(scenario, reps, conf, state.stopped, replications, certain)
     finally:
-        if pool is not None:
-            pool.shutdown()
+        if own:
+            workers.close()

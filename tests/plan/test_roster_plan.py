@@ -29,6 +29,7 @@ from simlive.plan.staffing import (
 from simlive.plan.targets import interval_levels, parse_target
 from simlive.scenario import load_scenario
 from simlive.sim.replications import simulate
+from simlive.sim.workers import InProcess
 
 HERE = Path(__file__).resolve().parent
 
@@ -195,10 +196,10 @@ def test_spike_roster_holds_on_fresh_replications_where_erlang_staffing_does_not
     targets = [parse_target("aftersales.service_level(20s) >= 0.8 per interval", [])]
     s = with_service_levels(load_scenario(HERE / "spike.yaml"), targets, None)
     roster = load_roster(HERE / "hourly.yaml")
-    cache: dict = {}
+    workers = InProcess(cached=True)
 
     def runner(sc, first, count):
-        return simulate(sc, count, 1, cache=cache, first=first)
+        return simulate(sc, count, first=first, workers=workers)
 
     plan = plan_roster(s, targets, roster, runner, 10, 20)
     assert plan.met, plan.why
@@ -210,7 +211,7 @@ def test_spike_roster_holds_on_fresh_replications_where_erlang_staffing_does_not
     assert len(levels) == 16 and all(v.mean >= 0.8 for v in levels), \
         [(v.index, v.mean) for v in levels if v.mean < 0.8]
     # the two-step answer (Erlang C per interval, then the same integer program) misses
-    base = simulate(s, 10, 1, cache=cache)
+    base = simulate(s, 10, workers=workers)
     erlang = requirements([r.intervals for r in base.replications], targets, s)
     two_step = solve_cover(erlang, plan.cols, roster)
     check = simulate(with_shifts(s, roster_shifts(plan.cols, two_step.heads)), 20, 1,

@@ -150,7 +150,8 @@ def test_an_agent_finishes_the_ticket_in_hand_after_the_shift():
 def test_roster_merges_touching_shifts():
     r = Roster([(0.0, 10.0, 2), (10.0, 20.0, 1), (30.0, 40.0, 2)], 100.0)
     assert r.slots == 2
-    assert r.intervals == [([0.0, 30.0], [20.0, 40.0]), ([0.0, 30.0], [10.0, 40.0])]
+    assert [r.intervals(i) for i in range(2)] == [([0.0, 30.0], [20.0, 40.0]),
+                                                 ([0.0, 30.0], [10.0, 40.0])]
     assert r.next_on(1, 15.0) == 30.0
     assert r.next_on(0, 15.0) == 15.0
     assert r.next_on(0, 40.0) == INF

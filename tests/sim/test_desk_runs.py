@@ -142,3 +142,28 @@ def test_agents_idle_before_a_gap_in_their_shifts() -> None:
     handling = rng.exponential(2.0, arrival.size)
     shifts = [(0.0, 10.0, 30), (10.0, 25.0, 5), (25.0, 100.0, 30)]
     assert_identical(arrival, handling, np.full(arrival.size, INF), shifts, 100.5)
+
+
+def test_a_staggered_roster_with_breaks() -> None:
+    """A roster plan's desk: overlapping shifts starting every half hour, each with a break,
+    so agents leave and come back at hundreds of instants, many at once; desk_fast fixes
+    every agent that left at one instant in one pass (``_Desk.refresh``) and must still
+    give the recursion's replies to the bit."""
+    rng = np.random.default_rng(21)
+    shifts = []
+    for start in np.arange(0.0, 12 * 3600.0, 1800.0):
+        heads = int(rng.integers(5, 60))
+        brk = start + float(rng.choice([2, 2.5, 3])) * 3600
+        shifts += [(float(start), brk, heads), (brk + 1800.0, float(start) + 4.5 * 3600, heads)]
+    n = 60_000
+    rate = np.where(np.arange(n) < n // 3, 3.0, 1.0)  # a busy first third, then quieter
+    arrival = np.cumsum(rng.exponential(1 / rate))
+    handling = rng.exponential(150, n)
+    patience = np.where(rng.random(n) < 0.6, rng.exponential(240, n), INF)
+    assert_identical(arrival, handling, patience, shifts, float(arrival[-1]) + 0.5)
+    # the roster sums the overlapping shifts
+    r = Roster(shifts, 1e9)
+    at = 3 * 3600.0 + 900.0
+    assert r.slots >= max(n for _, _, n in shifts)
+    on = sum(n for s, e, n in shifts if s <= at < e)
+    assert [r.next_on(i, at) == at for i in range(r.slots)].count(True) == on

@@ -7,13 +7,14 @@
    by the shrinkage.
 2. An integer program (``cover``) picks how many agents start on each template at each
    allowed start to cover every interval's requirement at least cost.
-3. The roster is simulated on the search replications; where an interval misses its target
-   with confidence, its requirement goes up and the program is solved again. A backlog
+3. The roster is simulated on the search replications; where an interval's mean service
+   level misses its target, its requirement goes up and the program is solved again. A backlog
    carries from one interval to the next, so only the first interval of each run of misses
    is raised (the next ones often recover with it) (Atlason, Epelman & Henderson's point:
    simulation beats the two-step because of that carry-over).
-4. When the search replications hold, the roster is simulated on fresh replications; if an
-   interval misses there, back to 3 with fresh ones next time, up to ``max_iterations``.
+4. When the search replications hold, the roster is simulated on fresh replications (in
+   ``looks``); if an interval misses there, back to 3 with fresh ones next time, up to
+   ``max_iterations``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from simlive.plan.cover import solve_cover
 from simlive.plan.roster import Columns, RosterFile, columns
 from simlive.plan.targets import IntervalLevel, Target, assess, interval_levels
 from simlive.scenario.schema import Scenario, ServiceLevel, Shift
+from simlive.sim.engine import ReplicationResult
 from simlive.sim.replications import SimulationResult
 from simlive.sim.staffing import IntervalCounts, available
 
@@ -124,17 +126,31 @@ def roster_shifts(cols: Columns, heads: np.ndarray) -> list[tuple[float, float, 
 # --- 3, 4. judging a roster ------------------------------------------------------------------
 
 
-def judge(targets: list[Target], result: SimulationResult) -> tuple[list[IntervalLevel],
-                                                                    list[int], list[str]]:
-    """The first per-interval target's level in each interval, the misses (intervals where
-    some per-interval target does not hold with confidence) and the overall targets not
-    met (their misses: where the service level is below the target, or the lowest)."""
-    counts = [r.intervals for r in result.replications]
+@dataclass
+class Judged:
+    rows: list[IntervalLevel]  # the first per-interval target's level in each interval
+    misses: list[int]  # intervals where some target's mean misses it
+    unmet: list[str]  # overall targets not met with confidence
+    sure: bool  # every target holds, each interval's with confidence too
+
+    @property
+    def held(self) -> bool:
+        return not self.misses and not self.unmet
+
+
+def judge(targets: list[Target], reps: list[ReplicationResult],
+          level: float = 0.95) -> Judged:
+    """Per-interval targets judged in every interval (``interval_levels``: on the mean, and
+    for sure with CIs at ``level``); overall targets with confidence, their misses being
+    the intervals where the service level is below the target (or the lowest)."""
+    counts = [r.intervals for r in reps]
     per = [t for t in targets if t.per_interval]
-    judged = [interval_levels(t, counts) for t in per]
+    judged = [interval_levels(t, counts, level) for t in per]
     misses = {v.index for levels in judged for v in levels if not v.held}
-    runs = [r.kpis for r in result.replications]
-    unmet = [t.text for t in targets if not t.per_interval and not assess(t, runs).met]
+    sure = all(v.sure for levels in judged for v in levels)
+    runs = [r.kpis for r in reps]
+    unmet = [t.text for t in targets
+             if not t.per_interval and not assess(t, runs, level).met]
     offered = np.sum([c.offered for c in counts], axis=0)
     for t in targets:
         if t.per_interval or t.text not in unmet or t.within is None or misses:
@@ -146,7 +162,35 @@ def judge(targets: list[Target], result: SimulationResult) -> tuple[list[Interva
         misses.update(int(i) for i in below)
         if not below.size and (offered > 0).any():
             misses.add(int(np.nanargmin(sl)))
-    return (judged[0] if judged else []), sorted(misses), unmet
+    return Judged(judged[0] if judged else [], sorted(misses), unmet,
+                  sure and not misses and not unmet)
+
+
+def looks(validate: int) -> list[int]:
+    """How many fresh replications a roster is judged on at each look: a quarter, a half,
+    then all of ``validate`` (one look below 10). A look before the last stops the check
+    when every target holds for sure, each CI at 1 - 5 % / looks (Bonferroni: the chance of
+    stopping on a roster that misses stays within 5 %); the last look judges the means. A
+    Double 11 interval holds thousands of tickets: its level is known well after a few
+    replications."""
+    if validate < 10:
+        return [validate]
+    return sorted({max(5, math.ceil(validate / 4)), math.ceil(validate / 2), validate})
+
+
+def validate_roster(runner: Runner, trial: Scenario, targets: list[Target], first: int,
+                    validate: int) -> tuple[Judged, int]:
+    """Judge ``trial`` on fresh replications from ``first`` at each of ``looks``: the
+    judgement (95 % intervals in its rows, for the report) and the replications used."""
+    steps = looks(validate)
+    level = 1 - 0.05 / len(steps)
+    reps: list[ReplicationResult] = []
+    for n in steps[:-1]:
+        reps += runner(trial, first + len(reps), n - len(reps)).replications
+        if judge(targets, reps, level).sure:
+            return judge(targets, reps), len(reps)
+    reps += runner(trial, first + len(reps), steps[-1] - len(reps)).replications
+    return judge(targets, reps), len(reps)
 
 
 def first_of_runs(misses: list[int]) -> list[int]:
@@ -207,7 +251,8 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
         raise UsageError("--roster plans for service levels: give a target such as "
                          "--target 'aftersales.service_level(20s) >= 0.8 per interval'")
     length = s.aftersales.service_level.interval
-    base = runner(s, 0, replications)
+    # the tickets and their work per interval do not depend on the agents: no desk needed
+    base = runner(with_shifts(s, []), 0, replications)
     counts = [r.intervals for r in base.replications]
     n_int = counts[0].offered.size
     cols = columns(roster, length, n_int)
@@ -227,15 +272,14 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
         shifts = roster_shifts(cols, cover.heads)
         plan.heads, plan.cost, plan.requirement = cover.heads, cover.cost, req.copy()
         trial = with_shifts(s, shifts)
-        result = runner(trial, 0, replications)
-        rows, misses, unmet = judge(targets, result)
+        got = judge(targets, runner(trial, 0, replications).replications)
         seeds = "search"
-        if not misses and not unmet:
-            result = runner(trial, fresh_at, validate)
-            rows, misses, unmet = judge(targets, result)
-            plan.validated_on = (fresh_at, validate)
-            fresh_at += validate
+        if got.held:
+            got, used = validate_roster(runner, trial, targets, fresh_at, validate)
+            plan.validated_on = (fresh_at, used)
+            fresh_at += used
             seeds = "fresh"
+        rows, misses, unmet = got.rows, got.misses, got.unmet
         plan.intervals = rows
         it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, len(misses), unmet)
         plan.iterations.append(it)

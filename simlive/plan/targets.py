@@ -144,7 +144,8 @@ class Assessment:
     met: bool
 
 
-def assess(target: Target, runs: Sequence[Mapping[str, float | None]]) -> Assessment:
+def assess(target: Target, runs: Sequence[Mapping[str, float | None]],
+           level: float = 0.95) -> Assessment:
     """Does the target hold with confidence over these replications' metric values?
 
     A metric that no replication produced (a shift with no chats has no chat p95) does not
@@ -158,7 +159,7 @@ def assess(target: Target, runs: Sequence[Mapping[str, float | None]]) -> Assess
     if not all(math.isfinite(g) for g in gaps):
         bad = math.inf if target.upper else -math.inf
         return Assessment(target, bad, bad, False)
-    mean, ci = mean_ci(gaps)
+    mean, ci = mean_ci(gaps, level)
     bound = mean if ci is None else (ci[1] if target.upper else ci[0])
     strict = target.op in ("<", ">")
     if target.upper:
@@ -173,12 +174,20 @@ class IntervalLevel:
     index: int
     mean: float
     ci95: tuple[float, float] | None
-    held: bool  # the CI's lower end meets the target (the value itself, for one replication)
+    held: bool  # the mean over the replications meets the target
+    sure: bool  # so does the CI's lower end (the value itself, for one replication)
 
 
-def interval_levels(target: Target, counts: Sequence[IntervalCounts]) -> list[IntervalLevel]:
+def interval_levels(target: Target, counts: Sequence[IntervalCounts],
+                    level: float = 0.95) -> list[IntervalLevel]:
     """A service level target judged in every interval that had tickets in some
-    replication, over the replications that had some there."""
+    replication, over the replications that had some there (``level``: of the CI).
+
+    An interval holds when its mean service level meets the target, as a workforce planner
+    reads an interval's expected service level; requiring the CI's far end in each of
+    hundreds of intervals would staff for noise (an interval with two chats is 0, 50 or
+    100 %). The CI says whether it holds for sure (``sure``), which lets a check stop
+    early."""
     from simlive.sim.stats import mean_ci
 
     levels = [c.service_level(target.within) for c in counts]
@@ -186,12 +195,14 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts]) -> list[In
     out = []
     for i in np.flatnonzero(offered > 0):
         values = [float(v[i]) for v in levels if not math.isnan(v[i])]
-        mean, ci = mean_ci(values)
+        mean, ci = mean_ci(values, level)
         if ci is not None:  # a fraction's interval stays within 0 .. 1
             ci = (max(0.0, ci[0]), min(1.0, ci[1]))
-        bound = mean if ci is None else ci[0]
-        held = bound > target.factor if target.op == ">" else bound >= target.factor - 1e-12
-        out.append(IntervalLevel(int(i), mean, ci, held))
+        def meets(x: float) -> bool:
+            return x > target.factor if target.op == ">" else x >= target.factor - 1e-12
+
+        out.append(IntervalLevel(int(i), mean, ci, meets(mean),
+                                 meets(mean if ci is None else ci[0])))
     return out
 
 

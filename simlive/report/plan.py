@@ -77,7 +77,7 @@ def plan_dict(plan: PlanResult, scenario: str, seed: int, replications: int) -> 
         "unmet": plan.unmet,
         "shifts": plan.shifts,
         "validated_on": None if plan.validated_on is None else
-        {"first": plan.validated_on[0], "replications": plan.validated_on[1]},
+        {"first_replication": plan.validated_on[0], "replications": plan.validated_on[1]},
         "validations": plan.validations,
         "candidates": [
             {"values": c.values, "value": c.value, "met": c.met, "metrics": c.metrics,

@@ -18,14 +18,22 @@ def t975(df: int) -> float:
     return _T975[keys[-1]] if df <= 120 else 1.96
 
 
-def mean_ci(values: list[float]) -> tuple[float, tuple[float, float] | None]:
-    """Mean and the 95 % confidence interval of the mean (None for a single value)."""
+def mean_ci(values: list[float], level: float = 0.95) -> tuple[float,
+                                                               tuple[float, float] | None]:
+    """Mean and the two-sided ``level`` confidence interval of the mean (None for a single
+    value)."""
     n = len(values)
     mean = math.fsum(values) / n
     if n < 2:
         return mean, None
     var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    half = t975(n - 1) * math.sqrt(var / n)
+    if level == 0.95:
+        t = t975(n - 1)
+    else:  # a plan's checks at several looks each take a share of the 5 %
+        from scipy.special import stdtrit
+
+        t = float(stdtrit(n - 1, 0.5 + level / 2))
+    half = t * math.sqrt(var / n)
     return mean, (mean - half, mean + half)
 
 

@@ -19,6 +19,7 @@ from simlive.plan.cover import solve_cover
 from simlive.plan.roster import RosterFile, columns, load_roster
 from simlive.plan.staffing import (
     erlang_c_slots,
+    looks,
     paid_heads,
     plan_roster,
     requirements,
@@ -234,7 +235,8 @@ def test_roster_plan_from_the_command_line(tmp_path):
         "--csv", str(csv_path), "--html", str(html))
     assert code == 0, stdout + stderr
     plan = json.loads(out.read_text())
-    assert plan["met"] is True and plan["validated_on"]["replications"] == 10
+    used = plan["validated_on"]["replications"]
+    assert plan["met"] is True and used in looks(10) == [5, 10]
     assert plan["agents"] == sum(r["heads"] for r in plan["roster"])
     assert plan["cost"] == pytest.approx(20 * plan["agent_hours"])
     rows = plan["intervals"]
@@ -243,7 +245,19 @@ def test_roster_plan_from_the_command_line(tmp_path):
     assert csv_path.read_text().splitlines()[0].startswith("interval,from_s,to_s,erlang_c")
     assert len(csv_path.read_text().splitlines()) == len(rows) + 1
     assert "<svg" in html.read_text()
-    assert "every target held on 10 fresh replications" in stdout
+    assert f"every target held on {used} fresh replications" in stdout
+
+
+def test_validation_looks_share_the_five_percent():
+    assert looks(4) == [4] and looks(20) == [5, 10, 20] and looks(100) == [25, 50, 100]
+    # a roster judged at three looks: each look's interval is at 1 - 5 %/3, wider than 95 %
+    from simlive.sim.stats import mean_ci
+
+    values = [0.81, 0.84, 0.86, 0.83, 0.85]
+    _, ci95 = mean_ci(values)
+    _, ci_look = mean_ci(values, 1 - 0.05 / 3)
+    assert ci_look[0] < ci95[0] and ci_look[1] > ci95[1]
+    assert mean_ci(values, 0.95) == mean_ci(values)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -216,8 +216,8 @@ def plan_scalar(planner: Planner) -> PlanResult:
 PASSES = 6  # rounds over the shifts before a per-shift plan gives up settling
 
 
-def plan_per_shift(planner: Planner, validate: int = 20,
-                   max_iterations: int = 30) -> PlanResult:
+def plan_per_shift(planner: Planner, validate: int = 20, max_iterations: int = 30,
+                   rounds: int = PASSES) -> PlanResult:
     """The least agents of each shift, decided jointly, then checked on fresh replications.
 
     A backlog left by one shift is answered by the next, so each shift's KPIs depend on its
@@ -236,7 +236,7 @@ def plan_per_shift(planner: Planner, validate: int = 20,
     notes: list[str] = [""] * len(shifts)
     kept = set()  # shifts no target measures
     settled = False
-    for round_ in range(1, PASSES + 1):
+    for round_ in range(1, rounds + 1):
         changed = False
         for k in order:
             if k in kept:
@@ -257,11 +257,11 @@ def plan_per_shift(planner: Planner, validate: int = 20,
                 return result
             changed |= answer != current[k]
             current[k] = answer
-        if not changed:
+        if not changed or rounds == 1:  # one round: the old greedy plan (for comparison)
             settled = True
             break
     if not settled:
-        result.unmet = [f"the shifts did not settle in {PASSES} rounds (each shift's least "
+        result.unmet = [f"the shifts did not settle in {rounds} rounds (each shift's least "
                         "agents kept changing with its neighbours')"]
         _shift_rows(result, shifts, guess, [None] * len(shifts), notes)
         return result

@@ -7,8 +7,8 @@
    by the shrinkage.
 2. An integer program (``cover``) picks how many agents start on each template at each
    allowed start to cover every interval's requirement at least cost.
-3. The roster is simulated on the search replications; where an interval's mean service
-   level misses its target, its requirement goes up and the program is solved again. A backlog
+3. The roster is simulated on the search replications; where an interval misses its target
+   with confidence, its requirement goes up and the program is solved again. A backlog
    carries from one interval to the next, so only the first interval of each run of misses
    is raised (the next ones often recover with it) (Atlason, Epelman & Henderson's point:
    simulation beats the two-step because of that carry-over).
@@ -129,7 +129,7 @@ def roster_shifts(cols: Columns, heads: np.ndarray) -> list[tuple[float, float, 
 @dataclass
 class Judged:
     rows: list[IntervalLevel]  # the first per-interval target's level in each interval
-    misses: list[int]  # intervals where some target's mean misses it
+    misses: list[int]  # intervals where some target misses with confidence
     unmet: list[str]  # overall targets not met with confidence
     sure: bool  # every target holds, each interval's with confidence too
 
@@ -140,8 +140,8 @@ class Judged:
 
 def judge(targets: list[Target], reps: list[ReplicationResult],
           level: float = 0.95) -> Judged:
-    """Per-interval targets judged in every interval (``interval_levels``: on the mean, and
-    for sure with CIs at ``level``); overall targets with confidence, their misses being
+    """Per-interval targets judged in every interval (``interval_levels``, with CIs at
+    ``level``); overall targets with confidence, their misses being
     the intervals where the service level is below the target (or the lowest)."""
     counts = [r.intervals for r in reps]
     per = [t for t in targets if t.per_interval]
@@ -170,7 +170,7 @@ def looks(validate: int) -> list[int]:
     """How many fresh replications a roster is judged on at each look: a quarter, a half,
     then all of ``validate`` (one look below 10). A look before the last stops the check
     when every target holds for sure, each CI at 1 - 5 % / looks (Bonferroni: the chance of
-    stopping on a roster that misses stays within 5 %); the last look judges the means. A
+    stopping on a roster that misses stays within 5 %); the last look looks for misses. A
     Double 11 interval holds thousands of tickets: its level is known well after a few
     replications."""
     if validate < 10:

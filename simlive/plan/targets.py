@@ -174,8 +174,8 @@ class IntervalLevel:
     index: int
     mean: float
     ci95: tuple[float, float] | None
-    held: bool  # the mean over the replications meets the target
-    sure: bool  # so does the CI's lower end (the value itself, for one replication)
+    held: bool  # not missed with confidence: the CI's upper end meets the target
+    sure: bool  # held for sure: the CI's lower end meets it (the value, for one replication)
 
 
 def interval_levels(target: Target, counts: Sequence[IntervalCounts],
@@ -183,11 +183,12 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     """A service level target judged in every interval that had tickets in some
     replication, over the replications that had some there (``level``: of the CI).
 
-    An interval holds when its mean service level meets the target, as a workforce planner
-    reads an interval's expected service level; requiring the CI's far end in each of
-    hundreds of intervals would staff for noise (an interval with two chats is 0, 50 or
-    100 %). The CI says whether it holds for sure (``sure``), which lets a check stop
-    early."""
+    An interval misses when it misses with confidence (its CI's upper end below the
+    target); one whose CI straddles the target holds. A least-cost roster leaves hundreds of
+    intervals just at the target: asking each CI's lower end to meet it, or even each mean,
+    fails a few of them on any sample by chance, and a plan would chase that noise (an
+    interval with two chats is at 0, 50 or 100 %). ``sure`` (the lower end meets it) lets
+    a check stop early."""
     from simlive.sim.stats import mean_ci
 
     levels = [c.service_level(target.within) for c in counts]
@@ -201,7 +202,7 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
         def meets(x: float) -> bool:
             return x > target.factor if target.op == ">" else x >= target.factor - 1e-12
 
-        out.append(IntervalLevel(int(i), mean, ci, meets(mean),
+        out.append(IntervalLevel(int(i), mean, ci, meets(mean if ci is None else ci[1]),
                                  meets(mean if ci is None else ci[0])))
     return out
 

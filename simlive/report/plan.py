@@ -80,7 +80,8 @@ def plan_dict(plan: PlanResult, scenario: str, seed: int, replications: int) -> 
         {"first_replication": plan.validated_on[0], "replications": plan.validated_on[1]},
         "validations": plan.validations,
         "candidates": [
-            {"values": c.values, "value": c.value, "met": c.met, "metrics": c.metrics,
+            {"shift": c.shift, "values": c.values, "value": c.value, "met": c.met,
+             "metrics": c.metrics,
              "targets": [{"target": a.target.text, "met": a.met, "bound": a.bound}
                          for a in c.assessments]}
             for c in plan.candidates

@@ -222,3 +222,50 @@ def test_per_shift_keeps_a_shift_no_target_measures(tmp_path: Path) -> None:
     assert code == 0
     plan = json.loads(out.read_text())
     assert plan["shifts"][1]["note"] == "" and plan["answer"][1] >= 1
+
+
+def test_per_shift_decides_shifts_jointly_and_checks_fresh_replications(tmp_path: Path) -> None:
+    """A chat spike at the end of shift 0 leaves a backlog shift 1 answers: shift 0's
+    answer depends on shift 1's agents. The shifts are sized in rounds until none changes
+    (shift 0 is judged again after shift 1 was sized), then checked on fresh replications;
+    the answer holds in every shift on 20 replications neither used."""
+    from simlive.plan.search import runs_of
+    from simlive.plan.vary import Knob
+    from simlive.scenario import load_scenario
+    from simlive.sim.replications import simulate
+
+    doc = yaml.safe_load(_textbook(tmp_path, rate_per_min=1, handling_min=4, agents=1,
+                                   hours=3).read_text())
+    doc["audience"] = {"interpolation": "step",
+                       "arrivals": [{"at": 0, "rate": "1/s"}, {"at": "50m", "rate": "8/s"},
+                                    {"at": "60m", "rate": "1/s"}],
+                       "dwell": {"dist": "fixed", "value": "1m"}}
+    doc["aftersales"]["consultations"] = {"per_viewer": "1/h"}
+    doc["aftersales"]["agents"] = [{"from": 0, "to": "1h", "agents": 1},
+                                   {"from": "1h", "to": "4h", "agents": 1}]
+    path = tmp_path / "handover.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "plan.json"
+    target = "aftersales.first_reply.p95_s <= 60"
+    code, stdout, _ = _plan(str(path), "--target", target, "--vary", "aftersales.agents",
+                            "--per-shift", "-r", "6", "--validate", "10", "--json", str(out))
+    assert code == 0, stdout
+    plan = json.loads(out.read_text())
+    answer = plan["answer"]
+    tries = plan["validations"]
+    first = 6 + 10 * (len(tries) - 1)  # each check on replications none before used
+    assert [v["first"] for v in tries] == list(range(6, first + 1, 10))
+    assert plan["validated_on"] == {"first_replication": first, "replications": 10}
+    assert tries[-1]["agents"] == answer and not tries[-1]["missed"]
+    assert all(v["missed"] for v in tries[:-1])  # a miss on fresh ones raised a shift
+    for before, after in zip(tries, tries[1:], strict=False):
+        raised = [int(k) for k in before["missed"]]
+        assert all(after["agents"][k] > before["agents"][k] for k in raised)
+    assert f"checked on 10 fresh replications ({first}..{first + 9})" in stdout
+    judged = [c["shift"] for c in plan["candidates"]]
+    assert 0 in judged[judged.index(1):], "shift 0 was not judged again after shift 1"
+    s = Knob(load_scenario(path), "aftersales.agents").apply(answer)
+    check = simulate(s, 20, first=1000)
+    for k in (0, 1):
+        p95 = [r["aftersales.first_reply.p95_s"] for r in runs_of(check, k)]
+        assert sum(p95) / len(p95) <= 60, (k, answer, p95)

@@ -24,11 +24,12 @@ class Cover:
 
 
 def solve_cover(requirement: np.ndarray, cols: Columns, roster: RosterFile,
-                time_limit: float = 60.0) -> Cover | None:
+                time_limit: float = 60.0, at_least: np.ndarray | None = None) -> Cover | None:
     """Heads per column at least cost; None when the templates' max heads cannot cover it.
 
     Intervals that no column covers are left out of the program (reported in ``uncovered``):
-    the roster file has no shift there, which the caller reports.
+    the roster file has no shift there, which the caller reports. ``at_least``: heads per
+    column the answer keeps (a roster that only grows).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_matrix
@@ -51,7 +52,8 @@ def solve_cover(requirement: np.ndarray, cols: Columns, roster: RosterFile,
     # a tiny cost per head-start breaks ties between equally priced rosters toward fewer
     # heads and earlier starts, so the answer does not depend on the solver's path
     tie = 1e-6 * (1 + np.arange(n) / max(n, 1))
-    res = milp(cols.cost + tie, integrality=np.ones(n), bounds=Bounds(0, np.inf),
+    floor = 0 if at_least is None else np.asarray(at_least, dtype=float)
+    res = milp(cols.cost + tie, integrality=np.ones(n), bounds=Bounds(floor, np.inf),
                constraints=constraints, options={"time_limit": time_limit, "presolve": True})
     if res.x is None:
         return None

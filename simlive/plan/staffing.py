@@ -7,8 +7,9 @@
    by the shrinkage.
 2. An integer program (``cover``) picks how many agents start on each template at each
    allowed start to cover every interval's requirement at least cost.
-3. The roster is simulated on the search replications; where an interval misses its target
-   with confidence, its requirement goes up and the program is solved again. A backlog
+3. The roster is simulated on the search replications; where an interval's mean service
+   level misses its target, its requirement goes up and the program is solved again, keeping at
+   least the heads of the last roster (else a cheaper reshuffle moves the miss elsewhere). A backlog
    carries from one interval to the next, so only the first interval of each run of misses
    is raised (the next ones often recover with it) (Atlason, Epelman & Henderson's point:
    simulation beats the two-step because of that carry-over).
@@ -129,7 +130,7 @@ def roster_shifts(cols: Columns, heads: np.ndarray) -> list[tuple[float, float, 
 @dataclass
 class Judged:
     rows: list[IntervalLevel]  # the first per-interval target's level in each interval
-    misses: list[int]  # intervals where some target misses with confidence
+    misses: list[int]  # intervals where some target's mean misses it
     unmet: list[str]  # overall targets not met with confidence
     sure: bool  # every target holds, each interval's with confidence too
 
@@ -170,7 +171,7 @@ def looks(validate: int) -> list[int]:
     """How many fresh replications a roster is judged on at each look: a quarter, a half,
     then all of ``validate`` (one look below 10). A look before the last stops the check
     when every target holds for sure, each CI at 1 - 5 % / looks (Bonferroni: the chance of
-    stopping on a roster that misses stays within 5 %); the last look looks for misses. A
+    stopping on a roster that misses stays within 5 %); the last look judges the means. A
     Double 11 interval holds thousands of tickets: its level is known well after a few
     replications."""
     if validate < 10:
@@ -263,7 +264,10 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
     step = np.maximum(1, np.ceil(0.05 * req)).astype(np.int64)
     fresh_at = replications
     for number in range(1, max_iterations + 1):
-        cover = solve_cover(req, cols, roster)
+        # after the first roster, re-solve keeping its heads: intervals that held keep what
+        # they had, so a re-solve does not trade one interval's miss for another's
+        cover = solve_cover(req, cols, roster, at_least=plan.heads) if number > 1 else None
+        cover = cover or solve_cover(req, cols, roster)
         if cover is None:
             plan.why = ("the templates' max_heads cannot cover the requirement "
                         f"(most needed in one interval: {int(req.max())})")

@@ -40,6 +40,7 @@ def interval_rows(plan: RosterPlan) -> list[dict[str, Any]]:
     the service level achieved on the validation replications."""
     scheduled = plan.scheduled
     by_index = {v.index: v for v in plan.intervals}
+    goal = next((t.factor for t in plan.targets if t.per_interval), 0.0) - 1e-12
     rows = []
     for i in sorted(set(by_index) | {int(i) for i in (plan.requirement > 0).nonzero()[0]}):
         v = by_index.get(i)
@@ -50,8 +51,9 @@ def interval_rows(plan: RosterPlan) -> list[dict[str, Any]]:
             "service_level": None if v is None else round(v.mean, 6),
             "ci95": None if v is None or v.ci95 is None else
             [round(v.ci95[0], 6), round(v.ci95[1], 6)],
-            "met": None if v is None else v.held,  # not missed with confidence
-            "sure": None if v is None else v.sure,  # the CI's lower end meets it too
+            "met": None if v is None else v.held,  # the mean meets the target
+            # and so does the 95 % CI's lower end
+            "sure": None if v is None else v.held and (v.ci95 is None or v.ci95[0] >= goal),
         })
     return rows
 

@@ -130,7 +130,7 @@ def roster_shifts(cols: Columns, heads: np.ndarray) -> list[tuple[float, float, 
 @dataclass
 class Judged:
     rows: list[IntervalLevel]  # the first per-interval target's level in each interval
-    misses: list[int]  # intervals where some target's mean misses it
+    misses: list[int]  # intervals where some target's mean misses it (``confident``: its CI)
     unmet: list[str]  # overall targets not met with confidence
     sure: bool  # every target holds, each interval's with confidence too
 
@@ -140,14 +140,20 @@ class Judged:
 
 
 def judge(targets: list[Target], reps: list[ReplicationResult],
-          level: float = 0.95) -> Judged:
+          level: float = 0.95, confident: bool = False) -> Judged:
     """Per-interval targets judged in every interval (``interval_levels``, with CIs at
-    ``level``); overall targets with confidence, their misses being
-    the intervals where the service level is below the target (or the lowest)."""
+    ``level``): misses where the mean misses the target, or (``confident``: a check on
+    fresh replications) where the CI does; overall targets with confidence, their misses
+    being the intervals where the service level is below the target (or the lowest).
+
+    The search raises every interval whose mean misses; the check fails a roster only on
+    confident misses, else the last few intervals sitting right at the target would each
+    fail on half of all fresh samples and the plan would never end."""
     counts = [r.intervals for r in reps]
     per = [t for t in targets if t.per_interval]
     judged = [interval_levels(t, counts, level) for t in per]
-    misses = {v.index for levels in judged for v in levels if not v.held}
+    misses = {v.index for levels in judged for v in levels
+              if (v.missed if confident else not v.held)}
     sure = all(v.sure for levels in judged for v in levels)
     runs = [r.kpis for r in reps]
     unmet = [t.text for t in targets
@@ -171,7 +177,8 @@ def looks(validate: int) -> list[int]:
     """How many fresh replications a roster is judged on at each look: a quarter, a half,
     then all of ``validate`` (one look below 10). A look before the last stops the check
     when every target holds for sure, each CI at 1 - 5 % / looks (Bonferroni: the chance of
-    stopping on a roster that misses stays within 5 %); the last look judges the means. A
+    stopping on a roster that misses stays within 5 %); the last look fails it on confident
+    misses alone (``judge``). A
     Double 11 interval holds thousands of tickets: its level is known well after a few
     replications."""
     if validate < 10:
@@ -189,9 +196,9 @@ def validate_roster(runner: Runner, trial: Scenario, targets: list[Target], firs
     for n in steps[:-1]:
         reps += runner(trial, first + len(reps), n - len(reps)).replications
         if judge(targets, reps, level).sure:
-            return judge(targets, reps), len(reps)
+            return judge(targets, reps, confident=True), len(reps)
     reps += runner(trial, first + len(reps), steps[-1] - len(reps)).replications
-    return judge(targets, reps), len(reps)
+    return judge(targets, reps, confident=True), len(reps)
 
 
 def first_of_runs(misses: list[int]) -> list[int]:
@@ -207,6 +214,7 @@ class Iteration:
     cost: float
     misses: int
     unmet: list[str]
+    missed: list[int] = field(default_factory=list)  # the intervals that missed
 
 
 @dataclass
@@ -261,7 +269,8 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
                       heads=np.zeros(cols.cost.size, dtype=np.int64))
     plan.erlang = requirements(counts, targets, s)
     req = plan.erlang.copy()
-    step = np.maximum(1, np.ceil(0.05 * req)).astype(np.int64)
+    step = np.zeros(req.size, dtype=np.int64)  # each interval's next raise (0: none yet)
+    goal = next((t.factor for t in targets if t.per_interval), None)
     fresh_at = replications
     for number in range(1, max_iterations + 1):
         # after the first roster, re-solve keeping its heads: intervals that held keep what
@@ -285,7 +294,8 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
             seeds = "fresh"
         rows, misses, unmet = got.rows, got.misses, got.unmet
         plan.intervals = rows
-        it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, len(misses), unmet)
+        it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, len(misses), unmet,
+                       misses)
         plan.iterations.append(it)
         if on_iteration is not None:
             on_iteration(it)
@@ -298,7 +308,11 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
                         + ", ".join(str(i) for i in misses[:5]))
             break
         scheduled = cols.cover @ cover.heads  # it missed with these: it needs more
+        achieved = {v.index: v.mean for v in rows}
         for i in raise_at:
+            if not step[i]:  # the first raise: by the shortfall, then doubling
+                gap = goal - achieved[i] if goal is not None and i in achieved else 0.025
+                step[i] = max(1, math.ceil(scheduled[i] * min(0.5, max(0.005, 2 * gap))))
             req[i] = max(req[i], scheduled[i]) + step[i]
             step[i] *= 2
     else:

@@ -176,6 +176,7 @@ class IntervalLevel:
     ci95: tuple[float, float] | None
     held: bool  # the mean over the replications meets the target
     sure: bool  # so do the CIs' lower ends over all the intervals judged (Bonferroni)
+    missed: bool  # missed with confidence: the interval's CI's upper end is below it
 
 
 def interval_levels(target: Target, counts: Sequence[IntervalCounts],
@@ -190,7 +191,10 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     merely reaches the target passed a spike interval at 75 % (its replications vary
     widely). ``sure``: the roster holds in every interval with confidence ``level``, the
     CIs' lower ends at 1 - (1 - level) / m over the m intervals (Bonferroni); a check may
-    stop early on it. The rows report each interval's own ``level`` interval."""
+    stop early on it. ``missed``: the interval's own ``level`` CI lies below the target (a
+    check on fresh replications fails on that alone: an interval whose true level is at
+    the target has its mean below it on half of all samples). The rows report each
+    interval's own ``level`` interval."""
     from simlive.sim.stats import mean_ci
 
     def meets(x: float) -> bool:
@@ -208,7 +212,8 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
         if ci is not None and wide is not None:  # a fraction's interval stays within 0 .. 1
             ci = (max(0.0, ci[0]), min(1.0, ci[1]))
         out.append(IntervalLevel(int(i), mean, ci, meets(mean),
-                                 meets(mean if wide is None else wide[0])))
+                                 meets(mean if wide is None else wide[0]),
+                                 not meets(mean if ci is None else ci[1])))
     return out
 
 

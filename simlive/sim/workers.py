@@ -45,6 +45,15 @@ def cached_replications() -> int:
     return len(_CACHE)
 
 
+def _in_order(futures: list, progress: Progress | None) -> Iterator[ReplicationResult]:
+    """The futures' results in the order they were sent (both kinds of future have
+    ``result()``), counting them done."""
+    for done, f in enumerate(futures, start=1):
+        yield f.result()
+        if progress is not None:
+            progress(float(done))
+
+
 class Workers(Protocol):
     size: int  # replications that run at once
 
@@ -92,10 +101,7 @@ class Processes:
                                                  self.cached)
                    for rep in range(first, first + count)]
         try:
-            for done, f in enumerate(futures, start=1):
-                yield f.result()
-                if progress is not None:
-                    progress(float(done))
+            yield from _in_order(futures, progress)
         finally:
             for f in futures:
                 f.cancel()
@@ -143,10 +149,7 @@ class Cluster:
                                       allow_other_workers=True, pure=False)
                    for rep in range(first, first + count)]
         try:
-            for done, f in enumerate(futures, start=1):
-                yield f.result()
-                if progress is not None:
-                    progress(float(done))
+            yield from _in_order(futures, progress)
         finally:
             self.client.cancel(futures)
 

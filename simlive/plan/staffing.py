@@ -96,18 +96,24 @@ def paid_heads(slots: int, concurrency: int, shrinkage: float) -> int:
 def requirements(counts: list[IntervalCounts], targets: list[Target],
                  s: Scenario) -> np.ndarray:
     """Paid heads per interval, the most any service level target needs (Erlang C on the
-    mean offered tickets and work of the replications)."""
+    mean offered tickets and work of the replications), and one answering agent in every
+    interval between the first and the last with tickets: the search replications may
+    have none in a quiet night interval where other replications have one, and nobody on
+    the desk answers it at 0 %."""
     a = s.aftersales
     offered = np.mean([c.offered for c in counts], axis=0)
     work = np.mean([c.work for c in counts], axis=0)
     length = counts[0].length
     levels = [t for t in targets if t.within is not None]
     out = np.zeros(offered.size, dtype=np.int64)
-    for i in np.flatnonzero(offered > 0):
+    busy = np.flatnonzero(offered > 0)
+    if busy.size:  # tickets may come at any time in that span: someone answers throughout
+        out[busy[0]:busy[-1] + 1] = paid_heads(1, a.chat_concurrency, a.shrinkage)
+    for i in busy:
         rate, mean_work = offered[i] / length, work[i] / offered[i]
         slots = max(erlang_c_slots(rate, mean_work, t.within, t.factor, a.max_occupancy)
                     for t in levels)
-        out[i] = paid_heads(slots, a.chat_concurrency, a.shrinkage)
+        out[i] = max(out[i], paid_heads(slots, a.chat_concurrency, a.shrinkage))
     return out
 
 

@@ -318,7 +318,7 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
         for i in raise_at:
             if not step[i]:  # the first raise: by the shortfall, then doubling
                 gap = goal - achieved[i] if goal is not None and i in achieved else 0.025
-                step[i] = max(1, math.ceil(scheduled[i] * min(0.5, max(0.005, 2 * gap))))
+                step[i] = max(1, math.ceil(scheduled[i] * min(0.25, max(0.005, gap))))
             req[i] = max(req[i], scheduled[i]) + step[i]
             step[i] *= 2
     else:

@@ -191,7 +191,8 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     merely reaches the target passed a spike interval at 75 % (its replications vary
     widely). ``sure``: the roster holds in every interval with confidence ``level``, the
     CIs' lower ends at 1 - (1 - level) / m over the m intervals (Bonferroni); a check may
-    stop early on it. ``missed``: the interval's own ``level`` CI lies below the target (a
+    stop early on it. ``missed``: the interval's own ``level`` CI lies below the target, and
+    so does the Clopper-Pearson interval of its tickets pooled over the replications (a
     check on fresh replications fails on that alone: an interval whose true level is at
     the target has its mean below it on half of all samples). The rows report each
     interval's own ``level`` interval."""
@@ -200,8 +201,11 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     def meets(x: float) -> bool:
         return x > target.factor if target.op == ">" else x >= target.factor - 1e-12
 
+    from simlive.sim.sequential import clopper_pearson
+
     levels = [c.service_level(target.within) for c in counts]
     offered = np.sum([c.offered for c in counts], axis=0)
+    answered = np.sum([c.answered[target.within] for c in counts], axis=0)
     judged = np.flatnonzero(offered > 0)
     family = 1 - (1 - level) / max(1, judged.size)
     out = []
@@ -211,9 +215,12 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
         wide = mean_ci(values, family)[1]
         if ci is not None and wide is not None:  # a fraction's interval stays within 0 .. 1
             ci = (max(0.0, ci[0]), min(1.0, ci[1]))
+        # missed with confidence: by the replications' spread, and by the tickets counted
+        # (a t interval over two replications of one chat each says nothing)
+        pooled = clopper_pearson(int(answered[i]), int(offered[i]), level)[1]
+        missed = ci is not None and not meets(ci[1]) and not meets(pooled)
         out.append(IntervalLevel(int(i), mean, ci, meets(mean),
-                                 meets(mean if wide is None else wide[0]),
-                                 not meets(mean if ci is None else ci[1])))
+                                 meets(mean if wide is None else wide[0]), missed))
     return out
 
 

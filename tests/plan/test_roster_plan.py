@@ -301,3 +301,42 @@ def test_roster_files_that_cannot_be_planned(tmp_path, body, code, message):
                                 "--target", "aftersales.service_level(20s) >= 0.8")
     assert got == code
     assert message in stdout + stderr
+
+
+def test_an_interval_misses_with_confidence_only_when_tickets_and_replications_agree():
+    """Three intervals over 20 replications: a quiet one where two replications had one
+    chat each, both late (mean 0 %, a t interval of zero width, yet two chats say little);
+    a busy one at 70 % (50 chats a replication); a busy one at 85 %."""
+    from simlive.sim.staffing import IntervalCounts
+
+    rng = np.random.default_rng(4)
+    target = parse_target("aftersales.service_level(20s) >= 0.8 per interval", [])
+    counts = []
+    for r in range(20):
+        quiet = 1 if r < 2 else 0
+        low, high = rng.binomial(50, 0.7), rng.binomial(50, 0.85)
+        counts.append(IntervalCounts(1800.0, np.array([quiet, 50, 50]),
+                                     {20.0: np.array([0, low, high])},
+                                     np.array([60.0 * quiet, 3000.0, 3000.0])))
+    quiet, low, high = interval_levels(target, counts)
+    assert quiet.mean == 0.0 and not quiet.held and not quiet.missed
+    assert not low.held and low.missed
+    assert high.held and not high.missed and high.sure
+
+
+def test_someone_answers_in_every_interval_between_the_first_and_last_tickets():
+    """A quiet night interval without a ticket in the search replications still gets an
+    answering agent: another replication may have one there."""
+    from simlive.sim.staffing import IntervalCounts
+
+    s = with_service_levels(load_scenario(HERE / "spike.yaml"), [], None)
+    s = s.model_copy(update={"aftersales": s.aftersales.model_copy(update={"shrinkage": 0.3})})
+    target = parse_target("aftersales.service_level(20s) >= 0.8 per interval", [])
+    offered = np.array([0, 30, 0, 0, 12, 0])
+    counts = [IntervalCounts(1800.0, offered, {20.0: offered}, offered * 240.0)]
+    req = requirements(counts, [target], s)
+    floor = paid_heads(1, 1, 0.3)
+    assert floor == 2  # one answering agent of 30 % shrinkage: two paid
+    assert req[0] == 0 and req[5] == 0  # before the first and after the last ticket
+    assert req[2] == req[3] == floor
+    assert req[1] > floor and req[4] > floor

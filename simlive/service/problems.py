@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -55,7 +55,18 @@ def install_handlers(app: FastAPI) -> None:
                             headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's answer to a body the JSON parser gave up on for another reason than
+            # a syntax error (invalid UTF-8, nesting too deep for Python, an integer of
+            # thousands of digits): bad input like any other, 422 naming the body
+            why = type(exc.__cause__).__name__
+            return JSONResponse({"detail": [{"loc": ["body"], "type": "json_invalid",
+                                             "msg": f"the body is not JSON this service can "
+                                                    f"read ({why})"}],
+                                 "code": "invalid"}, 422)
+        if exc.status_code == 405:
+            return _not_allowed(request)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, "http_error")
         return JSONResponse({"detail": exc.detail, "code": code}, exc.status_code,
@@ -82,6 +93,24 @@ def install_handlers(app: FastAPI) -> None:
         log.error("database unavailable: %s", exc.orig)
         return JSONResponse({"detail": "the database is busy or unavailable; retry",
                              "code": "unavailable"}, 503, headers={"Retry-After": "1"})
+
+
+def _not_allowed(request: Request) -> Response:
+    """405 with ``Allow`` naming every method some route serves at this path (Starlette
+    names only the first route's: ``GET /orders`` and ``POST /orders`` are two routes);
+    OPTIONS answers 204 with that ``Allow``."""
+    from starlette.routing import Match
+
+    methods = {"OPTIONS"}
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    allow = ", ".join(sorted(methods))
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return JSONResponse({"detail": f"{request.method} is not allowed here; allowed: {allow}",
+                         "code": "method_not_allowed"}, 405, headers={"Allow": allow})
 
 
 class BodyLimit:

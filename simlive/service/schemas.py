@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 MAX_ID = 2**53  # JSON-safe integers; also inside every database's BIGINT
 MAX_COUNT = 10**9
@@ -28,20 +37,23 @@ def _clean_text(value: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        value = value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("must be a time between 2000 and 2200") from None
+    # the year as written (the schema's pattern says the same), then UTC: 2200-12-31T23:00-05
+    # is 2201 in UTC, still well inside what every database stores
     if not 2000 <= value.year <= 2200:
         raise ValueError("must be a time between 2000 and 2200")
-    return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+NO_NUL = "^[^\\u0000]*$"  # the schema says what _clean_text refuses
 
 
 def _text(max_length: int) -> type[str]:
     return Annotated[  # type: ignore[return-value]
-        str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_clean_text)
+        str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_clean_text),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": max_length,
+                        "pattern": NO_NUL}),
     ]
 
 
@@ -51,7 +63,17 @@ Message = _text(4000)
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-When = Annotated[datetime, AfterValidator(_utc)]
+def _time_text(value: object) -> object:
+    """A time comes as an ISO 8601 string (JSON has no time type): no numbers, no booleans."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 time string, such as 2026-11-11T20:00:00Z")
+    return value
+
+
+When = Annotated[datetime, Strict(False), BeforeValidator(_time_text), AfterValidator(_utc),
+                 WithJsonSchema({"type": "string", "format": "date-time",
+                                 "pattern": "^(2[01][0-9]{2}|2200)-",
+                                 "description": "ISO 8601, between the years 2000 and 2200"})]
 Role = Literal["viewer", "merchant", "agent", "admin"]
 TicketKind = Literal["consultation", "return", "replacement", "refund", "complaint"]
 TicketState = Literal["open", "replied", "in_progress", "resolved", "closed"]
@@ -59,7 +81,10 @@ OrderState = Literal["reserved", "paid", "expired", "cancelled"]
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown fields, and every value of its JSON type (strict: true,
+    "1" and 1.0 are not the integer 1; a wrong type is 422 naming the field)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- users -------------------------------------------------------------------------------
@@ -210,6 +235,11 @@ class ReceiptOut(BaseModel):
 
 # --- tickets -----------------------------------------------------------------------------
 class TicketCreate(Request):
+    # the schema says it too: return, replacement and refund tickets name their order
+    model_config = ConfigDict(json_schema_extra={"if": {
+        "properties": {"kind": {"enum": ["return", "replacement", "refund"]}}},
+        "then": {"required": ["order_id"], "properties": {"order_id": {"type": "integer"}}}})
+
     kind: TicketKind
     message: Message
     order_id: Id | None = Field(None, description="Required for return, replacement, refund.")

@@ -111,6 +111,10 @@ _HELD = select(func.coalesce(func.sum(_o.c.quantity), 0)).where(
     _o.c.state.in_(ACTIVE))
 _INSERT_ORDER = insert(_o).returning(_o.c.id)
 _BROADCAST = select(t.broadcasts.c.id).where(t.broadcasts.c.id == bindparam("b_id"))
+_PRESENTED = (select(t.broadcast_products.c.product_id)
+              .join(_p, _p.c.id == t.broadcast_products.c.product_id)
+              .where(t.broadcast_products.c.broadcast_id == bindparam("b_id"),
+                     _p.c.sku == bindparam("b_sku")))
 _PRODUCT = select(_p.c.id).where(_p.c.sku == bindparam("b_sku"))
 
 
@@ -133,11 +137,15 @@ def _replayed(row: RowMapping, digest: str, key: str) -> RowMapping:
     return row
 
 
-def _check_broadcast(conn: Connection, broadcast_id: int | None) -> None:
+def _check_broadcast(conn: Connection, broadcast_id: int | None, sku: str) -> None:
+    """An order may cite a broadcast only if the broadcast presents its SKU (its merchant
+    linked it: a broadcast cannot be credited with another merchant's sales)."""
     if broadcast_id is None:
         return
     if conn.execute(_BROADCAST, {"b_id": broadcast_id}).first() is None:
         raise not_found("broadcast", broadcast_id)
+    if conn.execute(_PRESENTED, {"b_id": broadcast_id, "b_sku": sku}).first() is None:
+        raise conflict("not_presented", f"broadcast {broadcast_id} does not present {sku!r}")
 
 
 def _check_limit(conn: Connection, buyer_id: int, product_id: int, limit: int | None,
@@ -179,7 +187,7 @@ def _place(svc: Service, conn: Connection, caller: Caller, key: str, digest: str
     guard, which saves a query on the hot path.
     """
     try:
-        _check_broadcast(conn, body.broadcast_id)
+        _check_broadcast(conn, body.broadcast_id, body.sku)
         prod = conn.execute(_RESERVE, {"b_sku": body.sku, "b_qty": body.quantity}).first()
         if prod is None:
             raise _sold_out(conn, body.sku, body.quantity)
@@ -203,7 +211,7 @@ def _place_racy(svc: Service, caller: Caller, key: str, digest: str,
     time.sleep(svc.settings.fault_gap)
     with svc.db.write() as conn:
         _check_key(conn, caller.id, key)
-        _check_broadcast(conn, body.broadcast_id)
+        _check_broadcast(conn, body.broadcast_id, body.sku)
         conn.execute(update(p).where(p.c.id == prod.id)
                      .values(remaining=prod.remaining - body.quantity))
         _check_limit(conn, caller.id, prod.id, prod.max_per_buyer, body.quantity)

@@ -117,14 +117,16 @@ def _transition(svc: Service, caller: Caller, broadcast_id: int, src: str, dst: 
     return row
 
 
-@router.post("/broadcasts/{broadcast_id}/start")
+@router.post("/broadcasts/{broadcast_id}/start",
+             responses={409: {"description": "illegal_transition"}})
 def start_broadcast(broadcast_id: IdPath, caller: MerchantOrAdmin, svc: Svc) -> BroadcastOut:
     """scheduled -> live."""
     return broadcast_out(_transition(svc, caller, broadcast_id, "scheduled", "live",
                                      "started_at"))
 
 
-@router.post("/broadcasts/{broadcast_id}/end")
+@router.post("/broadcasts/{broadcast_id}/end",
+             responses={409: {"description": "illegal_transition"}})
 def end_broadcast(broadcast_id: IdPath, caller: MerchantOrAdmin, svc: Svc) -> BroadcastOut:
     """live -> ended, publishing the replay in the same transaction."""
     return broadcast_out(_transition(svc, caller, broadcast_id, "live", "ended", "ended_at"))

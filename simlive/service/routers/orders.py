@@ -85,7 +85,8 @@ def list_orders(svc: Service, caller: Caller, state: str | None, after: int,
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "a retry: the order first made with this key"},
-                        409: {"description": "sold_out, buyer_limit or idempotency_mismatch"}})
+                        409: {"description": "sold_out, buyer_limit, idempotency_mismatch or "
+                                              "not_presented"}})
 async def create_order(body: OrderCreate, key: IdempotencyKey, caller: Viewer, svc: Svc,
                        response: Response) -> OrderOut:
     """Reserve ``quantity`` units; pay within the payment timeout or the order expires."""
@@ -133,19 +134,25 @@ def cancel(order_id: IdPath, caller: Viewer, svc: Svc) -> OrderOut:
 def deliver(order_id: IdPath, body: Deliver, caller: MerchantOrAdmin, svc: Svc) -> OrderOut:
     """Record delivery (starts the 7-day return window). Only an admin may give a past
     ``delivered_at`` or change a recorded one."""
-    row = load_order(svc, caller, order_id)
+    load_order(svc, caller, order_id)
     if body.delivered_at is not None and caller.role != "admin":
         raise forbidden("only an admin may set delivered_at")
+    # the update itself checks the state it changes, so of N concurrent deliveries one wins
+    # and the others see what it recorded (a check before the update would let them all in)
+    guard = [o.c.id == order_id, o.c.state == "paid"]
+    if caller.role != "admin":
+        guard.append(o.c.delivered_at.is_(None))
+    with svc.db.write() as conn:
+        won = conn.execute(update(o).where(*guard).values(
+            delivered_at=body.delivered_at or svc.now())).rowcount == 1
+    row = load_order(svc, caller, order_id)
+    if won:
+        return order_out(row)
     if row["state"] != "paid":
         raise conflict("order_not_paid", f"order {order_id} is {row['state']}; only a paid "
                                          f"order can be delivered")
-    if row["delivered_at"] is not None and caller.role != "admin":
-        raise conflict("already_delivered", f"order {order_id} was delivered at "
-                                            f"{row['delivered_at'].isoformat()}")
-    with svc.db.write() as conn:
-        conn.execute(update(o).where(o.c.id == order_id)
-                     .values(delivered_at=body.delivered_at or svc.now()))
-    return order_out(load_order(svc, caller, order_id))
+    raise conflict("already_delivered", f"order {order_id} was delivered at "
+                                        f"{row['delivered_at'].isoformat()}")
 
 
 @router.get("/orders/{order_id}/receipt",

@@ -82,7 +82,8 @@ def get_review(review_id: IdPath, caller: AnyRole, svc: Svc) -> ReviewOut:
     return review_out(_load(svc, review_id), caller.role == "admin")
 
 
-@router.post("/admin/reviews/{review_id}/hide", tags=["admin"])
+@router.post("/admin/reviews/{review_id}/hide", tags=["admin"],
+             responses={409: {"description": "already_hidden"}})
 def hide_review(review_id: IdPath, body: ReviewHide, caller: Admin, svc: Svc) -> ReviewOut:
     """Hide off-topic content: the review is kept and an audit record says who and why."""
     now = svc.now()

@@ -38,6 +38,12 @@ from simlive.service.schemas import (
 )
 
 router = APIRouter(tags=["tickets"], responses=ERRORS)
+STEP_409: dict[int | str, dict[str, Any]] = {
+    409: {"description": "illegal_transition: the ticket is not in the state this step "
+                         "needs (of concurrent requests for one step, one wins)"}}
+MARK_409: dict[int | str, dict[str, Any]] = {
+    409: {"description": "already_recorded, wrong_kind, or goods_not_received (a return's "
+                         "refund before its goods are back)"}}
 tk, ev = t.tickets, t.ticket_events
 NEEDS_ORDER = ("return", "replacement", "refund")
 GOODS_KINDS = ("return", "replacement", "refund")
@@ -185,28 +191,28 @@ def _step(svc: Service, caller: Caller, ticket_id: int, action: str, src: str, d
     return ticket_out(row)
 
 
-@router.post("/tickets/{ticket_id}/reply")
+@router.post("/tickets/{ticket_id}/reply", responses=STEP_409)
 def reply(ticket_id: IdPath, body: TicketNote, caller: Staff, svc: Svc) -> TicketOut:
     """open -> replied: the first reply (``aftersales.first-reply``)."""
     return _step(svc, caller, ticket_id, "reply", "open", "replied", body.message,
                  first_reply_at=None)
 
 
-@router.post("/tickets/{ticket_id}/start")
+@router.post("/tickets/{ticket_id}/start", responses=STEP_409)
 def start(ticket_id: IdPath, caller: Staff, svc: Svc) -> TicketOut:
     """replied -> in_progress."""
     return _step(svc, caller, ticket_id, "start", "replied", "in_progress", None,
                  in_progress_at=None)
 
 
-@router.post("/tickets/{ticket_id}/resolve")
+@router.post("/tickets/{ticket_id}/resolve", responses=STEP_409)
 def resolve(ticket_id: IdPath, body: TicketResolve, caller: Staff, svc: Svc) -> TicketOut:
     """in_progress -> resolved, with what was done."""
     return _step(svc, caller, ticket_id, "resolve", "in_progress", "resolved",
                  body.resolution, resolved_at=None, resolution=body.resolution)
 
 
-@router.post("/tickets/{ticket_id}/close")
+@router.post("/tickets/{ticket_id}/close", responses=STEP_409)
 def close(ticket_id: IdPath, body: TicketClose, caller: Viewer, svc: Svc) -> TicketOut:
     """resolved -> closed by the consumer, recording their feedback."""
     return _step(svc, caller, ticket_id, "close", "resolved", "closed", body.feedback,
@@ -238,13 +244,13 @@ def _mark(svc: Service, caller: Caller, ticket_id: int, column: str, kinds: tupl
     return ticket_out(row)
 
 
-@router.post("/tickets/{ticket_id}/goods-received")
+@router.post("/tickets/{ticket_id}/goods-received", responses=MARK_409)
 def goods_received(ticket_id: IdPath, body: TicketMark, caller: Staff, svc: Svc) -> TicketOut:
     """Record when the returned goods arrived (return, replacement, refund tickets)."""
     return _mark(svc, caller, ticket_id, "goods_received_at", GOODS_KINDS, body.at)
 
 
-@router.post("/tickets/{ticket_id}/refund-paid")
+@router.post("/tickets/{ticket_id}/refund-paid", responses=MARK_409)
 def refund_paid(ticket_id: IdPath, body: TicketMark, caller: Staff, svc: Svc) -> TicketOut:
     """Record when the money was paid back (return and refund tickets)."""
     return _mark(svc, caller, ticket_id, "refund_paid_at", REFUND_KINDS, body.at)

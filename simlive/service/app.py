@@ -9,8 +9,13 @@ correct one.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -112,4 +117,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app for a uvicorn worker process, configured by ``SIMLIVE_SERVICE_SETTINGS``."""
+    supervisor = os.environ.get("SIMLIVE_SUPERVISOR_PID", "")
+    if supervisor.isdigit() and int(supervisor) != os.getpid():
+        watch_parent(int(supervisor))
     return create_app(Settings.from_env())
+
+
+def watch_parent(supervisor: int, every: float = 0.5) -> None:
+    """A worker of ``simlive serve --workers N`` stops when the serving process is gone.
+
+    uvicorn's supervisor stops its workers when it is stopped, but a supervisor that is
+    killed (SIGKILL, the OOM killer) runs no code: its workers went on serving the port.
+    Linux tells the worker at once (``PR_SET_PDEATHSIG``); elsewhere, and for a parent gone
+    before that was set, a thread sees the parent change and stops the worker as SIGTERM
+    would (a graceful shutdown)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread does it
+            pass
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(every)
+        log.error("the serving process %d is gone: this worker stops", supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="simlive-parent-watch", daemon=True).start()

@@ -137,11 +137,16 @@ def serve(db: str = "sqlite:///simlive.db", host: str = "127.0.0.1", port: int =
     _run_uvicorn(settings, sock, workers)
 
 
+SUPERVISOR_ENV = "SIMLIVE_SUPERVISOR_PID"
+
+
 def _run_uvicorn(settings: Settings, sock: socket.socket, workers: int) -> None:
     import uvicorn
 
     # The parent already created the token users; workers need not carry the tokens.
     os.environ.update(settings.with_(tokens=()).to_env())
+    # workers leave when this process does, even when it is killed (app.watch_parent)
+    os.environ[SUPERVISOR_ENV] = str(os.getpid()) if workers > 1 else ""
     config = uvicorn.Config("simlive.service.app:app_from_env", factory=True, workers=workers,
                             access_log=False, log_level="warning", timeout_graceful_shutdown=5)
     if workers == 1:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
 
 from simlive.cli import cli
@@ -74,3 +80,39 @@ def test_two_workers_on_postgres_keep_the_stock(postgres: TempPostgres, tmp_path
         ledger = shop.ledger(sku)
         assert (ledger["reserved"], ledger["remaining"], ledger["balanced"]) == (30, 0, True)
         shop.close()
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_workers_stop_when_the_serving_process_is_killed(tmp_path: Path) -> None:
+    """SIGKILL runs no code in the supervisor: its workers must notice on their own, stop
+    serving and free the port (they went on answering before)."""
+    svc = ServiceProcess(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, workers=2).start()
+    try:
+        workers = _children(svc.proc.pid)  # type: ignore[union-attr]
+        assert len(workers) >= 2
+        os.kill(svc.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+        svc.proc.wait(timeout=10)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)], svc.log()
+        with pytest.raises(httpx.TransportError):
+            with http_client(svc.base_url, timeout=2) as c:
+                c.get("/health")
+        assert "is gone: this worker stops" in svc.log()
+    finally:  # whatever is left of the group (the parent is gone: kill() would not)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(svc.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]

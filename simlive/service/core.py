@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from simlive.service import tables as t
 from simlive.service.db import Database
@@ -30,6 +30,10 @@ class Caller:
     id: int
     name: str
     role: str
+    expires_at: datetime | None = None
+
+
+REVOCATION_POLL = 0.1  # seconds between a worker's looks at the newest revocation
 
 
 def hash_token(token: str) -> str:
@@ -62,39 +66,84 @@ class Service:
 
     # --- users ----------------------------------------------------------------------------
     def cached_caller(self, token: str) -> Caller | None:
-        """The caller for a token already seen by this process (no I/O)."""
-        return self._callers.get(hash_token(token))
-
-    def lookup_token(self, token: str) -> Caller | None:
-        """The caller for a bearer token, cached (users never change once created)."""
-        digest = hash_token(token)
-        caller = self._callers.get(digest)
-        if caller is not None:
-            return caller
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(t.users.c.id, t.users.c.name, t.users.c.role)
-                .where(t.users.c.token_hash == digest)
-            ).first()
-        if row is None:
+        """The caller for a token already seen by this process (no I/O), if still valid."""
+        caller = self._callers.get(hash_token(token))
+        if caller is not None and caller.expires_at is not None \
+                and self.now() >= caller.expires_at:
             return None
-        caller = Caller(row.id, row.name, row.role)
-        self._callers[digest] = caller
         return caller
 
+    def lookup_token(self, token: str) -> Caller | None:
+        """The caller for a bearer token, or None: unknown, revoked or expired. Cached until a
+        revocation anywhere (``poll_revocations``) or its expiry."""
+        digest = hash_token(token)
+        caller = self.cached_caller(token)
+        if caller is not None:
+            return caller
+        u = t.users
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(u.c.id, u.c.name, u.c.role, u.c.revoked_at, u.c.expires_at)
+                .where(u.c.token_hash == digest)
+            ).first()
+        if row is None or row.revoked_at is not None or (
+                row.expires_at is not None and self.now() >= row.expires_at):
+            return None
+        caller = Caller(row.id, row.name, row.role, row.expires_at)
+        with self._lock:
+            self._callers[digest] = caller
+        return caller
+
+    def newest_revocation(self) -> int:
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.max(t.token_revocations.c.id))).scalar() or 0)
+
+    def forget_callers(self) -> None:
+        with self._lock:
+            self._callers.clear()
+
+    def revoke(self, conn: Connection, user_ids: list[int], now: datetime) -> int:
+        """Revoke the users' tokens in ``conn``'s transaction; how many were still valid.
+        Every worker drops its cache within ``REVOCATION_POLL`` of the commit."""
+        u = t.users
+        live = list(conn.execute(select(u.c.id).where(u.c.id.in_(user_ids),
+                                                      u.c.revoked_at.is_(None))).scalars())
+        if live:
+            conn.execute(update(u).where(u.c.id.in_(live)).values(revoked_at=now))
+            conn.execute(insert(t.token_revocations),
+                         [{"user_id": i, "at": now} for i in live])
+        return len(live)
+
     def ensure_users(self, specs: tuple[TokenSpec, ...] | list[TokenSpec]) -> None:
-        """Create a user for each token not yet known (idempotent across restarts)."""
+        """Make the users of the start-up token list exactly the configured ones: a token
+        known already is kept (its expiry updated, revived if it was revoked), a configured
+        user whose token changed keeps its id and name with the new token, a new one is
+        created, and a configured user no longer listed is revoked. Users minted through the
+        API are left alone. Idempotent across restarts."""
         if not specs:
             return
+        u = t.users
         with self.db.write() as conn:
-            known = set(conn.execute(select(t.users.c.token_hash)).scalars())
             now = self.now()
+            rows = conn.execute(select(u.c.id, u.c.name, u.c.role, u.c.token_hash,
+                                       u.c.origin)).all()
+            by_hash = {r.token_hash: r for r in rows}
+            by_name = {(r.name, r.role): r for r in rows if r.origin == "configured"}
+            listed = set()
             for spec in specs:
                 digest = hash_token(spec.token)
-                if digest not in known:
-                    conn.execute(insert(t.users).values(
-                        name=spec.name, role=spec.role, token_hash=digest, created_at=now))
-                    known.add(digest)
+                keep = {"origin": "configured", "revoked_at": None, "expires_at": spec.expires}
+                row = by_hash.get(digest) or by_name.get((spec.name, spec.role))
+                if row is not None and (row.token_hash == digest or row.id not in listed):
+                    conn.execute(update(u).where(u.c.id == row.id).values(
+                        token_hash=digest, **keep))
+                    listed.add(row.id)
+                    continue
+                listed.add(conn.execute(insert(u).values(
+                    name=spec.name, role=spec.role, token_hash=digest, created_at=now,
+                    **keep).returning(u.c.id)).scalar_one())
+            gone = [r.id for r in rows if r.origin == "configured" and r.id not in listed]
+            self.revoke(conn, gone, now)
 
     # --- fault helpers ---------------------------------------------------------------------
     def chance(self, p: float) -> bool:

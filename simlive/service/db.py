@@ -92,9 +92,22 @@ class Database:
         return engine
 
     def create_schema(self) -> None:
-        """Create missing tables (idempotent). Run once before workers start."""
+        """Create missing tables, and add the columns a newer version defines to tables an
+        older one made (nullable columns: no row changes). Idempotent; run once before
+        workers start."""
+        from sqlalchemy import inspect
+
         with self._write_lock:
             metadata.create_all(self.engine)
+            have = inspect(self.engine)
+            with self.engine.begin() as conn:
+                for table in metadata.sorted_tables:
+                    present = {c["name"] for c in have.get_columns(table.name)}
+                    for col in table.columns:
+                        if col.name not in present and col.nullable:
+                            kind = col.type.compile(dialect=self.engine.dialect)
+                            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN '
+                                                 f'"{col.name}" {kind}')
 
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Connection]:

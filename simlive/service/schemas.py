@@ -20,6 +20,7 @@ from pydantic import (
     Strict,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 MAX_ID = 2**53  # JSON-safe integers; also inside every database's BIGINT
@@ -92,6 +93,28 @@ class UserCreate(Request):
     role: Role
     name: Name | None = Field(None, description="Display name; numbered when count > 1.")
     count: int = Field(1, ge=1, le=1000, description="How many users to mint at once.")
+    expires_at: When | None = Field(None, description="Their tokens stop working then.")
+
+
+class TokenRevoke(Request):
+    # exactly one of the two (the schema says so too)
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["token"]},
+                                                           {"required": ["user_id"]}]})
+
+    token: str | None = Field(None, min_length=1, max_length=256)
+    user_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TokenRevoke:
+        if (self.token is None) == (self.user_id is None):
+            raise ValueError("give exactly one of token and user_id")
+        return self
+
+
+class TokenRevoked(BaseModel):
+    user_id: int
+    revoked_at: datetime
+    already: bool = Field(description="It was revoked before this call.")
 
 
 class UserOut(BaseModel):

@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from simlive.errors import UsageError
@@ -25,7 +26,9 @@ LISTEN_PREFIX = "simlive service listening on "
 def read_tokens(path: Path) -> tuple[TokenSpec, ...]:
     """Tokens from a JSON file: ``{"viewer": ["tok", ...], "admin": "tok", ...}``.
 
-    Each role maps to one token or a list; users are named ``<role>-<n>`` in file order.
+    Each role maps to one token or a list; a token may be ``{"token": "tok", "expires":
+    "2026-12-01T00:00:00Z"}`` to stop working then. Users are named ``<role>-<n>`` in file
+    order; the file is the list of configured users (one taken out is revoked at start).
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -38,14 +41,36 @@ def read_tokens(path: Path) -> tuple[TokenSpec, ...]:
         if role not in ROLES:
             raise UsageError(f"--tokens(={str(path)!r}): key(={role!r}) must be one of "
                              f"{', '.join(ROLES)}")
-        tokens = [value] if isinstance(value, str) else value
-        if not isinstance(tokens, list) or not all(
-                isinstance(tok, str) and 8 <= len(tok) <= 256 and tok.isprintable()
-                and " " not in tok for tok in tokens):
-            raise UsageError(f"--tokens(={str(path)!r}): {role!r} must be a token or a list of "
-                             f"tokens (8 to 256 printable characters, no spaces)")
-        specs += [TokenSpec(tok, role, f"{role}-{i + 1}") for i, tok in enumerate(tokens)]
+        entries = [value] if isinstance(value, str | dict) else value
+        if not isinstance(entries, list):
+            entries = [None]
+        for i, entry in enumerate(entries):
+            tok, expires = _token_entry(path, role, entry)
+            specs.append(TokenSpec(tok, role, f"{role}-{i + 1}", expires))
     return tuple(specs)
+
+
+def _token_entry(path: Path, role: str, entry: object) -> tuple[str, datetime | None]:
+    """One token of the file, and when it expires (None: never)."""
+    expires = None
+    if isinstance(entry, dict) and set(entry) <= {"token", "expires"}:
+        when = entry.get("expires")
+        if when is not None:
+            try:
+                expires = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+            except ValueError:
+                expires = None
+            if expires is None or expires.tzinfo is None:
+                raise UsageError(f"--tokens(={str(path)!r}): {role!r}: expires(={when!r}) "
+                                 f"must be an ISO 8601 time with a zone, such as "
+                                 f"2026-12-01T00:00:00Z")
+        entry = entry.get("token")
+    if not (isinstance(entry, str) and 8 <= len(entry) <= 256 and entry.isprintable()
+            and " " not in entry):
+        raise UsageError(f"--tokens(={str(path)!r}): {role!r} must be a token or a list of "
+                         f"tokens (8 to 256 printable characters, no spaces; or "
+                         f'{{"token": ..., "expires": ...}})')
+    return entry, expires
 
 
 def make_tokens() -> tuple[TokenSpec, ...]:

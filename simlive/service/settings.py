@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from simlive.errors import UsageError
@@ -31,6 +32,7 @@ class TokenSpec:
     token: str
     role: str
     name: str
+    expires: datetime | None = None  # the token stops working then
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,17 @@ class Settings:
     def to_json(self) -> str:
         data = asdict(self)
         data["faults"] = sorted(f.value for f in self.faults)
+        for spec in data["tokens"]:
+            spec["expires"] = spec["expires"] and spec["expires"].isoformat()
         return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> Settings:
         data = json.loads(text)
         data["faults"] = parse_faults(data.get("faults", ()))
-        data["tokens"] = tuple(TokenSpec(**t) for t in data.get("tokens", ()))
+        data["tokens"] = tuple(
+            TokenSpec(**{**t, "expires": t.get("expires") and datetime.fromisoformat(
+                t["expires"])}) for t in data.get("tokens", ()))
         return cls(**data)
 
     def to_env(self) -> dict[str, str]:

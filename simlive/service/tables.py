@@ -68,6 +68,20 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # added later (db.create_schema adds them to an older database): a token stops working
+    # when revoked or past its expiry; 'configured' users come from the token list the
+    # service starts with (a token taken out of it is revoked), 'minted' from POST /admin/users
+    Column("origin", String(16), nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+)
+
+# every revocation, in order: workers poll its newest id and drop their token caches
+token_revocations = Table(
+    "token_revocations", metadata,
+    _id(),
+    _fk("user_id", "users.id"),
+    Column("at", UTCDateTime, nullable=False),
 )
 
 broadcasts = Table(

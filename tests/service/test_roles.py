@@ -87,6 +87,8 @@ CASES: list[Case] = [
     ("GET", "/admin/users", _p("/admin/users"), frozenset({"admin"})),
     ("GET", "/admin/config", _p("/admin/config"), frozenset({"admin"})),
     ("POST", "/admin/sweep", _p("/admin/sweep"), frozenset({"admin"})),
+    ("POST", "/admin/tokens/revoke", lambda w: ("/admin/tokens/revoke", {
+        "token": w.shop.mint("viewer")[0]}), frozenset({"admin"})),
     ("GET", "/admin/orders", _p("/admin/orders"), frozenset({"admin"})),
     ("GET", "/admin/receipts", _p("/admin/receipts"), frozenset({"admin"})),
     ("GET", "/admin/tickets", _p("/admin/tickets"), frozenset({"admin"})),

@@ -7,6 +7,7 @@ mints bearer tokens (up to 1000 a call) so a load test can run many distinct vie
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Query, status
@@ -14,9 +15,10 @@ from sqlalchemy import insert, select
 
 from simlive.service import tables as t
 from simlive.service.auth import Admin, AnyRole, Svc
-from simlive.service.core import hash_token, new_token
+from simlive.service.core import REVOCATION_POLL, hash_token, new_token
 from simlive.service.db import display_url
 from simlive.service.faults import BREAKS
+from simlive.service.problems import ApiError, not_found
 from simlive.service.routers.broadcasts import list_broadcasts
 from simlive.service.routers.common import ERRORS, After, Limit, page, paged
 from simlive.service.routers.orders import list_orders, receipt_out
@@ -37,6 +39,8 @@ from simlive.service.schemas import (
     TicketEventOut,
     TicketOut,
     TicketState,
+    TokenRevoke,
+    TokenRevoked,
     UserCreate,
     UserOut,
     UsersCreated,
@@ -65,10 +69,36 @@ def create_users(body: UserCreate, caller: Admin, svc: Svc) -> UsersCreated:
             base = body.name or body.role
             name = base if body.count == 1 and body.name else f"{base}-{i + 1}"
             user_id = conn.execute(insert(t.users).values(
-                name=name, role=body.role, token_hash=hash_token(token), created_at=now
+                name=name, role=body.role, token_hash=hash_token(token), created_at=now,
+                origin="minted", expires_at=body.expires_at
             ).returning(t.users.c.id)).scalar_one()
             made.append(UserWithToken(id=user_id, name=name, role=body.role, token=token))
     return UsersCreated(users=made)
+
+
+@router.post("/admin/tokens/revoke")
+def revoke_token(body: TokenRevoke, caller: Admin, svc: Svc) -> TokenRevoked:
+    """Revoke a user's token now (by the token, or by the user's id): the next request with
+    it is 401 in every worker by the time this answers. Recorded in the audit log."""
+    u = t.users
+    now = svc.now()
+    where = u.c.token_hash == hash_token(body.token) if body.token is not None \
+        else u.c.id == body.user_id
+    with svc.db.write() as conn:
+        row = conn.execute(select(u.c.id, u.c.revoked_at).where(where)).first()
+        if row is None:
+            raise ApiError(404, "not_found", "no user has that token") if body.token \
+                else not_found("user", body.user_id)
+        changed = svc.revoke(conn, [row.id], now)
+        if changed:
+            conn.execute(insert(t.audit).values(
+                at=now, actor_id=caller.id, action="token.revoke", target_type="user",
+                target_id=row.id, detail=None))
+    svc.forget_callers()
+    # the other workers drop their caches within one poll of the commit: answer after that
+    time.sleep(3 * REVOCATION_POLL)
+    return TokenRevoked(user_id=row.id, revoked_at=now if changed else row.revoked_at,
+                        already=not changed)
 
 
 @router.get("/admin/users")

@@ -1,0 +1,171 @@
+"""Tokens can be taken back: out of the tokens file at a restart, at once by an admin (in
+every worker, under load), or by their expiry."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from simlive.cli import cli
+from simlive.service.harness import ServiceProcess, Shop, http_client
+
+
+def _me(svc: ServiceProcess, token: str) -> httpx.Response:
+    with http_client(svc.base_url, token) as c:
+        return c.get("/me")
+
+
+def test_a_token_taken_out_of_the_file_stops_working(tmp_path: Path) -> None:
+    svc = ServiceProcess(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    svc.tokens_file.write_text(json.dumps({
+        "admin": ["admin-token-one"], "viewer": ["viewer-token-1", "viewer-token-2"],
+        "merchant": ["merchant-token"], "agent": ["agent-token-1"]}))
+    with svc:
+        admin = _me(svc, "admin-token-one").json()
+        second = _me(svc, "viewer-token-2").json()
+        shop = Shop(svc)
+        try:
+            minted = shop.mint("viewer")[0]
+        finally:
+            shop.close()
+    # the admin's token changes, the second viewer leaves
+    svc.tokens_file.write_text(json.dumps({
+        "admin": ["admin-token-two"], "viewer": ["viewer-token-1"],
+        "merchant": ["merchant-token"], "agent": ["agent-token-1"]}))
+    with svc:
+        assert _me(svc, "admin-token-one").status_code == 401
+        assert _me(svc, "viewer-token-2").status_code == 401
+        assert _me(svc, "admin-token-two").json() == admin  # the same user, a new token
+        assert _me(svc, "viewer-token-1").status_code == 200
+        assert _me(svc, minted).status_code == 200  # minted users are not the file's
+        with http_client(svc.base_url, "admin-token-two") as c:
+            users = c.get("/admin/users", params={"limit": 1000}).json()["items"]
+        assert [u["name"] for u in users].count("admin-1") == 1
+        assert second["id"] in {u["id"] for u in users}  # kept, with its records
+    # back in the file: works again
+    svc.tokens_file.write_text(json.dumps({
+        "admin": ["admin-token-two"], "viewer": ["viewer-token-1", "viewer-token-2"],
+        "merchant": ["merchant-token"], "agent": ["agent-token-1"]}))
+    with svc:
+        assert _me(svc, "viewer-token-2").json() == second
+
+
+def _revoke_under_load(svc: ServiceProcess, threads: int = 6) -> None:
+    shop = Shop(svc)
+    try:
+        victim = shop.mint("viewer")[0]
+        revoked_at: list[float] = []
+        seen: list[tuple[float, int]] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def hammer() -> None:
+            with http_client(svc.base_url, victim, timeout=30) as c:
+                for _ in range(2000):  # bounded in count and in time
+                    if stop.is_set():
+                        return
+                    sent = time.monotonic()
+                    code = c.get("/me").status_code
+                    with lock:
+                        seen.append((sent, code))
+
+        workers = [threading.Thread(target=hammer) for _ in range(threads)]
+        for w in workers:
+            w.start()
+        time.sleep(0.5)
+        asked = time.monotonic()
+        r = shop.admin.post("/admin/tokens/revoke", json={"token": victim})
+        revoked_at.append(time.monotonic())
+        assert r.status_code == 200, r.text
+        time.sleep(0.5)
+        stop.set()
+        for w in workers:
+            w.join(timeout=30)
+        before = [c for t, c in seen if t < asked]  # during the call: either answer
+        after = [c for t, c in seen if t > revoked_at[0]]
+        assert before and set(before) == {200}
+        assert after and set(after) == {401}, after.count(200)
+        again = shop.admin.post("/admin/tokens/revoke", json={"token": victim}).json()
+        assert again["already"] is True
+        audit = [a for a in shop.all("/admin/audit") if a["action"] == "token.revoke"]
+        assert r.json()["user_id"] in {a["target_id"] for a in audit}
+    finally:
+        shop.close()
+
+
+def test_an_admin_revokes_a_token_at_once_under_load(service: ServiceProcess) -> None:
+    _revoke_under_load(service)
+
+
+def test_revocation_reaches_every_worker(tmp_path: Path) -> None:
+    with ServiceProcess(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, workers=2) as svc:
+        _revoke_under_load(svc)
+
+
+def test_tokens_expire(shop: Shop, tmp_path: Path) -> None:
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    made = shop.admin.post("/admin/users", json={"role": "viewer", "expires_at": soon})
+    assert made.status_code == 201, made.text
+    token = made.json()["users"][0]["token"]
+    assert _me(shop.svc, token).status_code == 200  # cached from here on
+    time.sleep(2.5)
+    assert _me(shop.svc, token).status_code == 401
+    # and in a tokens file
+    svc = ServiceProcess(f"sqlite:///{tmp_path / 'e.db'}", tmp_path / "e")
+    svc.tokens_file.write_text(json.dumps({
+        "admin": ["admin-token-one"],
+        "viewer": [{"token": "gone-already", "expires": "2026-01-01T00:00:00Z"},
+                   {"token": "good-for-long", "expires": "2199-01-01T00:00:00+08:00"}]}))
+    with svc:
+        assert _me(svc, "gone-already").status_code == 401
+        assert _me(svc, "good-for-long").status_code == 200
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"token": "short"}, "must be a token or a list of tokens"),
+    ({"token": "long-enough", "expires": "tomorrow"}, "expires(='tomorrow') must be an ISO"),
+    ({"token": "long-enough", "expires": "2026-12-01T00:00:00"}, "with a zone"),
+    ({"token": "long-enough", "when": "x"}, "must be a token or a list of tokens"),
+])
+def test_bad_token_entries_are_named(tmp_path: Path, entry: dict, message: str) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text(json.dumps({"viewer": [entry]}))
+    res = CliRunner().invoke(cli, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}",
+                                   "--tokens", str(path)])
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_a_database_of_the_previous_version_gains_the_columns(tmp_path: Path) -> None:
+    """The users table of an older database lacks origin, revoked_at and expires_at: the
+    service adds them at start, keeps every user, and its tokens go on working."""
+    import sqlite3
+
+    from simlive.service.core import hash_token
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name "
+                    "VARCHAR(120) NOT NULL, role VARCHAR(16) NOT NULL, token_hash VARCHAR(64) "
+                    "NOT NULL UNIQUE, created_at VARCHAR NOT NULL)")
+        for name, role, token in (("admin-1", "admin", "old-admin-token"),
+                                  ("shopper", "viewer", "old-viewer-token")):
+            con.execute("INSERT INTO users (name, role, token_hash, created_at) VALUES "
+                        "(?, ?, ?, '2026-11-01 00:00:00.000000')",
+                        (name, role, hash_token(token)))
+    svc = ServiceProcess(f"sqlite:///{db}", tmp_path)
+    svc.tokens_file.write_text(json.dumps({"admin": ["old-admin-token"]}))
+    with svc:
+        assert _me(svc, "old-admin-token").json()["name"] == "admin-1"
+        assert _me(svc, "old-viewer-token").json()["name"] == "shopper"
+    with sqlite3.connect(db) as con:
+        cols = {r[1] for r in con.execute("PRAGMA table_info(users)")}
+        assert {"origin", "revoked_at", "expires_at"} <= cols
+        assert con.execute("SELECT count(*) FROM users").fetchone()[0] == 2

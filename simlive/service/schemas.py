@@ -63,7 +63,16 @@ Title = _text(200)
 Message = _text(4000)
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+def _json_int(value: object) -> object:
+    """An integer as JSON has it: a number with no fraction (JSON Schema's "integer", 1.0
+    included), never a boolean or a string (true and "1" are 422)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**63:
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_int)]
+Id = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
 def _time_text(value: object) -> object:
     """A time comes as an ISO 8601 string (JSON has no time type): no numbers, no booleans."""
     if not isinstance(value, str | datetime):
@@ -82,8 +91,9 @@ OrderState = Literal["reserved", "paid", "expired", "cancelled"]
 
 
 class Request(BaseModel):
-    """A request body: no unknown fields, and every value of its JSON type (strict: true,
-    "1" and 1.0 are not the integer 1; a wrong type is 422 naming the field)."""
+    """A request body: no unknown fields, and every value of its JSON type (strict: true and
+    "1" are not the integer 1, 1.5 is not one either; 1.0 is, as JSON Schema counts it; a
+    wrong type is 422 naming the field)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -92,7 +102,7 @@ class Request(BaseModel):
 class UserCreate(Request):
     role: Role
     name: Name | None = Field(None, description="Display name; numbered when count > 1.")
-    count: int = Field(1, ge=1, le=1000, description="How many users to mint at once.")
+    count: JsonInt = Field(1, ge=1, le=1000, description="How many users to mint at once.")
     expires_at: When | None = Field(None, description="Their tokens stop working then.")
 
 
@@ -101,8 +111,13 @@ class TokenRevoke(Request):
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["token"]},
                                                            {"required": ["user_id"]}]})
 
-    token: str | None = Field(None, min_length=1, max_length=256)
-    user_id: Id | None = None
+    # optional, never null: the schema says so (a null is refused, as the schema's oneOf
+    # of present fields would otherwise admit {"user_id": null})
+    token: Annotated[str | None, WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 256})] = Field(None, min_length=1,
+                                                                      max_length=256)
+    user_id: Annotated[Id | None, WithJsonSchema(
+        {"type": "integer", "minimum": 1, "maximum": MAX_ID})] = None
 
     @model_validator(mode="after")
     def _one(self) -> TokenRevoke:
@@ -180,14 +195,14 @@ class LinkProduct(Request):
 class ProductCreate(Request):
     sku: Sku
     name: Title
-    price_cents: int = Field(ge=0, le=MAX_COUNT)
-    stock: int = Field(ge=0, le=MAX_COUNT)
-    max_per_buyer: int | None = Field(None, ge=1, le=MAX_COUNT,
+    price_cents: JsonInt = Field(ge=0, le=MAX_COUNT)
+    stock: JsonInt = Field(ge=0, le=MAX_COUNT)
+    max_per_buyer: JsonInt | None = Field(None, ge=1, le=MAX_COUNT,
                                       description="Units one buyer may hold (reserved+paid).")
 
 
 class Restock(Request):
-    quantity: int = Field(ge=1, le=MAX_COUNT)
+    quantity: JsonInt = Field(ge=1, le=MAX_COUNT)
 
 
 class ProductOut(BaseModel):
@@ -219,7 +234,7 @@ class LedgerOut(BaseModel):
 # --- orders ------------------------------------------------------------------------------
 class OrderCreate(Request):
     sku: Sku
-    quantity: int = Field(ge=1, le=1000)
+    quantity: JsonInt = Field(ge=1, le=1000)
     broadcast_id: Id | None = None
 
 
@@ -278,7 +293,7 @@ class TicketResolve(Request):
 
 class TicketClose(Request):
     feedback: Message
-    satisfaction: int = Field(ge=1, le=5)
+    satisfaction: JsonInt = Field(ge=1, le=5)
 
 
 class TicketMark(Request):
@@ -319,7 +334,7 @@ class TicketEventOut(BaseModel):
 # --- reviews -----------------------------------------------------------------------------
 class ReviewCreate(Request):
     sku: Sku
-    rating: int = Field(ge=1, le=5)
+    rating: JsonInt = Field(ge=1, le=5)
     text: Message
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -146,7 +147,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.has(Fault.DELETE_REVIEW):
         app.include_router(reviews.faulty_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_links(plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+# what each create operation returns that other operations take in their path
+CREATES = {"/orders": ("order_id", "id"), "/tickets": ("ticket_id", "id"),
+           "/broadcasts": ("broadcast_id", "id"), "/products": ("sku", "sku"),
+           "/reviews": ("review_id", "id")}
+
+
+def with_links(spec: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI links from each create operation to every operation on what it created (an
+    order's id to pay, cancel, deliver, receipt...), so a client generator or a stateful
+    tester (schemathesis) can follow them."""
+    paths = spec.get("paths", {})
+    for creator, (param, field_) in CREATES.items():
+        created = paths.get(creator, {}).get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        links = {}
+        for path, ops in paths.items():
+            # a replay exists once the broadcast ended, a receipt once the order is paid:
+            # not right after the create, so no link says they do
+            if f"{{{param}}}" not in path or path.endswith(("/replay", "/receipt")):
+                continue
+            for method, op in ops.items():
+                if (method, path) == ("post", "/broadcasts/{broadcast_id}/products"):
+                    continue  # it needs a product too, which the broadcast cannot supply
+                links[op["operationId"]] = {
+                    "operationId": op["operationId"],
+                    "parameters": {param: f"$response.body#/{field_}"}}
+        created["links"] = dict(sorted(links.items()))
+    return spec
 
 
 def app_from_env() -> FastAPI:

@@ -72,7 +72,8 @@ def _json_int(value: object) -> object:
 
 
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
-Id = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_int)]
+Limit = Annotated[int, Field(ge=1, le=MAX_COUNT), BeforeValidator(_json_int)]
 def _time_text(value: object) -> object:
     """A time comes as an ISO 8601 string (JSON has no time type): no numbers, no booleans."""
     if not isinstance(value, str | datetime):
@@ -197,7 +198,7 @@ class ProductCreate(Request):
     name: Title
     price_cents: JsonInt = Field(ge=0, le=MAX_COUNT)
     stock: JsonInt = Field(ge=0, le=MAX_COUNT)
-    max_per_buyer: JsonInt | None = Field(None, ge=1, le=MAX_COUNT,
+    max_per_buyer: Limit | None = Field(None,
                                       description="Units one buyer may hold (reserved+paid).")
 
 

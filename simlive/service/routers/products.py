@@ -44,7 +44,8 @@ def load_product(svc: Service, caller: Caller, sku: str) -> RowMapping:
     return row
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED)
+@router.post("/products", status_code=status.HTTP_201_CREATED,
+             responses={409: {"description": "sku_taken"}})
 def create_product(body: ProductCreate, caller: Merchant, svc: Svc) -> ProductOut:
     """List a SKU with its initial stock; 409 ``sku_taken`` if the SKU exists."""
     try:

@@ -113,7 +113,8 @@ def _check_order(svc: Service, conn: Connection, caller: Caller, body: TicketCre
                        f"{window / 86400:g} days of delivery")
 
 
-@router.post("/tickets", status_code=status.HTTP_201_CREATED)
+@router.post("/tickets", status_code=status.HTTP_201_CREATED, responses={
+    409: {"description": "not_delivered: a return for an order not delivered yet"}})
 def open_ticket(body: TicketCreate, caller: Viewer, svc: Svc) -> TicketOut:
     """Open a consultation, return, replacement, refund or complaint."""
     now = svc.now()

@@ -43,64 +43,66 @@ Listings page by id: pass `next_after` back as `after`.
 """
 
 
-class Sweeper:
-    """A daemon thread that expires overdue orders every ``interval`` seconds.
+class Ticker:
+    """A daemon thread calling ``tick`` every ``interval`` seconds until stopped; a tick
+    that fails is logged and tried again at the next one."""
+
+    name = "simlive-ticker"
+
+    def __init__(self, svc: Service, interval: float) -> None:
+        self.svc = svc
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the database is busy: again next tick
+                log.exception("%s failed", self.name)
+
+
+class Sweeper(Ticker):
+    """Expires overdue orders every ``interval`` seconds.
 
     Reads expire overdue orders too, so the sweeper only bounds how long an untouched
     reservation can hold stock; its transitions are the same conditional updates, so any
     number of sweepers (one per worker) are safe together.
     """
 
-    def __init__(self, svc: Service, interval: float) -> None:
-        self.svc = svc
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="simlive-sweeper", daemon=True)
+    name = "simlive-sweeper"
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                expire_due(self.svc)
-            except Exception:  # noqa: BLE001 - a failed sweep is retried next tick
-                log.exception("expiry sweep failed")
+    def tick(self) -> None:
+        expire_due(self.svc)
 
 
-class RevocationWatch:
-    """A daemon thread that drops this worker's token cache whenever a token is revoked
-    anywhere (the newest row of ``token_revocations`` changed), every ``REVOCATION_POLL``
-    seconds: one indexed read, instead of a database read on every request."""
+class RevocationWatch(Ticker):
+    """Drops this worker's token cache whenever a token is revoked anywhere (the newest row
+    of ``token_revocations`` changed), every ``REVOCATION_POLL`` seconds: one indexed read,
+    instead of a database read on every request."""
+
+    name = "simlive-revocations"
 
     def __init__(self, svc: Service) -> None:
-        self.svc = svc
+        super().__init__(svc, REVOCATION_POLL)
         self.seen = svc.newest_revocation()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="simlive-revocations",
-                                        daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(REVOCATION_POLL):
-            try:
-                newest = self.svc.newest_revocation()
-            except Exception:  # noqa: BLE001 - the database is busy: look again next tick
-                log.exception("revocation poll failed")
-                continue
-            if newest != self.seen:
-                self.svc.forget_callers()
-                self.seen = newest
+    def tick(self) -> None:
+        newest = self.svc.newest_revocation()
+        if newest != self.seen:
+            self.svc.forget_callers()
+            self.seen = newest
 
 
 def announce_faults(faults: frozenset[Fault]) -> None:

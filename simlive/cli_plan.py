@@ -91,3 +91,78 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                f"(template, start) pairs, {result.agent_hours:,.1f} agent-hours, cost "
                f"{result.cost:,.2f}; every target held on {count} fresh replications "
                f"({first}..{first + count - 1})")
+
+
+def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift: bool,
+                   interval: float | None, low: int, high: int, resolution: int,
+                   replications: int, jobs: int, cluster: str | None, validate_reps: int,
+                   max_iterations: int, json_path: str | None, html_path: str | None) -> None:
+    """``simlive plan --vary``: the least value of one parameter (per shift with
+    ``per_shift``), with its tables, JSON and HTML."""
+    from simlive.cli import _console
+    from simlive.errors import EXIT_RULE_FAILED, UsageError
+    from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
+    from simlive.plan.staffing import with_service_levels
+    from simlive.plan.targets import parse_target
+    from simlive.plan.vary import Knob
+    from simlive.report.files import to_json
+    from simlive.report.plan import candidates_table, plan_dict, plan_figures, shifts_table
+    from simlive.sim.engine import PLAN_METRICS
+
+    known = list(PLAN_METRICS)
+    parsed = [parse_target(t, known) for t in targets]
+    if per_shift and any(t.per_interval for t in parsed):
+        raise UsageError("--per-shift judges each shift on its own tickets; 'per interval' "
+                         "targets need every interval at once: use --roster, or --vary "
+                         "without --per-shift")
+    sc = with_service_levels(sc, parsed, interval)
+    knob = Knob(sc, vary)
+    console = _console()
+    progress = _console(stderr=True)
+
+    def tried(c) -> None:
+        where = f"shift {c.shift}: " if c.shift is not None else ""
+        verdict = "[green]meets every target[/]" if c.met else "[red]misses[/] " + ", ".join(
+            a.target.text for a in c.assessments if not a.met)
+        if not c.measured:  # kept as in the scenario, whatever was probed
+            verdict = "[yellow]no target measures this shift[/]"
+        progress.print(f"  {where}{vary} = {c.value}: {verdict}")
+
+    from simlive.sim.workers import open_workers
+
+    workers = open_workers(min(jobs, replications), cluster, cached=True)
+    try:
+        planner = Planner(sc, knob, parsed, make_runner(replications, workers), low, high,
+                          resolution, on_candidate=tried)
+        with progress.status(f"planning {vary} for {sc.name} ({replications} replications "
+                             f"per candidate)..."):
+            result = plan_per_shift(planner, validate_reps, max_iterations) if per_shift \
+                else plan_scalar(planner)
+    finally:
+        workers.close()
+    console.print(candidates_table(result))
+    if per_shift:
+        console.print(shifts_table(result))
+        if result.validated_on:
+            first, count = result.validated_on
+            tries = len(result.validations)
+            console.print(f"checked on {count} fresh replications ({first}..{first + count - 1})"
+                          + (f", after {tries - 1} raise(s) of shifts that missed on fresh "
+                             "ones" if tries > 1 else ""))
+    data = plan_dict(result, sc.name, sc.seed, replications)
+    if json_path:
+        Path(json_path).write_text(to_json(data), encoding="utf-8")
+    if html_path:
+        from simlive.report.html import render_html
+
+        page = render_html({"scenario": f"{sc.name}: plan for {vary}",
+                            "simlive_version": data["simlive_version"], "seed": sc.seed,
+                            "replications": replications, "rules": [], "kpis": {}},
+                           None, extra_figures=plan_figures(result))
+        Path(html_path).write_text(page, encoding="utf-8")
+    if result.answer is None:
+        click.echo(f"no value of {vary} within {low}..{high} meets every target; "
+                   f"not met: {'; '.join(result.unmet)}", err=True)
+        sys.exit(EXIT_RULE_FAILED)
+    click.echo(f"plan: {vary} = {result.answer} meets every target "
+               f"({', '.join(t.text for t in parsed)})")

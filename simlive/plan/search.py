@@ -59,8 +59,13 @@ class PlanResult:
     answer: int | list[int] | None = None
     shifts: list[dict[str, Any]] = field(default_factory=list)
     unmet: list[str] = field(default_factory=list)  # why no plan, when answer is None
-    validated_on: tuple[int, int] | None = None  # fresh replications: first, count
-    validations: list[dict[str, Any]] = field(default_factory=list)
+    validations: list[dict[str, Any]] = field(default_factory=list)  # checks, in order
+
+    @property
+    def validated_on(self) -> tuple[int, int] | None:
+        """The fresh replications of the last check: first, count."""
+        last = self.validations[-1] if self.validations else None
+        return None if last is None else (last["first"], last["replications"])
 
 
 def _metric_summary(runs: list[dict[str, Any]], names: set[str]) -> dict[str, dict[str, Any]]:
@@ -297,8 +302,6 @@ def _validate(planner: Planner, result: PlanResult, current: list[int], measured
     first = planner.replications
     for _ in range(max_iterations):
         fresh = planner.runner(planner.knob.apply(current), first, validate)
-        result.validated_on = (first, validate)
-        first += validate
         missed = {}
         for k in measured:
             runs = runs_of(fresh, k)
@@ -306,9 +309,10 @@ def _validate(planner: Planner, result: PlanResult, current: list[int], measured
                    if not a.met]
             if bad:
                 missed[k] = bad
-        result.validations.append({"first": result.validated_on[0], "replications": validate,
+        result.validations.append({"first": first, "replications": validate,
                                    "agents": list(current),
                                    "missed": {str(k): v for k, v in missed.items()}})
+        first += validate
         if not missed:
             return
         for k in missed:

@@ -8,11 +8,11 @@
 2. An integer program (``cover``) picks how many agents start on each template at each
    allowed start to cover every interval's requirement at least cost.
 3. The roster is simulated on the search replications; where an interval's mean service
-   level misses its target, its requirement goes up and the program is solved again, keeping at
-   least the heads of the last roster (else a cheaper reshuffle moves the miss elsewhere). A backlog
-   carries from one interval to the next, so only the first interval of each run of misses
-   is raised (the next ones often recover with it) (Atlason, Epelman & Henderson's point:
-   simulation beats the two-step because of that carry-over).
+   level misses its target, its requirement goes up and the program is solved again,
+   keeping at least the heads of the last roster (else a cheaper reshuffle moves the miss
+   elsewhere). A backlog carries from one interval to the next, so only the first interval
+   of each run of misses is raised (the next ones often recover with it) (Atlason, Epelman
+   & Henderson's point: simulation beats the two-step because of that carry-over).
 4. When the search replications hold, the roster is simulated on fresh replications (in
    ``looks``); if an interval misses there, back to 3 with fresh ones next time, up to
    ``max_iterations``.
@@ -184,9 +184,8 @@ def looks(validate: int) -> list[int]:
     then all of ``validate`` (one look below 10). A look before the last stops the check
     when every target holds for sure, each CI at 1 - 5 % / looks (Bonferroni: the chance of
     stopping on a roster that misses stays within 5 %); the last look fails it on confident
-    misses alone (``judge``). A
-    Double 11 interval holds thousands of tickets: its level is known well after a few
-    replications."""
+    misses alone (``judge``). A Double 11 interval holds thousands of tickets: its level is
+    known well after a few replications."""
     if validate < 10:
         return [validate]
     return sorted({max(5, math.ceil(validate / 4)), math.ceil(validate / 2), validate})
@@ -199,11 +198,10 @@ def validate_roster(runner: Runner, trial: Scenario, targets: list[Target], firs
     steps = looks(validate)
     level = 1 - 0.05 / len(steps)
     reps: list[ReplicationResult] = []
-    for n in steps[:-1]:
+    for n in steps:
         reps += runner(trial, first + len(reps), n - len(reps)).replications
-        if judge(targets, reps, level).sure:
-            return judge(targets, reps, confident=True), len(reps)
-    reps += runner(trial, first + len(reps), steps[-1] - len(reps)).replications
+        if n < steps[-1] and judge(targets, reps, level).sure:
+            break
     return judge(targets, reps, confident=True), len(reps)
 
 
@@ -218,9 +216,12 @@ class Iteration:
     seeds: str  # "search" or "fresh"
     heads: int
     cost: float
-    misses: int
     unmet: list[str]
     missed: list[int] = field(default_factory=list)  # the intervals that missed
+
+    @property
+    def misses(self) -> int:
+        return len(self.missed)
 
 
 @dataclass
@@ -300,8 +301,7 @@ def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: 
             seeds = "fresh"
         rows, misses, unmet = got.rows, got.misses, got.unmet
         plan.intervals = rows
-        it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, len(misses), unmet,
-                       misses)
+        it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, unmet, misses)
         plan.iterations.append(it)
         if on_iteration is not None:
             on_iteration(it)

@@ -196,12 +196,11 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     check on fresh replications fails on that alone: an interval whose true level is at
     the target has its mean below it on half of all samples). The rows report each
     interval's own ``level`` interval."""
+    from simlive.sim.sequential import clopper_pearson
     from simlive.sim.stats import mean_ci
 
     def meets(x: float) -> bool:
         return x > target.factor if target.op == ">" else x >= target.factor - 1e-12
-
-    from simlive.sim.sequential import clopper_pearson
 
     levels = [c.service_level(target.within) for c in counts]
     offered = np.sum([c.offered for c in counts], axis=0)
@@ -213,12 +212,12 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
         values = [float(v[i]) for v in levels if not math.isnan(v[i])]
         mean, ci = mean_ci(values, level)
         wide = mean_ci(values, family)[1]
-        if ci is not None and wide is not None:  # a fraction's interval stays within 0 .. 1
+        if ci is not None:  # a fraction's interval stays within 0 .. 1
             ci = (max(0.0, ci[0]), min(1.0, ci[1]))
         # missed with confidence: by the replications' spread, and by the tickets counted
         # (a t interval over two replications of one chat each says nothing)
-        pooled = clopper_pearson(int(answered[i]), int(offered[i]), level)[1]
-        missed = ci is not None and not meets(ci[1]) and not meets(pooled)
+        missed = ci is not None and not meets(ci[1]) and not meets(
+            clopper_pearson(int(answered[i]), int(offered[i]), level)[1])
         out.append(IntervalLevel(int(i), mean, ci, meets(mean),
                                  meets(mean if wide is None else wide[0]), missed))
     return out

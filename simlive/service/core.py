@@ -67,7 +67,10 @@ class Service:
     # --- users ----------------------------------------------------------------------------
     def cached_caller(self, token: str) -> Caller | None:
         """The caller for a token already seen by this process (no I/O), if still valid."""
-        caller = self._callers.get(hash_token(token))
+        return self._cached(hash_token(token))
+
+    def _cached(self, digest: str) -> Caller | None:
+        caller = self._callers.get(digest)
         if caller is not None and caller.expires_at is not None \
                 and self.now() >= caller.expires_at:
             return None
@@ -77,7 +80,7 @@ class Service:
         """The caller for a bearer token, or None: unknown, revoked or expired. Cached until a
         revocation anywhere (``poll_revocations``) or its expiry."""
         digest = hash_token(token)
-        caller = self.cached_caller(token)
+        caller = self._cached(digest)
         if caller is not None:
             return caller
         u = t.users

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlive.scenario.schema import TICKET_KINDS, Scenario, Sku
-from simlive.sim.desk import DeskOutcome, Roster, desk_fast
+from simlive.sim.desk import DeskOutcome, desk_fast
 from simlive.sim.desk_simpy import desk_simpy
+from simlive.sim.duty import Roster
 from simlive.sim.orders import SkuOutcome
 from simlive.sim.staffing import (
     IntervalCounts,

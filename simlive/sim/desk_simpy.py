@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from simlive.sim.desk import INF, DeskOutcome, Roster
+from simlive.sim.desk import DeskOutcome
+from simlive.sim.duty import INF, Roster
 
 
 def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,

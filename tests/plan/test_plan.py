@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import yaml
 from click.testing import CliRunner
@@ -50,6 +51,23 @@ def _textbook(tmp_path: Path, *, rate_per_min: float, handling_min: float, agent
     return path
 
 
+def _two_shifts(tmp_path: Path, name: str, hours: int, arrivals: list[tuple[Any, str]],
+                change: str, end: str) -> Path:
+    """The textbook desk (4-minute chats, one per viewer-hour, viewers staying a minute)
+    under a stepped audience, on two shifts that change at ``change``."""
+    doc = yaml.safe_load(_textbook(tmp_path, rate_per_min=1, handling_min=4, agents=1,
+                                   hours=hours).read_text())
+    doc["audience"] = {"interpolation": "step",
+                       "arrivals": [{"at": at, "rate": rate} for at, rate in arrivals],
+                       "dwell": {"dist": "fixed", "value": "1m"}}
+    doc["aftersales"]["consultations"] = {"per_viewer": "1/h"}
+    doc["aftersales"]["agents"] = [{"from": 0, "to": change, "agents": 1},
+                                   {"from": change, "to": end, "agents": 1}]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
 def _plan(*args: str) -> tuple[int, str, str]:
     res = CliRunner().invoke(cli, ["plan", *args])
     assert "Traceback" not in res.output + (res.stderr or "")
@@ -88,16 +106,7 @@ def test_plan_finds_the_erlang_c_answer_for_wait_over_t(tmp_path: Path) -> None:
 
 def test_per_shift_plan_on_two_shifts(tmp_path: Path) -> None:
     # a quiet shift (1 chat/min) then a busy one (4 chats/min), 4-minute chats
-    doc = yaml.safe_load(_textbook(tmp_path, rate_per_min=1, handling_min=4, agents=1,
-                                   hours=24).read_text())
-    doc["audience"] = {"interpolation": "step",
-                       "arrivals": [{"at": 0, "rate": "1/s"}, {"at": "12h", "rate": "4/s"}],
-                       "dwell": {"dist": "fixed", "value": "1m"}}
-    doc["aftersales"]["consultations"] = {"per_viewer": "1/h"}
-    doc["aftersales"]["agents"] = [{"from": 0, "to": "12h", "agents": 1},
-                                   {"from": "12h", "to": "48h", "agents": 1}]
-    path = tmp_path / "shifts.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path = _two_shifts(tmp_path, "shifts", 24, [(0, "1/s"), ("12h", "4/s")], "12h", "48h")
     out = tmp_path / "plan.json"
     code, stdout, _ = _plan(str(path), "--target", "aftersales.wait.p_delayed <= 0.2",
                             "--vary", "aftersales.agents", "--per-shift", "-r", "6",
@@ -234,17 +243,8 @@ def test_per_shift_decides_shifts_jointly_and_checks_fresh_replications(tmp_path
     from simlive.scenario import load_scenario
     from simlive.sim.replications import simulate
 
-    doc = yaml.safe_load(_textbook(tmp_path, rate_per_min=1, handling_min=4, agents=1,
-                                   hours=3).read_text())
-    doc["audience"] = {"interpolation": "step",
-                       "arrivals": [{"at": 0, "rate": "1/s"}, {"at": "50m", "rate": "8/s"},
-                                    {"at": "60m", "rate": "1/s"}],
-                       "dwell": {"dist": "fixed", "value": "1m"}}
-    doc["aftersales"]["consultations"] = {"per_viewer": "1/h"}
-    doc["aftersales"]["agents"] = [{"from": 0, "to": "1h", "agents": 1},
-                                   {"from": "1h", "to": "4h", "agents": 1}]
-    path = tmp_path / "handover.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path = _two_shifts(tmp_path, "handover", 3,
+                       [(0, "1/s"), ("50m", "8/s"), ("60m", "1/s")], "1h", "4h")
     out = tmp_path / "plan.json"
     target = "aftersales.first_reply.p95_s <= 60"
     code, stdout, _ = _plan(str(path), "--target", target, "--vary", "aftersales.agents",

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simlive.sim.desk import Roster, desk_fast
+from simlive.sim.desk import desk_fast
 from simlive.sim.desk_simpy import desk_simpy
+from simlive.sim.duty import Roster
 
 INF = math.inf
 

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simlive.sim.desk import Roster, desk_fast, desk_heap
+from simlive.sim.desk import desk_fast, desk_heap
+from simlive.sim.duty import Roster
 
 INF = math.inf
 

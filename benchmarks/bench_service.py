@@ -1,18 +1,24 @@
-"""Benchmark: order placement on one hot SKU against the service's own no-op, per database.
+"""Benchmark: a hot SKU's orders against the database's own ceiling for one stock row.
 
 Run: ``.venv/bin/python benchmarks/bench_service.py [--seconds 5] [--connections 32]``
 
 For SQLite (a temp file, ``synchronous=FULL``) and PostgreSQL (a throwaway cluster from the
-machine's own binaries, ``fsync=on``), it starts ``simlive serve`` (one worker) on 127.0.0.1
-and measures, in the same run and against the same process:
+machine's own binaries, ``fsync=on``) it measures, in the same run:
 
-- the baseline: ``GET /health`` requests/s (no database, same framework path);
-- ``POST /orders`` orders/s: every connection a distinct viewer ordering 1 unit of one SKU.
+- **no-op**: ``GET /health`` requests/s of ``simlive serve`` (one worker; no database);
+- **ceiling**: the bare driver loop of :mod:`simlive.service.ceiling` (sqlite3 / psycopg,
+  no framework, one transaction an order: the service's conditional decrement, its insert, a
+  durable commit) on one stock row, with 1, 4 and ``--connections`` connections: the best;
+- **service**: ``POST /orders`` orders/s on one SKU, one worker, every connection a distinct
+  viewer ordering 1 unit;
+- **bucket ceiling** and **service + buckets**: the same with the SKU's stock split over
+  ``--buckets`` rows (``simlive serve --stock-buckets``).
 
 The load generator is one asyncio process speaking raw HTTP/1.1 keep-alive (an HTTP client
 library would measure itself), bounded in time and in request count, on loopback only.
-Afterwards the SKU's ledger must show 0 oversold units and balance. Goal: orders/s >= 50 % of
-the no-op rate. Exit status 0 when the goal and the ledger hold, 3 otherwise (the project's
+Afterwards each SKU's ledger must show 0 oversold units and balance. Goals: service >= 80 %
+of the ceiling on both databases; service + buckets >= 3x the one-row ceiling on
+PostgreSQL. Exit status 0 when the goals and the ledgers hold, 3 otherwise (the project's
 "performance threshold failed" code).
 """
 
@@ -28,11 +34,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from rich.console import Console
+from rich.table import Table
+
+from simlive.service.ceiling import bare_loop
 from simlive.service.harness import ServiceProcess, Shop, TempPostgres
 
-GOAL = 0.5
+SERVICE_GOAL = 0.8  # of the one-row ceiling, one worker
+BUCKETS_GOAL = 3.0  # x the one-row ceiling, PostgreSQL
 MAX_REQUESTS = 2_000_000
 
 
@@ -98,57 +110,106 @@ def _order(host: str, token: str, sku: str, conn: int) -> Callable[[int], bytes]
     return lambda n: (head + f"{next(phase)}".encode() + b"\r\n\r\n" + body)
 
 
-def measure(svc: ServiceProcess, name: str, seconds: float, connections: int) -> dict:
+def service_rates(svc: ServiceProcess, seconds: float, connections: int,
+                  noop: bool) -> dict[str, Any]:
+    """Orders/s on one fresh SKU (and the no-op rate first if asked); the SKU's ledger."""
     shop = Shop(svc)
-    host = urlsplit(svc.base_url).netloc
-    sku = shop.product(stock=10**9)
-    tokens = shop.mint("viewer", connections)
-    noop = asyncio.run(_drive(svc.base_url, [_get(host, "/health")] * connections, 200,
-                              seconds, warmup=1.0))
-    orders = asyncio.run(_drive(svc.base_url, [_order(host, tok, sku, i)
-                                                for i, tok in enumerate(tokens)],
-                                201, seconds, warmup=1.0))
-    ledger = shop.ledger(sku)
-    placed = ledger["sold"] + ledger["reserved"]
-    shop.close()
-    return {"database": name, "noop_per_s": noop.per_second,
-            "orders_per_s": orders.per_second, "ratio": orders.per_second / noop.per_second,
-            "order_statuses": dict(orders.statuses), "noop_statuses": dict(noop.statuses),
-            "oversold": ledger["oversold"], "balanced": ledger["balanced"],
-            "placed_total": placed}
+    try:
+        host = urlsplit(svc.base_url).netloc
+        sku = shop.product(stock=10**9)
+        tokens = shop.mint("viewer", connections)
+        out: dict[str, Any] = {}
+        if noop:
+            out["noop"] = asyncio.run(_drive(svc.base_url, [_get(host, "/health")] * connections,
+                                             200, seconds, warmup=1.0))
+        out["orders"] = asyncio.run(_drive(svc.base_url, [_order(host, tok, sku, i)
+                                                          for i, tok in enumerate(tokens)],
+                                           201, seconds, warmup=1.0))
+        out["ledger"] = shop.ledger(sku)
+        return out
+    finally:
+        shop.close()
+
+
+def measure(name: str, url: str, bare_url: str, work: Path, seconds: float, connections: int,
+            k: int) -> dict[str, Any]:
+    ceilings = [bare_loop(bare_url, n, seconds) for n in sorted({1, 4, connections})]
+    best = max(ceilings, key=lambda r: r.per_second)
+    bucket_ceiling = bare_loop(bare_url, connections, seconds, buckets=k)
+    with ServiceProcess(url, work / name, payment_timeout=3600) as svc:
+        plain = service_rates(svc, seconds, connections, noop=True)
+    with ServiceProcess(url, work / f"{name}-buckets", payment_timeout=3600,
+                        extra_args=("--stock-buckets", str(k))) as svc:
+        split = service_rates(svc, seconds, connections, noop=False)
+    ledgers = [plain["ledger"], split["ledger"]]
+    return {"database": name, "noop": plain["noop"].per_second,
+            "ceilings": {r.connections: r.per_second for r in ceilings},
+            "ceiling": best.per_second, "ceiling_connections": best.connections,
+            "bucket_ceiling": bucket_ceiling.per_second,
+            "service": plain["orders"].per_second, "buckets": split["orders"].per_second,
+            "statuses": {"service": dict(plain["orders"].statuses),
+                         "buckets": dict(split["orders"].statuses)},
+            "oversold": sum(lg["oversold"] for lg in ledgers)
+            + sum(r.oversold for r in [*ceilings, bucket_ceiling]),
+            "balanced": all(lg["balanced"] for lg in ledgers)}
+
+
+def goals(r: dict[str, Any]) -> list[str]:
+    """The goals this database missed (empty: all met)."""
+    missed = []
+    if r["service"] < SERVICE_GOAL * r["ceiling"]:
+        missed.append(f"service < {SERVICE_GOAL:.0%} of the ceiling")
+    if r["database"] == "postgres" and r["buckets"] < BUCKETS_GOAL * r["ceiling"]:
+        missed.append(f"service + buckets < {BUCKETS_GOAL:g}x the ceiling")
+    if r["oversold"] or not r["balanced"]:
+        missed.append("the ledger")
+    return missed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--buckets", type=int, default=8, help="stock buckets (2..64)")
     parser.add_argument("--only", choices=("sqlite", "postgres"), default=None)
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="simlive-bench-") as tmp:
         work = Path(tmp)
         if args.only in (None, "sqlite"):
-            with ServiceProcess(f"sqlite:///{work / 'bench.db'}", work / "sqlite",
-                                payment_timeout=3600) as svc:
-                results.append(measure(svc, "sqlite", args.seconds, args.connections))
+            results.append(measure("sqlite", f"sqlite:///{work / 'bench.db'}",
+                                   f"sqlite:///{work / 'bare.db'}", work, args.seconds,
+                                   args.connections, args.buckets))
         if args.only in (None, "postgres"):
-            with TempPostgres(fsync=True) as pg, \
-                    ServiceProcess(pg.create_database("bench"), work / "pg",
-                                   payment_timeout=3600) as svc:
-                results.append(measure(svc, "postgres", args.seconds, args.connections))
+            with TempPostgres(fsync=True) as pg:
+                results.append(measure("postgres", pg.create_database("bench"),
+                                       pg.create_database("bare"), work, args.seconds,
+                                       args.connections, args.buckets))
+    table = Table(title=f"One hot SKU, {args.connections} connections, {args.seconds:g} s "
+                        f"a measurement (orders/s; ceiling: bare driver loop, best of "
+                        f"{', '.join(map(str, sorted({1, 4, args.connections})))} connections)")
+    for column in ("database", "no-op req/s", "ceiling (conns)", "service", "of ceiling",
+                   f"ceiling, {args.buckets} buckets", f"service, {args.buckets} buckets",
+                   "x ceiling", "oversold", "ledger", "goals"):
+        table.add_column(column, justify="left" if column in ("database", "goals") else "right")
     ok = True
-    print(f"{'database':<10} {'no-op req/s':>12} {'orders/s':>10} {'ratio':>7} "
-          f"{'oversold':>9} {'ledger':>9}")
     for r in results:
-        met = r["ratio"] >= GOAL and r["oversold"] == 0 and r["balanced"]
-        ok &= met
-        print(f"{r['database']:<10} {r['noop_per_s']:>12.0f} {r['orders_per_s']:>10.0f} "
-              f"{r['ratio']:>6.0%} {r['oversold']:>9} "
-              f"{'balanced' if r['balanced'] else 'BROKEN':>9}  "
-              f"{'goal met' if met else f'goal (>= {GOAL:.0%}) NOT met'}")
-        other = {k: v for k, v in r["order_statuses"].items() if k != 201}
-        if other:
-            print(f"           order answers other than 201: {other}")
+        missed = goals(r)
+        ok &= not missed
+        table.add_row(r["database"], f"{r['noop']:,.0f}",
+                      f"{r['ceiling']:,.0f} ({r['ceiling_connections']})", f"{r['service']:,.0f}",
+                      f"{r['service'] / r['ceiling']:.0%}", f"{r['bucket_ceiling']:,.0f}",
+                      f"{r['buckets']:,.0f}", f"{r['buckets'] / r['ceiling']:.1f}x",
+                      str(r["oversold"]), "balanced" if r["balanced"] else "BROKEN",
+                      "met" if not missed else "NOT met: " + "; ".join(missed))
+    Console(width=200).print(table)
+    for r in results:
+        print(f"{r['database']}: ceiling by connections "
+              + ", ".join(f"{n}: {v:,.0f}/s" for n, v in r["ceilings"].items()))
+        for what, statuses in r["statuses"].items():
+            other = {k: v for k, v in statuses.items() if k != 201}
+            if other:
+                print(f"{r['database']} {what}: answers other than 201: {other}")
     return 0 if ok else 3
 
 

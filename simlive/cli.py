@@ -419,16 +419,24 @@ def _fault_names(_ctx: click.Context, _param: click.Parameter,
 @click.option("--max-body", "max_body_bytes", default=65536, show_default=True,
               type=click.IntRange(min=1024), metavar="BYTES",
               help="Larger request bodies are refused with 413.")
+@click.option("--stock-buckets", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Split each new product's stock over this many rows, so that orders of "
+                   "one hot SKU commit side by side (PostgreSQL); a product may set its own.")
+@click.option("--write-lanes", default=0,
+              show_default="1; on PostgreSQL with --stock-buckets K, min(K, 4)",
+              type=click.IntRange(0, 16),
+              help="Writer threads per worker, each committing its own batches of orders.")
 @_friendly
 def serve(db: str, host: str, port: int, workers: int, faults: tuple[str, ...],
           tokens_file: str | None, payment_timeout: float, sweep_interval: float,
-          max_body_bytes: int) -> None:
+          max_body_bytes: int, stock_buckets: int, write_lanes: int) -> None:
     """Run the reference live-commerce service (the system under test)."""
     from simlive.service.server import serve as run_service
 
     run_service(db=db, host=host, port=port, workers=workers, faults=list(faults),
                 tokens_file=tokens_file, payment_timeout=payment_timeout,
-                sweep_interval=sweep_interval, max_body_bytes=max_body_bytes)
+                sweep_interval=sweep_interval, max_body_bytes=max_body_bytes,
+                stock_buckets=stock_buckets, write_lanes=write_lanes)
 
 
 # --- load, check, target: testing a shop (simlive.cli_shop registers them on the group) --

@@ -9,11 +9,13 @@ process (tests) apart.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Connection, func, insert, select, update
@@ -51,8 +53,13 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.db_url, pool_size=settings.pool_size)
+        self.db = Database(settings.db_url, pool_size=settings.pool_size,
+                           lanes=settings.write_lanes, buckets=settings.stock_buckets)
         self._callers: dict[str, Caller] = {}
+        # what never changes about a product (stock.Facts), by SKU: read once per process
+        self.products: dict[str, Any] = {}
+        # which bucket of a bucketed SKU this worker's writers try first: workers differ
+        self.bucket_salt = os.getpid()
         self._display: dict[str, tuple[float, int]] = {}  # stale-display fault only
         self._rng = random.Random(settings.seed)
         self._lock = threading.Lock()

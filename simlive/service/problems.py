@@ -46,13 +46,17 @@ def forbidden(detail: str) -> ApiError:
     return ApiError(403, "forbidden", detail)
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail, "code": exc.code}, exc.status,
+                        headers=exc.headers)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Map every error a request can raise onto the one JSON shape."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code}, exc.status,
-                            headers=exc.headers)
+        return api_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

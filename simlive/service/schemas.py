@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from simlive.service.settings import MAX_BUCKETS
+
 MAX_ID = 2**53  # JSON-safe integers; also inside every database's BIGINT
 MAX_COUNT = 10**9
 
@@ -74,6 +76,9 @@ def _json_int(value: object) -> object:
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_int)]
 Limit = Annotated[int, Field(ge=1, le=MAX_COUNT), BeforeValidator(_json_int)]
+Buckets = Annotated[int, Field(ge=1, le=MAX_BUCKETS), BeforeValidator(_json_int)]
+
+
 def _time_text(value: object) -> object:
     """A time comes as an ISO 8601 string (JSON has no time type): no numbers, no booleans."""
     if not isinstance(value, str | datetime):
@@ -200,6 +205,10 @@ class ProductCreate(Request):
     stock: JsonInt = Field(ge=0, le=MAX_COUNT)
     max_per_buyer: Limit | None = Field(None,
                                       description="Units one buyer may hold (reserved+paid).")
+    stock_buckets: Buckets | None = Field(
+        None, description="Split the stock over this many rows so that this many orders can "
+                          "take units at once (a hot SKU); default: the service's "
+                          "--stock-buckets. Viewers see the sum.")
 
 
 class Restock(Request):
@@ -213,6 +222,7 @@ class ProductOut(BaseModel):
     price_cents: int
     displayed_stock: int = Field(description="The sellable stock shown to viewers.")
     max_per_buyer: int | None
+    stock_buckets: int = Field(description="Rows the stock is split over (1: one row).")
     created_at: datetime
 
 

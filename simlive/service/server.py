@@ -108,7 +108,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(db: str = "sqlite:///simlive.db", host: str = "127.0.0.1", port: int = 8000,
           workers: int = 1, faults: Sequence[str] = (), tokens_file: str | None = None,
           payment_timeout: float = 900.0, sweep_interval: float = 1.0,
-          max_body_bytes: int = 64 * 1024,
+          max_body_bytes: int = 64 * 1024, stock_buckets: int = 1, write_lanes: int = 0,
           echo: Callable[..., None] | None = None) -> None:
     """Run the service until interrupted. Raises UsageError (exit 2) for bad options.
 
@@ -130,6 +130,7 @@ def serve(db: str = "sqlite:///simlive.db", host: str = "127.0.0.1", port: int =
             origin = f"generated, written to {tokens_file}"
     settings = Settings(db_url=db, faults=fault_set, payment_timeout=payment_timeout,
                         sweep_interval=sweep_interval, max_body_bytes=max_body_bytes,
+                        stock_buckets=stock_buckets, write_lanes=write_lanes,
                         tokens=tokens, create_schema=False)
 
     from simlive.service.core import Service
@@ -152,6 +153,8 @@ def serve(db: str = "sqlite:///simlive.db", host: str = "127.0.0.1", port: int =
     say(f"database: {display_url(db)}")
     say(f"API docs: {base}/docs   OpenAPI: {base}/openapi.json")
     say(f"payment timeout: {payment_timeout:g}s")
+    if stock_buckets > 1:
+        say(f"stock buckets: new products split their stock over {stock_buckets} rows")
     say(f"bearer tokens ({origin}):")
     for spec in tokens:
         say(f"  {spec.role:<9} {spec.name:<12} {spec.token}")

@@ -19,6 +19,8 @@ from simlive.rules import RULES
 from simlive.service.faults import Fault, parse_faults
 
 ENV_VAR = "SIMLIVE_SERVICE_SETTINGS"
+MAX_BUCKETS = 64  # schemas.MAX_BUCKETS: a product's own stock_buckets has the same bound
+MAX_LANES = 16
 ROLES: tuple[str, ...] = ("viewer", "merchant", "agent", "admin")
 
 DEFAULT_RETENTION = RULES["replay.retained"].defaults()["min_retention"]
@@ -58,6 +60,12 @@ class Settings:
     interleave, as a slow network or GC pause would in production."""
     max_body_bytes: int = 64 * 1024
     pool_size: int = 20
+    stock_buckets: int = 1
+    """Rows a new product's stock is split over unless its request says (1: one row)."""
+    write_lanes: int = 0
+    """Group-commit writer threads per worker, each with its own connection (0: one, or on
+    PostgreSQL with ``stock_buckets`` > 1, that many up to 4: lanes taking from different
+    buckets commit side by side; SQLite has one writer at a time anyway)."""
     create_schema: bool = True
     seed: int = 0
     tokens: tuple[TokenSpec, ...] = field(default_factory=tuple)
@@ -70,6 +78,11 @@ class Settings:
             raise UsageError(
                 f"lose_ticket_fraction(={self.lose_ticket_fraction!r}) must be in [0, 1]"
             )
+        if not 1 <= self.stock_buckets <= MAX_BUCKETS:
+            raise UsageError(f"stock_buckets(={self.stock_buckets!r}) must be in "
+                             f"[1, {MAX_BUCKETS}]")
+        if not 0 <= self.write_lanes <= MAX_LANES:
+            raise UsageError(f"write_lanes(={self.write_lanes!r}) must be in [0, {MAX_LANES}]")
         for spec in self.tokens:
             if spec.role not in ROLES:
                 raise UsageError(f"token role(={spec.role!r}) must be one of {', '.join(ROLES)}")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -119,6 +120,20 @@ products = Table(
     Column("returned", BigInteger, nullable=False, default=0),
     Column("max_per_buyer", Integer),
     Column("created_at", UTCDateTime, nullable=False),
+    # added later: a SKU whose stock is split over k rows of stock_buckets (NULL or 1: the
+    # stock is ``remaining`` above). Its sellable stock is remaining + the buckets' sum.
+    Column("stock_buckets", Integer, nullable=True),
+)
+
+# A hot SKU's stock split over k rows, so that k transactions can take units at once (one
+# row is one lock: its orders commit one after another). An order takes its units from one
+# bucket, from another when that one is short, or from several when none has them all.
+stock_buckets = Table(
+    "stock_buckets", metadata,
+    _fk("product_id", "products.id"),
+    Column("bucket", Integer, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    PrimaryKeyConstraint("product_id", "bucket", name="pk_stock_buckets"),
 )
 
 restocks = Table(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from simlive.service import tables as t
 from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
+from simlive.service.buckets import products_query
 from simlive.service.core import Caller, Service
 from simlive.service.faults import Fault
 from simlive.service.problems import conflict, forbidden, not_found
@@ -148,7 +149,7 @@ def link_product(broadcast_id: IdPath, body: LinkProduct, caller: Merchant,
     p = t.products
     with svc.db.write() as conn:
         _load(conn, caller, broadcast_id)
-        prod = conn.execute(select(p).where(p.c.sku == body.sku)).mappings().first()
+        prod = conn.execute(products_query().where(p.c.sku == body.sku)).mappings().first()
         if prod is None:
             raise not_found("product", body.sku)
         if prod["merchant_id"] != caller.id:
@@ -173,6 +174,6 @@ def broadcast_products(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> list[
     with svc.db.read() as conn:
         _load(conn, caller, broadcast_id)
         rows: list[Any] = conn.execute(
-            select(p).join(bp, bp.c.product_id == p.c.id)
+            products_query().join(bp, bp.c.product_id == p.c.id)
             .where(bp.c.broadcast_id == broadcast_id).order_by(p.c.id)).mappings().all()
     return [product_out(svc, row) for row in rows]

@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping, select, update
 from simlive.service import tables as t
 from simlive.service.auth import AnyRole, MerchantOrAdmin, Svc, Viewer
 from simlive.service.core import Caller, Service
+from simlive.service.placing import place_order
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 from simlive.service.schemas import (
@@ -32,15 +33,16 @@ from simlive.service.stock import (
     find_order,
     order_select,
     pay_order,
-    place_order,
     refresh,
 )
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 o = t.orders
 
+KEY_PATTERN = r"^[\x21-\x7e]+$"  # printable ASCII, no spaces (the lane checks the same)
+KEY_MAX = 128
 IdempotencyKey = Annotated[str, Header(
-    alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
+    alias="Idempotency-Key", min_length=1, max_length=KEY_MAX, pattern=KEY_PATTERN,
     description="Client-chosen key: a retry with the same key and body returns the same "
                 "order; the same key with another body is refused (409).")]
 

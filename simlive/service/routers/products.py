@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, status
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import RowMapping, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from simlive.service import buckets
 from simlive.service import tables as t
 from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
+from simlive.service.buckets import products_query
 from simlive.service.core import Caller, Service
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, Limit, SkuPath, page, paged
@@ -30,13 +32,14 @@ def product_out(svc: Service, row: RowMapping) -> ProductOut:
         sku=row["sku"], name=row["name"], merchant_id=row["merchant_id"],
         price_cents=row["price_cents"], displayed_stock=displayed(svc, row["sku"],
                                                                   row["remaining"]),
-        max_per_buyer=row["max_per_buyer"], created_at=row["created_at"])
+        max_per_buyer=row["max_per_buyer"], stock_buckets=row["stock_buckets"] or 1,
+        created_at=row["created_at"])
 
 
 def load_product(svc: Service, caller: Caller, sku: str) -> RowMapping:
     """The product, 404 if unknown, 403 if a merchant asks about another's product."""
     with svc.db.read() as conn:
-        row = conn.execute(select(p).where(p.c.sku == sku)).mappings().first()
+        row = conn.execute(products_query().where(p.c.sku == sku)).mappings().first()
     if row is None:
         raise not_found("product", sku)
     if caller.role == "merchant" and row["merchant_id"] != caller.id:
@@ -48,13 +51,17 @@ def load_product(svc: Service, caller: Caller, sku: str) -> RowMapping:
              responses={409: {"description": "sku_taken"}})
 def create_product(body: ProductCreate, caller: Merchant, svc: Svc) -> ProductOut:
     """List a SKU with its initial stock; 409 ``sku_taken`` if the SKU exists."""
+    k = body.stock_buckets or svc.settings.stock_buckets
     try:
         with svc.db.write() as conn:
-            conn.execute(insert(p).values(
+            product_id = conn.execute(insert(p).values(
                 sku=body.sku, merchant_id=caller.id, name=body.name,
                 price_cents=body.price_cents, initial_stock=body.stock, restocked=0,
-                remaining=body.stock, returned=0, max_per_buyer=body.max_per_buyer,
-                created_at=svc.now()))
+                remaining=body.stock if k == 1 else 0, returned=0,
+                max_per_buyer=body.max_per_buyer, stock_buckets=k, created_at=svc.now())
+                .returning(p.c.id)).scalar_one()
+            if k > 1:
+                buckets.create(conn, product_id, body.stock, k)
     except IntegrityError:
         raise conflict("sku_taken", f"product {body.sku!r} already exists") from None
     return product_out(svc, load_product(svc, caller, body.sku))
@@ -64,7 +71,7 @@ def create_product(body: ProductCreate, caller: Merchant, svc: Svc) -> ProductOu
 def list_products(caller: AnyRole, svc: Svc, after: After = 0,
                   limit: Limit = 100) -> Page[ProductOut]:
     """Products in id order (a merchant sees only their own)."""
-    query = select(p)
+    query = products_query()
     if caller.role == "merchant":
         query = query.where(p.c.merchant_id == caller.id)
     with svc.db.read() as conn:
@@ -82,9 +89,13 @@ def get_product(sku: SkuPath, caller: AnyRole, svc: Svc) -> ProductOut:
 def restock(sku: SkuPath, body: Restock, caller: Merchant, svc: Svc) -> ProductOut:
     """Add units to a product's stock (recorded in the ledger as ``restocked``)."""
     row = load_product(svc, caller, sku)
+    k = row["stock_buckets"] or 1
     with svc.db.write() as conn:
         conn.execute(update(p).where(p.c.id == row["id"]).values(
-            remaining=p.c.remaining + body.quantity, restocked=p.c.restocked + body.quantity))
+            remaining=p.c.remaining + (body.quantity if k == 1 else 0),
+            restocked=p.c.restocked + body.quantity))
+        if k > 1:
+            buckets.restock(conn, row["id"], k, body.quantity)
         conn.execute(insert(t.restocks).values(product_id=row["id"], actor_id=caller.id,
                                                quantity=body.quantity, at=svc.now()))
     return product_out(svc, load_product(svc, caller, sku))

@@ -16,13 +16,14 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.sql import ClauseElement
 
 from simlive.errors import UsageError
@@ -31,6 +32,7 @@ from simlive.service.tables import metadata
 
 T = TypeVar("T")
 log = logging.getLogger("simlive.service")
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a deadlock victim
 LANE = "simlive_lane"  # conn.info key: the group-commit lane running the work
 
 
@@ -144,6 +146,22 @@ class Database:
         with self._write_lock, self._write_engine.begin() as conn:
             yield conn
 
+    def transact(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
+        """``work(conn)`` in a write transaction, run again (from the start) when PostgreSQL
+        chose it as a deadlock's victim: transactions that take stock buckets and return
+        units lock rows in different orders, and a victim is rolled back whole, so trying
+        again is safe and what the client would do."""
+        for attempt in range(attempts):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except OperationalError as exc:
+                if attempt + 1 == attempts or getattr(exc.orig, "sqlstate", None) != DEADLOCK:
+                    raise
+                log.warning("deadlock victim, trying again (%d of %d)", attempt + 2, attempts)
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction without blocking the event loop: it joins
         a group commit (see :class:`GroupCommit`)."""
@@ -199,6 +217,14 @@ class GroupCommit:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=5)
+
+    def run_batch(self, works: list[Callable[[Connection], Any]], lane: int = 0
+                  ) -> list[tuple[Any, BaseException | None]]:
+        """Run ``works`` as one batch in the calling thread; each one's ``(result, error)``,
+        in order. What a writer thread does with what it found queued (tests call it to
+        choose a batch's members)."""
+        pieces: list[Piece] = [(work, None) for work in works]  # type: ignore[misc]
+        return [(result, error) for _, result, error in self._commit(pieces, lane)]
 
     def _run(self, lane: int) -> None:
         while True:

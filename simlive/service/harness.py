@@ -289,12 +289,16 @@ class Shop:
         return [u["token"] for u in body["users"]]
 
     def product(self, stock: int = 100, max_per_buyer: int | None = None,
-                merchant: httpx.Client | None = None, price_cents: int = 1999) -> str:
+                merchant: httpx.Client | None = None, price_cents: int = 1999,
+                stock_buckets: int | None = None) -> str:
         """A new product with a unique SKU; its SKU."""
         sku = f"T-{uuid.uuid4().hex[:16]}"
-        self._expect((merchant or self.merchant).post("/products", json={
-            "sku": sku, "name": f"test product {sku}", "price_cents": price_cents,
-            "stock": stock, "max_per_buyer": max_per_buyer}), 201)
+        body: dict[str, Any] = {"sku": sku, "name": f"test product {sku}",
+                                "price_cents": price_cents, "stock": stock,
+                                "max_per_buyer": max_per_buyer}
+        if stock_buckets is not None:
+            body["stock_buckets"] = stock_buckets
+        self._expect((merchant or self.merchant).post("/products", json=body), 201)
         return sku
 
     def order(self, sku: str, quantity: int = 1, client: httpx.Client | None = None,

@@ -56,7 +56,11 @@ async def place_order(svc: Service, caller: Caller, key: str,
     try:
         if svc.settings.has(Fault.OVERSELL):
             return await run_in_threadpool(_place_racy, svc, caller, key, digest, body), True
-        return await svc.db.run_write(OrderWork(svc, caller, key, digest, body)), True
+        try:
+            return await svc.db.run_write(OrderWork(svc, caller, key, digest, body)), True
+        except buckets.Busy:
+            return await run_in_threadpool(_place_waiting, svc, caller, key, digest,
+                                           body), True
     except _Replay as replay:
         return _replayed(replay.row, digest, key), False
     except IntegrityError:
@@ -64,6 +68,20 @@ async def place_order(svc: Service, caller: Caller, key: str,
         if existing is None:
             raise
         return _replayed(existing, digest, key), False
+
+
+def _place_waiting(svc: Service, caller: Caller, key: str, digest: str,
+                   body: OrderCreate) -> dict[str, Any]:
+    """An order whose units are in buckets other transactions hold, in a transaction of its
+    own that may wait for them (see :func:`simlive.service.buckets.take`)."""
+    def place(conn: Connection) -> dict[str, Any]:
+        conn.info[MAY_WAIT] = True
+        try:
+            return _place(svc, conn, caller, key, digest, body)
+        finally:
+            conn.info.pop(MAY_WAIT, None)
+
+    return svc.db.transact(place)
 
 
 def _read_by_key(svc: Service, buyer_id: int, key: str) -> RowMapping | None:
@@ -74,6 +92,7 @@ def _read_by_key(svc: Service, buyer_id: int, key: str) -> RowMapping | None:
 # The hot path's statements: SQLAlchemy Core, compiled once per dialect and run on the
 # driver's cursor (see rawsql: SQLAlchemy's per-execution cost was 8x the statements' own).
 _o, _p = t.orders, t.products
+MAY_WAIT = "simlive_may_wait"  # conn.info key: this transaction may wait for held buckets
 _ORDER_VALUES = ("buyer_id", "product_id", "sku", "quantity", "amount_cents", "state",
                  "broadcast_id", "idempotency_key", "request_hash", "created_at", "expires_at",
                  "paid_at", "closed_at", "delivered_at", "retain_until")
@@ -199,7 +218,7 @@ def _reserve(svc: Service, sql: _Sql, facts: Facts, quantity: int) -> bool:
     if facts.buckets > 1:
         own = svc.bucket_salt + sql.conn.info.get(LANE, 0)
         return buckets.take(sql.cur, svc.db.statements(buckets.HOT), facts.id, facts.buckets,
-                            own, quantity)
+                            own, quantity, may_wait=sql.conn.info.get(MAY_WAIT, False))
     return rawsql.count(sql.cur, sql.statements["reserve"],
                         {"b_product": facts.id, "b_qty": quantity}) == 1
 
@@ -300,7 +319,7 @@ def merge_orders(conn: Connection, works: list[OrderWork]) -> dict[int, dict[str
             if not _reserve(svc, sql, facts, sum(works[i].body.quantity for i in members)):
                 raise _sold_out(sku, 0)
             rows = _insert_many(svc, sql, [works[i] for i in members], facts)
-        except (ApiError, IntegrityError):
+        except (ApiError, IntegrityError, buckets.Busy):
             sql.cur.execute("ROLLBACK TO SAVEPOINT merged")
         else:
             placed.update(zip(members, rows, strict=True))

@@ -166,6 +166,8 @@ class ConfigOut(BaseModel):
     stale_display_seconds: float
     lose_ticket_fraction: float
     max_body_bytes: int
+    stock_buckets: int = Field(description="Rows a new product's stock is split over.")
+    write_lanes: int = Field(description="Group-commit writer threads in each worker.")
     database: str
 
 

@@ -73,7 +73,8 @@ def expire_order(svc: Service, order_id: int, now: datetime,
     if svc.settings.has(Fault.DOUBLE_RESTOCK):
         return _expire_racy(svc, order_id, now, rendezvous)
     o = t.orders
-    with svc.db.write() as conn:
+
+    def expire(conn: Connection) -> bool:
         row = conn.execute(
             update(o).where(o.c.id == order_id, o.c.state == "reserved", o.c.expires_at <= now)
             .values(state="expired", closed_at=now).returning(o.c.product_id, o.c.quantity)
@@ -81,7 +82,9 @@ def expire_order(svc: Service, order_id: int, now: datetime,
         if row is None:
             return False
         _return_units(conn, row.product_id, row.quantity, order_id)
-    return True
+        return True
+
+    return svc.db.transact(expire)
 
 
 def _expire_racy(svc: Service, order_id: int, now: datetime,
@@ -166,13 +169,16 @@ def cancel_order(svc: Service, row: RowMapping) -> RowMapping:
     """reserved -> cancelled by the buyer, returning the units exactly once."""
     o = t.orders
     now = svc.now()
-    with svc.db.write() as conn:
+
+    def cancel(conn: Connection) -> None:
         won = conn.execute(
             update(o).where(o.c.id == row["id"], o.c.state == "reserved", o.c.expires_at > now)
             .values(state="cancelled", closed_at=now).returning(o.c.product_id, o.c.quantity)
         ).first()
         if won is not None:
             _return_units(conn, won.product_id, won.quantity, row["id"])
+
+    svc.db.transact(cancel)
     fresh = refresh(svc, _reload(svc, row["id"]))
     if fresh["state"] != "cancelled":
         raise conflict(f"order_{fresh['state']}",

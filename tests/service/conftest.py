@@ -6,6 +6,7 @@ Every service here is ``simlive serve`` in a subprocess on an ephemeral port (se
 - ``postgres``: a :class:`TempPostgres` cluster (fails, never skips, without the binaries);
 - ``sqlite_service`` / ``pg_service``: correct services, payment timeout 2 s;
 - ``service``: parametrized over both of them;
+- ``pg_lanes_service``: PostgreSQL with ``--stock-buckets 4`` (4 writer lanes);
 - ``faulty_sqlite_service``: every fault on; ``faulty_pg_service``: the race faults on;
 - ``shop_of(service)`` / ``shop``: a :class:`~simlive.service.harness.Shop` (a client per
   role and helpers that set up data).
@@ -61,6 +62,17 @@ def pg_service(postgres: TempPostgres,
     url = postgres.create_database(f"simlive_{next(_db_names)}")
     svc = _serve(tmp_path_factory, "pg", url, payment_timeout=PAYMENT_TIMEOUT,
                  sweep_interval=0.2)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_lanes_service(postgres: TempPostgres,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """New products' stock over 4 buckets, so 4 writer lanes commit side by side."""
+    url = postgres.create_database(f"simlive_{next(_db_names)}")
+    svc = _serve(tmp_path_factory, "pg-lanes", url, payment_timeout=PAYMENT_TIMEOUT,
+                 sweep_interval=0.2, extra_args=("--stock-buckets", "4"))
     yield svc
     svc.stop()
 

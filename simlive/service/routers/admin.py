@@ -119,7 +119,7 @@ def config(caller: Admin, svc: Svc) -> ConfigOut:
         retention=s.retention, return_window=s.return_window,
         stale_display_seconds=s.stale_display_seconds,
         lose_ticket_fraction=s.lose_ticket_fraction, max_body_bytes=s.max_body_bytes,
-        database=display_url(s.db_url))
+        stock_buckets=s.stock_buckets, write_lanes=svc.db.lanes, database=display_url(s.db_url))
 
 
 @router.post("/admin/sweep")

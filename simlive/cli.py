@@ -420,11 +420,10 @@ def _fault_names(_ctx: click.Context, _param: click.Parameter,
               type=click.IntRange(min=1024), metavar="BYTES",
               help="Larger request bodies are refused with 413.")
 @click.option("--stock-buckets", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Split each new product's stock over this many rows, so that orders of "
-                   "one hot SKU commit side by side (PostgreSQL); a product may set its own.")
-@click.option("--write-lanes", default=0,
-              show_default="1; on PostgreSQL with --stock-buckets K, min(K, 4)",
-              type=click.IntRange(0, 16),
+              help="Split each new product's stock over this many rows, so that workers "
+                   "(and lanes) take one SKU's units side by side (PostgreSQL); a product "
+                   "may set its own.")
+@click.option("--write-lanes", default=1, show_default=True, type=click.IntRange(1, 16),
               help="Writer threads per worker, each committing its own batches of orders.")
 @_friendly
 def serve(db: str, host: str, port: int, workers: int, faults: tuple[str, ...],

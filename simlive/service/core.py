@@ -54,7 +54,7 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url, pool_size=settings.pool_size,
-                           lanes=settings.write_lanes, buckets=settings.stock_buckets)
+                           lanes=settings.write_lanes)
         self._callers: dict[str, Caller] = {}
         # what never changes about a product (stock.Facts), by SKU: read once per process
         self.products: dict[str, Any] = {}

@@ -108,7 +108,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(db: str = "sqlite:///simlive.db", host: str = "127.0.0.1", port: int = 8000,
           workers: int = 1, faults: Sequence[str] = (), tokens_file: str | None = None,
           payment_timeout: float = 900.0, sweep_interval: float = 1.0,
-          max_body_bytes: int = 64 * 1024, stock_buckets: int = 1, write_lanes: int = 0,
+          max_body_bytes: int = 64 * 1024, stock_buckets: int = 1, write_lanes: int = 1,
           echo: Callable[..., None] | None = None) -> None:
     """Run the service until interrupted. Raises UsageError (exit 2) for bad options.
 

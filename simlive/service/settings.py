@@ -63,9 +63,9 @@ class Settings:
     stock_buckets: int = 1
     """Rows a new product's stock is split over unless its request says (1: one row)."""
     write_lanes: int = 0
-    """Group-commit writer threads per worker, each with its own connection (0: one, or on
-    PostgreSQL with ``stock_buckets`` > 1, that many up to 4: lanes taking from different
-    buckets commit side by side; SQLite has one writer at a time anyway)."""
+    """Group-commit writer threads per worker, each with its own connection (0: one). Lanes
+    taking from different stock buckets commit side by side on PostgreSQL, but each splits
+    the batches one lane would merge; SQLite has one writer at a time anyway."""
     create_schema: bool = True
     seed: int = 0
     tokens: tuple[TokenSpec, ...] = field(default_factory=tuple)

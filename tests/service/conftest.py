@@ -6,7 +6,7 @@ Every service here is ``simlive serve`` in a subprocess on an ephemeral port (se
 - ``postgres``: a :class:`TempPostgres` cluster (fails, never skips, without the binaries);
 - ``sqlite_service`` / ``pg_service``: correct services, payment timeout 2 s;
 - ``service``: parametrized over both of them;
-- ``pg_lanes_service``: PostgreSQL with ``--stock-buckets 4`` (4 writer lanes);
+- ``pg_lanes_service``: PostgreSQL with ``--stock-buckets 4 --write-lanes 4``;
 - ``faulty_sqlite_service``: every fault on; ``faulty_pg_service``: the race faults on;
 - ``shop_of(service)`` / ``shop``: a :class:`~simlive.service.harness.Shop` (a client per
   role and helpers that set up data).
@@ -69,10 +69,10 @@ def pg_service(postgres: TempPostgres,
 @pytest.fixture(scope="session")
 def pg_lanes_service(postgres: TempPostgres,
                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """New products' stock over 4 buckets, so 4 writer lanes commit side by side."""
+    """New products' stock over 4 buckets, and 4 writer lanes committing side by side."""
     url = postgres.create_database(f"simlive_{next(_db_names)}")
     svc = _serve(tmp_path_factory, "pg-lanes", url, payment_timeout=PAYMENT_TIMEOUT,
-                 sweep_interval=0.2, extra_args=("--stock-buckets", "4"))
+                 sweep_interval=0.2, extra_args=("--stock-buckets", "4", "--write-lanes", "4"))
     yield svc
     svc.stop()
 

@@ -143,8 +143,19 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     any fails, 4 when none fails but some are undecided, 2 for bad input.
     """
     from simlive.errors import UsageError
-    from simlive.report.files import prepare_output, to_json, write_series_csv
-    from simlive.report.tables import kpi_table, shift_table, summary, verdict_table
+    from simlive.report.files import (
+        prepare_output,
+        to_json,
+        write_series_csv,
+        write_sold_out_csv,
+    )
+    from simlive.report.tables import (
+        kpi_table,
+        shift_table,
+        sold_out_table,
+        summary,
+        verdict_table,
+    )
     from simlive.rules import exit_code
     from simlive.scenario import load_scenario
     from simlive.sim.replications import confidence_of
@@ -177,6 +188,7 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
         Path(json_path).write_text(to_json(data), encoding="utf-8")
     if csv_dir:
         write_series_csv(csv_dir, result.series)
+        write_sold_out_csv(csv_dir, data["sold_out"])
     if html_path:
         from pathlib import Path
 
@@ -190,6 +202,8 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
         console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
         if len(sc.aftersales.agents) > 1:
             console.print(shift_table(data["shifts"]))
+        if data["sold_out"]:
+            console.print(sold_out_table(data["sold_out"], n))
         console.print(verdict_table(result.verdicts))
     _write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {n} replication(s))",
                  result.verdicts)

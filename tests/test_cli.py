@@ -407,7 +407,8 @@ def test_csv_series(invoke, write, tiny_text, tmp_path):
     result = invoke("run", str(write("ok.yaml", tiny_text)), "-q", "--csv", str(out))
     no_crash(result)
     assert result.exit_code == 4, result.output  # one replication: undecided
-    assert sorted(p.name for p in out.iterdir()) == ["backlog.csv", "stock.csv", "viewers.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["backlog.csv", "sold_out.csv", "stock.csv",
+                                                     "viewers.csv"]
 
     def rows(name: str) -> list[list[str]]:
         with (out / name).open(newline="", encoding="utf-8") as f:

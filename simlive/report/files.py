@@ -62,6 +62,21 @@ def write_series_csv(directory: str | Path, series: dict[str, Any]) -> list[Path
     return written
 
 
+def write_sold_out_csv(directory: str | Path, rows: list[dict[str, Any]]) -> Path:
+    """sold_out.csv: every SKU that sold out in some replication, earliest first."""
+    p = Path(directory) / "sold_out.csv"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "name", "replications", "share", "at_s_mean", "at_s_ci_low",
+                    "at_s_ci_high", "into_slot_s"])
+        for row in rows:
+            ci = row["at_s"]["ci95"] or [None, None]
+            w.writerow([row["sku"], row["name"], row["replications"], row["share"],
+                        row["at_s"]["mean"], ci[0], ci[1], row["into_slot_s"]])
+    return p
+
+
 def prepare_output(path: str | None, option: str, directory: bool = False) -> None:
     """Make an output path writable before any work is done, creating missing parent
     folders (every output option behaves alike), so a typo does not cost a finished

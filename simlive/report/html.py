@@ -144,6 +144,29 @@ def _odds_figure(rules: list[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
+def _service_level_figure(levels: dict[str, Any]) -> tuple[str, str]:
+    """The desk's service level per interval, with the tickets that arrived in each."""
+    from simlive.rules import format_duration
+
+    plt = pyplot()
+    hours = [t / 3600 for t in levels["from_s"]]
+    fig, ax = plt.subplots(figsize=(10, 3.4))
+    ax.bar(hours, levels["offered"], width=levels["interval_s"] / 3600, align="edge",
+           color="#dadce0", label="tickets arrived (per replication)")
+    ax.set_ylabel("tickets")
+    ax.set_xlabel("hours from the broadcast's start")
+    ax2 = ax.twinx()
+    shown = [(h, v * 100) for h, v in zip(hours, levels["level"], strict=True) if v is not None]
+    ax2.step([h for h, _ in shown], [v for _, v in shown], where="post", color="#1a73e8",
+             label="answered within the threshold, %")
+    ax2.set_ylim(0, 105)
+    ax2.set_ylabel("service level, %")
+    fig.legend(loc="upper right")
+    title = (f"Service level per {format_duration(levels['interval_s'])}: first reply within "
+             f"{format_duration(levels['within_s'])}")
+    return title, _svg(fig)
+
+
 def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                 extra_figures: list[tuple[str, str]] | None = None) -> str:
     """The report for a ``run`` (or ``check``/``plan``) result dict, as one HTML string."""
@@ -168,6 +191,8 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                    if r["id"] == "aftersales.first-reply"), {})
     figures = ([("P(broken) per rule against its risk", _odds_figure(rules))] if odds else [])
     figures += (_figures(series, limits) if series else []) + (extra_figures or [])
+    if result.get("service_level_by_interval"):
+        figures.append(_service_level_figure(result["service_level_by_interval"]))
     figs = "".join(f"<h2>{esc(title)}</h2><figure>{svg}</figure>" for title, svg in figures)
     unknown = [r["id"] for r in rules if r["status"] == "unknown"]
     undecided = [r["id"] for r in rules if r["status"] == "undecided"]
@@ -199,6 +224,16 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
     kpi_table = ("<h2>KPIs</h2><table id='kpis'><thead><tr><th>KPI</th><th>mean</th><th>95% "
                  f"CI</th><th>unit</th></tr></thead><tbody>{kpis}</tbody></table>"
                  ) if kpis else ""
+    sold = result.get("sold_out") or []
+    sold_rows = "".join(
+        f"<tr><td><code>{esc(r['sku'])}</code></td><td>{esc(r['name'])}</td>"
+        f"<td class='num'>{r['replications']}</td>"
+        f"<td class='num'>{esc(fmt_number(r['at_s']['mean'], 's'))}</td>"
+        f"<td class='num'>{esc(fmt_number(r['into_slot_s'], 's'))}</td></tr>" for r in sold)
+    sold_table = ("<h2>Sold out (a buyer refused for want of stock), earliest first</h2>"
+                  "<table id='sold-out'><thead><tr><th>SKU</th><th>name</th><th>"
+                  "replications</th><th>at (mean)</th><th>into its slot</th></tr></thead>"
+                  f"<tbody>{sold_rows}</tbody></table>") if sold_rows else ""
     meta = result.get("meta") or (f"seed {result.get('seed', '')} &middot; "
                                   f"{result.get('replications', '')} replication(s)")
     return (
@@ -212,7 +247,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
         f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{warn}{kpi_table}"
-        f"{figs}</body></html>\n"
+        f"{sold_table}{figs}</body></html>\n"
     )
 
 

@@ -114,6 +114,19 @@ def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Tab
     return table
 
 
+def sold_out_table(rows: list[dict[str, Any]], replications: int, first: int = 10) -> Table:
+    """The first SKUs to sell out (a buyer refused for want of stock), earliest first."""
+    shown = rows[:first]
+    table = Table(title=f"First {len(shown)} of {len(rows)} SKUs to sell out",
+                  title_justify="left")
+    for col in ("SKU", "name", "sold out in", "at (mean)", "into its slot"):
+        table.add_column(col, justify="left" if col in ("SKU", "name") else "right")
+    for row in shown:
+        table.add_row(row["sku"], row["name"], f"{row['replications']} of {replications}",
+                      fmt_number(row["at_s"]["mean"], "s"), fmt_number(row["into_slot_s"], "s"))
+    return table
+
+
 def shift_table(shifts: list[dict[str, Any]], title: str = "Desk by shift") -> Table:
     """The desk KPIs of each shift: utilization is the share of the shift's own agent time
     spent serving, not an average over the whole horizon."""

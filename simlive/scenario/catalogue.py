@@ -35,6 +35,21 @@ def generated_slots(gen: Generate, duration: float) -> list[tuple[str, float, fl
     return slots
 
 
+def popularity_weights(gen: Generate, seed: int) -> np.ndarray:
+    """Each generated SKU's share of ``gen.propensity`` (mean 1; all ones without a
+    popularity). From a generator of its own, so prices, stocks and names stay as they are
+    without it."""
+    if gen.popularity is None or gen.popularity.spread == 0:
+        return np.ones(gen.count)
+    rng = np.random.default_rng([seed, 0x5C2])
+    if gen.popularity.shape == "zipf":
+        ranks = rng.permutation(gen.count) + 1.0
+        weights = ranks ** -gen.popularity.spread
+    else:
+        weights = np.exp(gen.popularity.spread * rng.standard_normal(gen.count))
+    return weights / weights.mean()
+
+
 @dataclass(frozen=True)
 class Catalogue:
     skus: tuple[Sku, ...]
@@ -74,7 +89,9 @@ def build_catalogue(s: Scenario) -> Catalogue:
                 return_rate=gen.return_rates.get(cat),
                 return_exempt=gen.return_exempt.get(cat),
             ))
-        for sku_id, start, end in generated_slots(gen, s.duration):
+        weights = popularity_weights(gen, s.seed)
+        for i, (sku_id, start, end) in enumerate(generated_slots(gen, s.duration)):
             schedule.append(Segment.model_validate(
-                {"sku": sku_id, "from": start, "to": end, "propensity": gen.propensity}))
+                {"sku": sku_id, "from": start, "to": end,
+                 "propensity": gen.propensity * float(weights[i])}))
     return Catalogue(tuple(skus), tuple(schedule))

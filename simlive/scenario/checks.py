@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simlive.rules import format_duration, rule_params
-from simlive.scenario.catalogue import generated_ids, generated_slots
+from simlive.scenario.catalogue import generated_ids, generated_slots, popularity_weights
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import count, duration_text
 
@@ -265,9 +265,11 @@ def estimate(s: Scenario) -> Estimate:
         sku_of.setdefault(seg.sku, []).append(
             (("products", "schedule", i, "propensity"), seg.start, seg.end, seg.propensity))
     if gen is not None:
-        for sku, start, end in generated_slots(gen, dur):
+        weights = popularity_weights(gen, s.seed)
+        for i, (sku, start, end) in enumerate(generated_slots(gen, dur)):
             sku_of.setdefault(sku, []).append(
-                (("products", "generate", "propensity"), start, end, gen.propensity))
+                (("products", "generate", "propensity"), start, end,
+                 gen.propensity * float(weights[i])))
     top, top_path, area, area_path, top_sku = _propensity(s, sku_of)
     peak_orders = present * top * step
     orders = present * area

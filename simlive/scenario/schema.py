@@ -108,6 +108,18 @@ class Sku(Model):
         "exempt)"))
 
 
+class Popularity(Model):
+    """How unevenly generated SKUs sell: hero SKUs and a long tail. Each SKU's propensity is
+    ``generate.propensity`` times its weight, the weights averaging 1 (the catalogue sells
+    as much in all; the hero SKUs take most of it)."""
+
+    shape: Literal["zipf", "lognormal"] = Field(description=(
+        "zipf: the r-th most popular SKU (ranks in a seeded random order) weighs 1/r^spread; "
+        "lognormal: weights exp(spread * z), z standard normal"))
+    spread: float = Field(ge=0.0, le=4.0, description=(
+        "zipf: the exponent (about 1 for retail sales); lognormal: sigma of the log weights"))
+
+
 class Generate(Model):
     """A catalogue made up with Faker (seeded), for scenarios with hundreds of SKUs."""
 
@@ -127,6 +139,8 @@ class Generate(Model):
                                         "typo")] = Field(default=120.0, description=(
                                             "presentation of each SKU"))
     propensity: PerSecond = Field(default=0.0, description="orders per present viewer")
+    popularity: Popularity | None = Field(default=None, description=(
+        "skew the propensity over the SKUs (default: every SKU the same)"))
 
 
 class Segment(Model):

@@ -295,22 +295,23 @@ def merge_orders(conn: Connection, works: list[OrderWork]) -> dict[int, dict[str
     one order of their total: the stock row (or bucket) is taken once, not n times in a row.
     That is where a hot SKU's time went (per order: a savepoint, a decrement and an insert
     holding the hot row's lock). An order is merged only when nothing about it can refuse it
-    alone: its product's facts are known, it has no per-buyer limit, and the broadcast it
-    cites (if any) presents the SKU. A group whose total the stock cannot cover, or whose
-    insert meets a used idempotency key, is rolled back and its orders run alone, in order:
-    then each gets exactly the answer it would have got by itself.
+    alone: its product's facts are known, the broadcast it cites (if any) presents the SKU,
+    and its buyer stays within the per-buyer limit counting the group's earlier orders. A
+    group whose total the stock cannot cover, or whose insert meets a used idempotency key,
+    is rolled back and its orders run alone, in order: then each gets exactly the answer it
+    would have got by itself.
     """
     svc = works[0].svc
     sql = _Sql(svc, conn)
     groups: dict[str, list[int]] = {}
     for i, work in enumerate(works):
-        facts = svc.products.get(work.body.sku)
-        if facts is not None and facts.max_per_buyer is None:
+        if work.body.sku in svc.products:
             groups.setdefault(work.body.sku, []).append(i)
     cites: dict[tuple[int, str], bool] = {}
     placed: dict[int, dict[str, Any]] = {}
     for sku, members in groups.items():
         members = [i for i in members if _cites_ok(sql, works[i].body, cites)]
+        members = _within_limits(conn, svc.products[sku], works, members)
         if len(members) < 2:
             continue
         facts = svc.products[sku]
@@ -329,6 +330,27 @@ def merge_orders(conn: Connection, works: list[OrderWork]) -> dict[int, dict[str
 
 
 OrderWork.merger = staticmethod(merge_orders)  # type: ignore[assignment]
+
+
+def _within_limits(conn: Connection, facts: Facts, works: list[OrderWork],
+                   members: list[int]) -> list[int]:
+    """The members whose buyer stays within the product's per-buyer limit, counting what
+    each already holds (one query for all the group's buyers) and the group's earlier
+    orders; the others run alone (and are refused there)."""
+    if facts.max_per_buyer is None:
+        return members
+    buyers = sorted({works[i].caller.id for i in members})
+    held: dict[int, int] = dict(conn.execute(  # type: ignore[arg-type]
+        select(_o.c.buyer_id, func.sum(_o.c.quantity))
+        .where(_o.c.product_id == facts.id, _o.c.buyer_id.in_(buyers), _o.c.state.in_(ACTIVE))
+        .group_by(_o.c.buyer_id)).all())
+    kept = []
+    for i in members:
+        buyer, quantity = works[i].caller.id, works[i].body.quantity
+        if held.get(buyer, 0) + quantity <= facts.max_per_buyer:
+            held[buyer] = held.get(buyer, 0) + quantity
+            kept.append(i)
+    return kept
 
 
 def _cites_ok(sql: _Sql, body: OrderCreate, seen: dict[tuple[int, str], bool]) -> bool:

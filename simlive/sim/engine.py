@@ -39,6 +39,7 @@ KPI_UNITS: dict[str, str] = {
     "viewers.peak_concurrent": "viewers",
     "orders.placed": "orders",
     "orders.paid": "orders",
+    "orders.paid_fraction": "fraction",
     "orders.expired": "orders",
     "orders.sold_out_rejections": "orders",
     "orders.peak_per_s": "orders/s",
@@ -52,6 +53,7 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.abandoned_fraction": "fraction",
     "aftersales.agent_utilization": "fraction",
     "aftersales.open_at_horizon": "tickets",
+    "aftersales.backlog_at_end": "tickets",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
 }
@@ -69,6 +71,8 @@ class ReplicationResult:
     series: dict[str, Any] = field(default_factory=dict)
     by_shift: list[dict[str, float | None]] = field(default_factory=list)
     intervals: IntervalCounts | None = None  # service level counts per interval
+    # per SKU (catalogue order): when a buyer first found it sold out, None if never
+    sold_out_at: list[float | None] = field(default_factory=list)
 
 
 def series_step(s: Scenario, step: float) -> float:
@@ -203,6 +207,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "viewers.peak_concurrent": audience.peak,
         "orders.placed": float(sum(o.placed for o in outcomes)),
         "orders.paid": float(paid),
+        "orders.paid_fraction": _share(paid, sum(o.placed for o in outcomes)),
         "orders.expired": float(sum(o.expired_orders for o in outcomes)),
         "orders.sold_out_rejections": float(sum(o.rejected for o in outcomes)),
         "orders.peak_per_s": peak_orders,
@@ -216,6 +221,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "aftersales.abandoned_fraction": after.abandoned_fraction,
         "aftersales.agent_utilization": after.utilization,
         "aftersales.open_at_horizon": float(after.open),
+        "aftersales.backlog_at_end": _backlog_at(after, s.duration),
         "replay.published_after_s": rec.replay_published_after,
         "reviews.total": float(rec.reviews),
     }
@@ -228,12 +234,25 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
     result.intervals = after.intervals
+    result.sold_out_at = [o.sold_out_at for o in outcomes]
     if keep_series:
         result.series = _series(s, audience, orders_per_step, stock_series, after, step, stride)
         result.series["first_reply_chat_s"] = _sample(after.chat_first_reply, 5000)
     if progress is not None:
         progress(1.0)
     return result
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _backlog_at(after: AftersalesOutcome, t: float) -> float:
+    """Tickets arrived by ``t`` still waiting for their first reply at ``t`` (the backlog
+    series' definition): what the desk carries when the broadcast ends."""
+    arrived = np.searchsorted(after.backlog_times, t, side="right")
+    replied = np.searchsorted(after.reply_times, t, side="right")
+    return float(arrived - replied)
 
 
 def _measures(step: float, outcomes: list[SkuOutcome], after: AftersalesOutcome,

@@ -8,9 +8,12 @@ that order, so the summary is the same bytes whatever ``jobs`` is.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from simlive import __version__
 from simlive.errors import UsageError
@@ -58,6 +61,8 @@ class SimulationResult:
             "compliance": {**self.confidence.to_dict(), **mode},
             "kpis": self.kpis,
             "shifts": self.shifts,
+            "sold_out": sold_out(self.scenario, self.replications),
+            "service_level_by_interval": service_levels(self.replications),
             "rules": [v.to_dict() for v in self.verdicts],
         }
 
@@ -88,6 +93,54 @@ def _kpis(reps: list[ReplicationResult]) -> dict[str, dict[str, Any]]:
         kpis[name] = {"mean": rounded(mean), "ci95": None if ci is None else
                       [rounded(ci[0]), rounded(ci[1])], "unit": unit, "n": n}
     return kpis
+
+
+def service_levels(reps: list[ReplicationResult]) -> dict[str, Any] | None:
+    """The desk's service level per interval (``aftersales.service_level.interval``) at the
+    first threshold, pooled over replications (answered / offered), with the tickets offered
+    per replication; up to the last interval with a ticket."""
+    counts = [r.intervals for r in reps if r.intervals is not None]
+    if not counts:
+        return None
+    within = min(counts[0].answered)
+    offered = sum(c.offered for c in counts)
+    answered = sum(c.answered[within] for c in counts)
+    busy = np.flatnonzero(offered)
+    last = int(busy[-1]) + 1 if busy.size else 0
+    length = counts[0].length
+    return {"interval_s": length, "within_s": within,
+            "from_s": [i * length for i in range(last)],
+            "offered": [rounded(float(n) / len(counts)) for n in offered[:last]],
+            "level": [rounded(float(a) / float(n)) if n else None
+                      for a, n in zip(answered[:last], offered[:last], strict=True)]}
+
+
+def sold_out(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str, Any]]:
+    """Every SKU a buyer found sold out in some replication, earliest first: in how many
+    replications, when (seconds from the start: mean and 95 % CI over those replications)
+    and how long into its first presentation (its slot in the schedule)."""
+    from simlive.scenario.catalogue import build_catalogue
+
+    catalogue = build_catalogue(scenario)
+    first_slot: dict[str, float] = {}
+    for seg in catalogue.schedule:
+        first_slot[seg.sku] = min(seg.start, first_slot.get(seg.sku, math.inf))
+    rows = []
+    for j, sku in enumerate(catalogue.skus):
+        times = [r.sold_out_at[j] for r in reps if r.sold_out_at
+                 and r.sold_out_at[j] is not None]
+        if not times:
+            continue
+        mean, ci = summarise_metric(times)
+        slot = first_slot.get(sku.sku)
+        into = [t - slot for t in times if slot is not None and t >= slot]
+        rows.append({"sku": sku.sku, "name": sku.name, "replications": len(times),
+                     "share": rounded(len(times) / len(reps)),
+                     "at_s": {"mean": rounded(mean), "ci95": None if ci is None
+                              else [rounded(ci[0]), rounded(ci[1])]},
+                     "into_slot_s": rounded(statistics.mean(into)) if into else None})
+    rows.sort(key=lambda row: (row["at_s"]["mean"], row["sku"]))
+    return rows
 
 
 def _shifts(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str, Any]]:

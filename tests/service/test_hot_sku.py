@@ -160,8 +160,8 @@ def batch_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Se
     svc.db.dispose()
 
 
-def _setup(svc: Service, stock: int, buckets: int = 1,
-           buyers: int = 6) -> tuple[list[Caller], int, int]:
+def _setup(svc: Service, stock: int, buckets: int = 1, buyers: int = 6,
+           limit: int | None = None) -> tuple[list[Caller], int, int]:
     """Buyers, a product 'HOT' of ``stock`` over ``buckets``, and two broadcasts: one
     presenting it, one not; ``(callers, presenting, other)``."""
     from simlive.service import buckets as bk
@@ -174,7 +174,8 @@ def _setup(svc: Service, stock: int, buckets: int = 1,
         product = conn.execute(insert(t.products).values(
             sku="HOT", merchant_id=users[0], name="hot", price_cents=100, initial_stock=stock,
             restocked=0, remaining=stock if buckets == 1 else 0, returned=0,
-            stock_buckets=buckets, created_at=now).returning(t.products.c.id)).scalar_one()
+            max_per_buyer=limit, stock_buckets=buckets, created_at=now)
+            .returning(t.products.c.id)).scalar_one()
         if buckets > 1:
             bk.create(conn, product, stock, buckets)
         casts = [conn.execute(insert(t.broadcasts).values(
@@ -229,6 +230,20 @@ def test_a_key_twice_in_a_batch_makes_one_order(batch_service: Service,
     assert type(outcomes[2][1]).__name__ == "IntegrityError"  # place_order: a replay
     book = ledger(svc, "HOT")[0]
     assert (book.remaining, book.reserved, book.balanced) == (97, 3, True)
+
+
+def test_a_merged_batch_keeps_the_per_buyer_limit(batch_service: Service) -> None:
+    """Limit 2: a buyer's third unit in one batch is refused, the others merged."""
+    svc = batch_service
+    b, _, _ = _setup(svc, stock=100, limit=2)
+    # the warm-up order is b[0]'s: with "e" it holds its 2
+    outcomes = _run(svc, [(b[0], "e", 1, None), (b[1], "a", 1, None), (b[1], "b", 1, None),
+                          (b[1], "c", 1, None), (b[2], "d", 2, None)])
+    assert [r["quantity"] if e is None else e.code for r, e in outcomes  # type: ignore[union-attr]
+            ] == [1, 1, 1, "buyer_limit", 2]
+    assert len({r["created_at"] for r, e in outcomes if e is None}) == 1  # merged
+    book = ledger(svc, "HOT")[0]
+    assert (book.remaining, book.reserved, book.balanced) == (94, 6, True)
 
 
 def test_orders_of_one_sku_are_merged(batch_service: Service) -> None:

@@ -269,6 +269,25 @@ def _handling() -> dict[str, Distribution]:
     }
 
 
+class DailyProfile(Model):
+    """When customers get in touch once the broadcast is over: by the hour of their day.
+    A customer ready to ask (goods arrived and a return wanted, a refund decided) has an
+    hour they get round to it, drawn by ``hourly``, and asks the next time that hour comes:
+    requests land in the hours in proportion to the weights, never before the customer was
+    ready (at most a day after)."""
+
+    start_clock: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description=(
+        "the broadcast's start, local time HH:MM (time 0 of the scenario)"))
+    hourly: list[Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
+        min_length=24, max_length=24, description="24 weights, hour 00 to hour 23")
+
+    @model_validator(mode="after")
+    def _some_hour(self) -> DailyProfile:
+        if not any(w > 0 for w in self.hourly):
+            raise ValueError("hourly: expected at least one hour with a weight above 0")
+        return self
+
+
 class Aftersales(Model):
     consultations: Consultations = Consultations()
     returns: Requests = Requests(fraction=0.1)
@@ -280,6 +299,8 @@ class Aftersales(Model):
                    Distribution] = Field(default_factory=_handling)
     patience: Distribution | None = Field(default_factory=lambda: _exp("5m"), description=(
         "how long a chat waits before leaving (it is still owed a reply); null: forever"))
+    daily_profile: DailyProfile | None = Field(default=None, description=(
+        "the hours at which requests after the broadcast arrive (default: any hour alike)"))
     goods_return: Distribution = Field(default_factory=lambda: Gamma(
         dist="gamma", mean="3d", sd="1d"))
     refund_delay: Distribution = Field(default_factory=lambda: Gamma(

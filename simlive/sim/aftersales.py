@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlive.scenario.schema import TICKET_KINDS, Scenario, Sku
+from simlive.sim.contacts import contact_times
 from simlive.sim.desk import DeskOutcome, desk_fast
 from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.duty import Roster
@@ -64,8 +65,11 @@ def _paid_times(o: SkuOutcome, fraction: float, step: float,
 
 def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome],
                  step: float, rng: np.random.Generator,
-                 skus: tuple[Sku, ...] | None = None) -> Tickets:
-    """The tickets of a replication; ``skus``: the scenario's catalogue, if already built."""
+                 skus: tuple[Sku, ...] | None = None,
+                 contacts: np.random.Generator | None = None) -> Tickets:
+    """The tickets of a replication; ``skus``: the scenario's catalogue, if already built;
+    ``contacts``: the stream that times requests by ``aftersales.daily_profile`` (its own,
+    so a scenario without a profile draws exactly what it always did)."""
     a = s.aftersales
     parts: list[tuple[np.ndarray, int, int, np.ndarray]] = []
     rate = a.consultations.rate + a.consultations.per_viewer * concurrent
@@ -102,6 +106,13 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
     kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
     sku = np.concatenate([np.full(p[0].size, p[2], dtype=np.int32) for p in parts])
     after = np.concatenate([p[3] for p in parts])
+    if a.daily_profile is not None and contacts is not None:
+        asked = kind != CONSULTATION
+        contact = contact_times(arrival[asked], a.daily_profile, contacts)
+        waited = contact - arrival[asked]
+        # the time since delivery a return is asked at (the seven-day window) grows too
+        after[asked] += np.where(kind[asked] == REFUND, 0.0, waited)
+        arrival[asked] = contact
     keep = arrival < s.duration + a.horizon
     order = _time_order(arrival) if keep.all() else np.flatnonzero(keep)[
         _time_order(arrival[keep])]

@@ -175,7 +175,7 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
         if progress is not None and (j % 16 == 0 or j == len(cat.skus) - 1):
             progress(0.7 * (j + 1) / len(cat.skus))
     tickets = make_tickets(s, audience.concurrent, outcomes, step, streams.get("tickets"),
-                           cat.skus)
+                           cat.skus, contacts=streams.get("contacts"))
     return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride)
 
 

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from simlive import __version__
-from simlive.service.core import REVOCATION_POLL, Service
+from simlive.service.core import ACK_EVERY, REVOCATION_POLL, Service
 from simlive.service.faults import BREAKS, Fault
 from simlive.service.lane import OrderLane
 from simlive.service.problems import BodyLimit, install_handlers
@@ -92,19 +92,26 @@ class Sweeper(Ticker):
 class RevocationWatch(Ticker):
     """Drops this worker's token cache whenever a token is revoked anywhere (the newest row
     of ``token_revocations`` changed), every ``REVOCATION_POLL`` seconds: one indexed read,
-    instead of a database read on every request."""
+    instead of a database read on every request. Then it says so in ``worker_acks`` (and
+    at least every ``ACK_EVERY`` seconds that it is alive), which a revocation waits for."""
 
     name = "simlive-revocations"
 
     def __init__(self, svc: Service) -> None:
         super().__init__(svc, REVOCATION_POLL)
         self.seen = svc.newest_revocation()
+        svc.ack(self.seen)
+        self.acked = time.monotonic()
 
     def tick(self) -> None:
         newest = self.svc.newest_revocation()
         if newest != self.seen:
             self.svc.forget_callers()
             self.seen = newest
+        elif time.monotonic() - self.acked < ACK_EVERY:
+            return
+        self.svc.ack(self.seen)
+        self.acked = time.monotonic()
 
 
 def announce_faults(faults: frozenset[Fault]) -> None:

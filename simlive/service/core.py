@@ -12,6 +12,7 @@ import hashlib
 import os
 import random
 import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,9 @@ class Caller:
 
 
 REVOCATION_POLL = 0.1  # seconds between a worker's looks at the newest revocation
+ACK_EVERY = 1.0  # a worker says it is alive (and what it has seen) at least this often
+ACK_STALE = 3.0  # a worker silent this long is not waited for (gone, or stopped)
+REVOKE_WAIT = 5.0  # the most a revocation waits for the workers to have seen it
 
 
 def hash_token(token: str) -> str:
@@ -60,6 +64,8 @@ class Service:
         self.products: dict[str, Any] = {}
         # which bucket of a bucketed SKU this worker's writers try first: workers differ
         self.bucket_salt = os.getpid()
+        # this worker, among every process serving the database (worker_acks)
+        self.worker = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._display: dict[str, tuple[float, int]] = {}  # stale-display fault only
         self._rng = random.Random(settings.seed)
         self._lock = threading.Lock()
@@ -107,6 +113,23 @@ class Service:
     def newest_revocation(self) -> int:
         with self.db.read() as conn:
             return int(conn.execute(select(func.max(t.token_revocations.c.id))).scalar() or 0)
+
+    def ack(self, seen: int) -> None:
+        """Record that this worker has seen every revocation up to ``seen`` (and is alive)."""
+        w = t.worker_acks
+        now = self.now()
+        with self.db.write() as conn:
+            if conn.execute(update(w).where(w.c.worker == self.worker)
+                            .values(seen=seen, at=now)).rowcount == 0:
+                conn.execute(insert(w).values(worker=self.worker, seen=seen, at=now))
+
+    def unseen_by(self, revocation: int) -> int:
+        """How many workers alive lately have not yet seen ``revocation``."""
+        w = t.worker_acks
+        since = self.now() - timedelta(seconds=ACK_STALE)
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(w).where(
+                w.c.at > since, w.c.seen < revocation)).scalar_one())
 
     def forget_callers(self) -> None:
         with self._lock:

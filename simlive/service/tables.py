@@ -85,6 +85,15 @@ token_revocations = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+# each worker's last look at token_revocations (and a heartbeat): a revocation answers once
+# every worker that looked lately has seen it
+worker_acks = Table(
+    "worker_acks", metadata,
+    Column("worker", String(120), primary_key=True),
+    Column("seen", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
 broadcasts = Table(
     "broadcasts", metadata,
     _id(),

@@ -169,3 +169,41 @@ def test_a_database_of_the_previous_version_gains_the_columns(tmp_path: Path) ->
         cols = {r[1] for r in con.execute("PRAGMA table_info(users)")}
         assert {"origin", "revoked_at", "expires_at"} <= cols
         assert con.execute("SELECT count(*) FROM users").fetchone()[0] == 2
+
+
+def test_a_revocation_answers_only_once_every_live_worker_has_seen_it(tmp_path: Path) -> None:
+    """Two workers of one database in this process: the second looks at revocations only
+    every 0.5 s. The revoke call waits for its acknowledgement: when it answers, the second
+    worker's cache no longer knows the token (a fixed pause would have answered first)."""
+    import asyncio
+
+    from simlive.service.app import RevocationWatch, create_app
+    from simlive.service.core import Service
+    from simlive.service.settings import Settings, TokenSpec
+
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'acks.db'}",
+                        tokens=(TokenSpec("v-token", "viewer", "v"),
+                                TokenSpec("a-token", "admin", "a")))
+    app = create_app(settings)
+    other = Service(settings.with_(tokens=()))
+    assert other.lookup_token("v-token") is not None  # cached there
+    watch = RevocationWatch(other)
+    watch.interval = 0.5
+    watch.start()
+
+    async def revoke() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.post("/admin/tokens/revoke", json={"token": "v-token"},
+                             headers={"Authorization": "Bearer a-token"})
+            return r.status_code
+
+    try:
+        started = time.monotonic()
+        assert asyncio.run(revoke()) == 200
+        assert other.cached_caller("v-token") is None
+        assert time.monotonic() - started < 3.0
+    finally:
+        watch.stop()
+        other.db.dispose()
+        app.state.service.db.dispose()

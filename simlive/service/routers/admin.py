@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 
 from simlive.service import tables as t
 from simlive.service.auth import Admin, AnyRole, Svc
-from simlive.service.core import REVOCATION_POLL, hash_token, new_token
+from simlive.service.core import REVOCATION_POLL, REVOKE_WAIT, hash_token, new_token
 from simlive.service.db import display_url
 from simlive.service.faults import BREAKS
 from simlive.service.problems import ApiError, not_found
@@ -95,8 +95,12 @@ def revoke_token(body: TokenRevoke, caller: Admin, svc: Svc) -> TokenRevoked:
                 at=now, actor_id=caller.id, action="token.revoke", target_type="user",
                 target_id=row.id, detail=None))
     svc.forget_callers()
-    # the other workers drop their caches within one poll of the commit: answer after that
-    time.sleep(3 * REVOCATION_POLL)
+    # answer once every worker alive lately has dropped its cache (each looks every
+    # REVOCATION_POLL and says so in worker_acks): under load a fixed pause was not enough
+    revocation = svc.newest_revocation()
+    deadline = time.monotonic() + REVOKE_WAIT
+    while svc.unseen_by(revocation) and time.monotonic() < deadline:
+        time.sleep(REVOCATION_POLL / 5)
     return TokenRevoked(user_id=row.id, revoked_at=now if changed else row.revoked_at,
                         already=not changed)
 

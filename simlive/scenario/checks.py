@@ -289,6 +289,8 @@ def estimate(s: Scenario) -> Estimate:
         returns = max(returns, sum(w * gen.return_rates.get(c, a.returns.fraction)
                                    for c, w in gen.categories.items()) / weights)
     fractions = returns + a.replacements.fraction + a.refunds.fraction + a.complaints.fraction
+    if s.fulfilment is not None:  # where-is-my-order consultations: at most this share
+        fractions += s.fulfilment.wismo
     after_orders = paid * fractions
     chats = a.consultations.rate * dur + a.consultations.per_viewer * viewers * dwell
     tickets = after_orders + chats

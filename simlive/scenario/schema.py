@@ -269,15 +269,16 @@ def _handling() -> dict[str, Distribution]:
     }
 
 
-class DailyProfile(Model):
-    """When customers get in touch once the broadcast is over: by the hour of their day.
-    A customer ready to ask (goods arrived and a return wanted, a refund decided) has an
-    hour they get round to it, drawn by ``hourly``, and asks the next time that hour comes:
-    requests land in the hours in proportion to the weights, never before the customer was
-    ready (at most a day after)."""
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # local time of day, HH:MM
 
-    start_clock: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description=(
-        "the broadcast's start, local time HH:MM (time 0 of the scenario)"))
+
+class DailyProfile(Model):
+    """When customers get in touch once the broadcast is over: by the hour of their day
+    (``start_clock`` says what hour the broadcast began). A customer ready to ask (goods
+    arrived and a return wanted, a refund decided) has an hour they get round to it, drawn
+    by ``hourly``, and asks the next time that hour comes: requests land in the hours in
+    proportion to the weights, never before the customer was ready (at most a day after)."""
+
     hourly: list[Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         min_length=24, max_length=24, description="24 weights, hour 00 to hour 23")
 
@@ -440,15 +441,38 @@ _CONFIDENCE = {
 Compliance = _rule_overrides()
 
 
+class Fulfilment(Model):
+    """Shipping as a warehouse does it: so many orders a day, in the order they were paid.
+    An order paid by the day's cut-off may ship that day, if the day's capacity is not
+    taken; the backlog sets each order's ship day, and its delivery is the ship day's
+    cut-off plus the transit time (instead of ``orders.delivery``)."""
+
+    capacity: Annotated[float, Field(gt=0, le=1e9)] = Field(description=(
+        "orders shipped a day"))
+    cut_off: str = Field(default="16:00", pattern=CLOCK, description=(
+        "local time an order must be paid by to ship that day"))
+    transit: Distribution = Field(default_factory=lambda: Gamma(
+        dist="gamma", mean="2d", sd="1d"))
+    promise: Annotated[Seconds, at_most(365 * 86400.0, "a year")] = Field(
+        default=259200.0, description="delivery promised this long after payment")
+    wismo: Fraction = Field(default=0.0, description=(
+        "share of late orders (delivered after the promise) whose buyer asks where the order "
+        "is: a consultation between the promised time and the delivery"))
+
+
 class Scenario(Model):
     name: str = Field(min_length=1)
     seed: int = Field(default=1, ge=0, le=2**63 - 1)
     duration: Annotated[Seconds, at_most(365 * 86400.0, (
         "a broadcast runs hours or days; every SKU's stock is stepped through all of it"))] \
         = Field(gt=0)
+    start_clock: str = Field(default="20:00", pattern=CLOCK, description=(
+        "local time the broadcast starts (time 0): for aftersales.daily_profile and "
+        "fulfilment.cut_off"))
     audience: Audience
     products: Products
     orders: Orders = Orders()
+    fulfilment: Fulfilment | None = None
     aftersales: Aftersales
     replay: Replay = Replay()
     reviews: Reviews = Reviews()

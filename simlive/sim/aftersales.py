@@ -18,6 +18,7 @@ from simlive.sim.contacts import contact_times
 from simlive.sim.desk import DeskOutcome, desk_fast
 from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.duty import Roster
+from simlive.sim.fulfilment import Shipping, plan_shipping
 from simlive.sim.orders import SkuOutcome
 from simlive.sim.staffing import (
     IntervalCounts,
@@ -82,6 +83,8 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
         from simlive.scenario.catalogue import build_catalogue
 
         skus = build_catalogue(s).skus
+    f = s.fulfilment
+    shipping = None if f is None else _shipping(s, outcomes, step)
     for j, o in enumerate(outcomes):
         sku = skus[j]
         fractions = {
@@ -99,16 +102,21 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
             delay = req.delay.sample(rng, paid.size)
             if kind == REFUND:  # refund only: asked after paying, before delivery
                 at, after = paid + delay, np.zeros(paid.size)
-            else:
+            elif shipping is None:
                 at, after = paid + s.orders.delivery.sample(rng, paid.size) + delay, delay
+            else:  # delivered after the warehouse's backlog, then transit
+                delivered = shipping.ship_times(shipping.positions(paid, rng))
+                at, after = delivered + f.transit.sample(rng, paid.size) + delay, delay
             parts.append((at, kind, j, after))
+        if shipping is not None and f.wismo > 0:
+            parts.append(_wismo(s, o, j, shipping, step, rng))
     arrival = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
     sku = np.concatenate([np.full(p[0].size, p[2], dtype=np.int32) for p in parts])
     after = np.concatenate([p[3] for p in parts])
     if a.daily_profile is not None and contacts is not None:
-        asked = kind != CONSULTATION
-        contact = contact_times(arrival[asked], a.daily_profile, contacts)
+        asked = (kind != CONSULTATION) | (sku >= 0)  # every request after the broadcast
+        contact = contact_times(arrival[asked], a.daily_profile, s.start_clock, contacts)
         waited = contact - arrival[asked]
         # the time since delivery a return is asked at (the seven-day window) grows too
         after[asked] += np.where(kind[asked] == REFUND, 0.0, waited)
@@ -118,6 +126,34 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
         _time_order(arrival[keep])]
     exempt = np.asarray([k.return_exempt is not None for k in skus] + [False])
     return Tickets(arrival[order], kind[order], sku[order], after[order], exempt)
+
+
+def _shipping(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:
+    """The warehouse's days, from every SKU's paid orders per step."""
+    assert s.fulfilment is not None
+    last = max((int(o.pay_bins.max()) + 1 for o in outcomes if o.pay_bins.size), default=0)
+    per_step = np.zeros(last, dtype=np.int64)
+    for o in outcomes:
+        np.add.at(per_step, o.pay_bins, o.pay_counts)
+    return plan_shipping(per_step, step, s.fulfilment, s.start_clock,
+                         s.duration + s.aftersales.horizon)
+
+
+def _wismo(s: Scenario, o: SkuOutcome, j: int, shipping: Shipping, step: float,
+           rng: np.random.Generator) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """"Where is my order": of the SKU's orders, a ``wismo`` share of those delivered after
+    their promise ask, at a uniform time between the promise and the delivery (or the
+    horizon's end, for orders not delivered by then). Live consultations of the SKU."""
+    f = s.fulfilment
+    assert f is not None
+    paid = _paid_times(o, f.wismo, step, rng)
+    delivered = shipping.ship_times(shipping.positions(paid, rng)) + f.transit.sample(
+        rng, paid.size)
+    promised = paid + f.promise
+    late = delivered > promised
+    until = np.minimum(delivered[late], s.duration + s.aftersales.horizon)
+    at = promised[late] + rng.random(int(late.sum())) * np.maximum(until - promised[late], 0)
+    return at, CONSULTATION, j, np.zeros(at.size)
 
 
 def _time_order(t: np.ndarray) -> np.ndarray:

@@ -26,14 +26,14 @@ def clock_seconds(clock: str) -> float:
     return int(hours) * HOUR + int(minutes) * 60.0
 
 
-def contact_times(ready: np.ndarray, profile: DailyProfile,
+def contact_times(ready: np.ndarray, profile: DailyProfile, start_clock: str,
                   rng: np.random.Generator) -> np.ndarray:
     """For each time a customer is ready (seconds from the broadcast's start), when they
     contact the desk. Two draws per customer (the hour, the moment in it), in order."""
     weights = np.asarray(profile.hourly, dtype=float)
     hour = rng.choice(24, size=ready.size, p=weights / weights.sum())
     at = (hour + rng.random(ready.size)) * HOUR  # local time of day
-    offset = clock_seconds(profile.start_clock)
+    offset = clock_seconds(start_clock)
     local = ready + offset
     contact = np.floor(local / DAY) * DAY + at
     contact = np.where(contact < local, contact + DAY, contact)

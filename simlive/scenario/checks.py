@@ -55,6 +55,14 @@ def cross_check(s: Scenario) -> list[Problem]:
                 problems.append((("products", field, i, "at"),
                                  f"a time before the broadcast ends ({format_duration(dur)})",
                                  format_duration(item.at)))
+    presale = s.orders.presale
+    if presale is not None and s.orders.reserve_on != "order":
+        problems.append((("orders", "reserve_on"), "order (a presale deposit reserves stock "
+                         "when the order is placed)", s.orders.reserve_on))
+    if presale is not None and presale.balance_from < dur:
+        problems.append((("orders", "presale", "balance_from"),
+                         f"a time after the broadcast ({format_duration(dur)})",
+                         format_duration(presale.balance_from)))
     for i, key in enumerate(s.audience.arrivals):
         if key.at > dur:
             problems.append((("audience", "arrivals", i, "at"),

@@ -186,6 +186,29 @@ class Products(Model):
 # --- orders and stock ----------------------------------------------------------------------
 
 
+class Presale(Model):
+    """A presale: the payment made in the broadcast (``pay_probability``, ``pay_delay``,
+    ``payment_timeout``) is a deposit; the balance is paid in a window days later. A
+    deposit whose balance is not paid by the window's end is forfeited and its units go
+    back to stock, once. Goods ship after the balance; receipts are issued for both."""
+
+    deposit: Annotated[Fraction, Field(gt=0)] = Field(default=0.1, description=(
+        "share of the price paid as the deposit"))
+    balance_from: Seconds = Field(description="when the balance window opens (from the start)")
+    balance_to: Seconds = Field(description="when it closes: unpaid deposits are forfeited")
+    balance_probability: Fraction = Field(default=0.85, description=(
+        "share of deposits whose balance is paid (if within the window)"))
+    balance_delay: Distribution = Field(default_factory=lambda: _exp("1d"), description=(
+        "when a balance is paid, after the window opens"))
+
+    @model_validator(mode="after")
+    def _window(self) -> Presale:
+        if self.balance_to <= self.balance_from:
+            raise Mismatch(f"balance_to after balance_from ({self.balance_from:g}s)",
+                           self.balance_to)
+        return self
+
+
 class Orders(Model):
     units: dict[Annotated[int, UNITS_BOUND], Fraction] = Field(
         default_factory=lambda: {1: 0.85, 2: 0.12, 3: 0.03},
@@ -204,6 +227,8 @@ class Orders(Model):
     receipt_failure: Fraction = 0.0
     delivery: Distribution = Field(default_factory=lambda: Gamma(
         dist="gamma", mean="2d", sd="1d"))
+    presale: Presale | None = Field(default=None, description=(
+        "the payment in the broadcast is a deposit; the balance is paid in a later window"))
 
     @model_validator(mode="after")
     def _units(self) -> Orders:

@@ -40,6 +40,8 @@ KPI_UNITS: dict[str, str] = {
     "orders.placed": "orders",
     "orders.paid": "orders",
     "orders.paid_fraction": "fraction",
+    "orders.deposits": "orders",
+    "orders.forfeited": "orders",
     "orders.expired": "orders",
     "orders.sold_out_rejections": "orders",
     "orders.peak_per_s": "orders/s",
@@ -59,6 +61,8 @@ KPI_UNITS: dict[str, str] = {
 }
 
 
+OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.forfeited"})
+"""Shown only for the scenarios that have them (a presale's deposits)."""
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -200,7 +204,9 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     if progress is not None:
         progress(0.95)
     paid = sum(o.paid_orders for o in outcomes)
-    rec = simulate_records(s, paid, streams.get("records"))
+    deposits = sum(o.deposit_orders for o in outcomes)
+    # a presale issues a receipt for the deposit and one for the balance
+    rec = simulate_records(s, paid, streams.get("records"), receipts_due=paid + deposits)
     peak_orders = float(orders_per_step.max() / step) if orders_per_step.size else 0.0
     kpis: dict[str, float | None] = {
         "viewers.total": audience.total,
@@ -208,6 +214,9 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "orders.placed": float(sum(o.placed for o in outcomes)),
         "orders.paid": float(paid),
         "orders.paid_fraction": _share(paid, sum(o.placed for o in outcomes)),
+        "orders.deposits": None if s.orders.presale is None else float(deposits),
+        "orders.forfeited": None if s.orders.presale is None else float(
+            sum(o.forfeited_orders for o in outcomes)),
         "orders.expired": float(sum(o.expired_orders for o in outcomes)),
         "orders.sold_out_rejections": float(sum(o.rejected for o in outcomes)),
         "orders.peak_per_s": peak_orders,
@@ -230,7 +239,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     if after.steady is not None:  # simulation.warmup: the desk KPIs leave the warm-up out
         kpis.update({k: v for k, v in after.steady.items()
                      if k in KPI_UNITS or k.startswith(SERVICE_LEVEL)})
-    measures = _measures(step, outcomes, after, rec, paid)
+    measures = _measures(step, outcomes, after, rec, paid + deposits)
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
     result.intervals = after.intervals

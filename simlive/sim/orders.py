@@ -50,6 +50,8 @@ class SkuOutcome:
     display_phantom_steps: int = 0
     final_remaining: int = 0
     final_reserved: int = 0
+    deposit_orders: int = 0  # presale: orders whose deposit was paid
+    forfeited_orders: int = 0  # presale: deposits whose balance was not paid in the window
     sold_out_at: float | None = None
     pay_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pay_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -247,7 +249,7 @@ class SkuModel:
         if owed:
             self._work_out(steps)
         out.placed_bins, out.placed_counts = active, counts
-        self._settle(out, steps, mult, by_order, series_stride)
+        self._settle(out, steps, mult, by_order, series_stride, rng)
         return out
 
     def _units(self, draws: np.ndarray) -> np.ndarray:
@@ -306,8 +308,10 @@ class SkuModel:
         return ok
 
     def _settle(self, out: SkuOutcome, steps: _Steps, mult: int, by_order: bool,
-                stride: int) -> None:
-        """Payments, GMV and the ledger from the steps with accepted orders."""
+                stride: int, rng: np.random.Generator | None = None) -> None:
+        """Payments, GMV and the ledger from the steps with accepted orders. In a presale
+        the payment is the deposit; the balances are drawn here, after every other draw of
+        the SKU (a scenario without a presale draws what it always did)."""
         o = self.orders
         n = len(steps.bins)
         bins = np.asarray(steps.bins, dtype=np.int64)
@@ -327,16 +331,42 @@ class SkuModel:
         gmv = paid_by_step * self.price[bins]
         out.gmv = float(np.cumsum(gmv)[-1]) if n else 0.0
         out.accepted = steps.size
+        forfeit = None
+        if o.presale is not None and rng is not None:
+            out.deposit_orders = int(which.size)
+            which, pay_bin, paid_units, forfeit = self._balances(which, paid_units, rng)
+            balance = np.bincount(which, paid_units, minlength=n).astype(np.int64)
+            out.gmv = float(np.sum(self.price[bins] * (o.presale.deposit * paid_by_step + (
+                1 - o.presale.deposit) * balance))) if n else 0.0
+            out.forfeited_orders = out.deposit_orders - int(which.size)
         out.paid_orders = int(which.size)
         out.paid_units = int(paid_units.sum())
-        out.expired_orders = out.accepted - out.paid_orders
+        out.expired_orders = out.accepted - (out.deposit_orders if forfeit is not None
+                                             else out.paid_orders)
         first = int(pay_bin.min()) if pay_bin.size else 0  # counted from the first payment
         pay_orders = np.bincount(pay_bin - first)
         at = np.flatnonzero(pay_orders)
         out.pay_bins, out.pay_counts = at + first, pay_orders[at]
         paid_units_at = np.bincount(pay_bin - first, paid_units)[at].astype(np.int64)
-        self._ledger(out, bins, taken, out.pay_bins, paid_units_at,
-                     bins + self.timeout_bins, taken - paid_by_step, mult, by_order, stride)
+        rel_bins, released = bins + self.timeout_bins, taken - paid_by_step
+        if forfeit is not None:  # forfeited deposits' units go back when the window closes
+            rel_bins = np.append(rel_bins, forfeit[0])
+            released = np.append(released, forfeit[1])
+        self._ledger(out, bins, taken, out.pay_bins, paid_units_at, rel_bins, released, mult,
+                     by_order, stride)
+
+    def _balances(self, which: np.ndarray, units: np.ndarray, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+        """Presale: of the deposits (their step indices ``which`` and ``units``), those whose
+        balance is paid in the window: their step indices, balance bins and units; and the
+        forfeits' bin (the window's end) and units."""
+        p = self.orders.presale
+        assert p is not None
+        pays = rng.random(which.size) < p.balance_probability
+        at = p.balance_from + p.balance_delay.sample(rng, which.size)
+        ok = pays & (at <= p.balance_to)
+        return (which[ok], self._steps_in(at[ok]), units[ok],
+                (int(p.balance_to // self.step), int(units[~ok].sum())))
 
     def _ledger(self, out: SkuOutcome, acc_bins: np.ndarray, accepted: np.ndarray,
                 pay_bins: np.ndarray, paid: np.ndarray, rel_bins: np.ndarray,
@@ -348,7 +378,7 @@ class SkuModel:
 
         def cum(where: np.ndarray, values: np.ndarray) -> np.ndarray:
             vals = np.zeros(at.size, dtype=np.int64)
-            vals[np.searchsorted(at, where)] = values  # each series has a bin once
+            np.add.at(vals, np.searchsorted(at, where), values)  # a bin may come twice
             return np.cumsum(vals)
 
         supply = stock + cum(restock_bins, self.restock_units)

@@ -28,11 +28,15 @@ class RecordsOutcome:
     reviews_suppressed: int  # bad reviews hidden without one
 
 
-def simulate_records(s: Scenario, paid_orders: int, rng: np.random.Generator) -> RecordsOutcome:
+def simulate_records(s: Scenario, paid_orders: int, rng: np.random.Generator,
+                     receipts_due: int | None = None) -> RecordsOutcome:
+    """``receipts_due``: payments that need a receipt, when not one an order (a presale's
+    deposit and balance)."""
     rp = s.replay
     published = rp.record and bool(rng.random() >= rp.failure_probability)
     after = float(rp.publish_delay.sample(rng, 1)[0]) if published else None
-    missing = int(rng.binomial(paid_orders, s.orders.receipt_failure))
+    due = paid_orders if receipts_due is None else receipts_due
+    missing = int(rng.binomial(due, s.orders.receipt_failure))
     reviews = int(rng.binomial(paid_orders, s.reviews.fraction))
     bad = int(rng.binomial(reviews, s.reviews.bad_fraction))
     deleted = int(rng.binomial(bad, s.reviews.delete_bad))
@@ -43,5 +47,5 @@ def simulate_records(s: Scenario, paid_orders: int, rng: np.random.Generator) ->
     hidden = 0 if policy == "none" else with_cause
     suppressed = kept - with_cause if policy == "all" else 0
     return RecordsOutcome(published, after, rp.retention if rp.record else 0.0,
-                          rp.records_retention, paid_orders - missing, missing, reviews, bad,
+                          rp.records_retention, due - missing, missing, reviews, bad,
                           deleted, hidden, suppressed)

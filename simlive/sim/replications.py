@@ -20,7 +20,7 @@ from simlive.errors import UsageError
 from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
 from simlive.sim.certainty import Certainty, certainties
-from simlive.sim.engine import KPI_UNITS, ReplicationResult
+from simlive.sim.engine import KPI_UNITS, OPTIONAL_KPIS, ReplicationResult
 from simlive.sim.odds import Confidence, SequentialState, judge_all
 from simlive.sim.staffing import SERVICE_LEVEL
 from simlive.sim.stats import rounded, summarise_metric
@@ -85,6 +85,8 @@ def _kpis(reps: list[ReplicationResult]) -> dict[str, dict[str, Any]]:
     levels = [k for k in reps[0].kpis if k.startswith(SERVICE_LEVEL)]
     for name, unit in [*KPI_UNITS.items(), *((k, "fraction") for k in levels)]:
         values = [r.kpis.get(name) for r in reps]
+        if name in OPTIONAL_KPIS and all(v is None for v in values):
+            continue
         mean, ci = summarise_metric(values)
         n = sum(v is not None for v in values)
         if mean is None or not math.isfinite(mean):

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 
 from simlive.service import buckets as bk
 from simlive.service import tables as t
-from simlive.service.db import Database
+from simlive.service.db import SQLITE_PRAGMAS, Database
 from simlive.service.placing import HOT
 from simlive.service.rawsql import Statements
 
@@ -141,7 +141,7 @@ def _connector(db: Database) -> Any:
         def sqlite_connection() -> sqlite3.Connection:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                    timeout=30)
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+            for pragma in SQLITE_PRAGMAS:
                 conn.execute(f"PRAGMA {pragma}")
             return conn
 

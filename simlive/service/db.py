@@ -27,11 +27,13 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.sql import ClauseElement
 
 from simlive.errors import UsageError
-from simlive.service.rawsql import Statements
+from simlive.service.rawsql import Statements, cursor
 from simlive.service.tables import metadata
 
 T = TypeVar("T")
 log = logging.getLogger("simlive.service")
+# every SQLite connection's durability and locking: WAL, a durable commit, wait for locks
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000")
 DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a deadlock victim
 LANE = "simlive_lane"  # conn.info key: the group-commit lane running the work
 
@@ -57,7 +59,7 @@ def display_url(url: str) -> str:
 class Database:
     """One engine and the two kinds of transaction the service uses."""
 
-    def __init__(self, url: str, pool_size: int = 20, lanes: int = 0) -> None:
+    def __init__(self, url: str, pool_size: int = 20, lanes: int = 1) -> None:
         try:
             parsed = make_url(normalize_url(url))
         except ArgumentError as exc:
@@ -75,7 +77,7 @@ class Database:
         # more lanes split the batches (on one row they also queue on its lock: 4 lanes made
         # 30 % fewer orders than 1; with 8 buckets, 2-4 lanes did 10 % better at 32
         # connections and 15 % worse at 128)
-        self.lanes = lanes or 1
+        self.lanes = lanes
         self._statements: dict[int, Statements] = {}
 
     def _create_engine(self, url: Any, pool_size: int) -> Engine:
@@ -90,10 +92,8 @@ class Database:
             # Take transaction control from the driver so that we can say BEGIN IMMEDIATE.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
+            for pragma in (*SQLITE_PRAGMAS, "foreign_keys=ON"):
+                cur.execute(f"PRAGMA {pragma}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -249,7 +249,7 @@ class GroupCommit:
         try:
             with self.db.write() as conn:
                 conn.info[LANE] = lane
-                cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cur = cursor(conn)
                 merged = self._merge(conn, batch)
                 for i, (work, done) in enumerate(batch):
                     if i in merged:

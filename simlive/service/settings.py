@@ -62,8 +62,8 @@ class Settings:
     pool_size: int = 20
     stock_buckets: int = 1
     """Rows a new product's stock is split over unless its request says (1: one row)."""
-    write_lanes: int = 0
-    """Group-commit writer threads per worker, each with its own connection (0: one). Lanes
+    write_lanes: int = 1
+    """Group-commit writer threads per worker, each with its own connection. Lanes
     taking from different stock buckets commit side by side on PostgreSQL, but each splits
     the batches one lane would merge; SQLite has one writer at a time anyway."""
     create_schema: bool = True
@@ -81,8 +81,8 @@ class Settings:
         if not 1 <= self.stock_buckets <= MAX_BUCKETS:
             raise UsageError(f"stock_buckets(={self.stock_buckets!r}) must be in "
                              f"[1, {MAX_BUCKETS}]")
-        if not 0 <= self.write_lanes <= MAX_LANES:
-            raise UsageError(f"write_lanes(={self.write_lanes!r}) must be in [0, {MAX_LANES}]")
+        if not 1 <= self.write_lanes <= MAX_LANES:
+            raise UsageError(f"write_lanes(={self.write_lanes!r}) must be in [1, {MAX_LANES}]")
         for spec in self.tokens:
             if spec.role not in ROLES:
                 raise UsageError(f"token role(={spec.role!r}) must be one of {', '.join(ROLES)}")

@@ -150,6 +150,7 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
         write_sold_out_csv,
     )
     from simlive.report.tables import (
+        desk_table,
         kpi_table,
         shift_table,
         sold_out_table,
@@ -202,6 +203,8 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
         console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
         if len(sc.aftersales.agents) > 1:
             console.print(shift_table(data["shifts"]))
+        if data.get("desks"):
+            console.print(desk_table(data["desks"]))
         if data["sold_out"]:
             console.print(sold_out_table(data["sold_out"], n))
         console.print(verdict_table(result.verdicts))

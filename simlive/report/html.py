@@ -234,6 +234,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                   "<table id='sold-out'><thead><tr><th>SKU</th><th>name</th><th>"
                   "replications</th><th>at (mean)</th><th>into its slot</th></tr></thead>"
                   f"<tbody>{sold_rows}</tbody></table>") if sold_rows else ""
+    desk_table = _desk_table(result.get("desks") or [])
     meta = result.get("meta") or (f"seed {result.get('seed', '')} &middot; "
                                   f"{result.get('replications', '')} replication(s)")
     return (
@@ -247,8 +248,25 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
         f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{warn}{kpi_table}"
-        f"{sold_table}{figs}</body></html>\n"
+        f"{desk_table}{sold_table}{figs}</body></html>\n"
     )
+
+
+def _desk_table(desks: list[dict[str, Any]]) -> str:
+    """Every desk (``aftersales.desks``), its KPIs and its verdict on the after-sales rules."""
+    from simlive.report.tables import DESK_COLUMNS, desk_rows
+
+    if not desks:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th>{esc(c)}</th>" for c in DESK_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td class='{'num' if 0 < i < len(row) - 1 else d['status'] if i else ''}'>"
+            f"{esc(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
+        for d, row in zip(desks, desk_rows(desks), strict=True))
+    return (f"<h2>Desks</h2><table id='desks'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
 
 
 def _threshold_row(t: dict[str, Any]) -> str:

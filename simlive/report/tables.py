@@ -127,6 +127,51 @@ def sold_out_table(rows: list[dict[str, Any]], replications: int, first: int = 1
     return table
 
 
+def desk_rows(desks: list[dict[str, Any]]) -> list[list[str]]:
+    """Each desk as the cells of a row (terminal and HTML): agents at the busiest, tickets,
+    the first service level, waits, first replies, utilization, the backlog when the
+    broadcast ends, open at the horizon, and its verdict on the after-sales rules."""
+    rows = []
+    for d in desks:
+        k = d["kpis"]
+
+        def mean(name: str, unit: str = "", k: dict = k) -> str:
+            return fmt_number((k.get(name) or {}).get("mean"), unit)
+        level = next((n for n in k if n.startswith("aftersales.service_level(")), None)
+        off = [r["id"].split(".", 1)[1] for r in d["rules"] if r["status"] == d["status"]]
+        verdict = d["status"] + ("" if d["status"] == "pass" else
+                                 f": {', '.join(off)}" if d["status"] == "fail" else
+                                 f" ({len(off)} rules)")
+        rows.append([d["name"], str(d["skus"]), str(max((a["agents"] for a in d["agents"]),
+                                                       default=0)),
+                     mean("aftersales.tickets"),
+                     (level[len("aftersales.service_level("):-1] + " " + mean(level, "fraction"))
+                     if level else "-",
+                     mean("aftersales.wait.mean_s", "s"),
+                     mean("aftersales.first_reply.p95_s", "s"),
+                     mean("aftersales.agent_utilization", "fraction"),
+                     mean("aftersales.backlog_at_end"), mean("aftersales.open_at_horizon"),
+                     verdict])
+    return rows
+
+
+DESK_COLUMNS = ("desk", "SKUs", "agents", "tickets", "service level", "wait mean",
+                "chat p95", "utilization", "backlog at end", "open at horizon", "verdict")
+
+
+def desk_table(desks: list[dict[str, Any]], first: int = 25) -> Table:
+    """The desks (``aftersales.desks``), the pooled desk first; the first ``first``."""
+    shown = desks[:first]
+    more = f" (first {len(shown)} of {len(desks)}; all in the JSON)" if len(desks) > first \
+        else ""
+    table = Table(title=f"Desks{more}", title_justify="left")
+    for col in DESK_COLUMNS:
+        table.add_column(col, justify="left" if col in ("desk", "verdict") else "right")
+    for row in desk_rows(shown):
+        table.add_row(*row)
+    return table
+
+
 def shift_table(shifts: list[dict[str, Any]], title: str = "Desk by shift") -> Table:
     """The desk KPIs of each shift: utilization is the share of the shift's own agent time
     spent serving, not an average over the whole horizon."""

@@ -93,6 +93,41 @@ class DailyProfile(Model):
         return self
 
 
+class Desk(Model):
+    """A desk of its own (a brand's store, a category team): it answers the tickets of the
+    SKUs it takes (``stores``, ``categories``, ``skus``: any SKU matching one of them; the
+    first desk listed that matches wins). Chats about no SKU and SKUs no desk takes go to
+    the pooled desk (``aftersales.agents``). Settings left out are the pooled desk's."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    stores: list[str] = Field(default_factory=list, max_length=100_000)
+    categories: list[str] = Field(default_factory=list, max_length=10_000)
+    skus: list[str] = Field(default_factory=list, max_length=100_000)
+    each: Literal["store"] | None = Field(default=None, description=(
+        "store: one desk per store among the SKUs taken (named NAME/STORE), each with these "
+        "agents: a pool split by brand"))
+    agents: list[Shift] = Field(min_length=1)
+    handling: dict[Literal["consultation", "return", "replacement", "refund", "complaint"],
+                   Distribution] | None = None
+    patience: Distribution | None = None
+    shrinkage: Annotated[float, Field(ge=0), at_most(
+        0.9, "paid time that is not available: above 90 % there is nobody to staff")] | None \
+        = None
+    max_occupancy: Annotated[float, Field(gt=0, le=1)] | None = None
+    chat_concurrency: Annotated[int, Field(ge=1), at_most(
+        10, "chats one agent holds at once", count)] | None = None
+    concurrency_stretch: Annotated[float, Field(ge=1), at_most(
+        10, "a ticket lasting more than 10 x its handling time", count)] | None = None
+    service_level: ServiceLevel | None = None
+
+    @model_validator(mode="after")
+    def _takes_something(self) -> Desk:
+        if not (self.stores or self.categories or self.skus):
+            raise Mismatch("stores, categories or skus: what the desk answers for",
+                           "none of them", as_is=True)
+        return self
+
+
 class Aftersales(Model):
     consultations: Consultations = Consultations()
     returns: Requests = Requests(fraction=0.1)
@@ -137,6 +172,9 @@ class Aftersales(Model):
         "chat_concurrency at once (handling time x this); default 1 + 0.5 x "
         "(chat_concurrency - 1); at most chat_concurrency")
     service_level: ServiceLevel = ServiceLevel()
+    desks: list[Desk] = Field(default_factory=list, max_length=1000, description=(
+        "desks of their own (by store, category or SKU list); what none takes goes to the "
+        "pooled desk, whose agents are ``agents``"))
 
     @property
     def stretch(self) -> float:

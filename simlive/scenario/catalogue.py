@@ -50,6 +50,24 @@ def popularity_weights(gen: Generate, seed: int) -> np.ndarray:
     return weights / weights.mean()
 
 
+def store_ids(gen: Generate) -> list[str]:
+    """The generated stores' ids, ``PREFIX-001`` onwards."""
+    if gen.stores is None:
+        return []
+    width = max(3, len(str(gen.stores.count)))
+    return [f"{gen.stores.prefix}-{i:0{width}d}" for i in range(1, gen.stores.count + 1)]
+
+
+def generated_stores(gen: Generate, weights: np.ndarray) -> list[str] | None:
+    """Each generated SKU's store: by popularity rank, round the stores (no draw)."""
+    if gen.stores is None:
+        return None
+    ids = store_ids(gen)
+    rank = np.empty(gen.count, dtype=np.int64)
+    rank[np.argsort(-weights, kind="stable")] = np.arange(gen.count)
+    return [ids[int(r) % len(ids)] for r in rank]
+
+
 @dataclass(frozen=True)
 class Catalogue:
     skus: tuple[Sku, ...]
@@ -77,6 +95,8 @@ def build_catalogue(s: Scenario) -> Catalogue:
         names = list(gen.categories)
         weights = np.asarray([gen.categories[c] for c in names], dtype=float)
         cats = rng.choice(len(names), size=gen.count, p=weights / weights.sum())
+        weights = popularity_weights(gen, s.seed)
+        stores = generated_stores(gen, weights)
         for i, sku_id in enumerate(generated_ids(gen)):
             cat = names[int(cats[i])]
             skus.append(Sku(
@@ -86,10 +106,10 @@ def build_catalogue(s: Scenario) -> Catalogue:
                 stock=int(stocks[i]),
                 limit=gen.limit,
                 category=cat,
+                store=None if stores is None else stores[i],
                 return_rate=gen.return_rates.get(cat),
                 return_exempt=gen.return_exempt.get(cat),
             ))
-        weights = popularity_weights(gen, s.seed)
         for i, (sku_id, start, end) in enumerate(generated_slots(gen, s.duration)):
             schedule.append(Segment.model_validate(
                 {"sku": sku_id, "from": start, "to": end,

@@ -85,8 +85,62 @@ def cross_check(s: Scenario) -> list[Problem]:
                          "category weights with a positive sum", repr(gen.categories)))
     if not problems:
         problems += _flash_sales_in_slots(s)
+    if not problems and s.aftersales.desks:
+        problems += desk_problems(s)
     if not problems:
         problems += budget_problems(s)
+    return problems
+
+
+def desk_problems(s: Scenario) -> list[Problem]:
+    """Each desk names stores, categories and SKUs of the catalogue, takes at least one SKU
+    no desk before it takes, and has a unique name; under ``each: store`` every SKU it
+    takes has a store."""
+    from simlive.scenario.catalogue import build_catalogue
+    from simlive.scenario.desks import DESKS_MAX, POOLED, route
+
+    skus = build_catalogue(s).skus
+    known = {"stores": sorted({k.store for k in skus if k.store is not None}),
+             "categories": sorted({k.category for k in skus}),
+             "skus": [k.sku for k in skus]}
+    sets = {key: set(v) for key, v in known.items()}
+    what = {"stores": "a store of a SKU (products.skus[].store or products.generate.stores)",
+            "categories": "a category of a SKU", "skus": "a SKU listed under products"}
+    problems: list[Problem] = []
+    names: set[str] = set()
+    a = s.aftersales
+    for i, desk in enumerate(a.desks):
+        path = ("aftersales", "desks", i)
+        if desk.name == POOLED or desk.name in names:
+            problems.append(((*path, "name"), f"a desk name of its own (not {POOLED!r}, "
+                             "not one used above)", repr(desk.name)))
+        names.add(desk.name)
+        for key in ("stores", "categories", "skus"):
+            for k, value in enumerate(getattr(desk, key)):
+                if value not in sets[key]:
+                    close = difflib.get_close_matches(value, known[key], n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    problems.append(((*path, key, k), what[key] + hint, repr(value)))
+        conc = a.chat_concurrency if desk.chat_concurrency is None else desk.chat_concurrency
+        if desk.concurrency_stretch is not None and desk.concurrency_stretch > conc:
+            problems.append(((*path, "concurrency_stretch"), f"at most chat_concurrency "
+                             f"({conc})", f"{desk.concurrency_stretch:g}"))
+    if problems:
+        return problems
+    routing = route(s, skus)
+    for i, desk in enumerate(a.desks):
+        path = ("aftersales", "desks", i)
+        mine = [d for d, src in enumerate(routing.source) if src == i]
+        if sum(routing.sku_counts[d] for d in mine) == 0:
+            problems.append((path, "a desk taking at least one SKU no desk above it takes",
+                             f"desk {desk.name!r} takes none"))
+        if desk.each == "store" and any(routing.names[d].endswith("/-") for d in mine):
+            problems.append(((*path, "each"), "every SKU the desk takes sold by a store "
+                             "(each: store)", "a SKU without a store"))
+    if len(routing) > DESKS_MAX:
+        problems.append((("aftersales", "desks"), f"at most {DESKS_MAX} desks once each: "
+                         "store is expanded (each desk is a queue of its own)",
+                         f"{len(routing)} desks"))
     return problems
 
 
@@ -333,7 +387,7 @@ def estimate(s: Scenario) -> Estimate:
              f"{count(tickets)} tickets ({count(chats)} chats (aftersales.consultations) + "
              f"{count(after_orders)} after {count(paid)} paid orders (products, "
              f"aftersales fractions)) x {TICKET_BYTES} B"),
-        Part(ROSTER_BYTES * slots * len(a.agents), ("aftersales", "agents"),
+        Part(ROSTER_BYTES * (slots * len(a.agents) + _desk_slots(s)), ("aftersales", "agents"),
              f"{count(slots)} desk slots (most agents on at once x "
              f"aftersales.chat_concurrency) x {len(a.agents)} shifts (aftersales.agents) x "
              f"{ROSTER_BYTES} B"),
@@ -343,6 +397,18 @@ def estimate(s: Scenario) -> Estimate:
     )
     return Estimate(steps, skus, viewers, present, orders, peak_orders, tickets, parts,
                     area_path)
+
+
+def _desk_slots(s: Scenario) -> float:
+    """Slots x shifts of the desks of their own (under ``each: store``, once per store
+    named; a desk taking categories may split into more, bounded by DESKS_MAX)."""
+    total = 0.0
+    for d in s.aftersales.desks:
+        most = max((sh.agents for sh in d.agents), default=0) * len(d.agents)
+        copies = max(1, len(d.stores)) if d.each == "store" else 1
+        total += most * (d.chat_concurrency or s.aftersales.chat_concurrency) * len(
+            d.agents) * copies
+    return total
 
 
 def _series_step(s: Scenario) -> float:

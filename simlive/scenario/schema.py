@@ -100,6 +100,9 @@ class Sku(Model):
     limit: Annotated[int, UNITS_BOUND] = Field(default=5, ge=1, description=(
         "units one buyer may order"))
     category: str = "general"
+    store: str | None = Field(default=None, max_length=64, description=(
+        "the brand's store that sells it (and answers its after-sales at a desk taking "
+        "the store)"))
     return_rate: Fraction | None = Field(default=None, description=(
         "fraction of paid orders returned; defaults to aftersales.returns.fraction"))
     return_exempt: ExemptKind | None = Field(default=None, description=(
@@ -118,6 +121,15 @@ class Popularity(Model):
         "lognormal: weights exp(spread * z), z standard normal"))
     spread: float = Field(ge=0.0, le=4.0, description=(
         "zipf: the exponent (about 1 for retail sales); lognormal: sigma of the log weights"))
+
+
+class Stores(Model):
+    """The stores generated SKUs come from: ``PREFIX-001`` onwards. The SKU of popularity
+    rank r (0 the most popular) is sold by store r mod count, so store 001 has the hero
+    SKU and the first stores sell most."""
+
+    count: int = Field(ge=1, le=100_000)
+    prefix: str = Field(default="STORE", pattern=r"^[A-Za-z0-9._-]+$")
 
 
 class Generate(Model):
@@ -141,6 +153,8 @@ class Generate(Model):
     propensity: PerSecond = Field(default=0.0, description="orders per present viewer")
     popularity: Popularity | None = Field(default=None, description=(
         "skew the propensity over the SKUs (default: every SKU the same)"))
+    stores: Stores | None = Field(default=None, description=(
+        "the stores the SKUs come from (default: none named)"))
 
 
 class Segment(Model):

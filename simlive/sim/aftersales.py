@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simlive.scenario.desks import POOLED, DeskSettings
 from simlive.scenario.schema import TICKET_KINDS, Scenario, Sku
 from simlive.sim.contacts import contact_times
 from simlive.sim.desk import DeskOutcome, desk_fast
 from simlive.sim.desk_simpy import desk_simpy
+from simlive.sim.desks import DeskResult, closure_measures, queue_results, split
 from simlive.sim.duty import Roster
 from simlive.sim.fulfilment import Shipping, plan_shipping
 from simlive.sim.orders import SkuOutcome
@@ -50,6 +52,7 @@ class Tickets:
     sku: np.ndarray  # SKU index, -1 for consultations
     after_delivery: np.ndarray  # request delay after the goods arrived (returns), else 0
     exempt: np.ndarray  # per SKU index (and -1): exempt from no-reason returns by law
+    desk: np.ndarray | None = None  # the desk each ticket goes to (aftersales.desks)
 
     def __len__(self) -> int:
         return int(self.arrival.size)
@@ -200,45 +203,79 @@ class AftersalesOutcome:
     by_shift: list[dict[str, float | None]]  # the desk KPIs of tickets arriving in each shift
     intervals: IntervalCounts  # service level counts per interval
     steady: dict[str, float | None] | None = None  # the same from simulation.warmup on
+    desks: list[DeskResult] | None = None  # each desk's figures, with several desks
 
 
 def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
-                   rng: np.random.Generator) -> AftersalesOutcome:
+                   rng: np.random.Generator,
+                   desks: list[DeskSettings] | None = None) -> AftersalesOutcome:
+    """The desks' first replies, then each ticket's way to closure. ``desks``: each desk's
+    settings (``scenario.desks``), tickets routed by ``tickets.desk``; None: one pooled
+    desk. The draws are made in the same order whatever the desks (per desk, then per kind),
+    so a scenario with the pooled desk alone draws what it always did."""
     a = s.aftersales
     n = len(tickets)
     horizon_end = s.duration + a.horizon
+    if desks is None:
+        desks = [pooled_settings(s)]
+    desk_of = tickets.desk if len(desks) > 1 else None
+    sel: list[np.ndarray | None] = [None] if desk_of is None else [
+        desk_of == d for d in range(len(desks))]
     handling = np.zeros(n)
-    for code, name in enumerate(TICKET_KINDS):
-        mask = tickets.kind == code
-        handling[mask] = a.handling[name].sample(rng, int(mask.sum()))
-    if a.chat_concurrency > 1:  # an agent holding several tickets takes longer over each
-        handling *= a.stretch
     patience = np.full(n, np.inf)
     chats = tickets.kind == CONSULTATION
-    if a.patience is not None:
-        patience[chats] = a.patience.sample(rng, int(chats.sum()))
+    for d, spec in enumerate(desks):
+        mine = sel[d]
+        for code, name in enumerate(TICKET_KINDS):
+            mask = tickets.kind == code if mine is None else (tickets.kind == code) & mine
+            handling[mask] = spec.handling[name].sample(rng, int(mask.sum()))
+        if spec.chat_concurrency > 1:  # an agent holding several tickets takes longer
+            if mine is None:
+                handling *= spec.stretch
+            else:
+                handling[mine] *= spec.stretch
+    for d, spec in enumerate(desks):
+        if spec.patience is not None:
+            mask = chats if sel[d] is None else chats & sel[d]
+            patience[mask] = spec.patience.sample(rng, int(mask.sum()))
     lost = rng.random(n) < a.lose_fraction
     some_lost = bool(lost.any())
-    slots = desk_slots([(sh.start, sh.end, sh.agents) for sh in a.agents], horizon_end,
-                       a.shrinkage, a.chat_concurrency)
-    roster = Roster(slots, horizon_end)
+    rosters = []
+    for spec in desks:
+        slots_d = desk_slots([(sh.start, sh.end, sh.agents) for sh in spec.agents],
+                             horizon_end, spec.shrinkage, spec.chat_concurrency)
+        rosters.append((slots_d, Roster(slots_d, horizon_end)))
+    slots = rosters[0][0]
     engine = s.simulation.desk_engine
-    if engine == "auto":
-        engine = "simpy" if n - int(lost.sum()) <= SIMPY_LIMIT else "fast"
-    run = desk_simpy if engine == "simpy" else desk_fast
     arr = tickets.arrival
-    if some_lost:
-        desk_idx = np.flatnonzero(~lost)
-        desk: DeskOutcome = run(arr[desk_idx], handling[desk_idx], patience[desk_idx],
-                                roster)
-        start = np.full(n, np.inf)
-        start[desk_idx] = desk.start
-        abandoned = np.zeros(n, dtype=bool)
-        abandoned[desk_idx] = desk.abandoned
-        del desk_idx
-    else:  # every ticket reaches the desk (arrays freed as soon as they are done with)
-        desk = run(arr, handling, patience, roster)
+    if desk_of is None and not some_lost:  # every ticket reaches the one desk (arrays
+        # freed as soon as they are done with)
+        engine = _engine(engine, n)
+        run = desk_simpy if engine == "simpy" else desk_fast
+        desk = run(arr, handling, patience, rosters[0][1])
         start, abandoned = desk.start, desk.abandoned
+        busy, on_duty = desk.busy_seconds, desk.on_duty_seconds
+        duty_by_desk = [(busy, on_duty)]
+    else:
+        start = np.full(n, np.inf)
+        abandoned = np.zeros(n, dtype=bool)
+        busy = on_duty = 0.0
+        used = set()
+        duty_by_desk = []
+        for d in range(len(desks)):
+            keep = ~lost if sel[d] is None else sel[d] & ~lost
+            idx = np.flatnonzero(keep)
+            eng = _engine(engine, idx.size)
+            used.add(eng)
+            run = desk_simpy if eng == "simpy" else desk_fast
+            out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])
+            start[idx] = out.start
+            abandoned[idx] = out.abandoned
+            busy += out.busy_seconds
+            on_duty += out.on_duty_seconds
+            duty_by_desk.append((out.busy_seconds, out.on_duty_seconds))
+            del idx, keep
+        engine = "+".join(sorted(used))
     replied = np.isfinite(start)
 
     # time in queue: until an agent takes the ticket, or until the customer leaves
@@ -273,16 +310,30 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     reach = np.maximum.accumulate(ends) if not (starts[1:] < starts[:-1]).any() else None
     parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, reach, handling,
              sl.within)
-    del served, starts, ends, reach
+    del starts, ends, reach
+    index = per_desk = None
+    if desk_of is not None:  # each desk's queue, and the pooled desk's shifts its own
+        index = split(desk_of, len(desks))
+        per_desk = queue_results(desks, index, arr, start, abandoned, served, wait,
+                                 handling, chats, lost, duty_by_desk, fr["max_reply"],
+                                 horizon_end, s.duration)
+        pooled = _parts(index[0], arr, in_desk, chats, wait, start, abandoned, served,
+                        handling, desks[0].service_level.within)
+    else:
+        pooled = parts
+    del served
     by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
-                            slot_seconds(slots, sh.start, min(sh.end, horizon_end)), *parts)
+                            slot_seconds(slots, sh.start, min(sh.end, horizon_end)), *pooled)
                 for sh in a.agents]
+    del pooled
     warmup = s.simulation.warmup
     steady = None
     if warmup > 0:  # the desk KPIs of a steady-state study: tickets from the warm-up on
-        duty = slot_seconds(slots, warmup, horizon_end)
+        duty = sum(slot_seconds(r[0], warmup, horizon_end) for r in rosters)
         steady = _shift_kpis(warmup, horizon_end, duty, *parts)
-    del parts, wait  # the largest arrays go first: memory new to the process is slow
+    del parts
+    if per_desk is None:
+        del wait  # the largest arrays go first: memory new to the process is slow
     reply_times = start[replied]
     if (reply_times[1:] < reply_times[:-1]).any():  # first come, first served: in order
         reply_times = np.sort(reply_times)
@@ -345,8 +396,15 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     delays = refund_paid[paid_ok] - received[paid_ok]
     pending_late = refund & ~paid_ok & np.isfinite(received) & (horizon_end - received > rd)
     kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
-    del received, refund_paid
     age = horizon_end - arr
+    if per_desk is not None and index is not None:
+        with np.errstate(invalid="ignore"):
+            delay = refund_paid - received
+        closure_measures(per_desk, index, {k: i for i, k in enumerate(TICKET_KINDS)}, kind,
+                         lost, closed, silent, open_, age, tc["close_within"],
+                         bool(too_early), refund, paid_ok, delay, pending_late, rd, wrongly,
+                         engine)
+    del received, refund_paid
     return AftersalesOutcome(
         tickets=n,
         by_kind=kinds,
@@ -356,7 +414,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         chat_first_reply_p95=p95(chat_first),
         chat_first_reply=chat_first,
         abandoned_fraction=float(abandoned[chats].mean()) if chats.any() else 0.0,
-        utilization=desk.busy_seconds / desk.on_duty_seconds if desk.on_duty_seconds else 0.0,
+        utilization=busy / on_duty if on_duty else 0.0,
         unanswered_overdue=unreplied,
         first_reply_late=late_reply,
         first_reply_max=first_reply_max,
@@ -377,7 +435,33 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         by_shift=by_shift,
         intervals=intervals,
         steady=steady,
+        desks=per_desk,
     )
+
+
+def _parts(idx: np.ndarray, arr: np.ndarray, in_desk: np.ndarray, chats: np.ndarray,
+           wait: np.ndarray, start: np.ndarray, abandoned: np.ndarray, served: np.ndarray,
+           handling: np.ndarray, within: list[float]) -> tuple:
+    """What ``_shift_kpis`` takes, for the tickets ``idx`` (in arrival order) alone."""
+    sv = served[idx]
+    starts = start[idx][sv]
+    ends = handling[idx][sv] + starts
+    reach = np.maximum.accumulate(ends) if not (starts[1:] < starts[:-1]).any() else None
+    return (arr[idx], in_desk[idx], chats[idx], wait[idx], start[idx], abandoned[idx], starts,
+            ends, reach, handling[idx], within)
+
+
+def _engine(choice: str, tickets: int) -> str:
+    if choice != "auto":
+        return choice
+    return "simpy" if tickets <= SIMPY_LIMIT else "fast"
+
+
+def pooled_settings(s: Scenario) -> DeskSettings:
+    a = s.aftersales
+    return DeskSettings(POOLED, ("aftersales", "agents"), tuple(a.agents), a.handling,
+                        a.patience, a.shrinkage, a.max_occupancy, a.chat_concurrency,
+                        a.stretch, a.service_level)
 
 
 def _shift_kpis(lo: float, hi: float, duty: float, arr: np.ndarray, in_desk: np.ndarray,

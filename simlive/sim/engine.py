@@ -16,9 +16,11 @@ import numpy as np
 
 from simlive.rules import rule_params
 from simlive.scenario.catalogue import build_catalogue
+from simlive.scenario.desks import Routing, all_settings, route
 from simlive.scenario.schema import Scenario
 from simlive.sim.aftersales import AftersalesOutcome, make_tickets, run_aftersales
 from simlive.sim.audience import simulate_audience
+from simlive.sim.desks import DeskResult
 from simlive.sim.measures import (
     DeskMeasures,
     Measures,
@@ -75,6 +77,7 @@ class ReplicationResult:
     series: dict[str, Any] = field(default_factory=dict)
     by_shift: list[dict[str, float | None]] = field(default_factory=list)
     intervals: IntervalCounts | None = None  # service level counts per interval
+    desks: list[DeskResult] = field(default_factory=list)  # with aftersales.desks
     # per SKU (catalogue order): when a buyer first found it sold out, None if never
     sold_out_at: list[float | None] = field(default_factory=list)
 
@@ -96,6 +99,7 @@ class Front:
     orders_per_step: np.ndarray
     stock_series: dict[str, tuple[np.ndarray, np.ndarray]]
     stride: int
+    routing: Routing  # which desk takes which SKU (aftersales.desks)
 
 
 class FrontCache:
@@ -144,8 +148,10 @@ def _nbytes(x: Any, depth: int = 0) -> int:
 
 
 def front_key(s: Scenario, replication: int, keep_series: bool) -> tuple:
-    """What a Front depends on: the scenario less its shift schedule, and the replication."""
-    return replication, keep_series, s.model_dump_json(exclude={"aftersales": {"agents"}})
+    """What a Front depends on: the scenario less every desk's shift schedule, and the
+    replication."""
+    return replication, keep_series, s.model_dump_json(
+        exclude={"aftersales": {"agents": True, "desks": {"__all__": {"agents"}}}})
 
 
 def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: Streams,
@@ -180,7 +186,12 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
             progress(0.7 * (j + 1) / len(cat.skus))
     tickets = make_tickets(s, audience.concurrent, outcomes, step, streams.get("tickets"),
                            cat.skus, contacts=streams.get("contacts"))
-    return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride)
+    routing = route(s, cat.skus)
+    if len(routing) > 1:  # chats about no SKU go to the pooled desk (0)
+        sku = tickets.sku
+        tickets.desk = np.where(sku >= 0, routing.sku_desk[np.maximum(sku, 0)], 0).astype(
+            np.int32)
+    return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride, routing)
 
 
 def run_replication(s: Scenario, replication: int, keep_series: bool = False,
@@ -200,7 +211,8 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     audience, outcomes = front.audience, front.outcomes
     orders_per_step, stock_series, stride = (front.orders_per_step, front.stock_series,
                                              front.stride)
-    after = run_aftersales(s, front.tickets, params, streams.get("desk"))
+    desks = all_settings(s, front.routing)
+    after = run_aftersales(s, front.tickets, params, streams.get("desk"), desks)
     if progress is not None:
         progress(0.95)
     paid = sum(o.paid_orders for o in outcomes)
@@ -243,9 +255,11 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
     result.intervals = after.intervals
+    result.desks = after.desks or []
     result.sold_out_at = [o.sold_out_at for o in outcomes]
     if keep_series:
-        result.series = _series(s, audience, orders_per_step, stock_series, after, step, stride)
+        result.series = _series(s, audience, orders_per_step, stock_series, after, step, stride,
+                                [sh for d in desks for sh in d.agents])
         result.series["first_reply_chat_s"] = _sample(after.chat_first_reply, 5000)
     if progress is not None:
         progress(1.0)
@@ -291,7 +305,9 @@ def _measures(step: float, outcomes: list[SkuOutcome], after: AftersalesOutcome,
                             rec.replay_retention, rec.records_retention)
     reviews = ReviewMeasures(rec.reviews, rec.bad_reviews, rec.reviews_deleted,
                              rec.reviews_hidden, rec.reviews_suppressed)
-    return Measures(stock, desk, replay, reviews, ReceiptMeasures(paid, rec.receipts_missing))
+    desks = tuple(d.measures for d in after.desks or () if d.measures is not None)
+    return Measures(stock, desk, replay, reviews, ReceiptMeasures(paid, rec.receipts_missing),
+                    desks)
 
 
 def _sample(values: np.ndarray, n: int) -> list[float]:
@@ -302,7 +318,7 @@ def _sample(values: np.ndarray, n: int) -> list[float]:
 
 
 def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step: float,
-            stride: int) -> dict[str, Any]:
+            stride: int, shifts: list) -> dict[str, Any]:
     n = audience.concurrent.size
     groups = np.arange(n) // stride
     counts = np.bincount(groups)
@@ -317,7 +333,7 @@ def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step:
     edges = np.append(t, s.duration)
     tickets_per_s = np.histogram(after.backlog_times, bins=edges)[0] / np.diff(edges)
     agents = np.zeros(bt.size)
-    for sh in s.aftersales.agents:
+    for sh in shifts:  # every desk's
         agents += np.where((bt >= sh.start) & (bt < sh.end), sh.agents, 0)
     return {
         "time_s": t.tolist(),

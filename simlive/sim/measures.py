@@ -75,3 +75,4 @@ class Measures:
     replay: ReplayMeasures
     reviews: ReviewMeasures
     receipts: ReceiptMeasures
+    desks: tuple[DeskMeasures, ...] = ()  # each desk's, with aftersales.desks (pooled first)

@@ -99,6 +99,8 @@ class _Steps:
         self.units = np.empty(orders, dtype=np.int64)
         self.delay = np.empty(orders)
         self.pay_draw = np.empty(orders)
+        self.worked = 0  # orders before this (and steps before worked_steps) worked out
+        self.worked_steps = 0
 
     @property
     def size(self) -> int:
@@ -268,17 +270,21 @@ class SkuModel:
         return (delay // self.step).astype(np.int64)
 
     def _work_out(self, steps: _Steps) -> int:
-        """The units of the steps drawn but not yet worked out; returns how many in all."""
-        n = steps.size
-        pending = steps.pending[:n]
-        steps.units[:n][pending] = self._units(steps.uniform[:n][pending])
+        """The units of the steps drawn but not yet worked out; returns how many in all.
+        Only the steps since the last call (everything before it is worked out): a long
+        broadcast with a few orders a step calls this every step."""
+        n, lo, j0 = steps.size, steps.worked, steps.worked_steps
+        pending = steps.pending[lo:n]
+        steps.units[lo:n][pending] = self._units(steps.uniform[lo:n][pending])
         pending[:] = False
-        sums = np.add.reduceat(steps.units[:n], steps.first[:-1]).tolist()
         total = 0
-        for j, t in enumerate(steps.taken):
-            if t < 0:
-                steps.taken[j] = int(sums[j])
-                total += steps.taken[j]
+        if j0 < len(steps.taken):
+            sums = np.add.reduceat(steps.units[:n], steps.first[j0:-1]).tolist()
+            for j in range(j0, len(steps.taken)):
+                if steps.taken[j] < 0:
+                    steps.taken[j] = int(sums[j - j0])
+                    total += steps.taken[j]
+        steps.worked, steps.worked_steps = n, len(steps.taken)
         return total
 
     def _pays(self, steps: _Steps, j: int) -> np.ndarray:

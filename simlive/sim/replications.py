@@ -20,6 +20,7 @@ from simlive.errors import UsageError
 from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
 from simlive.sim.certainty import Certainty, certainties
+from simlive.sim.desk_verdicts import desk_summaries
 from simlive.sim.engine import KPI_UNITS, OPTIONAL_KPIS, ReplicationResult
 from simlive.sim.odds import Confidence, SequentialState, judge_all
 from simlive.sim.staffing import SERVICE_LEVEL
@@ -40,6 +41,7 @@ class SimulationResult:
     until_decided: bool = False
     max_replications: int | None = None
     shifts: list[dict[str, Any]] = field(default_factory=list)
+    desks: list[dict[str, Any]] = field(default_factory=list)  # with aftersales.desks
 
     @property
     def series(self) -> dict[str, Any]:
@@ -64,6 +66,7 @@ class SimulationResult:
             "sold_out": sold_out(self.scenario, self.replications),
             "service_level_by_interval": service_levels(self.replications),
             "rules": [v.to_dict() for v in self.verdicts],
+            **({"desks": self.desks} if self.desks else {}),
         }
 
 
@@ -171,7 +174,8 @@ def summarise(scenario: Scenario, reps: list[ReplicationResult],
     certain = certainties(scenario, params) if certain is None else certain
     verdicts = judge_all([r.measures for r in reps], params, conf, certain, stops)
     return SimulationResult(scenario, reps, verdicts, _kpis(reps), conf, stops is not None,
-                            max_replications, _shifts(scenario, reps))
+                            max_replications, _shifts(scenario, reps),
+                            desk_summaries(scenario, reps, params, conf))
 
 
 def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,

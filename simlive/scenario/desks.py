@@ -1,0 +1,130 @@
+"""Which desk answers which ticket, and with what settings (``aftersales.desks``).
+
+Routing depends on the catalogue alone (a SKU's store, category and id), never on the
+agents, so it is worked out once per scenario and kept with the tickets; a desk's settings
+(shifts, handling, patience, service level, concurrency) are read afresh for each run,
+because a planner changes the shifts between runs. Desk 0 is always the pooled desk
+(``aftersales.agents``): chats about no SKU and SKUs no desk takes go there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simlive.scenario.aftersales import ServiceLevel, Shift
+from simlive.scenario.dists import Distribution
+from simlive.scenario.schema import Scenario, Sku
+
+POOLED = "pooled"
+DESKS_MAX = 2000
+"""Desks a scenario may have once ``each: store`` is expanded: each is a queue and a roster
+of its own, run one after another."""
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The desks by name, where each comes from in the file, and each SKU's desk."""
+
+    names: tuple[str, ...]
+    source: tuple[int, ...]  # index into aftersales.desks; -1 for the pooled desk
+    sku_desk: np.ndarray  # per SKU (catalogue order): the desk index
+    sku_counts: tuple[int, ...]  # SKUs each desk takes
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    """One desk's settings, the pooled desk's where the desk leaves them out."""
+
+    name: str
+    path: tuple[Any, ...]  # where in the scenario its shifts are
+    agents: tuple[Shift, ...]
+    handling: dict[str, Distribution]
+    patience: Distribution | None
+    shrinkage: float
+    max_occupancy: float
+    chat_concurrency: int
+    stretch: float
+    service_level: ServiceLevel
+
+
+def route(s: Scenario, skus: tuple[Sku, ...]) -> Routing:
+    """Each SKU to the first desk listed that takes it (one per store under ``each:
+    store``), else to the pooled desk. Desks taking no SKU are kept (the cross-check
+    refuses them in a file): their agents simply get no tickets about a SKU."""
+    desks = s.aftersales.desks
+    names: list[str] = [POOLED]
+    source: list[int] = [-1]
+    index: dict[tuple[int, str | None], int] = {}
+    per_desk: list[list[int]] = [[] for _ in desks]
+    taken = np.zeros(len(skus), dtype=np.int64)
+    sets = [(set(d.stores), set(d.categories), set(d.skus)) for d in desks]
+    for j, sku in enumerate(skus):
+        for i, (stores, cats, ids) in enumerate(sets):
+            if (sku.store is not None and sku.store in stores) or sku.category in cats \
+                    or sku.sku in ids:
+                per_desk[i].append(j)
+                break
+    for i, d in enumerate(desks):
+        if d.each == "store":
+            for store in sorted({skus[j].store or "-" for j in per_desk[i]}):
+                index[(i, store)] = len(names)
+                names.append(f"{d.name}/{store}")
+                source.append(i)
+        else:
+            index[(i, None)] = len(names)
+            names.append(d.name)
+            source.append(i)
+        for j in per_desk[i]:
+            key = (i, skus[j].store or "-") if d.each == "store" else (i, None)
+            taken[j] = index[key]
+    counts = np.bincount(taken, minlength=len(names))
+    return Routing(tuple(names), tuple(source), taken, tuple(int(c) for c in counts))
+
+
+def stretch_of(chat_concurrency: int, stretch: float | None) -> float:
+    if chat_concurrency == 1:
+        return 1.0
+    return stretch if stretch is not None else 1 + 0.5 * (chat_concurrency - 1)
+
+
+def settings(s: Scenario, routing: Routing, d: int) -> DeskSettings:
+    """Desk ``d``'s settings in ``s`` (whose shifts may differ from the routed scenario's)."""
+    a = s.aftersales
+    src = routing.source[d]
+    if src < 0:
+        return DeskSettings(POOLED, ("aftersales", "agents"), tuple(a.agents), a.handling,
+                            a.patience, a.shrinkage, a.max_occupancy, a.chat_concurrency,
+                            a.stretch, a.service_level)
+    desk = a.desks[src]
+    conc = a.chat_concurrency if desk.chat_concurrency is None else desk.chat_concurrency
+    if desk.chat_concurrency is None and desk.concurrency_stretch is None:
+        stretch = a.stretch
+    else:
+        stretch = stretch_of(conc, desk.concurrency_stretch)
+    return DeskSettings(
+        routing.names[d], ("aftersales", "desks", src, "agents"), tuple(desk.agents),
+        {**a.handling, **(desk.handling or {})},
+        a.patience if "patience" not in desk.model_fields_set else desk.patience,
+        a.shrinkage if desk.shrinkage is None else desk.shrinkage,
+        a.max_occupancy if desk.max_occupancy is None else desk.max_occupancy,
+        conc, stretch, a.service_level if desk.service_level is None else desk.service_level)
+
+
+def all_settings(s: Scenario, routing: Routing) -> list[DeskSettings]:
+    return [settings(s, routing, d) for d in range(len(routing))]
+
+
+def with_desk_shifts(s: Scenario, source: int, shifts: list[Shift]) -> Scenario:
+    """``s`` with the shifts of one desk of the file replaced (-1: the pooled desk's)."""
+    a = s.aftersales
+    if source < 0:
+        return s.model_copy(update={"aftersales": a.model_copy(update={"agents": shifts})})
+    desks = list(a.desks)
+    desks[source] = desks[source].model_copy(update={"agents": shifts})
+    return s.model_copy(update={"aftersales": a.model_copy(update={"desks": desks})})

@@ -1,0 +1,64 @@
+"""Each desk over the replications: its KPIs with their intervals and its own verdict on
+every after-sales rule (``desks`` in the run's JSON).
+
+A desk's verdicts are judged like the whole's (the same judges, over the desk's own
+tickets, the same risk), by the exact interval over the replications run; with
+``--until-decided`` the replications are those the whole's rules needed. They are reported
+beside the rules, not among them: the run's status is the whole's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from simlive.rules import overall
+from simlive.scenario.desks import route
+from simlive.scenario.schema import Scenario
+from simlive.sim.desks import DESK_KPIS
+from simlive.sim.engine import ReplicationResult
+from simlive.sim.odds import Confidence, rule_verdict
+from simlive.sim.staffing import SERVICE_LEVEL
+from simlive.sim.stats import rounded, summarise_metric
+
+DESK_RULES = ("aftersales.first-reply", "aftersales.refund-deadline",
+              "aftersales.tracked-to-closure", "returns.seven-day")
+"""The rules a desk answers for: what happens to the tickets it takes."""
+
+
+def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str, dict],
+                   conf: Confidence) -> list[dict[str, Any]]:
+    if not s.aftersales.desks or not reps or not reps[0].desks:
+        return []
+    from simlive.scenario.catalogue import build_catalogue
+    from simlive.scenario.desks import all_settings
+
+    routing = route(s, build_catalogue(s).skus)
+    settings = all_settings(s, routing)
+    out = []
+    for d, spec in enumerate(settings):
+        rows = [r.desks[d] for r in reps]
+        names = [*DESK_KPIS, *(k for k in rows[0].kpis if k.startswith(SERVICE_LEVEL))]
+        kpis: dict[str, Any] = {}
+        for name in names:
+            unit = DESK_KPIS.get(name, "fraction")
+            mean, ci = summarise_metric([row.kpis.get(name) for row in rows])
+            finite = mean is not None and math.isfinite(mean)
+            kpis[name] = {"mean": rounded(mean) if finite else mean, "unit": unit,
+                          "ci95": None if ci is None or not finite else
+                          [rounded(ci[0]), rounded(ci[1])]}
+        ms = [dataclasses.replace(r.measures, desk=r.measures.desks[d]) for r in reps]
+        verdicts = [rule_verdict(rid, ms, params[rid], conf, None, None)
+                    for rid in DESK_RULES]
+        out.append({
+            "name": spec.name,
+            "skus": routing.sku_counts[d],
+            "agents": [{"from_s": sh.start, "to_s": sh.end, "agents": sh.agents}
+                       for sh in spec.agents],
+            "status": overall(verdicts).value,
+            "kpis": kpis,
+            "rules": [v.to_dict() for v in verdicts],
+        })
+    return out
+

@@ -37,6 +37,9 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
     roster = load_roster(roster_path)
     parsed = [parse_target(t, PLAN_METRICS) for t in targets]
     sc = with_service_levels(sc, parsed, interval)
+    if sc.aftersales.desks:
+        return plan_desks(sc, parsed, roster, roster_path, replications, validate,
+                          max_iterations, jobs, cluster, json_path, html_path, csv_path)
     for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
         prepare_output(path, option)
     # each worker keeps the orders and tickets of its replications between rosters (they do
@@ -91,6 +94,75 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                f"(template, start) pairs, {result.agent_hours:,.1f} agent-hours, cost "
                f"{result.cost:,.2f}; every target held on {count} fresh replications "
                f"({first}..{first + count - 1})")
+
+
+def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replications: int,
+               validate: int, max_iterations: int, jobs: int, cluster: str | None,
+               json_path: str | None, html_path: str | None, csv_path: str | None) -> None:
+    """``plan --roster`` for a scenario with ``aftersales.desks``: a roster per desk."""
+    from rich.console import Console
+
+    from simlive import __version__
+    from simlive.errors import EXIT_RULE_FAILED
+    from simlive.plan.rostering import for_planning, plan_rosters
+    from simlive.plan.staffing import Iteration
+    from simlive.report.files import prepare_output, to_json
+    from simlive.report.roster import desk_rosters_csv, desk_rosters_dict, desks_table
+    from simlive.sim.replications import simulate
+    from simlive.sim.workers import open_workers
+
+    for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
+        prepare_output(path, option)
+    sc = for_planning(sc)
+    workers = open_workers(jobs, cluster, cached=True)
+
+    def runner(s: Scenario, first: int, count: int):
+        return simulate(s, count, workers=workers, first=first)
+
+    console = Console(stderr=True, highlight=False)
+
+    def told(name: str, it: Iteration) -> None:
+        where = "fresh" if it.seeds == "fresh" else "search"
+        state = "[green]holds[/]" if not it.misses and not it.unmet else (
+            f"[red]{it.misses} interval(s) miss[/]")
+        console.print(f"  iteration {it.number}, {name}: {it.heads:,} agents on {where} "
+                      f"replications: {state}")
+
+    try:
+        with console.status(f"staffing the {len(sc.aftersales.desks) + 1} desks of {sc.name} "
+                            f"from {roster_path} ({replications} search replications, "
+                            f"{validate} fresh to validate)..."):
+            desks = plan_rosters(sc, parsed, roster, runner, replications, validate,
+                                 max_iterations, on_iteration=told)
+    finally:
+        workers.close()
+    Console(highlight=False).print(desks_table(desks))
+    if json_path:
+        Path(json_path).write_text(to_json(desk_rosters_dict(desks, sc.name, sc.seed)),
+                                   encoding="utf-8")
+    if csv_path:
+        Path(csv_path).write_text(desk_rosters_csv(desks), encoding="utf-8")
+    if html_path:
+        from simlive.report.html import render_html
+        from simlive.report.roster import roster_figures
+
+        figures = [(f"{d.name}: {title}", svg) for d in desks
+                   for title, svg in roster_figures(d.plan)]
+        page = render_html({"scenario": f"{sc.name}: desk rosters from {Path(roster_path).name}",
+                            "simlive_version": __version__, "seed": sc.seed,
+                            "replications": validate, "rules": [], "kpis": {}},
+                           None, extra_figures=figures)
+        Path(html_path).write_text(page, encoding="utf-8")
+    missed = [d for d in desks if not d.plan.met]
+    if missed:
+        click.echo(f"FAIL: no roster met every target for {len(missed)} desk(s): "
+                   + "; ".join(f"{d.name}: {d.plan.why}" for d in missed[:5]), err=True)
+        sys.exit(EXIT_RULE_FAILED)
+    heads = sum(int(d.plan.heads.sum()) for d in desks)
+    hours = sum(d.plan.agent_hours for d in desks)
+    click.echo(f"plan: {len(desks)} desks, {heads:,} agents, {hours:,.1f} agent-hours, cost "
+               f"{sum(d.plan.cost for d in desks):,.2f}; every desk's roster held on fresh "
+               "replications")
 
 
 def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift: bool,

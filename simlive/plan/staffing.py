@@ -27,10 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from simlive.errors import UsageError
-from simlive.plan.cover import solve_cover
-from simlive.plan.roster import Columns, RosterFile, columns
+from simlive.plan.roster import Columns, RosterFile
 from simlive.plan.targets import IntervalLevel, Target, assess, interval_levels
+from simlive.scenario.desks import DeskSettings
 from simlive.scenario.schema import Scenario, ServiceLevel, Shift
 from simlive.sim.engine import ReplicationResult
 from simlive.sim.replications import SimulationResult
@@ -94,13 +93,14 @@ def paid_heads(slots: int, concurrency: int, shrinkage: float) -> int:
 
 
 def requirements(counts: list[IntervalCounts], targets: list[Target],
-                 s: Scenario) -> np.ndarray:
+                 s: Scenario, desk: DeskSettings | None = None) -> np.ndarray:
     """Paid heads per interval, the most any service level target needs (Erlang C on the
     mean offered tickets and work of the replications), and one answering agent in every
     interval between the first and the last with tickets: the search replications may
     have none in a quiet night interval where other replications have one, and nobody on
-    the desk answers it at 0 %."""
-    a = s.aftersales
+    the desk answers it at 0 %. ``desk``: the desk's own settings (default the pooled
+    desk's)."""
+    a = desk if desk is not None else s.aftersales
     offered = np.mean([c.offered for c in counts], axis=0)
     work = np.mean([c.work for c in counts], axis=0)
     length = counts[0].length
@@ -191,20 +191,6 @@ def looks(validate: int) -> list[int]:
     return sorted({max(5, math.ceil(validate / 4)), math.ceil(validate / 2), validate})
 
 
-def validate_roster(runner: Runner, trial: Scenario, targets: list[Target], first: int,
-                    validate: int) -> tuple[Judged, int]:
-    """Judge ``trial`` on fresh replications from ``first`` at each of ``looks``: the
-    judgement (95 % intervals in its rows, for the report) and the replications used."""
-    steps = looks(validate)
-    level = 1 - 0.05 / len(steps)
-    reps: list[ReplicationResult] = []
-    for n in steps:
-        reps += runner(trial, first + len(reps), n - len(reps)).replications
-        if n < steps[-1] and judge(targets, reps, level).sure:
-            break
-    return judge(targets, reps, confident=True), len(reps)
-
-
 def first_of_runs(misses: list[int]) -> list[int]:
     """The first interval of each run of consecutive misses."""
     return [i for k, i in enumerate(misses) if k == 0 or misses[k - 1] != i - 1]
@@ -262,65 +248,11 @@ class RosterPlan:
 def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: Runner,
                 replications: int, validate: int, max_iterations: int = 30,
                 on_iteration: Callable[[Iteration], None] | None = None) -> RosterPlan:
-    """Steps 1 to 4 of the module's docstring; ``s`` reports the targets' service levels."""
-    if not any(t.within is not None for t in targets):
-        raise UsageError("--roster plans for service levels: give a target such as "
-                         "--target 'aftersales.service_level(20s) >= 0.8 per interval'")
-    length = s.aftersales.service_level.interval
-    # the tickets and their work per interval do not depend on the agents: no desk needed
-    base = runner(with_shifts(s, []), 0, replications)
-    counts = [r.intervals for r in base.replications]
-    n_int = counts[0].offered.size
-    cols = columns(roster, length, n_int)
-    plan = RosterPlan(targets, length, roster, cols, replications, validate,
-                      heads=np.zeros(cols.cost.size, dtype=np.int64))
-    plan.erlang = requirements(counts, targets, s)
-    req = plan.erlang.copy()
-    step = np.zeros(req.size, dtype=np.int64)  # each interval's next raise (0: none yet)
-    goal = next((t.factor for t in targets if t.per_interval), None)
-    fresh_at = replications
-    for number in range(1, max_iterations + 1):
-        # after the first roster, re-solve keeping its heads: intervals that held keep what
-        # they had, so a re-solve does not trade one interval's miss for another's
-        cover = solve_cover(req, cols, roster, at_least=plan.heads) if number > 1 else None
-        cover = cover or solve_cover(req, cols, roster)
-        if cover is None:
-            plan.why = ("the templates' max_heads cannot cover the requirement "
-                        f"(most needed in one interval: {int(req.max())})")
-            break
-        plan.uncovered = cover.uncovered
-        shifts = roster_shifts(cols, cover.heads)
-        plan.heads, plan.cost, plan.requirement = cover.heads, cover.cost, req.copy()
-        trial = with_shifts(s, shifts)
-        got = judge(targets, runner(trial, 0, replications).replications)
-        seeds = "search"
-        if got.held:
-            got, used = validate_roster(runner, trial, targets, fresh_at, validate)
-            plan.validated_on = (fresh_at, used)
-            fresh_at += used
-            seeds = "fresh"
-        rows, misses, unmet = got.rows, got.misses, got.unmet
-        plan.intervals = rows
-        it = Iteration(number, seeds, int(cover.heads.sum()), cover.cost, unmet, misses)
-        plan.iterations.append(it)
-        if on_iteration is not None:
-            on_iteration(it)
-        if not misses and not unmet:
-            plan.met = seeds == "fresh"
-            break
-        raise_at = [i for i in first_of_runs(misses) if cols.cover[i].any()]
-        if not raise_at:
-            plan.why = ("the intervals that miss have no template covering them: "
-                        + ", ".join(str(i) for i in misses[:5]))
-            break
-        scheduled = cols.cover @ cover.heads  # it missed with these: it needs more
-        achieved = {v.index: v.mean for v in rows}
-        for i in raise_at:
-            if not step[i]:  # the first raise: by the shortfall, then doubling
-                gap = goal - achieved[i] if goal is not None and i in achieved else 0.025
-                step[i] = max(1, math.ceil(scheduled[i] * min(0.25, max(0.005, gap))))
-            req[i] = max(req[i], scheduled[i]) + step[i]
-            step[i] *= 2
-    else:
-        plan.why = f"not every target held after {max_iterations} iterations"
-    return plan
+    """Steps 1 to 4 of the module's docstring for the one desk of a scenario without
+    ``aftersales.desks``; ``s`` reports the targets' service levels. (Several desks:
+    ``rostering.plan_rosters``, the same steps per desk.)"""
+    from simlive.plan.rostering import plan_rosters
+
+    told = None if on_iteration is None else (lambda _name, it: on_iteration(it))
+    return plan_rosters(s, targets, roster, runner, replications, validate, max_iterations,
+                        told)[0].plan

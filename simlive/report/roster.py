@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from simlive import __version__
-from simlive.plan.staffing import RosterPlan
+from simlive.plan.staffing import RosterPlan, roster_shifts
 from simlive.scenario.units import duration_text
 
 TABLE_ROWS = 48  # intervals shown in the terminal; the JSON and CSV have them all
@@ -102,6 +102,8 @@ def roster_dict(plan: RosterPlan, scenario: str, seed: int) -> dict[str, Any]:
         "agent_hours": round(plan.agent_hours, 6),
         "cost": round(plan.cost, 6),
         "roster": plan.starts(),
+        "shifts": [{"from_s": a, "to_s": b, "agents": n}
+                   for a, b, n in roster_shifts(plan.cols, plan.heads)],
         "templates": [t.model_dump(by_alias=True) for t in plan.roster.templates],
         "intervals": interval_rows(plan),
         "uncovered_intervals": plan.uncovered,
@@ -152,3 +154,43 @@ def roster_figures(plan: RosterPlan) -> list[tuple[str, str]]:
     bottom.legend(fontsize=8)
     return [("Agents required, scheduled, and the service level achieved per interval",
              _svg(fig))]
+
+
+def desks_table(desks: list) -> Table:
+    """Each desk's roster in a line (``plan --roster`` with ``aftersales.desks``)."""
+    table = Table(title=f"Rosters of {len(desks)} desks", title_justify="left")
+    for col in ("desk", "agents", "paid agent-hours", "cost", "most on at once",
+                "iterations", "checked on", "met"):
+        table.add_column(col, justify="left" if col in ("desk", "met") else "right")
+    for d in desks:
+        p = d.plan
+        first, count = p.validated_on or (0, 0)
+        table.add_row(d.name, f"{int(p.heads.sum()):,}", f"{p.agent_hours:,.1f}",
+                      f"{p.cost:,.2f}", f"{int(p.scheduled.max()) if p.scheduled.size else 0:,}",
+                      str(len(p.iterations)),
+                      f"{count} fresh ({first}..{first + count - 1})" if count else "-",
+                      "yes" if p.met else f"NO: {p.why}")
+    return table
+
+
+def desk_rosters_dict(desks: list, scenario: str, seed: int) -> dict[str, Any]:
+    return {"simlive_version": __version__, "scenario": scenario, "seed": seed,
+            "met": all(d.plan.met for d in desks),
+            "agents": sum(int(d.plan.heads.sum()) for d in desks),
+            "agent_hours": round(sum(d.plan.agent_hours for d in desks), 6),
+            "cost": round(sum(d.plan.cost for d in desks), 6),
+            "desks": [{"desk": d.name, **{k: v for k, v in roster_dict(
+                d.plan, scenario, seed).items() if k not in (
+                    "simlive_version", "scenario", "seed")}} for d in desks]}
+
+
+def desk_rosters_csv(desks: list) -> str:
+    """The per-interval table of every desk, a ``desk`` column first."""
+    out = io.StringIO()
+    for k, d in enumerate(desks):
+        rows = intervals_csv(d.plan).splitlines()
+        if k == 0:
+            out.write("desk," + rows[0] + "\n")
+        for row in rows[1:]:
+            out.write(f"{d.name},{row}\n")
+    return out.getvalue()

@@ -120,11 +120,37 @@ def all_settings(s: Scenario, routing: Routing) -> list[DeskSettings]:
     return [settings(s, routing, d) for d in range(len(routing))]
 
 
-def with_desk_shifts(s: Scenario, source: int, shifts: list[Shift]) -> Scenario:
-    """``s`` with the shifts of one desk of the file replaced (-1: the pooled desk's)."""
+def with_desk_shifts(s: Scenario, shifts: dict[int, list[Shift]]) -> Scenario:
+    """``s`` with the shifts of desks of the file replaced (by their index in
+    ``aftersales.desks``; -1: the pooled desk's)."""
     a = s.aftersales
-    if source < 0:
-        return s.model_copy(update={"aftersales": a.model_copy(update={"agents": shifts})})
     desks = list(a.desks)
-    desks[source] = desks[source].model_copy(update={"agents": shifts})
+    for source, rows in shifts.items():
+        if source >= 0:
+            desks[source] = desks[source].model_copy(update={"agents": rows})
+    update: dict[str, Any] = {"desks": desks}
+    if -1 in shifts:
+        update["agents"] = shifts[-1]
+    return s.model_copy(update={"aftersales": a.model_copy(update=update)})
+
+
+def flatten(s: Scenario, skus: tuple[Sku, ...]) -> Scenario:
+    """``s`` with every ``each: store`` desk written out as one desk per store (named as
+    ``route`` names them), so each can have shifts of its own (a plan staffs each store's
+    desk); the routing is the same."""
+    a = s.aftersales
+    if not any(d.each == "store" for d in a.desks):
+        return s
+    routing = route(s, skus)
+    desks = []
+    for i, d in enumerate(a.desks):
+        if d.each != "store":
+            desks.append(d)
+            continue
+        for k, src in enumerate(routing.source):
+            if src == i:
+                store = routing.names[k].split("/", 1)[1]
+                desks.append(d.model_copy(update={"name": routing.names[k], "each": None,
+                                                  "stores": [store], "categories": [],
+                                                  "skus": []}))
     return s.model_copy(update={"aftersales": a.model_copy(update={"desks": desks})})

@@ -260,14 +260,14 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         start = np.full(n, np.inf)
         abandoned = np.zeros(n, dtype=bool)
         busy = on_duty = 0.0
-        used = set()
         duty_by_desk = []
+        # one engine for every desk, by the tickets of all (the engines agree ticket by
+        # ticket; SimPy is the reference for small cases, not for a night's many desks)
+        engine = _engine(engine, n - int(lost.sum()))
+        run = desk_simpy if engine == "simpy" else desk_fast
         for d in range(len(desks)):
             keep = ~lost if sel[d] is None else sel[d] & ~lost
             idx = np.flatnonzero(keep)
-            eng = _engine(engine, idx.size)
-            used.add(eng)
-            run = desk_simpy if eng == "simpy" else desk_fast
             out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])
             start[idx] = out.start
             abandoned[idx] = out.abandoned
@@ -275,7 +275,6 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
             on_duty += out.on_duty_seconds
             duty_by_desk.append((out.busy_seconds, out.on_duty_seconds))
             del idx, keep
-        engine = "+".join(sorted(used))
     replied = np.isfinite(start)
 
     # time in queue: until an agent takes the ticket, or until the customer leaves

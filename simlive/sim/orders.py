@@ -380,7 +380,11 @@ class SkuModel:
         """The ledger at the bins where something happens (``at``); constant in between."""
         stock = self.sku.stock
         restock_bins = np.asarray(self.restock_bins, dtype=np.int64)
-        at = np.unique(np.concatenate([restock_bins, acc_bins, pay_bins, rel_bins]))
+        # four runs each in order: a stable sort merges them in about linear time
+        events = np.sort(np.concatenate([restock_bins, acc_bins, pay_bins, rel_bins]),
+                         kind="stable")
+        at = events[np.concatenate(([True], events[1:] != events[:-1]))] if events.size \
+            else events
 
         def cum(where: np.ndarray, values: np.ndarray) -> np.ndarray:
             vals = np.zeros(at.size, dtype=np.int64)

@@ -1,0 +1,224 @@
+"""Rostering every desk of a scenario: one roster problem per desk, simulated together.
+
+Tickets are routed by their SKU before any agent is on, and each desk's queue draws its
+own handling and patience whatever the agents, so one desk's roster does not move another
+desk's service levels: each desk is a problem of its own (``staffing``'s steps 1 to 4,
+with its own concurrency, shrinkage and occupancy cap). They share the simulations: each
+iteration solves the desks still open, runs the search replications once for all of them,
+and checks the desks that held there on one set of fresh replications. A desk is done
+when its roster held on fresh replications, or when it cannot be staffed (``why``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simlive.errors import UsageError
+from simlive.plan.cover import solve_cover
+from simlive.plan.roster import RosterFile, columns
+from simlive.plan.staffing import (
+    Iteration,
+    Judged,
+    RosterPlan,
+    Runner,
+    first_of_runs,
+    judge,
+    looks,
+    requirements,
+    roster_shifts,
+)
+from simlive.plan.targets import Target
+from simlive.scenario.aftersales import Shift
+from simlive.scenario.desks import DeskSettings, all_settings, flatten, route, with_desk_shifts
+from simlive.scenario.schema import Scenario
+from simlive.sim.engine import ReplicationResult
+
+DESK_METRICS = ("aftersales.tickets", "aftersales.wait.mean_s", "aftersales.wait.p_delayed",
+                "aftersales.first_reply.p95_s", "aftersales.first_reply.max_s",
+                "aftersales.abandoned_fraction", "aftersales.agent_utilization",
+                "aftersales.open_at_horizon", "aftersales.backlog_at_end")
+"""What a target may name when a scenario has desks: each desk is judged on its own."""
+
+
+@dataclass
+class DeskRoster:
+    """One desk's plan (``plan``) and where its shifts go in the scenario."""
+
+    name: str
+    source: int  # index in the (flattened) aftersales.desks; -1 the pooled desk
+    settings: DeskSettings
+    plan: RosterPlan
+    req: np.ndarray
+    step: np.ndarray
+    shifts: list[tuple[float, float, int]] = field(default_factory=list)
+    done: bool = False
+
+
+def desk_view(reps: list[ReplicationResult], d: int | None) -> list[ReplicationResult]:
+    """Each replication as desk ``d`` alone sees it (its KPIs and intervals); None: whole."""
+    if d is None:
+        return reps
+    return [ReplicationResult(r.replication, r.desks[d].kpis, r.measures,
+                              intervals=r.desks[d].intervals) for r in reps]
+
+
+def shift_rows(shifts: list[tuple[float, float, int]]) -> list[Shift]:
+    rows = [Shift.model_validate({"from": a, "to": b, "agents": n}) for a, b, n in shifts]
+    if not rows:  # a desk needs a shift: one with nobody on it
+        rows = [Shift.model_validate({"from": 0.0, "to": 1.0, "agents": 0})]
+    return rows
+
+
+def _scenario(s: Scenario, desks: list[DeskRoster]) -> Scenario:
+    return with_desk_shifts(s, {d.source: shift_rows(d.shifts) for d in desks})
+
+
+def for_planning(s: Scenario) -> Scenario:
+    """The scenario a desk plan runs: ``each: store`` desks written out (each its own
+    roster), every desk reporting the pooled desk's service levels (the targets')."""
+    from simlive.scenario.catalogue import build_catalogue
+
+    s = flatten(s, build_catalogue(s).skus)
+    a = s.aftersales
+    desks = [d.model_copy(update={"service_level": None}) for d in a.desks]
+    return s.model_copy(update={"aftersales": a.model_copy(update={"desks": desks})})
+
+
+def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner: Runner,
+                 replications: int, validate: int, max_iterations: int = 30,
+                 on_iteration: Callable[[str, Iteration], None] | None = None
+                 ) -> list[DeskRoster]:
+    """A roster per desk (the pooled desk first); ``s`` reports the targets' service levels
+    (``for_planning`` when it has desks)."""
+    if not any(t.within is not None for t in targets):
+        raise UsageError("--roster plans for service levels: give a target such as "
+                         "--target 'aftersales.service_level(20s) >= 0.8 per interval'")
+    multi = bool(s.aftersales.desks)
+    if multi:
+        bad = [m for t in targets for m in t.metrics()
+               if m not in DESK_METRICS and not m.startswith("aftersales.service_level(")]
+        if bad:
+            raise UsageError(f"with aftersales.desks every desk is staffed to the targets on "
+                             f"its own tickets: {bad[0]} is not a desk's KPI (one of "
+                             f"{', '.join(DESK_METRICS)} or aftersales.service_level(T))")
+        from simlive.scenario.catalogue import build_catalogue
+
+        routing = route(s, build_catalogue(s).skus)
+        specs = all_settings(s, routing)
+        sources = list(routing.source)
+    else:
+        from simlive.sim.aftersales import pooled_settings
+
+        specs, sources = [pooled_settings(s)], [-1]
+    length = s.aftersales.service_level.interval
+    desks: list[DeskRoster] = []
+    for spec, src in zip(specs, sources, strict=True):
+        desks.append(DeskRoster(spec.name, src, spec, None, np.zeros(0), np.zeros(0)))  # type: ignore[arg-type]
+    # the tickets and their work per interval do not depend on the agents: no desk needed
+    base = runner(_scenario(s, desks), 0, replications).replications
+    for d, desk in enumerate(desks):
+        counts = [r.intervals for r in desk_view(base, d if multi else None)]
+        cols = columns(roster, length, counts[0].offered.size)
+        desk.plan = RosterPlan(targets, length, roster, cols, replications, validate,
+                               heads=np.zeros(cols.cost.size, dtype=np.int64))
+        desk.plan.erlang = requirements(counts, targets, s, desk.settings)
+        desk.req = desk.plan.erlang.copy()
+        desk.step = np.zeros(desk.req.size, dtype=np.int64)  # next raise (0: none yet)
+    goal = next((t.factor for t in targets if t.per_interval), None)
+    fresh_at = replications
+    for number in range(1, max_iterations + 1):
+        open_ = [d for d in desks if not d.done]
+        if not open_:
+            break
+        for desk in open_:
+            plan = desk.plan
+            # after the first roster, keep its heads: intervals that held keep what they had
+            cover = solve_cover(desk.req, plan.cols, roster, at_least=plan.heads) \
+                if number > 1 else None
+            cover = cover or solve_cover(desk.req, plan.cols, roster)
+            if cover is None:
+                plan.why = ("the templates' max_heads cannot cover the requirement "
+                            f"(most needed in one interval: {int(desk.req.max())})")
+                desk.done = True
+                continue
+            plan.uncovered = cover.uncovered
+            desk.shifts = roster_shifts(plan.cols, cover.heads)
+            plan.heads, plan.cost, plan.requirement = cover.heads, cover.cost, desk.req.copy()
+        open_ = [d for d in open_ if not d.done]
+        if not open_:
+            break
+        trial = _scenario(s, desks)
+        search = runner(trial, 0, replications).replications
+        index = {id(d): i for i, d in enumerate(desks)}
+        got = {id(d): judge(targets, desk_view(search, index[id(d)] if multi else None))
+               for d in open_}
+        held = [d for d in open_ if got[id(d)].held]
+        if held:
+            checked, used = _validate(runner, trial, targets, fresh_at, validate,
+                                      [index[id(d)] if multi else None for d in held])
+            for d, j in zip(held, checked, strict=True):
+                got[id(d)] = j
+                d.plan.validated_on = (fresh_at, used)
+            fresh_at += used
+        for desk in open_:
+            j = got[id(desk)]
+            seeds = "fresh" if desk in held else "search"
+            _record(desk, number, seeds, j, on_iteration)
+            if not j.misses and not j.unmet:
+                desk.plan.met = seeds == "fresh"
+                desk.done = desk.plan.met
+                continue
+            _raise(desk, j, goal)
+    for desk in desks:
+        if not desk.done and not desk.plan.why:
+            desk.plan.why = f"not every target held after {max_iterations} iterations"
+    return desks
+
+
+def _record(desk: DeskRoster, number: int, seeds: str, j: Judged,
+            on_iteration: Callable[[str, Iteration], None] | None) -> None:
+    plan = desk.plan
+    plan.intervals = j.rows
+    it = Iteration(number, seeds, int(plan.heads.sum()), plan.cost, j.unmet, j.misses)
+    plan.iterations.append(it)
+    if on_iteration is not None:
+        on_iteration(desk.name, it)
+
+
+def _raise(desk: DeskRoster, j: Judged, goal: float | None) -> None:
+    """Raise the first interval of each run of misses: by the shortfall, then doubling."""
+    plan = desk.plan
+    raise_at = [i for i in first_of_runs(j.misses) if plan.cols.cover[i].any()]
+    if not raise_at:
+        plan.why = ("the intervals that miss have no template covering them: "
+                    + ", ".join(str(i) for i in j.misses[:5]))
+        desk.done = True
+        return
+    scheduled = plan.cols.cover @ plan.heads  # it missed with these: it needs more
+    achieved = {v.index: v.mean for v in j.rows}
+    for i in raise_at:
+        if not desk.step[i]:
+            gap = goal - achieved[i] if goal is not None and i in achieved else 0.025
+            desk.step[i] = max(1, math.ceil(scheduled[i] * min(0.25, max(0.005, gap))))
+        desk.req[i] = max(desk.req[i], scheduled[i]) + desk.step[i]
+        desk.step[i] *= 2
+
+
+def _validate(runner: Runner, trial: Scenario, targets: list[Target], first: int,
+              validate: int, which: list[int | None]) -> tuple[list[Judged], int]:
+    """Judge each desk of ``which`` on fresh replications from ``first`` at each of
+    ``looks`` (every desk of ``which`` on the same replications): stop early when
+    every one holds for sure."""
+    steps = looks(validate)
+    level = 1 - 0.05 / len(steps)
+    reps: list[ReplicationResult] = []
+    for n in steps:
+        reps += runner(trial, first + len(reps), n - len(reps)).replications
+        if n < steps[-1] and all(judge(targets, desk_view(reps, d), level).sure
+                                 for d in which):
+            break
+    return [judge(targets, desk_view(reps, d), confident=True) for d in which], len(reps)

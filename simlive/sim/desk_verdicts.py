@@ -2,15 +2,15 @@
 every after-sales rule (``desks`` in the run's JSON).
 
 A desk's verdicts are judged like the whole's (the same judges, over the desk's own
-tickets, the same risk), by the exact interval over the replications run; with
-``--until-decided`` the replications are those the whole's rules needed. They are reported
-beside the rules, not among them: the run's status is the whole's.
+tickets, the same risk): by the exact interval over a fixed number of replications, by
+Wald's test under ``--until-decided`` (which runs until every desk's rules are decided too).
+They are reported beside the rules, not among them: the run's status is the whole's.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from simlive.rules import overall
@@ -21,14 +21,13 @@ from simlive.sim.engine import ReplicationResult
 from simlive.sim.odds import Confidence, rule_verdict
 from simlive.sim.staffing import SERVICE_LEVEL
 from simlive.sim.stats import rounded, summarise_metric
-
-DESK_RULES = ("aftersales.first-reply", "aftersales.refund-deadline",
-              "aftersales.tracked-to-closure", "returns.seven-day")
-"""The rules a desk answers for: what happens to the tickets it takes."""
+from simlive.sim.verdicts import DESK_RULES, desk_key, desk_measures
 
 
 def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str, dict],
-                   conf: Confidence) -> list[dict[str, Any]]:
+                   conf: Confidence,
+                   stops: Mapping[str, tuple[int, str | None]] | None = None
+                   ) -> list[dict[str, Any]]:
     if not s.aftersales.desks or not reps or not reps[0].desks:
         return []
     from simlive.scenario.catalogue import build_catalogue
@@ -48,8 +47,9 @@ def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str,
             kpis[name] = {"mean": rounded(mean) if finite else mean, "unit": unit,
                           "ci95": None if ci is None or not finite else
                           [rounded(ci[0]), rounded(ci[1])]}
-        ms = [dataclasses.replace(r.measures, desk=r.measures.desks[d]) for r in reps]
-        verdicts = [rule_verdict(rid, ms, params[rid], conf, None, None)
+        ms = [desk_measures(r.measures, d) for r in reps]
+        verdicts = [rule_verdict(rid, ms, params[rid], conf, None, None if stops is None
+                                 else stops.get(desk_key(d, rid), (len(ms), None)))
                     for rid in DESK_RULES]
         out.append({
             "name": spec.name,

@@ -25,7 +25,7 @@ from simlive.sim.certainty import Certainty
 from simlive.sim.measures import Measures
 from simlive.sim.sequential import Sprt, clopper_pearson
 from simlive.sim.stats import ci_list, rounded, summarise_metric
-from simlive.sim.verdicts import Finding, finding
+from simlive.sim.verdicts import Finding, finding, rule_of
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,9 @@ class SequentialState:
     contradicted: set[str] = field(default_factory=set)
 
     def add(self, broken: Mapping[str, bool | None]) -> None:
-        for rid in RULES:
+        """One replication's rules broken or not; keys beyond the rules (a desk's rule,
+        ``desk_key``) are tested the same way, at their rule's risk."""
+        for rid in [*RULES, *(k for k in broken if k not in RULES)]:
             b = broken.get(rid)
             if b is None:  # a crashed judge: judged (as unknown) at the end
                 self.stopped.setdefault(rid, (self._n(rid) + 1, None))
@@ -106,7 +108,7 @@ class SequentialState:
             k, n = self.counts.setdefault(rid, [0, 0])
             k, n = k + int(b), n + 1
             self.counts[rid] = [k, n]
-            decision = self.conf.sprt(rid).decide(k, n)
+            decision = self.conf.sprt(rule_of(rid)).decide(k, n)
             if decision is not None:
                 self.stopped[rid] = (n, decision)
 
@@ -116,7 +118,7 @@ class SequentialState:
     def done(self) -> bool:
         return all(rid in self.stopped or (self.certain.get(rid) is not None
                                            and rid not in self.contradicted)
-                   for rid in RULES)
+                   for rid in [*RULES, *self.counts])
 
 
 def rule_verdict(rule_id: str, ms: list[Measures], p: dict, conf: Confidence,

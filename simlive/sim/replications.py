@@ -25,7 +25,7 @@ from simlive.sim.engine import KPI_UNITS, OPTIONAL_KPIS, ReplicationResult
 from simlive.sim.odds import Confidence, SequentialState, judge_all
 from simlive.sim.staffing import SERVICE_LEVEL
 from simlive.sim.stats import rounded, summarise_metric
-from simlive.sim.verdicts import broken_by_rule
+from simlive.sim.verdicts import broken_by_desk, broken_by_rule
 from simlive.sim.workers import Workers, open_workers
 
 Progress = Callable[[float], None]
@@ -175,7 +175,7 @@ def summarise(scenario: Scenario, reps: list[ReplicationResult],
     verdicts = judge_all([r.measures for r in reps], params, conf, certain, stops)
     return SimulationResult(scenario, reps, verdicts, _kpis(reps), conf, stops is not None,
                             max_replications, _shifts(scenario, reps),
-                            desk_summaries(scenario, reps, params, conf))
+                            desk_summaries(scenario, reps, params, conf, stops))
 
 
 def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
@@ -223,7 +223,8 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
                 if state.done():
                     break  # decided by an earlier replication of this batch: not counted
                 reps.append(r)
-                state.add(broken_by_rule(r.measures, params))
+                state.add({**broken_by_rule(r.measures, params),
+                           **broken_by_desk(r.measures, params)})
         return summarise(scenario, reps, conf, state.stopped, replications, certain)
     finally:
         if own:

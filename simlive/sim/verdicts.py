@@ -9,6 +9,7 @@ verdicts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -325,6 +326,39 @@ def broken_by_rule(m: Measures, params: dict[str, dict]) -> dict[str, bool | Non
             out[rid] = bool(j.broken(m, params[rid]))
         except Exception:  # noqa: BLE001 - a broken judge must not pass a rule
             out[rid] = None
+    return out
+
+
+DESK_RULES = ("aftersales.first-reply", "aftersales.refund-deadline",
+              "aftersales.tracked-to-closure", "returns.seven-day")
+"""The rules a desk answers for (``aftersales.desks``): what happens to its tickets."""
+
+
+def desk_key(desk: int, rule_id: str) -> str:
+    """The sequential test's name for desk ``desk``'s verdict on ``rule_id``."""
+    return f"desk {desk}|{rule_id}"
+
+
+def rule_of(key: str) -> str:
+    """The rule a key of ``desk_key`` (or a rule id) is about."""
+    return key.rsplit("|", 1)[-1]
+
+
+def desk_measures(m: Measures, d: int) -> Measures:
+    """The measures as desk ``d`` alone sees them: its tickets for the whole desk's."""
+    return dataclasses.replace(m, desk=m.desks[d])
+
+
+def broken_by_desk(m: Measures, params: dict[str, dict]) -> dict[str, bool | None]:
+    """Whether each desk broke each of its rules in one replication (keys ``desk_key``)."""
+    out: dict[str, bool | None] = {}
+    for d in range(len(m.desks)):
+        view = desk_measures(m, d)
+        for rid in DESK_RULES:
+            try:
+                out[desk_key(d, rid)] = bool(JUDGES[rid].broken(view, params[rid]))
+            except Exception:  # noqa: BLE001 - a broken judge must not pass a rule
+                out[desk_key(d, rid)] = None
     return out
 
 

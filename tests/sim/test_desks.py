@@ -178,3 +178,69 @@ def test_bad_desks_are_named(change, message):
     with pytest.raises(ScenarioError) as info:
         scenario(data)
     assert message in str(info.value)
+
+
+def test_the_desks_in_the_terminal_json_and_html(tmp_path):
+    from click.testing import CliRunner
+
+    from simlive.cli import cli
+
+    path = tmp_path / "desks.yaml"
+    path.write_text(yaml.safe_dump(BASE, sort_keys=False), encoding="utf-8")
+    html, out = tmp_path / "r.html", tmp_path / "r.json"
+    res = CliRunner().invoke(cli, ["run", str(path), "-r", "2", "--html", str(html),
+                                   "--json", str(out)])
+    assert "Traceback" not in res.output
+    assert res.exit_code in (0, 1, 4), res.output
+    assert "Desks" in res.stdout
+    for name in ("pooled", "big/ALPHA", "big/BETA", "bags"):
+        assert name in res.stdout
+    page = html.read_text()
+    assert "<table id='desks'>" in page
+    table = page[page.index("<table id='desks'>"):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 5  # the head and a row per desk
+    import json
+
+    desks = json.loads(out.read_text())["desks"]
+    assert [d["skus"] for d in desks] == [1, 2, 1, 1]
+    assert all(len(d["rules"]) == 4 for d in desks)
+    assert all(d["kpis"]["aftersales.tickets"]["ci95"] is not None for d in desks)
+
+
+def test_until_decided_decides_every_desks_rules_by_walds_test():
+    data = copy.deepcopy(BASE)
+    data["duration"] = "30m"
+    data["products"]["schedule"] = [dict(x, to="30m") for x in data["products"]["schedule"]]
+    for d in data["aftersales"]["desks"]:
+        d["agents"] = [{"from": "0h", "to": "9d", "agents": 6}]
+    data["aftersales"]["agents"] = [{"from": "0h", "to": "9d", "agents": 8}]
+    out = simulate(scenario(data), 500, jobs=2, until_decided=True).to_dict()
+    assert out["status"] == "pass"
+    for d in out["desks"]:
+        assert d["status"] == "pass"
+        for r in d["rules"]:
+            assert r["decided_by"] == "sequential" and r["replications"] >= 56, (d["name"], r)
+
+
+def test_the_run_goes_on_until_the_desks_are_decided():
+    """The whole's rules clean from the start, one desk's first-reply broken in every
+    twelfth replication (8 %, above the 7.5 % the test tells from 2.5 %): Wald's test has
+    the whole decided at 56 but not the desk, so the run goes on until the desk fails."""
+    from simlive.rules import RULES
+    from simlive.sim.odds import Confidence, SequentialState
+    from simlive.sim.verdicts import desk_key
+
+    state = SequentialState(Confidence(), {})
+    n = 0
+    while not state.done() and n < 500:
+        n += 1
+        broken = dict.fromkeys(RULES, False)
+        broken[desk_key(1, "aftersales.first-reply")] = n % 12 == 0
+        broken[desk_key(0, "aftersales.first-reply")] = False
+        state.add(broken)
+    assert state.stopped["aftersales.first-reply"] == (56, "pass")
+    assert state.stopped[desk_key(0, "aftersales.first-reply")] == (56, "pass")
+    k, decision = state.stopped[desk_key(1, "aftersales.first-reply")]
+    assert decision == "fail" and k > 56
+    assert n == k  # the run stopped when the desk was decided

@@ -33,14 +33,19 @@ from simlive.plan.staffing import (
 )
 from simlive.plan.targets import Target
 from simlive.scenario.aftersales import Shift
-from simlive.scenario.desks import DeskSettings, all_settings, flatten, route, with_desk_shifts
+from simlive.scenario.desks import (
+    DeskSettings,
+    all_settings,
+    flatten,
+    pooled,
+    route,
+    with_desk_shifts,
+)
 from simlive.scenario.schema import Scenario
+from simlive.sim.desks import DESK_KPIS
 from simlive.sim.engine import ReplicationResult
 
-DESK_METRICS = ("aftersales.tickets", "aftersales.wait.mean_s", "aftersales.wait.p_delayed",
-                "aftersales.first_reply.p95_s", "aftersales.first_reply.max_s",
-                "aftersales.abandoned_fraction", "aftersales.agent_utilization",
-                "aftersales.open_at_horizon", "aftersales.backlog_at_end")
+DESK_METRICS = DESK_KPIS
 """What a target may name when a scenario has desks: each desk is judged on its own."""
 
 
@@ -111,9 +116,7 @@ def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner:
         specs = all_settings(s, routing)
         sources = list(routing.source)
     else:
-        from simlive.sim.aftersales import pooled_settings
-
-        specs, sources = [pooled_settings(s)], [-1]
+        specs, sources = [pooled(s)], [-1]
     length = s.aftersales.service_level.interval
     desks: list[DeskRoster] = []
     for spec, src in zip(specs, sources, strict=True):

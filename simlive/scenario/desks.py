@@ -93,14 +93,20 @@ def stretch_of(chat_concurrency: int, stretch: float | None) -> float:
     return stretch if stretch is not None else 1 + 0.5 * (chat_concurrency - 1)
 
 
+def pooled(s: Scenario) -> DeskSettings:
+    """The pooled desk's settings: ``aftersales`` itself."""
+    a = s.aftersales
+    return DeskSettings(POOLED, ("aftersales", "agents"), tuple(a.agents), a.handling,
+                        a.patience, a.shrinkage, a.max_occupancy, a.chat_concurrency,
+                        a.stretch, a.service_level)
+
+
 def settings(s: Scenario, routing: Routing, d: int) -> DeskSettings:
     """Desk ``d``'s settings in ``s`` (whose shifts may differ from the routed scenario's)."""
     a = s.aftersales
     src = routing.source[d]
     if src < 0:
-        return DeskSettings(POOLED, ("aftersales", "agents"), tuple(a.agents), a.handling,
-                            a.patience, a.shrinkage, a.max_occupancy, a.chat_concurrency,
-                            a.stretch, a.service_level)
+        return pooled(s)
     desk = a.desks[src]
     conc = a.chat_concurrency if desk.chat_concurrency is None else desk.chat_concurrency
     if desk.chat_concurrency is None and desk.concurrency_stretch is None:

@@ -17,7 +17,7 @@ from simlive.rules import overall
 from simlive.scenario.desks import route
 from simlive.scenario.schema import Scenario
 from simlive.sim.desks import DESK_KPIS
-from simlive.sim.engine import ReplicationResult
+from simlive.sim.engine import KPI_UNITS, ReplicationResult
 from simlive.sim.odds import Confidence, rule_verdict
 from simlive.sim.staffing import SERVICE_LEVEL
 from simlive.sim.stats import rounded, summarise_metric
@@ -41,7 +41,7 @@ def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str,
         names = [*DESK_KPIS, *(k for k in rows[0].kpis if k.startswith(SERVICE_LEVEL))]
         kpis: dict[str, Any] = {}
         for name in names:
-            unit = DESK_KPIS.get(name, "fraction")
+            unit = KPI_UNITS.get(name, "fraction")
             mean, ci = summarise_metric([row.kpis.get(name) for row in rows])
             finite = mean is not None and math.isfinite(mean)
             kpis[name] = {"mean": rounded(mean) if finite else mean, "unit": unit,

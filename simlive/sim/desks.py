@@ -18,18 +18,12 @@ from simlive.scenario.desks import DeskSettings
 from simlive.sim.measures import DeskMeasures
 from simlive.sim.staffing import IntervalCounts, interval_counts, service_level_name
 
-DESK_KPIS: dict[str, str] = {
-    "aftersales.tickets": "tickets",
-    "aftersales.wait.mean_s": "s",
-    "aftersales.wait.p_delayed": "fraction",
-    "aftersales.first_reply.p95_s": "s",
-    "aftersales.first_reply.max_s": "s",
-    "aftersales.abandoned_fraction": "fraction",
-    "aftersales.agent_utilization": "fraction",
-    "aftersales.open_at_horizon": "tickets",
-    "aftersales.backlog_at_end": "tickets",
-}
-"""The KPIs reported per desk (beside its service levels), a subset of the whole desk's."""
+DESK_KPIS = ("aftersales.tickets", "aftersales.wait.mean_s", "aftersales.wait.p_delayed",
+             "aftersales.first_reply.p95_s", "aftersales.first_reply.max_s",
+             "aftersales.abandoned_fraction", "aftersales.agent_utilization",
+             "aftersales.open_at_horizon", "aftersales.backlog_at_end")
+"""The KPIs reported per desk (beside its service levels): the whole desk's, over its
+tickets alone (units as ``engine.KPI_UNITS``)."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from simlive.rules import rule_params
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.desks import Routing, all_settings, route
 from simlive.scenario.schema import Scenario
-from simlive.sim.aftersales import AftersalesOutcome, make_tickets, run_aftersales
+from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
 from simlive.sim.desks import DeskResult
 from simlive.sim.measures import (
@@ -33,6 +33,7 @@ from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.records import RecordsOutcome, simulate_records
 from simlive.sim.staffing import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
+from simlive.sim.tickets import make_tickets
 
 Progress = Callable[[float], None]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from simlive.scenario import parse_scenario
-from simlive.sim.aftersales import CONSULTATION, make_tickets
 from simlive.sim.engine import run_replication
+from simlive.sim.tickets import CONSULTATION, make_tickets
 
 CHATS = """\
 name: chats

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simlive.sim.aftersales import _time_order
+from simlive.sim.tickets import _time_order
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -1,0 +1,150 @@
+"""Where after-sales tickets come from: live chats during the broadcast, the requests that
+follow paid orders (after delivery, or after the warehouse's backlog and transit), where-is-
+my-order chats of late orders, each timed by the day's rhythm when there is one.
+
+Consultations are live chats during the broadcast (a constant rate, plus a rate per viewer
+present). Returns, replacements, refunds and complaints follow paid orders: a fraction of
+each SKU's paid orders, after delivery plus a request delay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlive.scenario.schema import Scenario, Sku
+from simlive.sim.contacts import contact_times
+from simlive.sim.fulfilment import Shipping, plan_shipping
+from simlive.sim.orders import SkuOutcome
+
+CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)
+
+
+@dataclass
+class Tickets:
+    """Every ticket of a replication, in order of arrival."""
+
+    arrival: np.ndarray
+    kind: np.ndarray
+    sku: np.ndarray  # SKU index, -1 for consultations
+    after_delivery: np.ndarray  # request delay after the goods arrived (returns), else 0
+    exempt: np.ndarray  # per SKU index (and -1): exempt from no-reason returns by law
+    desk: np.ndarray | None = None  # the desk each ticket goes to (aftersales.desks)
+
+    def __len__(self) -> int:
+        return int(self.arrival.size)
+
+
+def _paid_times(o: SkuOutcome, fraction: float, step: float,
+                rng: np.random.Generator) -> np.ndarray:
+    if fraction <= 0 or o.pay_counts.size == 0:
+        return np.zeros(0)
+    k = rng.binomial(o.pay_counts, fraction)
+    bins = np.repeat(o.pay_bins, k)
+    return (bins + rng.random(bins.size)) * step
+
+
+def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome],
+                 step: float, rng: np.random.Generator,
+                 skus: tuple[Sku, ...] | None = None,
+                 contacts: np.random.Generator | None = None) -> Tickets:
+    """The tickets of a replication; ``skus``: the scenario's catalogue, if already built;
+    ``contacts``: the stream that times requests by ``aftersales.daily_profile`` (its own,
+    so a scenario without a profile draws exactly what it always did)."""
+    a = s.aftersales
+    parts: list[tuple[np.ndarray, int, int, np.ndarray]] = []
+    rate = a.consultations.rate + a.consultations.per_viewer * concurrent
+    width = np.minimum(step, s.duration - np.arange(concurrent.size) * step)
+    n = rng.poisson(rate * width)
+    bins = np.repeat(np.arange(concurrent.size), n)
+    times = bins * step + rng.random(bins.size) * width[bins]  # the last step may be partial
+    parts.append((times, CONSULTATION, -1, np.zeros(times.size)))
+    if skus is None:
+        from simlive.scenario.catalogue import build_catalogue
+
+        skus = build_catalogue(s).skus
+    f = s.fulfilment
+    shipping = None if f is None else _shipping(s, outcomes, step)
+    for j, o in enumerate(outcomes):
+        sku = skus[j]
+        fractions = {
+            RETURN: a.returns.fraction if sku.return_rate is None else sku.return_rate,
+            REPLACEMENT: a.replacements.fraction,
+            REFUND: a.refunds.fraction,
+            COMPLAINT: a.complaints.fraction,
+        }
+        for kind, frac in fractions.items():
+            paid = _paid_times(o, frac, step, rng)
+            if paid.size == 0:
+                continue
+            req = {RETURN: a.returns, REPLACEMENT: a.replacements, REFUND: a.refunds,
+                   COMPLAINT: a.complaints}[kind]
+            delay = req.delay.sample(rng, paid.size)
+            if kind == REFUND:  # refund only: asked after paying, before delivery
+                at, after = paid + delay, np.zeros(paid.size)
+            elif shipping is None:
+                at, after = paid + s.orders.delivery.sample(rng, paid.size) + delay, delay
+            else:  # delivered after the warehouse's backlog, then transit
+                delivered = shipping.ship_times(shipping.positions(paid, rng))
+                at, after = delivered + f.transit.sample(rng, paid.size) + delay, delay
+            parts.append((at, kind, j, after))
+        if shipping is not None and f.wismo > 0:
+            parts.append(_wismo(s, o, j, shipping, step, rng))
+    arrival = np.concatenate([p[0] for p in parts])
+    kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
+    sku = np.concatenate([np.full(p[0].size, p[2], dtype=np.int32) for p in parts])
+    after = np.concatenate([p[3] for p in parts])
+    if a.daily_profile is not None and contacts is not None:
+        asked = (kind != CONSULTATION) | (sku >= 0)  # every request after the broadcast
+        contact = contact_times(arrival[asked], a.daily_profile, s.start_clock, contacts)
+        waited = contact - arrival[asked]
+        # the time since delivery a return is asked at (the seven-day window) grows too
+        after[asked] += np.where(kind[asked] == REFUND, 0.0, waited)
+        arrival[asked] = contact
+    keep = arrival < s.duration + a.horizon
+    order = _time_order(arrival) if keep.all() else np.flatnonzero(keep)[
+        _time_order(arrival[keep])]
+    exempt = np.asarray([k.return_exempt is not None for k in skus] + [False])
+    return Tickets(arrival[order], kind[order], sku[order], after[order], exempt)
+
+
+def _shipping(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:
+    """The warehouse's days, from every SKU's paid orders per step."""
+    assert s.fulfilment is not None
+    last = max((int(o.pay_bins.max()) + 1 for o in outcomes if o.pay_bins.size), default=0)
+    per_step = np.zeros(last, dtype=np.int64)
+    for o in outcomes:
+        np.add.at(per_step, o.pay_bins, o.pay_counts)
+    return plan_shipping(per_step, step, s.fulfilment, s.start_clock,
+                         s.duration + s.aftersales.horizon)
+
+
+def _wismo(s: Scenario, o: SkuOutcome, j: int, shipping: Shipping, step: float,
+           rng: np.random.Generator) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """"Where is my order": of the SKU's orders, a ``wismo`` share of those delivered after
+    their promise ask, at a uniform time between the promise and the delivery (or the
+    horizon's end, for orders not delivered by then). Live consultations of the SKU."""
+    f = s.fulfilment
+    assert f is not None
+    paid = _paid_times(o, f.wismo, step, rng)
+    delivered = shipping.ship_times(shipping.positions(paid, rng)) + f.transit.sample(
+        rng, paid.size)
+    promised = paid + f.promise
+    late = delivered > promised
+    until = np.minimum(delivered[late], s.duration + s.aftersales.horizon)
+    at = promised[late] + rng.random(int(late.sum())) * np.maximum(until - promised[late], 0)
+    return at, CONSULTATION, j, np.zeros(at.size)
+
+
+def _time_order(t: np.ndarray) -> np.ndarray:
+    """``np.argsort(t, kind="stable")`` in a third of the time: a radix sort on 65,536
+    buckets of time (numpy sorts 16-bit keys by radix), then a merge sort that finds the
+    times nearly in order. Both are stable, so equal times keep their order."""
+    n = t.size
+    lo, hi = (float(t.min()), float(t.max())) if n else (0.0, 0.0)
+    if n < 1 << 16 or not np.isfinite(hi - lo) or hi == lo:
+        return np.argsort(t, kind="stable")
+    bucket = ((t - lo) * (65535 / (hi - lo))).astype(np.uint16)  # in order as t is
+    order = np.argsort(bucket, kind="stable")
+    return order[np.argsort(t[order], kind="stable")]

@@ -44,6 +44,7 @@ KPI_UNITS: dict[str, str] = {
     "orders.paid": "orders",
     "orders.paid_fraction": "fraction",
     "orders.deposits": "orders",
+    "orders.balance_fraction": "fraction",
     "orders.forfeited": "orders",
     "orders.expired": "orders",
     "orders.sold_out_rejections": "orders",
@@ -64,7 +65,7 @@ KPI_UNITS: dict[str, str] = {
 }
 
 
-OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.forfeited"})
+OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 """Shown only for the scenarios that have them (a presale's deposits)."""
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
@@ -228,6 +229,8 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "orders.paid": float(paid),
         "orders.paid_fraction": _share(paid, sum(o.placed for o in outcomes)),
         "orders.deposits": None if s.orders.presale is None else float(deposits),
+        # a presale's balance conversion: balances paid of deposits paid
+        "orders.balance_fraction": None if s.orders.presale is None else _share(paid, deposits),
         "orders.forfeited": None if s.orders.presale is None else float(
             sum(o.forfeited_orders for o in outcomes)),
         "orders.expired": float(sum(o.expired_orders for o in outcomes)),

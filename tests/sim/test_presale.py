@@ -69,6 +69,7 @@ def test_balances_follow_the_window_and_forfeits_come_back_once() -> None:
     # 0.8 pay, and of those within 2 days of an exponential day: 0.8 * (1 - e^-2)
     assert k["orders.paid"] / k["orders.deposits"] == pytest.approx(
         0.8 * (1 - np.exp(-2)), abs=0.03)
+    assert k["orders.balance_fraction"] == k["orders.paid"] / k["orders.deposits"]
     assert k["gmv"] > 0
     cat = build_catalogue(s)
     model = SkuModel(cat.skus[0], list(cat.schedule), [], [], s.orders, s.duration, 1.0,

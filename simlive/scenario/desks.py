@@ -63,13 +63,19 @@ def route(s: Scenario, skus: tuple[Sku, ...]) -> Routing:
     index: dict[tuple[int, str | None], int] = {}
     per_desk: list[list[int]] = [[] for _ in desks]
     taken = np.zeros(len(skus), dtype=np.int64)
-    sets = [(set(d.stores), set(d.categories), set(d.skus)) for d in desks]
+    # the first desk naming each store, category and SKU: one lookup each per SKU (a
+    # catalogue of 100,000 SKUs and a thousand desks is not a loop over both)
+    first: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
+    for i in reversed(range(len(desks))):
+        for table, names_ in zip(first, (desks[i].stores, desks[i].categories,
+                                         desks[i].skus), strict=True):
+            table.update(dict.fromkeys(names_, i))
+    none = len(desks)
     for j, sku in enumerate(skus):
-        for i, (stores, cats, ids) in enumerate(sets):
-            if (sku.store is not None and sku.store in stores) or sku.category in cats \
-                    or sku.sku in ids:
-                per_desk[i].append(j)
-                break
+        i = min(first[0].get(sku.store, none) if sku.store is not None else none,
+                first[1].get(sku.category, none), first[2].get(sku.sku, none))
+        if i < none:
+            per_desk[i].append(j)
     for i, d in enumerate(desks):
         if d.each == "store":
             for store in sorted({skus[j].store or "-" for j in per_desk[i]}):

@@ -1,4 +1,4 @@
-"""The django-oscar example shop for the tests: built once per session, served per test
+"""The django-oscar example shop for the tests: built once per test run, served per test
 module from a copy (each copy its own SQLite file), over HTTP only.
 
 Nothing from Django/Oscar is imported in the pytest process: the shop runs as
@@ -8,7 +8,9 @@ django-oscar is part of the test extra, so a missing install fails here rather t
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import selectors
 import shutil
 import signal
@@ -45,13 +47,27 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def oscar_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated Oscar project with its buyers; servers run on copies of it."""
-    work = tmp_path_factory.mktemp("oscar-build")
-    done = subprocess.run([sys.executable, str(SHOP), "build", "--dir", str(work / "shop"),
-                           "--tokens", str(work / "tokens.json"), "--buyers", str(N_BUYERS)],
-                          capture_output=True, text=True, timeout=START_TIMEOUT,
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    """One migrated Oscar project with its buyers; servers run on copies of it.
+
+    Built once per test run: under pytest-xdist every worker has a session of its own, so
+    the build goes in the run's base temp dir (the parent of each worker's), and the first
+    worker to need it builds it under a lock while the others wait and reuse it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by this run's workers, fresh for each run
+    work = root / "oscar-build"
+    with open(root / "oscar-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not (work / "built").exists():
+            shutil.rmtree(work, ignore_errors=True)  # what a failed build left
+            work.mkdir()
+            done = subprocess.run([sys.executable, str(SHOP), "build", "--dir",
+                                   str(work / "shop"), "--tokens", str(work / "tokens.json"),
+                                   "--buyers", str(N_BUYERS)], capture_output=True, text=True,
+                                  timeout=START_TIMEOUT, stdin=subprocess.DEVNULL)
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+            (work / "built").touch()
     return work
 
 

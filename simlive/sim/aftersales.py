@@ -85,25 +85,31 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     if desks is None:
         desks = [pooled(s)]
     desk_of = tickets.desk if len(desks) > 1 else None
-    sel: list[np.ndarray | None] = [None] if desk_of is None else [
-        desk_of == d for d in range(len(desks))]
+    # each desk's tickets in arrival order (None: all of them, the one desk)
+    index: list[np.ndarray] | None = None if desk_of is None else split(desk_of, len(desks))
     handling = np.zeros(n)
     patience = np.full(n, np.inf)
-    chats = tickets.kind == CONSULTATION
+    kind = tickets.kind
+    chats = kind == CONSULTATION
     for d, spec in enumerate(desks):
-        mine = sel[d]
-        for code, name in enumerate(TICKET_KINDS):
-            mask = tickets.kind == code if mine is None else (tickets.kind == code) & mine
-            handling[mask] = spec.handling[name].sample(rng, int(mask.sum()))
-        if spec.chat_concurrency > 1:  # an agent holding several tickets takes longer
-            if mine is None:
+        if index is None:
+            for code, name in enumerate(TICKET_KINDS):
+                mask = kind == code
+                handling[mask] = spec.handling[name].sample(rng, int(mask.sum()))
+            if spec.chat_concurrency > 1:  # an agent holding several tickets takes longer
                 handling *= spec.stretch
-            else:
-                handling[mine] *= spec.stretch
+            continue
+        mine = index[d]
+        kinds = kind[mine]
+        for code, name in enumerate(TICKET_KINDS):
+            at = mine[kinds == code]
+            handling[at] = spec.handling[name].sample(rng, at.size)
+        if spec.chat_concurrency > 1:
+            handling[mine] *= spec.stretch
     for d, spec in enumerate(desks):
         if spec.patience is not None:
-            mask = chats if sel[d] is None else chats & sel[d]
-            patience[mask] = spec.patience.sample(rng, int(mask.sum()))
+            at = np.flatnonzero(chats) if index is None else index[d][chats[index[d]]]
+            patience[at] = spec.patience.sample(rng, at.size)
     lost = rng.random(n) < a.lose_fraction
     some_lost = bool(lost.any())
     rosters = []
@@ -132,15 +138,14 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         engine = _engine(engine, n - int(lost.sum()))
         run = desk_simpy if engine == "simpy" else desk_fast
         for d in range(len(desks)):
-            keep = ~lost if sel[d] is None else sel[d] & ~lost
-            idx = np.flatnonzero(keep)
+            idx = np.flatnonzero(~lost) if index is None else index[d][~lost[index[d]]]
             out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])
             start[idx] = out.start
             abandoned[idx] = out.abandoned
             busy += out.busy_seconds
             on_duty += out.on_duty_seconds
             duty_by_desk.append((out.busy_seconds, out.on_duty_seconds))
-            del idx, keep
+            del idx
     replied = np.isfinite(start)
 
     # time in queue: until an agent takes the ticket, or until the customer leaves
@@ -176,9 +181,8 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, reach, handling,
              sl.within)
     del starts, ends, reach
-    index = per_desk = None
-    if desk_of is not None:  # each desk's queue, and the pooled desk's shifts its own
-        index = split(desk_of, len(desks))
+    per_desk = None
+    if index is not None:  # each desk's queue, and the pooled desk's shifts its own
         per_desk = queue_results(desks, index, arr, start, abandoned, served, wait,
                                  handling, chats, lost, duty_by_desk, fr["max_reply"],
                                  horizon_end, s.duration)

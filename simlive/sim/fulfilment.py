@@ -27,11 +27,15 @@ class Shipping:
     shipped: np.ndarray  # S_D: orders shipped by the end of day D (cumulative)
     paid_cum: np.ndarray  # orders paid by the end of each step (cumulative)
     step: float
+    width: int = 1  # steps a pay bin spans (a presale's balances are counted by the minute)
 
     def positions(self, paid_at: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Queue positions (1-based) of orders paid at ``paid_at``: among the orders of
         their step, at a uniformly drawn place (one draw per order)."""
-        b = np.minimum((paid_at // self.step).astype(np.int64), self.paid_cum.size - 1)
+        b = (paid_at // self.step).astype(np.int64)
+        if self.width > 1:  # the orders of a bin spanning several steps, counted at its start
+            b = b // self.width * self.width
+        b = np.minimum(b, self.paid_cum.size - 1)
         before = np.where(b > 0, self.paid_cum[np.maximum(b - 1, 0)], 0)
         within = self.paid_cum[b] - before
         return before + np.floor(rng.random(paid_at.size) * within) + 1
@@ -46,7 +50,7 @@ class Shipping:
 
 
 def plan_shipping(paid_per_step: np.ndarray, step: float, f: Fulfilment, start_clock: str,
-                  until: float) -> Shipping:
+                  until: float, width: int = 1) -> Shipping:
     """The warehouse's days from the broadcast's start to ``until`` (seconds)."""
     first = (clock_seconds(f.cut_off) - clock_seconds(start_clock)) % DAY
     days = max(1, int(math.ceil((until - first) / DAY)) + 1)
@@ -63,4 +67,4 @@ def plan_shipping(paid_per_step: np.ndarray, step: float, f: Fulfilment, start_c
     for d in range(days):
         done = min(done + f.capacity, float(arrived[d]))
         shipped[d] = done
-    return Shipping(cutoffs, shipped, paid_cum, step)
+    return Shipping(cutoffs, shipped, paid_cum, step, width)

@@ -55,6 +55,7 @@ class SkuOutcome:
     sold_out_at: float | None = None
     pay_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pay_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pay_width: int = 1  # steps a pay bin spans (a presale's balances: a minute's worth)
     placed_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     placed_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     remaining: np.ndarray | None = None  # real sellable stock every `stride` steps
@@ -84,6 +85,10 @@ def _sliding(values: np.ndarray, window: int, fn: np.ufunc,
     idx = np.arange(n) + (w - 1)  # window end in padded coordinates
     start = idx - (w - 1)
     return fn(suffix[start], prefix[idx])
+
+
+BALANCE_BIN = 60.0
+"""Seconds a presale's balance payments are counted by (see ``SkuModel._balances``)."""
 
 
 class _Steps:
@@ -345,6 +350,7 @@ class SkuModel:
             out.gmv = float(np.sum(self.price[bins] * (o.presale.deposit * paid_by_step + (
                 1 - o.presale.deposit) * balance))) if n else 0.0
             out.forfeited_orders = out.deposit_orders - int(which.size)
+            out.pay_width = self._balance_width()
         out.paid_orders = int(which.size)
         out.paid_units = int(paid_units.sum())
         out.expired_orders = out.accepted - (out.deposit_orders if forfeit is not None
@@ -371,8 +377,16 @@ class SkuModel:
         pays = rng.random(which.size) < p.balance_probability
         at = p.balance_from + p.balance_delay.sample(rng, which.size)
         ok = pays & (at <= p.balance_to)
-        return (which[ok], self._steps_in(at[ok]), units[ok],
+        # balances days after the broadcast are counted by the minute (BALANCE_BIN): their
+        # tickets come days later still, and the second a balance was paid changes nothing
+        # but the cost of millions of one-order bins
+        width = self._balance_width()
+        return (which[ok], self._steps_in(at[ok]) // width * width, units[ok],
                 (int(p.balance_to // self.step), int(units[~ok].sum())))
+
+    def _balance_width(self) -> int:
+        """Steps a balance's pay bin spans: a minute's worth (at least one step)."""
+        return max(1, int(BALANCE_BIN // self.step))
 
     def _ledger(self, out: SkuOutcome, acc_bins: np.ndarray, accepted: np.ndarray,
                 pay_bins: np.ndarray, paid: np.ndarray, rel_bins: np.ndarray,

@@ -42,7 +42,9 @@ def _paid_times(o: SkuOutcome, fraction: float, step: float,
         return np.zeros(0)
     k = rng.binomial(o.pay_counts, fraction)
     bins = np.repeat(o.pay_bins, k)
-    return (bins + rng.random(bins.size)) * step
+    if o.pay_width == 1:
+        return (bins + rng.random(bins.size)) * step
+    return (bins + rng.random(bins.size) * o.pay_width) * step
 
 
 def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome],
@@ -117,7 +119,8 @@ def _shipping(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:
     for o in outcomes:
         np.add.at(per_step, o.pay_bins, o.pay_counts)
     return plan_shipping(per_step, step, s.fulfilment, s.start_clock,
-                         s.duration + s.aftersales.horizon)
+                         s.duration + s.aftersales.horizon,
+                         max((o.pay_width for o in outcomes), default=1))
 
 
 def _wismo(s: Scenario, o: SkuOutcome, j: int, shipping: Shipping, step: float,

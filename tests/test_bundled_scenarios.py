@@ -55,10 +55,10 @@ def test_bundled_scenario_runs(invoke, path, tmp_path):
         assert (r["status"] != "undecided") == (r["decided_by"] in ("model", "interval"))
 
 
-# The double11 scenarios take seconds a replication: until decided the presale needs 56
-# (every rule and every desk's rules pass; 3m52s on 2 cores, in the closing note of issue
-# #13), which the suite's 15-minute budget cannot hold beside the rest, so they run here as
-# one replication only (above).
+# The double11 scenarios take seconds a replication: until decided the presale needs 100
+# (every rule and every desk's rules pass; 3m21s on 2 cores, in the closing note of issue
+# #13), which the suite's 15-minute budget cannot hold beside the rest: they run above as
+# one replication, and the presale below over 20.
 UNTIL_DECIDED = [pytest.param(ROOT / "scenarios" / f"{name}.yaml", id=name)
                  for name in ("boutique", "flash-sale")]
 RISK: dict[str, str] = {}
@@ -119,3 +119,28 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(invoke):
     assert rules["reviews.not-deleted"]["decided_by"] == "sequential"
     assert rules["reviews.not-deleted"]["replications"] == 3
     assert rules["reviews.not-deleted"]["broken_in"] == 3
+
+
+@pytest.mark.slow
+def test_the_presale_breaks_no_rule_in_twenty_broadcasts(invoke):
+    """The Double 11 presale over 20 replications (the issue's alternative to until-decided,
+    which takes minutes): no rule fails, and none, the whole's or a desk's, breaks in more
+    than one broadcast of 20 (within the 5 % risk; a replacement whose customer stays
+    silent takes 13 days to close by itself, so one open past 15 days at the horizon is a
+    rare event, not an impossible one); the rules the model decides pass."""
+    path = str(ROOT / "scenarios" / "double11-top-host.yaml")
+    result = invoke("run", path, "-q", "-r", "20", "-j", "2", "--json", "-")
+    assert result.exit_code in (0, 4), result.stderr
+    data = json.loads(result.stdout)
+    assert data["replications"] == 20
+    for r in data["rules"]:
+        assert r["broken_in"] <= 1, r
+        assert r["status"] == ("pass" if r["decided_by"] == "model" else "undecided"), r
+    assert len(data["desks"]) == 21 and data["desks"][0]["name"] == "pooled"
+    for d in data["desks"]:
+        assert all(r["broken_in"] <= 1 and r["status"] != "fail" for r in d["rules"]), d
+    assert sum(r["broken_in"] for d in data["desks"] for r in d["rules"]) <= 2
+    kpis = data["kpis"]
+    assert kpis["orders.deposits"]["mean"] > kpis["orders.paid"]["mean"] > 0
+    assert kpis["orders.balance_fraction"]["mean"] > 0.85  # 0.9 pay, nearly all in time
+    assert kpis["aftersales.backlog_at_end"]["mean"] == 0

@@ -186,6 +186,8 @@ TICKET_BYTES = 256  # per after-sales ticket (200)
 ROSTER_BYTES = 64  # per agent slot and shift: the desk's duty intervals
 LAG_BYTES = 48  # per step of stock.display-matches' max_lag: its sliding min and max
 
+DAY_S = 86400.0
+
 SKU_STEPS_MAX = 2e9
 """SKU-steps (steps x SKUs) one replication may take: about 100 ns each, a few minutes."""
 ORDERS_MAX = 1e9
@@ -351,8 +353,11 @@ def estimate(s: Scenario) -> Estimate:
         returns = max(returns, sum(w * gen.return_rates.get(c, a.returns.fraction)
                                    for c, w in gen.categories.items()) / weights)
     fractions = returns + a.replacements.fraction + a.refunds.fraction + a.complaints.fraction
-    if s.fulfilment is not None:  # where-is-my-order consultations: at most this share
-        fractions += s.fulfilment.wismo
+    f = s.fulfilment
+    if f is not None and f.wismo > 0:  # where-is-my-order: a chance each day late, at most
+        # the days the backlog of the paid orders lasts, plus the transit, past the promise
+        late = math.ceil(paid / f.capacity) + (f.transit.mean_value - f.promise) / DAY_S + 1
+        fractions += min(1.0, f.wismo * max(1.0, late))
     after_orders = paid * fractions
     chats = a.consultations.rate * dur + a.consultations.per_viewer * viewers * dwell
     tickets = after_orders + chats

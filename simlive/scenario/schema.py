@@ -350,8 +350,9 @@ class Fulfilment(Model):
     promise: Annotated[Seconds, at_most(365 * 86400.0, "a year")] = Field(
         default=259200.0, description="delivery promised this long after payment")
     wismo: Fraction = Field(default=0.0, description=(
-        "share of late orders (delivered after the promise) whose buyer asks where the order "
-        "is: a consultation between the promised time and the delivery"))
+        "for each day an order is late (past the promise, not yet delivered), the chance its "
+        "buyer asks where it is (once): d days late, 1 - (1 - wismo)^d have asked; a live "
+        "consultation on the day they ask"))
 
 
 class Scenario(Model):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlive.scenario.schema import Scenario, Sku
-from simlive.sim.contacts import contact_times
+from simlive.sim.contacts import DAY, contact_times
 from simlive.sim.fulfilment import Shipping, plan_shipping
 from simlive.sim.orders import SkuOutcome
 
@@ -40,7 +40,7 @@ def _paid_times(o: SkuOutcome, fraction: float, step: float,
                 rng: np.random.Generator) -> np.ndarray:
     if fraction <= 0 or o.pay_counts.size == 0:
         return np.zeros(0)
-    k = rng.binomial(o.pay_counts, fraction)
+    k = o.pay_counts if fraction >= 1 else rng.binomial(o.pay_counts, fraction)
     bins = np.repeat(o.pay_bins, k)
     if o.pay_width == 1:
         return (bins + rng.random(bins.size)) * step
@@ -125,18 +125,22 @@ def _shipping(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:
 
 def _wismo(s: Scenario, o: SkuOutcome, j: int, shipping: Shipping, step: float,
            rng: np.random.Generator) -> tuple[np.ndarray, int, int, np.ndarray]:
-    """"Where is my order": of the SKU's orders, a ``wismo`` share of those delivered after
-    their promise ask, at a uniform time between the promise and the delivery (or the
-    horizon's end, for orders not delivered by then). Live consultations of the SKU."""
+    """"Where is my order": each day an order is late (past its promise, not delivered),
+    its buyer asks with chance ``wismo``, once: a buyer whose order is d days late has
+    asked with chance 1 - (1 - wismo)^d, so the chats grow with the backlog. The ask comes
+    on the day it is made, at a uniform time in it; none after the delivery or the
+    horizon's end. Live consultations of the SKU."""
     f = s.fulfilment
     assert f is not None
-    paid = _paid_times(o, f.wismo, step, rng)
+    paid = _paid_times(o, 1.0, step, rng)
     delivered = shipping.ship_times(shipping.positions(paid, rng)) + f.transit.sample(
         rng, paid.size)
     promised = paid + f.promise
-    late = delivered > promised
-    until = np.minimum(delivered[late], s.duration + s.aftersales.horizon)
-    at = promised[late] + rng.random(int(late.sum())) * np.maximum(until - promised[late], 0)
+    late = np.flatnonzero(delivered > promised)
+    day = rng.geometric(f.wismo, late.size) - 1  # the days late before the buyer asks
+    at = promised[late] + (day + rng.random(late.size)) * DAY
+    asked = at < np.minimum(delivered[late], s.duration + s.aftersales.horizon)
+    at = at[asked]
     return at, CONSULTATION, j, np.zeros(at.size)
 
 

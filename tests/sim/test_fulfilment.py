@@ -70,5 +70,33 @@ def test_a_small_warehouse_spreads_returns_over_weeks_and_late_buyers_ask() -> N
     assert last_ticket(s_int.offered, s_int.length) > (paid / 1000 - 2) * DAY
     # where-is-my-order: orders promised in 3 days but shipped up to weeks later
     extra = slow.kpis["aftersales.tickets"] - fast.kpis["aftersales.tickets"]
-    late_share = max(0.0, 1 - 3 / (paid / 1000))  # roughly, past the first three days
-    assert extra == pytest.approx(0.5 * paid * late_share, rel=0.2)
+    assert extra == pytest.approx(wismo_by_hand(paid, 0.5), rel=0.03)
+
+
+def wismo_by_hand(paid: float, w: float) -> float:
+    """The n-th order paid (paid about evenly over the 2 h broadcast) ships on day
+    (n - 1) // 1000 at the cut-off 20 h in, arrives a day later, and is L days past its
+    3-day promise; asking on day K - 1 + U of the lateness (K geometric, U uniform), its
+    buyer has asked by the delivery with chance 1 - (1 - w)^floor(L) (1 - w frac(L))."""
+    n = np.arange(1, int(paid) + 1)
+    paid_at = (n - 0.5) / paid * 7200
+    late = (72000 + (n - 1) // 1000 * DAY + DAY - paid_at - 3 * DAY) / DAY
+    whole = np.floor(np.maximum(late, 0))
+    part = np.maximum(late, 0) - whole
+    return float(np.where(late > 0, 1 - (1 - w) ** whole * (1 - w * part), 0).sum())
+
+
+@pytest.mark.parametrize("w", [0.05, 0.3])
+def test_where_is_my_order_grows_with_the_days_late(w: float) -> None:
+    """Each day late a waiting buyer asks with chance w: over a 40-day backlog the asks
+    follow the closed form, a few where orders are barely late, nearly all of the long
+    waiters at 0.3 a day."""
+    base = run_replication(parse_scenario(_scenario({
+        "capacity": 1000, "transit": {"dist": "fixed", "value": "1d"}}), "s"), 0)
+    got = run_replication(parse_scenario(_scenario({
+        "capacity": 1000, "wismo": w, "transit": {"dist": "fixed", "value": "1d"}}), "s"), 0)
+    paid = got.kpis["orders.paid"]
+    extra = got.kpis["aftersales.tickets"] - base.kpis["aftersales.tickets"]
+    want = wismo_by_hand(paid, w)
+    assert extra == pytest.approx(want, rel=0.03)
+    assert want < 0.99 * paid  # (not every order asked: the early ones were on time)

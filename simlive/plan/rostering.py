@@ -45,9 +45,6 @@ from simlive.scenario.schema import Scenario
 from simlive.sim.desks import DESK_KPIS
 from simlive.sim.engine import ReplicationResult
 
-DESK_METRICS = DESK_KPIS
-"""What a target may name when a scenario has desks: each desk is judged on its own."""
-
 
 @dataclass
 class DeskRoster:
@@ -105,11 +102,11 @@ def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner:
     multi = bool(s.aftersales.desks)
     if multi:
         bad = [m for t in targets for m in t.metrics()
-               if m not in DESK_METRICS and not m.startswith("aftersales.service_level(")]
+               if m not in DESK_KPIS and not m.startswith("aftersales.service_level(")]
         if bad:
             raise UsageError(f"with aftersales.desks every desk is staffed to the targets on "
                              f"its own tickets: {bad[0]} is not a desk's KPI (one of "
-                             f"{', '.join(DESK_METRICS)} or aftersales.service_level(T))")
+                             f"{', '.join(DESK_KPIS)} or aftersales.service_level(T))")
         from simlive.scenario.catalogue import build_catalogue
 
         routing = route(s, build_catalogue(s).skus)
@@ -118,19 +115,18 @@ def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner:
     else:
         specs, sources = [pooled(s)], [-1]
     length = s.aftersales.service_level.interval
-    desks: list[DeskRoster] = []
-    for spec, src in zip(specs, sources, strict=True):
-        desks.append(DeskRoster(spec.name, src, spec, None, np.zeros(0), np.zeros(0)))  # type: ignore[arg-type]
     # the tickets and their work per interval do not depend on the agents: no desk needed
-    base = runner(_scenario(s, desks), 0, replications).replications
-    for d, desk in enumerate(desks):
+    empty = with_desk_shifts(s, {src: shift_rows([]) for src in sources})
+    base = runner(empty, 0, replications).replications
+    desks: list[DeskRoster] = []
+    for d, (spec, src) in enumerate(zip(specs, sources, strict=True)):
         counts = [r.intervals for r in desk_view(base, d if multi else None)]
         cols = columns(roster, length, counts[0].offered.size)
-        desk.plan = RosterPlan(targets, length, roster, cols, replications, validate,
-                               heads=np.zeros(cols.cost.size, dtype=np.int64))
-        desk.plan.erlang = requirements(counts, targets, s, desk.settings)
-        desk.req = desk.plan.erlang.copy()
-        desk.step = np.zeros(desk.req.size, dtype=np.int64)  # next raise (0: none yet)
+        plan = RosterPlan(targets, length, roster, cols, replications, validate,
+                          heads=np.zeros(cols.cost.size, dtype=np.int64))
+        plan.erlang = requirements(counts, targets, s, spec)
+        desks.append(DeskRoster(spec.name, src, spec, plan, plan.erlang.copy(),
+                                np.zeros(plan.erlang.size, dtype=np.int64)))  # next raises
     goal = next((t.factor for t in targets if t.per_interval), None)
     fresh_at = replications
     for number in range(1, max_iterations + 1):

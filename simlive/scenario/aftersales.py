@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlive.scenario.base import Model, _exp
+from simlive.scenario.base import Model, Span, _exp
 from simlive.scenario.dists import Distribution, Gamma
 from simlive.scenario.units import (
     AGENTS_MAX,
@@ -18,10 +18,17 @@ from simlive.scenario.units import (
     at_least,
     at_most,
     count,
-    durations,
 )
 
 TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
+
+
+def stretch_of(chat_concurrency: int, stretch: float | None) -> float:
+    """How much longer a ticket takes when its agent holds ``chat_concurrency`` at once:
+    ``stretch`` if given, else 1 + 0.5 x (chat_concurrency - 1); 1 for one at a time."""
+    if chat_concurrency == 1:
+        return 1.0
+    return stretch if stretch is not None else 1 + 0.5 * (chat_concurrency - 1)
 
 
 class Consultations(Model):
@@ -38,18 +45,11 @@ class Requests(Model):
                                                                sd="2d"))
 
 
-class Shift(Model):
+class Shift(Span):
     start: Seconds = Field(alias="from")
     end: Seconds = Field(alias="to")
     agents: Annotated[int, at_most(AGENTS_MAX, "the desk keeps a duty schedule per agent; "
                                    "10 million took minutes", count)] = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Shift:
-        if self.end <= self.start:
-            raise Mismatch("to after from", f"from {durations([self.start])} to "
-                           f"{durations([self.end])}", as_is=True)
-        return self
 
 
 class ServiceLevel(Model):
@@ -179,11 +179,7 @@ class Aftersales(Model):
     @property
     def stretch(self) -> float:
         """The handling time multiplier of ``chat_concurrency``."""
-        if self.chat_concurrency == 1:
-            return 1.0
-        if self.concurrency_stretch is not None:
-            return self.concurrency_stretch
-        return 1 + 0.5 * (self.chat_concurrency - 1)
+        return stretch_of(self.chat_concurrency, self.concurrency_stretch)
 
     @model_validator(mode="after")
     def _stretch_helps(self) -> Aftersales:

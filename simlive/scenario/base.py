@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from simlive.scenario.dists import Exponential
+from simlive.scenario.units import Mismatch, durations
 
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # local time of day, HH:MM
 
@@ -13,6 +16,19 @@ class Model(BaseModel):
     """Unknown keys are errors (reported with their line), and a scenario is immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(Model):
+    """A stretch of time written ``from``/``to`` (fields ``start``, ``end`` of the model
+    that extends this): ``to`` must come after ``from``."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Any:
+        start, end = self.start, self.end  # type: ignore[attr-defined]
+        if end <= start:
+            raise Mismatch("to after from", f"from {durations([start])} to "
+                           f"{durations([end])}", as_is=True)
+        return self
 
 
 def _exp(mean: str) -> Exponential:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from simlive.rules import format_duration, rule_params
+from simlive.rules import DAY, format_duration, rule_params
 from simlive.scenario.catalogue import generated_ids, generated_slots, popularity_weights
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import count, duration_text
@@ -186,8 +186,6 @@ TICKET_BYTES = 256  # per after-sales ticket (200)
 ROSTER_BYTES = 64  # per agent slot and shift: the desk's duty intervals
 LAG_BYTES = 48  # per step of stock.display-matches' max_lag: its sliding min and max
 
-DAY_S = 86400.0
-
 SKU_STEPS_MAX = 2e9
 """SKU-steps (steps x SKUs) one replication may take: about 100 ns each, a few minutes."""
 ORDERS_MAX = 1e9
@@ -356,7 +354,7 @@ def estimate(s: Scenario) -> Estimate:
     f = s.fulfilment
     if f is not None and f.wismo > 0:  # where-is-my-order: a chance each day late, at most
         # the days the backlog of the paid orders lasts, plus the transit, past the promise
-        late = math.ceil(paid / f.capacity) + (f.transit.mean_value - f.promise) / DAY_S + 1
+        late = math.ceil(paid / f.capacity) + (f.transit.mean_value - f.promise) / DAY + 1
         fractions += min(1.0, f.wismo * max(1.0, late))
     after_orders = paid * fractions
     chats = a.consultations.rate * dur + a.consultations.per_viewer * viewers * dwell

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from simlive.scenario.aftersales import ServiceLevel, Shift
+from simlive.scenario.aftersales import ServiceLevel, Shift, stretch_of
 from simlive.scenario.dists import Distribution
 from simlive.scenario.schema import Scenario, Sku
 
@@ -42,7 +42,6 @@ class DeskSettings:
     """One desk's settings, the pooled desk's where the desk leaves them out."""
 
     name: str
-    path: tuple[Any, ...]  # where in the scenario its shifts are
     agents: tuple[Shift, ...]
     handling: dict[str, Distribution]
     patience: Distribution | None
@@ -93,16 +92,10 @@ def route(s: Scenario, skus: tuple[Sku, ...]) -> Routing:
     return Routing(tuple(names), tuple(source), taken, tuple(int(c) for c in counts))
 
 
-def stretch_of(chat_concurrency: int, stretch: float | None) -> float:
-    if chat_concurrency == 1:
-        return 1.0
-    return stretch if stretch is not None else 1 + 0.5 * (chat_concurrency - 1)
-
-
 def pooled(s: Scenario) -> DeskSettings:
     """The pooled desk's settings: ``aftersales`` itself."""
     a = s.aftersales
-    return DeskSettings(POOLED, ("aftersales", "agents"), tuple(a.agents), a.handling,
+    return DeskSettings(POOLED, tuple(a.agents), a.handling,
                         a.patience, a.shrinkage, a.max_occupancy, a.chat_concurrency,
                         a.stretch, a.service_level)
 
@@ -120,7 +113,7 @@ def settings(s: Scenario, routing: Routing, d: int) -> DeskSettings:
     else:
         stretch = stretch_of(conc, desk.concurrency_stretch)
     return DeskSettings(
-        routing.names[d], ("aftersales", "desks", src, "agents"), tuple(desk.agents),
+        routing.names[d], tuple(desk.agents),
         {**a.handling, **(desk.handling or {})},
         a.patience if "patience" not in desk.model_fields_set else desk.patience,
         a.shrinkage if desk.shrinkage is None else desk.shrinkage,

@@ -28,7 +28,7 @@ from simlive.scenario.aftersales import (  # noqa: F401 - the contract's after-s
     ServiceLevel,
     Shift,
 )
-from simlive.scenario.base import CLOCK, Model, _exp
+from simlive.scenario.base import CLOCK, Model, Span, _exp
 from simlive.scenario.dists import Distribution, Fixed, Gamma, Lognormal
 from simlive.scenario.load import LoadSettings
 from simlive.scenario.units import (
@@ -157,18 +157,11 @@ class Generate(Model):
         "the stores the SKUs come from (default: none named)"))
 
 
-class Segment(Model):
+class Segment(Span):
     sku: str
     start: Seconds = Field(alias="from")
     end: Seconds = Field(alias="to")
     propensity: PerSecond = Field(description="orders per present viewer, e.g. 0.01/min")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Segment:
-        if self.end <= self.start:
-            raise Mismatch("to after from", f"from {durations([self.start])} to "
-                           f"{durations([self.end])}", as_is=True)
-        return self
 
 
 class FlashSale(Model):

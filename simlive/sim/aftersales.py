@@ -24,18 +24,10 @@ from simlive.sim.staffing import (
     service_level_name,
     slot_seconds,
 )
+from simlive.sim.stats import p95
 from simlive.sim.tickets import COMPLAINT, CONSULTATION, REFUND, REPLACEMENT, RETURN, Tickets
 
 SIMPY_LIMIT = 20_000  # tickets; above this the auto engine takes the recursion
-
-
-def p95(values: np.ndarray) -> float | None:
-    """The 95th percentile; infinite when more than 5 % never got a reply; None if empty."""
-    if values.size == 0:
-        return None
-    if np.isfinite(values).all():
-        return float(np.percentile(values, 95))
-    return float(np.percentile(values, 95, method="higher"))
 
 
 @dataclass
@@ -126,12 +118,10 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         run = desk_simpy if engine == "simpy" else desk_fast
         desk = run(arr, handling, patience, rosters[0][1])
         start, abandoned = desk.start, desk.abandoned
-        busy, on_duty = desk.busy_seconds, desk.on_duty_seconds
-        duty_by_desk = [(busy, on_duty)]
+        duty_by_desk = [(desk.busy_seconds, desk.on_duty_seconds)]
     else:
         start = np.full(n, np.inf)
         abandoned = np.zeros(n, dtype=bool)
-        busy = on_duty = 0.0
         duty_by_desk = []
         # one engine for every desk, by the tickets of all (the engines agree ticket by
         # ticket; SimPy is the reference for small cases, not for a night's many desks)
@@ -142,10 +132,10 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
             out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])
             start[idx] = out.start
             abandoned[idx] = out.abandoned
-            busy += out.busy_seconds
-            on_duty += out.on_duty_seconds
             duty_by_desk.append((out.busy_seconds, out.on_duty_seconds))
             del idx
+    busy = sum(b for b, _ in duty_by_desk)
+    on_duty = sum(d for _, d in duty_by_desk)
     replied = np.isfinite(start)
 
     # time in queue: until an agent takes the ticket, or until the customer leaves

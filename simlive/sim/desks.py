@@ -17,6 +17,7 @@ import numpy as np
 from simlive.scenario.desks import DeskSettings
 from simlive.sim.measures import DeskMeasures
 from simlive.sim.staffing import IntervalCounts, interval_counts, service_level_name
+from simlive.sim.stats import p95
 
 DESK_KPIS = ("aftersales.tickets", "aftersales.wait.mean_s", "aftersales.wait.p_delayed",
              "aftersales.first_reply.p95_s", "aftersales.first_reply.max_s",
@@ -45,12 +46,6 @@ def split(desk_of: np.ndarray, desks: int) -> list[np.ndarray]:
     return [order[bounds[d]:bounds[d + 1]] for d in range(desks)]
 
 
-def _p95(values: np.ndarray) -> float | None:
-    from simlive.sim.aftersales import p95
-
-    return p95(values)
-
-
 def queue_results(specs: list[DeskSettings], index: list[np.ndarray], arr: np.ndarray,
                   start: np.ndarray, abandoned: np.ndarray, served: np.ndarray,
                   wait: np.ndarray, handling: np.ndarray, chats: np.ndarray,
@@ -71,7 +66,7 @@ def queue_results(specs: list[DeskSettings], index: list[np.ndarray], arr: np.nd
             "aftersales.tickets": float(idx.size),
             "aftersales.wait.mean_s": float(wd.mean()) if wd.size else 0.0,
             "aftersales.wait.p_delayed": float((wd > 1e-9).mean()) if wd.size else 0.0,
-            "aftersales.first_reply.p95_s": _p95(first[chat]),
+            "aftersales.first_reply.p95_s": p95(first[chat]),
             "aftersales.first_reply.max_s": float(first[in_desk].max())
             if in_desk.any() else None,
             "aftersales.abandoned_fraction": float(ab[c].mean()) if c.any() else 0.0,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 # two-sided 95 % Student t quantiles by degrees of freedom; 1.96 beyond the table
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
          9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
@@ -63,3 +65,12 @@ def ci_list(mean: float | None, ci: tuple[float, float] | None) -> list[float] |
 
 def rounded(x: float) -> float:
     return float(f"{x:.10g}")
+
+
+def p95(values: np.ndarray) -> float | None:
+    """The 95th percentile; infinite when more than 5 % never got a reply; None if empty."""
+    if values.size == 0:
+        return None
+    if np.isfinite(values).all():
+        return float(np.percentile(values, 95))
+    return float(np.percentile(values, 95, method="higher"))

@@ -137,6 +137,10 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
         from simlive.load.runner import rate_table
 
         _console().print(rate_table(result.rates))
+    if result.flash_sales:
+        from simlive.load.runner import flash_table
+
+        _console().print(flash_table(result.flash_sales))
     for note in result.notes:
         click.echo(f"warning: {note}", err=True)
     _write_junit(junit_path, f"{sc.name} (load test of {target.name}, run {run.run_id})",

@@ -20,7 +20,7 @@ from typing import Any
 
 from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState
-from simlive.check.stock_rules import declared_stock
+from simlive.check.stock_rules import declared_stock, restocked
 from simlive.rules import Status, Verdict, format_duration
 
 
@@ -51,6 +51,22 @@ def _order_bounds(ops: list[Op]) -> tuple[dict[str, Any], dict[str, Any]]:
             {s: _cumulative(v) for s, v in sure.items()})
 
 
+def _restock_bounds(ops: list[Op]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per SKU: units a restock may have added, by its start; units surely added, by its
+    acknowledgement."""
+    maybe: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    sure: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for op in of(ops, "restock"):
+        if op.type == FAIL:
+            continue
+        units = int(op.args.get("quantity", 0))
+        maybe[op.args.get("sku")].append((op.start, units))
+        if op.type == OK:
+            sure[op.args.get("sku")].append((op.end, units))
+    return ({s: _cumulative(v) for s, v in maybe.items()},
+            {s: _cumulative(v) for s, v in sure.items()})
+
+
 def _taken(cum: tuple[list[float], list[int]] | None, t: float) -> int:
     if cum is None:
         return 0
@@ -66,6 +82,8 @@ def display_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) 
         return Verdict("stock.display-matches", Status.UNKNOWN, None, limit,
                        "the real stock cannot be read and no stock was declared at setup")
     maybe, sure = _order_bounds(ops)
+    added_maybe, added_sure = _restock_bounds(ops)
+    all_added = restocked(ops)
     checked = mismatches = 0
     worst: tuple[int, str, str] | None = None
     for op in of(ops, "read_stock"):
@@ -75,8 +93,13 @@ def display_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) 
             if sku not in declared:
                 continue
             checked += 1
-            low = declared[sku] - _taken(maybe.get(sku), op.end)
-            high = declared[sku] - _taken(sure.get(sku), op.start - lag)
+            # units a restock (a flash sale's) surely added before the window, or may have
+            # added by its end
+            base = declared[sku] - all_added.get(sku, 0)
+            added_low = _taken(added_sure.get(sku), op.start - lag)
+            added_high = _taken(added_maybe.get(sku), op.end)
+            low = base + added_low - _taken(maybe.get(sku), op.end)
+            high = base + added_high - _taken(sure.get(sku), op.start - lag)
             d = int(shown)
             if not max(0, low) <= d <= high:
                 mismatches += 1

@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from typing import Any
 
-from simlive.check.history import OK, Op, of
+from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState, epoch
 from simlive.rules import Status, Verdict, format_duration
 
@@ -41,12 +41,31 @@ def duplicate_orders(ops: list[Op]) -> int:
 
 
 def declared_stock(ops: list[Op]) -> dict[str, int]:
-    """Stock per SKU as declared when setup created it (``create_product`` acknowledged)."""
+    """Stock per SKU as declared: created (``create_product`` acknowledged) plus every unit
+    a ``restock`` may have added (a flash sale's units; one of unknown outcome counts, as a
+    unit that may have been in stock may have been sold)."""
     out: dict[str, int] = {}
     for op in of(ops, "create_product"):
         if op.type == OK and op.args.get("sku") is not None:
             out[op.args["sku"]] = int(op.args.get("stock", 0))
+    for sku, units in restocked(ops).items():
+        if sku in out:
+            out[sku] += units
     return out
+
+
+def restocked(ops: list[Op], until: float | None = None, surely: bool = False
+              ) -> dict[str, int]:
+    """Units added by ``restock`` per SKU: every one that may have happened (ok or unknown,
+    started by ``until``), or with ``surely`` those acknowledged by ``until``."""
+    out: dict[str, int] = defaultdict(int)
+    for op in of(ops, "restock"):
+        if op.type == FAIL or (surely and op.type != OK):
+            continue
+        if until is not None and (op.end if surely else op.start) > until:
+            continue
+        out[op.args.get("sku")] += int(op.args.get("quantity", 0))
+    return dict(out)
 
 
 def acknowledged_units(ops: list[Op]) -> dict[str, int]:

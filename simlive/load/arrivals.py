@@ -13,7 +13,9 @@ dropped_iterations). Each driver writes what it scheduled, started and dropped t
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import time
 from itertools import count
 
@@ -27,6 +29,7 @@ from simlive.load.shortfall import curve_grid
 from simlive.load.users import KINDS, SimliveUser
 
 _drivers = count(0)
+log = logging.getLogger("simlive")
 
 
 class ArrivalDriver(SimliveUser):
@@ -34,13 +37,17 @@ class ArrivalDriver(SimliveUser):
     ``k`` drives stream ``k mod streams`` at its share of the rate)."""
 
     fixed_count = 0  # set by configure(): streams x processes; none without a profile
+    weight = 0  # never spawned by weight (with fixed_count 0 Locust would, and no stream)
     wait_time = constant(0)
     concurrency = 200  # connections this user's client may hold at once
     streams: tuple[str, ...] = ()
     share = 1  # drivers per stream across all processes
+    _said = False  # an arrival's exception logged once
 
     @classmethod
-    def configure(cls, rates: dict[str, float], processes: int, max_inflight: int) -> int:
+    def configure(cls, rates: dict[str, float], processes: int, max_inflight: int,
+                  timeout: float) -> int:
+        cls.network_timeout = cls.connection_timeout = timeout
         cls.streams = tuple(sorted(rates))
         cls.share = max(1, processes)
         cls.fixed_count = len(cls.streams) * cls.share
@@ -93,13 +100,21 @@ class ArrivalDriver(SimliveUser):
             gevent.sleep(1.0)  # spawned again, and drive its stream twice)
 
     def arrive(self) -> None:
-        """One arrival of this driver's operation, as its own customer."""
+        """One arrival of this driver's operation, as its own customer: its own operation
+        client (tokens and session), so concurrent arrivals never share a session."""
+        me = copy.copy(self)
+        me.ops = copy.copy(self.ops)
+        me.ops.tokens = dict(self.ops.tokens)
+        me.ops.context = dict(self.ops.context)
         try:
-            getattr(self, f"_{self.stream}")()
+            getattr(me, f"_{self.stream}")()
         except gevent.GreenletExit:
             raise
-        except Exception:  # noqa: BLE001 - recorded by the client; never kill the driver
-            pass
+        except Exception:  # noqa: BLE001 - never kill the driver; say it once
+            if not self._said:
+                ArrivalDriver._said = True
+                log.exception("simlive: an arrival of %s raised (the driver goes on; the "
+                              "operation's outcome was recorded by the client)", self.stream)
 
     def _order(self) -> None:
         self.new_customer()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from simlive.errors import EXIT_BAD_INPUT, SimliveError
 from simlive.load.arrivals import ArrivalDriver
 from simlive.load.context import Context
+from simlive.load.crowd import FLASH_MESSAGE, on_flash
 from simlive.load.curve import Curve
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
@@ -99,11 +101,12 @@ def _configure(environment: Any, run: LoadRun) -> None:
     # with a profile, the plan's rates per operation replace the roles; agents still work
     # the tickets the arrivals open
     floor = apply_settings(dict(ls.weights), ls.mode, ls.user_rate, ls.peak_users,
-                           run.target.supports, run.target.timeout,
+                           run.target.supports, run.request_timeout,
                            only=("agent",) if run.profile else None)
     mode = ls.mode
     if run.profile:
-        floor += ArrivalDriver.configure(run.profile, run.workers, ls.max_inflight)
+        floor += ArrivalDriver.configure(run.profile, run.workers, ls.max_inflight,
+                                        run.request_timeout)
         mode = "profile"
     ScenarioShape.configure(Curve(run.scenario, ls.run_time), ls.peak_users, mode,
                             ls.arrival_rate, ls.user_rate, floor=floor,
@@ -170,6 +173,8 @@ def _init(environment: Any, **_: Any) -> None:
         environment.simlive_tab = install(environment)
     if run.provisioned is not None and not isinstance(environment.runner, MasterRunner):
         _open(environment, run)
+    if environment.runner is not None and not isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(FLASH_MESSAGE, on_flash)
     if isinstance(environment.runner, WorkerRunner):
         def on_run(msg: Any, **_kw: Any) -> None:
             got = LoadRun.from_dict(msg.data)
@@ -181,7 +186,10 @@ def _init(environment: Any, **_: Any) -> None:
 @events.test_start.add_listener
 def _start(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    if isinstance(runner, WorkerRunner) or not getattr(environment, "simlive_direct", False):
+    if isinstance(runner, WorkerRunner):
+        return
+    if not getattr(environment, "simlive_direct", False):
+        _release(environment, environment.simlive_run)
         return
     from simlive.load.runner import provision_run
 
@@ -208,6 +216,19 @@ def _start(environment: Any, **_: Any) -> None:
         runner.send_message(RUN_MESSAGE, run.to_dict())
     else:
         _open(environment, run)
+    _release(environment, run)
+
+
+def _release(environment: Any, run: LoadRun) -> None:
+    """The flash sales' coordinator, in the local runner or the master (one per load)."""
+    import gevent
+
+    from simlive.load.release import coordinate
+
+    old = getattr(environment, "simlive_release", None)
+    if old is not None:
+        old.kill(block=False)
+    environment.simlive_release = gevent.spawn(coordinate, environment, run, time.time())
 
 
 @events.test_stop.add_listener

@@ -37,6 +37,13 @@ class LoadRun:
         return Path(self.out) / "history"
 
     @property
+    def request_timeout(self) -> float:
+        """Seconds before a request's outcome is unknown: the scenario's
+        ``load.request_timeout`` when set, else the target's ``timeout``; one rule for every
+        model and for flash-sale buyers."""
+        return float(self.scenario.load.request_timeout or self.target.timeout)
+
+    @property
     def seed(self) -> int:
         return self.scenario.seed
 

@@ -33,13 +33,15 @@ from simlive.check.stored import read_history
 from simlive.check.thresholds import ThresholdResult, aggregated_row, judge
 from simlive.errors import ServiceError, UsageError
 from simlive.load.curve import Curve, flash_windows
+from simlive.load.flash import FlashSaleReport, plan_flash_sales, with_contention
+from simlive.load.flash import read_reports as read_flash_reports
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
 from simlive.load.shortfall import RateRow, rate_rows, read_reports
 from simlive.load.shortfall import warnings as shortfall_warnings
 from simlive.report.files import write_json
 from simlive.rules import Verdict, exit_code
-from simlive.target.provision import finish, provision, read_state, teardown
+from simlive.target.provision import finish, provision, read_state, scaled_products, teardown
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -52,6 +54,7 @@ class LoadResult:
     locust_rc: int = 0
     notes: list[str] = field(default_factory=list)  # the generator's shortfall, ...
     rates: list[RateRow] = field(default_factory=list)  # planned vs achieved, per operation
+    flash_sales: list[FlashSaleReport] = field(default_factory=list)  # each sale's release
 
     @property
     def exit_code(self) -> int:
@@ -70,11 +73,16 @@ def provision_run(run: LoadRun) -> Path:
     out = Path(run.out)
     run.history_dir.mkdir(parents=True, exist_ok=True)
     rec = Recorder(run.history_dir / "setup.jsonl")
+    sc = run.scenario
+    # each flash sale's buyers need accounts of their own where the shop mints them
+    sales = plan_flash_sales(sc, scaled_products(sc, sc.load.max_stock, run.run_id))
+    accounts = max([sc.load.viewer_tokens, *(f.buyers for f in sales)])
     try:
-        run.provisioned = provision(run.target, run.host, run.tokens, run.scenario, run.run_id,
-                                    rec, run.scenario.load.viewer_tokens)
+        run.provisioned = provision(run.target, run.host, run.tokens, sc, run.run_id,
+                                    rec, accounts)
     finally:
         rec.close()
+    run.provisioned.flash_sales = [f.to_dict() for f in sales]
     return run.write(out / "run.json")
 
 
@@ -110,14 +118,18 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
         ls = run.scenario.load
         rates = rate_rows(run.profile, Curve(run.scenario, ls.run_time), ls.run_time, events,
                           read_reports(run.history_dir))
-    result = LoadResult(verdicts, thresholds, out, notes=shortfall_warnings(rates),
-                        rates=rates)
+    sales = read_flash_reports(run.history_dir, run.scenario.load.flash_sale_spread)
+    verdicts = with_contention(verdicts, sales)
+    notes = shortfall_warnings(rates) + [w for r in sales for w in r.warnings]
+    result = LoadResult(verdicts, thresholds, out, notes=notes, rates=rates,
+                        flash_sales=sales)
     write_json(out / "verdicts.json", {
         "run_id": run.run_id, "target": run.target.name,
         "unsupported": run.target.unsupported,
         "verdicts": [v.to_dict() for v in verdicts],
         "thresholds": [t.to_dict() for t in thresholds],
-        "profile": [r.to_dict() for r in rates], "warnings": result.notes,
+        "profile": [r.to_dict() for r in rates],
+        "flash_sales": [r.to_dict() for r in sales], "warnings": result.notes,
         "exit_code": result.exit_code})
     write_report(run, result, ops)
     return result
@@ -144,6 +156,7 @@ def write_report(run: LoadRun, result: LoadResult, ops: Ops) -> None:
                         "rules": [v.to_dict() for v in result.verdicts],
                         "thresholds": [t.to_dict() for t in result.thresholds],
                         "rates": [r.to_dict() for r in result.rates],
+                        "flash_sales": [r.to_dict() for r in result.flash_sales],
                         "warnings": result.notes}, None, extra_figures=figures)
     (Path(run.out) / "report.html").write_text(page, encoding="utf-8")
 
@@ -261,4 +274,22 @@ def rate_table(rows: list[RateRow]) -> Any:
         table.add_row(r.operation, f"{r.peak_rate:g}", f"{r.target_rate:.1f}",
                       f"{r.achieved_rate:.1f}", f"{r.target:.0f}", str(r.achieved),
                       str(r.dropped), f"[{style}]{'yes' if r.kept_up else 'NO'}[/]")
+    return table
+
+
+def flash_table(reports: list[FlashSaleReport]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Flash sales: buyers released together", title_justify="left")
+    for col in ("sale", "SKU", "units", "buyers", "released", "spread p50/p99/max ms",
+                "in flight at once", "answers"):
+        table.add_column(col, justify="left" if col in ("SKU", "answers") else "right",
+                         overflow="fold")
+    for r in reports:
+        s = r.spread_ms
+        spread = f"{s['p50']:.0f} / {s['p99']:.0f} / {s['max']:.0f}" if s else "-"
+        style = "bold green" if r.contended and not r.warnings else "bold red"
+        table.add_row(str(r.index + 1), r.sku, str(r.units or "-"), str(r.planned),
+                      str(r.released), spread, f"[{style}]{r.max_in_flight}[/]",
+                      ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())))
     return table

@@ -81,8 +81,8 @@ class SimliveUser(FastHttpUser):
         tokens = {role: (pool[self.rng.randrange(len(pool))] if pool else None)
                   for role, pool in prov.tokens.items()}
         self.ops = OperationClient(run.target, LocustTransport(self.client), tokens,
-                                   prov.context(), prov.products, ctx.recorder, self.process,
-                                   ctx.hooks)
+                                   {**prov.context(), "process": self.process},
+                                   prov.products, ctx.recorder, self.process, ctx.hooks)
         self.buyer: Any = None
         self.new_customer()
 
@@ -347,9 +347,12 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
     a profile, only the agents: arrival drivers do the rest).
     """
     total = sum(weights.values()) or 1.0
+    SimliveUser.network_timeout = SimliveUser.connection_timeout = timeout
     for cls in (*ROLE_CLASSES.values(), MonitorUser):
         cls.network_timeout = cls.connection_timeout = timeout
+    # a class with no fixed count is spawned by weight: a weight of 0 keeps it out
     MonitorUser.fixed_count = 1 if supports("true_stock") else 0
+    MonitorUser.weight = 0
     fixed = MonitorUser.fixed_count
     for role, cls in ROLE_CLASSES.items():
         w = weights.get(role, 0.0) if supports(NEEDS[role]) else 0.0
@@ -358,7 +361,7 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
             continue
         if role in MINORITY:
             cls.fixed_count = max(1, round(peak_users * w / total)) if w > 0 else 0
-            cls.weight = 1
+            cls.weight = 0  # fixed count only (a role without one gets no user)
             fixed += cls.fixed_count
         else:
             cls.weight = max(1, int(round(w))) if w > 0 else 0

@@ -221,6 +221,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
                   "<th>operation</th><th>peak /s</th><th>planned /s</th><th>achieved /s</th>"
                   f"<th>dropped</th><th>held?</th></tr></thead><tbody>{rate_rows}</tbody>"
                   "</table>") if rate_rows else ""
+    flash_table = _flash_table(result.get("flash_sales") or [])
     kpi_table = ("<h2>KPIs</h2><table id='kpis'><thead><tr><th>KPI</th><th>mean</th><th>95% "
                  f"CI</th><th>unit</th></tr></thead><tbody>{kpis}</tbody></table>"
                  ) if kpis else ""
@@ -247,9 +248,35 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         f"<p class='summary {overall}'>{esc(summary)}</p>"
         "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
         f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{warn}{kpi_table}"
+        f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{flash_table}{warn}{kpi_table}"
         f"{desk_table}{sold_table}{figs}</body></html>\n"
     )
+
+
+def _flash_table(sales: list[dict[str, Any]]) -> str:
+    """Each flash sale of a load run: buyers released together, how close, how many in
+    flight at once, and the answers."""
+    if not sales:
+        return ""
+    esc = html.escape
+    rows = []
+    for r in sales:
+        sp = r.get("spread_ms") or {}
+        spread = (f"{sp['p50']:.0f} / {sp['p99']:.0f} / {sp['max']:.0f}" if sp else "-")
+        cls = "pass" if r.get("contended") and not r.get("warnings") else "fail"
+        answers = ", ".join(f"{k} {v}" for k, v in sorted((r.get("outcomes") or {}).items()))
+        rows.append(f"<tr><td class='num'>{r['index'] + 1}</td><td><code>{esc(r['sku'])}"
+                    f"</code></td><td class='num'>{r['units'] or '-'}</td>"
+                    f"<td class='num'>{r['planned']}</td><td class='num'>{r['released']}</td>"
+                    f"<td class='num'>{esc(spread)}</td><td class='{cls}'>"
+                    f"{r['max_in_flight']}</td><td>{esc(answers)}</td>"
+                    f"<td>{esc(r.get('why', ''))}; units: {esc(r.get('units_added', ''))}"
+                    "</td></tr>")
+    return ("<h2>Flash sales: buyers released together</h2><table id='flash-sales'><thead>"
+            "<tr><th>sale</th><th>SKU</th><th>units</th><th>buyers planned</th><th>released"
+            "</th><th>send spread from the release, ms (p50 / p99 / max)</th><th>checkouts "
+            "in flight at once (client)</th><th>answers</th><th>why</th></tr></thead><tbody>"
+            f"{''.join(rows)}</tbody></table>")
 
 
 def _desk_table(desks: list[dict[str, Any]]) -> str:

@@ -97,9 +97,22 @@ class LoadSettings(_Model):
         "distinct viewer accounts minted at setup"))
     payment_timeout: Seconds = Field(default=3.0, gt=0, description=(
         "with --serve: the service's payment timeout, so unpaid orders expire within the test"))
-    request_timeout: Seconds = Field(default=5.0, gt=0, description=(
-        "a request without an answer after this is recorded as info (outcome unknown)"))
+    request_timeout: Seconds | None = Field(default=None, gt=0, le=600, description=(
+        "a request without an answer after this is recorded as info (outcome unknown); "
+        "default: the target's timeout (the reference service's: 5 s); set here, it wins "
+        "over the target's in every model (closed, open, --profile) and for flash-sale "
+        "buyers"))
     max_inflight: int = Field(default=200, ge=1, le=100_000, description=(
         "with --profile: arrivals of one operation in flight at once per process; one due "
         "while all are busy is dropped and reported as the generator's shortfall"))
+    flash_sale_buyers: int | None = Field(default=None, ge=1, le=100_000, description=(
+        "buyers prepared ahead and released together at each flash sale's opening, over "
+        "all Locust processes; default: the load's users at the opening (peak_users scaled "
+        "by the curve there), at least twice the units the sale puts on sale"))
+    flash_sale_lead: Seconds = Field(default=3.0, gt=0, le=600, description=(
+        "how long before a flash sale opens its units are added and its buyers prepared "
+        "(session, cart, every step of the order before its commit step)"))
+    flash_sale_spread: Seconds = Field(default=0.1, gt=0, le=60, description=(
+        "a flash sale whose buyers' commit requests left more than this after the release "
+        "instant (p99) is reported as gentler than planned"))
     thresholds: Thresholds = Thresholds()

@@ -112,6 +112,21 @@ class OpResult:
         return self.outcome == OK
 
 
+@dataclass
+class Staged:
+    """An operation run up to its commit step, whose request is rendered and not sent."""
+
+    name: str
+    args: dict[str, Any]
+    handle: Any
+    value: Callable[[OpResult], Any] | None
+    op: Operation | None = None
+    ctx: dict[str, Any] = field(default_factory=dict)
+    result: OpResult = field(default_factory=lambda: OpResult(OK))
+    step: Request | None = None
+    request: Prepared | None = None
+
+
 class Unsupported(Exception):
     """The target maps no such operation."""
 
@@ -241,17 +256,28 @@ class OperationClient:
         """Run ``name`` without recording it (setup's own bookkeeping, preflight).
         ``as_role``: whose credentials when the target names no role (a buyer listing their
         own tickets rather than an agent the queue)."""
+        hooked = self._hook(name, args)
+        if hooked is not None:
+            return hooked
+        op = self.target.operation(name)
+        if op is None:
+            raise Unsupported(name)
+        ctx = self.context_for(name, args)
+        return self._steps(name, op, range(len(op.steps)), ctx, OpResult(OK), as_role)
+
+    def _hook(self, name: str, args: Mapping[str, Any]) -> OpResult | None:
         hook = getattr(self.hooks, name, None)
         if callable(hook):
             result = hook(self, dict(args))
             if result is not None:
                 return result
-        op = self.target.operation(name)
-        if op is None:
-            raise Unsupported(name)
-        ctx = self.context_for(name, args)
-        result = OpResult(OK)
-        for step in op.steps:
+        return None
+
+    def _steps(self, name: str, op: Operation, steps: range, ctx: dict[str, Any],
+               result: OpResult, as_role: str | None) -> OpResult:
+        """Run ``op.steps[steps]`` in order, each step's fields the next one's context."""
+        for i in steps:
+            step = op.steps[i]
             try:
                 req = self.prepare(op, step, name, ctx, as_role)
             except TemplateError as exc:
@@ -260,19 +286,96 @@ class OperationClient:
             reading = read_answer(step, ans)  # pure: the same reading the transport used
             if getattr(self.transport, "dry", False):  # a dry run walks every step
                 reading = Reading(OK, True, "dry run")
-            result.requests.append((req, ans, reading))
-            result.status = ans.status
-            if reading.outcome != OK:
-                body = ans.json()
-                code = body.get("code") if isinstance(body, dict) else None
-                return OpResult(reading.outcome, {**result.fields, "code": code}, ans.status,
-                                reading.reason, result.requests)
-            got = extract(step, ans)
-            if getattr(self.transport, "dry", False):  # a dry run: show where values go
-                got = {k: f"<{k}>" if v is None else v for k, v in got.items()}
-            result.fields.update(got)
-            ctx.update(got)
+            failed = self._took(step, req, ans, reading, ctx, result)
+            if failed is not None:
+                return failed
         return result
+
+    def _took(self, step: Request, req: Prepared, ans: Answer, reading: Reading,
+              ctx: dict[str, Any], result: OpResult) -> OpResult | None:
+        """One step's answer into ``result`` and the context; the failed result if it
+        was not ok."""
+        result.requests.append((req, ans, reading))
+        result.status = ans.status
+        if reading.outcome != OK:
+            body = ans.json()
+            code = body.get("code") if isinstance(body, dict) else None
+            return OpResult(reading.outcome, {**result.fields, "code": code}, ans.status,
+                            reading.reason, result.requests)
+        got = extract(step, ans)
+        if getattr(self.transport, "dry", False):  # a dry run: show where values go
+            got = {k: f"<{k}>" if v is None else v for k, v in got.items()}
+        result.fields.update(got)
+        ctx.update(got)
+        return None
+
+    # --- staged: every step before the commit now, the commit when released ---------------
+
+    def stage(self, name: str, args: Mapping[str, Any],
+              value: Callable[[OpResult], Any] | None = None) -> Staged | OpResult:
+        """Start ``name`` (recorded as invoked now): the hook and every step before the
+        target's commit step run, and the commit request is rendered, not sent. Returns
+        the :class:`Staged` operation, or the result if it ended before the commit (a
+        refusal, a hook that did the whole operation)."""
+        handle = self.recorder.invoke(self.process, HISTORY_NAME.get(name, name), dict(args)) \
+            if self.recorder is not None else None
+        staged = Staged(name, dict(args), handle, value)
+        try:
+            hooked = self._hook(name, args)
+            op = self.target.operation(name)
+            if hooked is not None or op is None:
+                return self._complete(staged, hooked or OpResult(FAIL, {}, 0, "unsupported"))
+            ctx = self.context_for(name, args)
+            result = self._steps(name, op, range(op.commit_index), ctx, OpResult(OK), None)
+            if not result.ok:
+                return self._complete(staged, result)
+            step = op.steps[op.commit_index]
+            staged.op, staged.ctx, staged.result, staged.step = op, ctx, result, step
+            staged.request = self.prepare(op, step, name, ctx)
+        except TemplateError as exc:
+            return self._complete(staged, OpResult(FAIL, {}, 0, f"{name}: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - a hook or a shop's garbage is unknown
+            return self._complete(staged, self._raised(name, exc))
+        return staged
+
+    def commit(self, staged: Staged, ans: Answer) -> OpResult:
+        """The commit step's answer (sent by the caller), then the steps after it; the
+        operation is recorded complete."""
+        assert staged.op is not None and staged.step is not None and staged.request
+        reading = read_answer(staged.step, ans)
+        result = staged.result
+        failed = self._took(staged.step, staged.request, ans, reading, staged.ctx, result)
+        if failed is None:
+            try:
+                result = self._steps(staged.name, staged.op,
+                                     range(staged.op.commit_index + 1, len(staged.op.steps)),
+                                     staged.ctx, result, None)
+            except Exception as exc:  # noqa: BLE001 - as run()
+                result = self._raised(staged.name, exc)
+        return self._complete(staged, failed or result)
+
+    def _raised(self, name: str, exc: Exception) -> OpResult:
+        if name not in _warned:  # a bug in a hook: say so once, loudly
+            _warned.add(name)
+            log.error("simlive: operation %s raised %s (recorded as info): %s", name,
+                      type(exc).__name__, exc)
+        return OpResult(INFO, {}, 0, f"{type(exc).__name__}: {exc}")
+
+    def _complete(self, staged: Staged, result: OpResult) -> OpResult:
+        self._record(staged.handle, result, staged.value)
+        return result
+
+    def _record(self, handle: Any, result: OpResult,
+                value: Callable[[OpResult], Any] | None) -> None:
+        if handle is None or self.recorder is None:
+            return
+        if result.outcome == OK:
+            self.recorder.complete(handle, OK, value(result) if value else result.fields)
+        else:
+            expected = bool(result.requests) and result.requests[-1][2].expected
+            self.recorder.complete(handle, result.outcome, {
+                "status": result.status, "code": result.fields.get("code"),
+                "error": result.error, "expected": expected})
 
     def run(self, name: str, args: Mapping[str, Any],
             value: Callable[[OpResult], Any] | None = None,
@@ -286,19 +389,8 @@ class OperationClient:
         except Unsupported:
             raise
         except Exception as exc:  # noqa: BLE001 - a hook or a shop's garbage is unknown
-            result = OpResult(INFO, {}, 0, f"{type(exc).__name__}: {exc}")
-            if name not in _warned:  # a bug in a hook: say so once, loudly
-                _warned.add(name)
-                log.error("simlive: operation %s raised %s (recorded as info): %s", name,
-                          type(exc).__name__, exc)
-        if handle is not None and self.recorder is not None:
-            if result.outcome == OK:
-                self.recorder.complete(handle, OK, value(result) if value else result.fields)
-            else:
-                expected = bool(result.requests) and result.requests[-1][2].expected
-                self.recorder.complete(handle, result.outcome, {
-                    "status": result.status, "code": result.fields.get("code"),
-                    "error": result.error, "expected": expected})
+            result = self._raised(name, exc)
+        self._record(handle, result, value)
         return result
 
     # --- stock readings -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from simlive.errors import ScenarioError, ScenarioProblem, UsageError
 from simlive.scenario.loader import line_of, parse_model, read_text
-from simlive.target.operations import OPERATIONS
+from simlive.target.operations import COMMON, OPERATIONS
 from simlive.target.schema import Target
 from simlive.target.template import names
 
@@ -65,8 +65,7 @@ def cross_check(target: Target) -> list[tuple[str, str, str]]:
     for name, op in target.operations.items():
         if op is None:
             continue
-        known = set(OPERATIONS[name].uses) | {"run_id", "broadcast_id", "marker", "product",
-                                              "sku", "product_id"}
+        known = set(OPERATIONS[name].uses) | set(COMMON) | {"product", "sku", "product_id"}
         for i, step in enumerate(op.steps):
             used = names([step.url, step.headers, step.query, step.json_body, step.form])
             for u in sorted(used):

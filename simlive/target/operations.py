@@ -16,7 +16,7 @@ ROLES = ("buyer", "merchant", "agent", "admin")
 
 # placeholders every request may use; ``product.<field>`` also holds whatever
 # ``create_product`` extracted (the shop's own product id, a stock record id, ...)
-COMMON = ("run_id", "broadcast_id", "marker")
+COMMON = ("run_id", "broadcast_id", "marker", "process")  # process: who sends (history name)
 PRODUCT = ("sku", "product_id", "name", "slug", "stock", "price", "price_cents", "limit")
 
 
@@ -50,6 +50,11 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("add_product", "merchant", "setup", "link a product to the broadcast",
               PRODUCT),
     Operation("start_broadcast", "merchant", "setup", "go live"),
+    Operation("restock", "merchant", "load",
+              "add units to a product's stock (a flash sale's units, at its opening): "
+              "quantity is the units added, supply the product's declared stock after them "
+              "(created + every unit added), for shops that set a total",
+              (*PRODUCT, "quantity", "supply")),
     # --- during the load -----------------------------------------------------------------
     Operation("watch", "buyer", "load", "open the broadcast page", (), (), ("state",)),
     Operation("browse", "buyer", "load", "list the shop's products"),

@@ -243,7 +243,8 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
         transport.close()
         raise UsageError(f"cannot reach {host}: {type(exc).__name__}: {exc}") from None
     client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
-                             {"run_id": run_id, "marker": run_id, "broadcast_id": None},
+                             {"run_id": run_id, "marker": run_id, "broadcast_id": None,
+                              "process": "setup"},
                              products)
 
     def state() -> dict[str, int]:
@@ -303,7 +304,8 @@ def dry_run(target: Target, run_id: str, given: dict[str, list[str]],
     client = OperationClient(target, transport,
                              {role: f"<{role}-token>" for role in ("admin", "merchant",
                                                                    "agent", "buyer")},
-                             {"run_id": run_id, "marker": run_id, "broadcast_id": None},
+                             {"run_id": run_id, "marker": run_id, "broadcast_id": None,
+                              "process": "setup"},
                              products, hooks=load_hooks(target.hooks))
     walk(target, client, products, None, dry=True)
     return transport.sent, stop

@@ -16,7 +16,7 @@ import errno
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
@@ -86,6 +86,7 @@ class Provisioned:
     broadcast_id: Any
     products: dict[str, dict[str, Any]]
     tokens: dict[str, list[str]]
+    flash_sales: list[dict[str, Any]] = field(default_factory=list)  # FlashSalePlan dicts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,28 +102,39 @@ class Provisioned:
 
     def context(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "broadcast_id": self.broadcast_id,
-                "marker": self.run_id}
+                "marker": self.run_id, "process": "setup"}
 
 
 def scaled_products(scenario: Scenario, max_stock: int | None, run_id: str,
                     ) -> dict[str, dict[str, Any]]:
-    """The scenario's SKUs renamed for this run, stock capped; the flash-sale SKU is hot and
-    keeps a quarter of the cap so it sells out within seconds."""
+    """The scenario's SKUs renamed for this run, stock capped at ``max_stock``.
+
+    A flash sale's SKU is hot. A sale that brings its own units (``quantity``) adds them,
+    capped like every stock, at its opening (``flash_units``: per sale, by its index), and
+    the SKU keeps its capped stock before it; a sale without units sells the stock the SKU
+    has, a quarter of the cap, so the sale sells it out. Without flash sales the SKU with
+    the least stock is hot and keeps a quarter of the cap.
+    """
     skus = list(scenario.products.skus)
     if not skus:
         raise UsageError("the scenario lists no products.skus to load-test with")
-    hot = scenario.products.flash_sales[0].sku if scenario.products.flash_sales else \
-        min(skus, key=lambda s: s.stock).sku
+    sales = scenario.products.flash_sales
+    hot = sales[0].sku if sales else min(skus, key=lambda s: s.stock).sku
     out: dict[str, dict[str, Any]] = {}
     for s in skus:
         stock = s.stock if max_stock is None else min(s.stock, max_stock)
-        if s.sku == hot and max_stock is not None:
+        mine = {str(i): f.quantity for i, f in enumerate(sales)
+                if f.sku == s.sku and f.quantity}
+        units = {i: q if max_stock is None else min(q, max_stock) for i, q in mine.items()}
+        if s.sku == hot and max_stock is not None and not units:
             stock = max(1, min(stock, max_stock // 4))
         name = f"{s.sku[:50]}.{run_id}"
         out[name] = {"sku": name, "name": name, "slug": slug(name), "stock": stock,
-                     "hot": s.sku == hot,
+                     "hot": s.sku == hot, "scenario_sku": s.sku,
                      "limit": s.limit, "price": s.price,
                      "price_cents": int(round(s.price * 100))}
+        if units:
+            out[name]["flash_units"] = units
     return out
 
 
@@ -174,9 +186,11 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
     """Create this run's accounts, products and broadcast on the shop."""
     transport = HttpxTransport(base_url, max(30.0, target.timeout))
     tokens = static_tokens(target, given_tokens)
+    products = scaled_products(scenario, scenario.load.max_stock, run_id)
     try:
         admin = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
-                                {"run_id": run_id, "marker": run_id, "broadcast_id": None},
+                                {"run_id": run_id, "marker": run_id, "broadcast_id": None,
+                              "process": "setup"},
                                 recorder=recorder, process="setup")
         for role in ROLES:
             cred = target.credential(role)
@@ -194,7 +208,6 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
                 minted += [str(t) for t in got]
             tokens[role] = minted[:want]
         admin.tokens.update({r: t[0] for r, t in tokens.items() if t})
-        products = scaled_products(scenario, scenario.load.max_stock, run_id)
         admin.products = products
         for sku, p in products.items():
             truth = recorder.invoke("setup", "true_stock", {}) if recorder else None

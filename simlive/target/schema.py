@@ -158,15 +158,31 @@ class Operation(Model):
     scope: Literal["all", "product"] | None = Field(default=None, description=(
         "read_stock / true_stock: one request for every product, or one per product"))
     steps: list[Request] = Field(min_length=1)
+    commit: int | None = Field(default=None, ge=1, le=100, description=(
+        "order / pay: the step (1 = the first) that takes the stock; a flash sale's buyers "
+        "run every step before it ahead and are released together on it (default: the "
+        "last)"))
 
     @model_validator(mode="before")
     @classmethod
     def _inline(cls, data: Any) -> Any:
         if isinstance(data, dict) and "steps" not in data and "method" in data:
-            top = {k: data[k] for k in ("scope",) if k in data}
+            top = {k: data[k] for k in ("scope", "commit") if k in data}
             step = {k: v for k, v in data.items() if k not in top}
             return {**top, "steps": [step]}
         return data
+
+    @model_validator(mode="after")
+    def _commit_step(self) -> Operation:
+        if self.commit is not None and self.commit > len(self.steps):
+            raise ValueError(f"commit(={self.commit}) names a step; the operation has "
+                             f"{len(self.steps)}")
+        return self
+
+    @property
+    def commit_index(self) -> int:
+        """The commit step's index in ``steps`` (0-based)."""
+        return (self.commit or len(self.steps)) - 1
 
 
 class Credential(Model):

@@ -1,0 +1,236 @@
+"""The flash-sale crowd: buyers prepared ahead and released together, in every process.
+
+The coordinator (the local runner, or the master) adds each sale's units to the shop a
+little before the sale opens, then tells every Locust process the release instant as a
+wall-clock time, with its share of the buyers (Locust's own messages; a local run sends the
+message to itself). Each process fires on its own clock, so the instant holds across
+workers and across machines whose clocks agree.
+
+In each process every buyer gets its own identity (its own account of the pool, or its own
+anonymous session) and its own connection, and runs every step of ``order`` before the
+target's commit step: session, cart, address, shipping. Its commit request is then written
+on a connection of its own, all but the last byte (:mod:`simlive.load.armed`). At the
+instant the crowd writes the last bytes, one connection after another; each buyer reads
+its answer, the order is recorded in the history like any other, and paid as the scenario
+says. What the release achieved goes to ``flash-<process>-<sale>.json`` for the report
+(:mod:`simlive.load.flash`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from locust.contrib.fasthttp import FastHttpSession
+
+from simlive.load.armed import ArmedRequest
+from simlive.load.context import Context
+from simlive.load.users import LocustTransport
+from simlive.target.client import FAIL, OK, OperationClient, OpResult, Staged
+
+FLASH_MESSAGE = "simlive_flash"
+log = logging.getLogger("simlive")
+SPIN = 0.003  # the last milliseconds before the instant are waited by spinning, not sleeping
+
+
+def raise_open_files(wanted: int) -> int:
+    """Let this process hold ``wanted`` more connections (the soft limit up to the hard
+    one); returns how many buyers it can hold."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + 256  # Locust's own connections, the history file, the users'
+    if soft != resource.RLIM_INFINITY and soft < need:
+        new = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else max(0, min(wanted, soft - 256))
+
+
+class Buyer:
+    """One buyer of one flash sale: prepared, armed, released, answered."""
+
+    def __init__(self, crowd: Crowd, number: int) -> None:
+        self.crowd = crowd
+        ctx = crowd.ctx
+        run, prov = ctx.run, ctx.run.provisioned
+        assert prov is not None
+        self.process = f"{ctx.tag}-flash{crowd.sale['index'] + 1}-{number}"
+        self.session = FastHttpSession(
+            base_url=run.host, request_event=crowd.environment.events.request, user=None,
+            network_timeout=crowd.timeout, connection_timeout=crowd.timeout, concurrency=1,
+            insecure=True)
+        tokens = {role: (pool[number % len(pool)] if pool else None)
+                  for role, pool in prov.tokens.items()}
+        self.ops = OperationClient(run.target, LocustTransport(self.session), tokens,
+                                   {**prov.context(), "process": self.process},
+                                   prov.products, ctx.recorder, self.process, ctx.hooks)
+        self.buyer: Any = number
+        self.armed: ArmedRequest | None = None
+        self.staged: Staged | None = None
+        self.result: OpResult | None = None
+        self.before: str | None = None  # the outcome, when it ended before the commit
+
+    def prepare(self) -> None:
+        """Identity, then every step of ``order`` before the commit; arm the commit."""
+        run = self.crowd.ctx.run
+        cred = run.target.credential("buyer")
+        if cred is not None and cred.source == "start_session":
+            res = self.ops.run("start_session", {})
+            if not res.ok:
+                self.before = res.outcome
+                self.crowd.error(f"start_session: {res.error}")
+                return
+            self.ops.tokens["buyer"] = res.fields.get("token")
+            self.buyer = self.process
+        sku = self.crowd.sale["sku"]
+        key = f"k-{run.run_id}-{self.process}"
+        staged = self.ops.stage("order", {"sku": sku, "quantity": 1, "key": key,
+                                          "buyer": self.buyer},
+                                value=lambda r: {"order_id": r.fields.get("order_id"),
+                                                 "state": r.fields.get("state")})
+        if not isinstance(staged, Staged):
+            self.before = staged.outcome
+            self.crowd.error(f"order before its commit step: {staged.error}")
+            return
+        assert staged.request is not None
+        armed = ArmedRequest(run.host, staged.request, self.crowd.timeout,
+                             self.session.cookiejar)
+        if not armed.arm():
+            self.crowd.error(f"connecting for the commit: {armed.error}")
+        self.staged, self.armed = staged, armed
+
+    def finish(self) -> None:
+        """Read the commit's answer, run the steps after it, pay as the scenario says."""
+        assert self.armed is not None and self.staged is not None
+        armed = self.armed
+        ans = armed.answer()
+        took = (time.time() - (armed.sent or time.time())) * 1000.0
+        self.answered = time.time()
+        self.result = result = self.ops.commit(self.staged, ans)
+        req = armed.request
+        reading = result.requests[-1][2] if result.requests else None
+        failure = None if reading is None or reading.outcome == OK or reading.expected \
+            else reading.reason
+        self.crowd.environment.events.request.fire(
+            request_type=req.method, name=req.name, response_time=took,
+            response_length=len(ans.body), response=None, context={},
+            exception=None if failure is None else Exception(failure))
+        oid = result.fields.get("order_id")
+        ctx = self.crowd.ctx
+        if result.ok and oid is not None and self.ops.supports("pay") and \
+                self.crowd.rng_pay(self) < ctx.run.scenario.orders.pay_probability:
+            self.ops.run("pay", {"order_id": oid, "sku": self.crowd.sale["sku"],
+                                 "quantity": 1},
+                         value=lambda r: {"order_id": oid, "state": r.fields.get("state")})
+
+    def outcome(self) -> str:
+        r = self.result
+        if r is None:
+            return "not sent"
+        if r.outcome == OK:
+            return "ok"
+        if r.outcome == FAIL:
+            expected = bool(r.requests) and r.requests[-1][2].expected
+            return "refused as expected (sold out, limit)" if expected else "refused"
+        return "unknown (no answer, 5xx)"
+
+
+class Crowd:
+    """One flash sale's buyers in this process."""
+
+    def __init__(self, environment: Any, ctx: Context, sale: dict[str, Any],
+                 release_at: float, first: int, count: int) -> None:
+        self.environment = environment
+        self.ctx = ctx
+        self.sale = sale
+        self.release_at = release_at
+        self.first = first
+        self.count = raise_open_files(count)
+        self.timeout = ctx.run.request_timeout
+        self.released = Event()
+        self.errors: list[str] = []
+        self.late = 0
+
+    def error(self, text: str) -> None:
+        if len(self.errors) < 5 and text not in self.errors:
+            self.errors.append(text)
+
+    def rng_pay(self, buyer: Buyer) -> float:
+        """A buyer's own draw for paying: seeded by run, sale and buyer, no global state."""
+        import random
+
+        return random.Random(f"{self.ctx.run.seed}-{self.ctx.run.run_id}-"
+                             f"{buyer.process}-pay").random()
+
+    def _buyer(self, buyer: Buyer) -> None:
+        try:
+            buyer.prepare()
+        except Exception as exc:  # noqa: BLE001 - one buyer's bug must not stop the sale
+            self.error(f"{type(exc).__name__}: {exc}")
+            return
+        if buyer.armed is None:
+            return
+        if self.released.is_set():  # ready after the instant: goes at once, counted late
+            self.late += 1
+            buyer.armed.fire()
+        self.released.wait()
+        try:
+            buyer.finish()
+        except Exception as exc:  # noqa: BLE001
+            self.error(f"{type(exc).__name__}: {exc}")
+
+    def run(self) -> None:
+        """Prepare every buyer, release them at the instant, wait for every answer."""
+        buyers = [Buyer(self, self.first + i) for i in range(self.count)]
+        lets = [gevent.spawn(self._buyer, b) for b in buyers]
+        wait = self.release_at - time.time()
+        if wait > SPIN:
+            gevent.sleep(wait - SPIN)
+        while time.time() < self.release_at:
+            pass  # spin the last milliseconds: a sleep would wake late by a scheduler tick
+        for b in buyers:
+            if b.armed is not None:
+                b.armed.fire()
+        self.released.set()
+        gevent.joinall(lets, timeout=self.timeout * 3 + 10)
+        gevent.killall([g for g in lets if not g.dead], block=False)
+        self.ctx.recorder.flush()
+        self.write(buyers)
+
+    def write(self, buyers: list[Buyer]) -> None:
+        rows, before = [], {}
+        for b in buyers:
+            if b.armed is None or b.armed.sent is None:
+                key = b.before or "not prepared"
+                before[key] = before.get(key, 0) + 1
+                continue
+            rows.append([b.armed.sent, getattr(b, "answered", None), b.outcome()])
+        part = {"index": self.sale["index"], "sku": self.sale["sku"],
+                "release_at": self.release_at, "buyers": self.count, "rows": rows,
+                "not_prepared": sum(before.values()), "before_commit": before,
+                "late": self.late, "errors": self.errors}
+        path = self.ctx.run.history_dir / f"flash-{self.ctx.tag}-{self.sale['index']}.json"
+        path.write_text(json.dumps(part), encoding="utf-8")
+
+
+def on_flash(environment: Any, msg: Any, **_: Any) -> None:
+    """A process's share of a sale: spawn its crowd (the message handler returns at once)."""
+    ctx: Context | None = getattr(environment, "simlive", None)
+    if ctx is None or ctx.run.provisioned is None:
+        return
+    data = msg.data
+    runner = environment.runner
+    first, count = data["shares"].get(getattr(runner, "client_id", "local"),
+                                       data["shares"].get("local", (0, 0)))
+    if count <= 0:
+        return
+    sale = next(s for s in ctx.run.provisioned.flash_sales if s["index"] == data["index"])
+    crowd = Crowd(environment, ctx, sale, float(data["release_at"]), int(first), int(count))
+    gevent.spawn(crowd.run)

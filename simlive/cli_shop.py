@@ -249,7 +249,7 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
     """Check a stored load-test history against a shop's final state."""
     from simlive.check.stored import load_state
     from simlive.errors import UsageError
-    from simlive.load.runner import stored_verdicts
+    from simlive.load.runner import stored_run, stored_verdicts
     from simlive.report.files import write_json
     from simlive.scenario import load_scenario
     from simlive.target.files import load_target, read_tokens
@@ -259,12 +259,20 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
         raise UsageError("give --state (a stored state.json) or --host (read it now)")
     tgt = load_target(target_file)
     sc = load_scenario(scenario) if scenario else None
+    run = stored_run(history)  # the load run's own ids, products and flash sales
     if state_file:
         state = load_state(state_file)
     else:
         tokens = static_tokens(tgt, read_tokens(token_file, admin_token))
-        state = read_state(tgt, host or "", Provisioned("", None, {}, tokens))
-    verdicts = stored_verdicts(history, state, sc, tgt.unsupported)
+        prov = run.provisioned if run is not None and run.provisioned is not None else None
+        if prov is None:
+            raise UsageError(f"no run.json beside {history}: reading the state from --host "
+                             "needs the run's id and products (keep the folder simlive load "
+                             "wrote, or give --state)")
+        prov = Provisioned(prov.run_id, prov.broadcast_id, prov.products,
+                           {**prov.tokens, **tokens}, prov.flash_sales)
+        state = read_state(tgt, host or "", prov)
+    verdicts = stored_verdicts(history, state, sc, tgt.unsupported, run, tgt)
     if json_path:
         write_json(json_path, {"verdicts": [v.to_dict() for v in verdicts]})
     _write_junit(junit_path, f"stored run {history} ({tgt.name})", verdicts)

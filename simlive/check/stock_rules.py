@@ -20,9 +20,11 @@ from simlive.rules import Status, Verdict, format_duration
 
 
 def _flows(row: dict[str, Any]) -> dict[str, int]:
-    supply = int(row["initial"]) + int(row.get("restocked", 0))
-    sold, reserved, remaining = int(row["sold"]), int(row["reserved"]), int(row["remaining"])
-    released, returned = int(row.get("released", 0)), int(row.get("returned", 0))
+    supply = int(row["initial"]) + int(row.get("restocked") or 0)
+    # a column the target's ledger leaves out counts 0 (as target init and the README say)
+    sold, reserved = int(row.get("sold") or 0), int(row.get("reserved") or 0)
+    remaining = int(row["remaining"])
+    released, returned = int(row.get("released") or 0), int(row.get("returned") or 0)
     taken = supply + returned - remaining
     ordered = sold + reserved + released
     extra_returns = returned - released
@@ -160,9 +162,8 @@ def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
     limit = {"max_violations": p["max_violations"]}
     if total > p["max_violations"]:
         rows = {r["sku"]: r for r in state.ledger}
-        where = ", ".join(
-            f"{s} by {n} ({max(int(rows[s]['sold']) + int(rows[s]['reserved']), acked.get(s, 0))}"
-            f" sold of {supply[s]} in stock)" for s, n in sorted(worst.items())) or "no SKU"
+        where = "; ".join(_oversold_line(s, n, rows[s], acked.get(s, 0))
+                          for s, n in sorted(worst.items())) or "no SKU"
         ev = f"units sold beyond stock: {where}"
         if dups:
             ev += f"; {dups} retried idempotency key(s) produced a second order"
@@ -171,6 +172,18 @@ def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
           f"{sum(acked.values())} acknowledged sold unit(s) within stock, retries made no "
           f"second order")
     return Verdict("stock.no-oversell", Status.PASS, measured, limit, ev)
+
+
+def _oversold_line(sku: str, over: int, row: dict[str, Any], acked: int) -> str:
+    """One SKU's oversell with each figure and where it came from (the ledger's columns,
+    the history's acknowledgements), so the numbers never seem to contradict."""
+    fl = _flows(row)
+    restocked = int(row.get("restocked") or 0)
+    supplied = f"{fl['supply']} supplied" + (
+        f" ({int(row['initial'])} initial + {restocked} restocked)" if restocked else "")
+    return (f"{sku} by {over} unit(s) (the ledger: {int(row.get('sold') or 0)} sold + "
+            f"{int(row.get('reserved') or 0)} reserved of {supplied}, {int(row['remaining'])} "
+            f"remaining; the history: {acked} unit(s) acknowledged sold)")
 
 
 def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:

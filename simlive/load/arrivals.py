@@ -37,7 +37,9 @@ class ArrivalDriver(SimliveUser):
     ``k`` drives stream ``k mod streams`` at its share of the rate)."""
 
     fixed_count = 0  # set by configure(): streams x processes; none without a profile
-    weight = 0  # never spawned by weight (with fixed_count 0 Locust would, and no stream)
+    # weight: 1 here, so Locust keeps the class when it builds its environment; the
+    # locustfile sets it to 0 once configured (fixed count only: spawned by weight, a
+    # driver without a profile had no stream to drive)
     wait_time = constant(0)
     concurrency = 200  # connections this user's client may hold at once
     streams: tuple[str, ...] = ()
@@ -118,7 +120,7 @@ class ArrivalDriver(SimliveUser):
 
     def _order(self) -> None:
         self.new_customer()
-        sku = self.pick_sku()
+        sku = self.pick_sku(ordering=True)
         key = f"k-{self.ctx.run.run_id}-{self.process}-{self.rng.getrandbits(48):012x}"
         res = self.ops.run("order", {"sku": sku, "quantity": 1, "key": key,
                                      "buyer": self.buyer},

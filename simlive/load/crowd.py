@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import resource
 import time
 from typing import Any
@@ -76,6 +77,10 @@ class Buyer:
         self.staged: Staged | None = None
         self.result: OpResult | None = None
         self.before: str | None = None  # the outcome, when it ended before the commit
+        self.answered: float | None = None
+        # the sale is acknowledged at payment: the buyer orders ahead and is released on
+        # the commit step of pay
+        self.at_pay = run.target.sale == "pay" and self.ops.supports("pay")
 
     def prepare(self) -> None:
         """Identity, then every step of ``order`` before the commit; arm the commit."""
@@ -91,10 +96,21 @@ class Buyer:
             self.buyer = self.process
         sku = self.crowd.sale["sku"]
         key = f"k-{run.run_id}-{self.process}"
-        staged = self.ops.stage("order", {"sku": sku, "quantity": 1, "key": key,
-                                          "buyer": self.buyer},
-                                value=lambda r: {"order_id": r.fields.get("order_id"),
-                                                 "state": r.fields.get("state")})
+        args = {"sku": sku, "quantity": 1, "key": key, "buyer": self.buyer}
+        order_value = lambda r: {"order_id": r.fields.get("order_id"),  # noqa: E731
+                                 "state": r.fields.get("state")}
+        if self.at_pay:  # the shop takes the stock at payment: the order is preparation
+            res = self.ops.run("order", args, value=order_value)
+            oid = res.fields.get("order_id")
+            if not res.ok or oid is None:
+                self.before = res.outcome
+                self.crowd.error(f"order (before paying, where the sale is): {res.error}")
+                return
+            staged = self.ops.stage("pay", {"order_id": oid, "sku": sku, "quantity": 1},
+                                    value=lambda r: {"order_id": oid,
+                                                     "state": r.fields.get("state")})
+        else:
+            staged = self.ops.stage("order", args, value=order_value)
         if not isinstance(staged, Staged):
             self.before = staged.outcome
             self.crowd.error(f"order before its commit step: {staged.error}")
@@ -124,7 +140,7 @@ class Buyer:
             exception=None if failure is None else Exception(failure))
         oid = result.fields.get("order_id")
         ctx = self.crowd.ctx
-        if result.ok and oid is not None and self.ops.supports("pay") and \
+        if not self.at_pay and result.ok and oid is not None and self.ops.supports("pay") and \
                 self.crowd.rng_pay(self) < ctx.run.scenario.orders.pay_probability:
             self.ops.run("pay", {"order_id": oid, "sku": self.crowd.sale["sku"],
                                  "quantity": 1},
@@ -164,8 +180,6 @@ class Crowd:
 
     def rng_pay(self, buyer: Buyer) -> float:
         """A buyer's own draw for paying: seeded by run, sale and buyer, no global state."""
-        import random
-
         return random.Random(f"{self.ctx.run.seed}-{self.ctx.run.run_id}-"
                              f"{buyer.process}-pay").random()
 
@@ -211,7 +225,7 @@ class Crowd:
                 key = b.before or "not prepared"
                 before[key] = before.get(key, 0) + 1
                 continue
-            rows.append([b.armed.sent, getattr(b, "answered", None), b.outcome()])
+            rows.append([b.armed.sent, b.answered, b.outcome()])
         part = {"index": self.sale["index"], "sku": self.sale["sku"],
                 "release_at": self.release_at, "buyers": self.count, "rows": rows,
                 "not_prepared": sum(before.values()), "before_commit": before,
@@ -227,10 +241,11 @@ def on_flash(environment: Any, msg: Any, **_: Any) -> None:
         return
     data = msg.data
     runner = environment.runner
+    sale = next(s for s in ctx.run.provisioned.flash_sales if s["index"] == data["index"])
+    ctx.holds[sale["sku"]] = float(data["release_at"])  # every process, buyers or not
     first, count = data["shares"].get(getattr(runner, "client_id", "local"),
                                        data["shares"].get("local", (0, 0)))
     if count <= 0:
         return
-    sale = next(s for s in ctx.run.provisioned.flash_sales if s["index"] == data["index"])
     crowd = Crowd(environment, ctx, sale, float(data["release_at"]), int(first), int(count))
     gevent.spawn(crowd.run)

@@ -104,6 +104,7 @@ def _configure(environment: Any, run: LoadRun) -> None:
                            run.target.supports, run.request_timeout,
                            only=("agent",) if run.profile else None)
     mode = ls.mode
+    ArrivalDriver.weight = 0  # by its fixed count only: none without a profile
     if run.profile:
         floor += ArrivalDriver.configure(run.profile, run.workers, ls.max_inflight,
                                         run.request_timeout)

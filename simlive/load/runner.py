@@ -40,8 +40,10 @@ from simlive.load.run import LoadRun
 from simlive.load.shortfall import RateRow, rate_rows, read_reports
 from simlive.load.shortfall import warnings as shortfall_warnings
 from simlive.report.files import write_json
-from simlive.rules import Verdict, exit_code
+from simlive.rules import Status, Verdict, exit_code
+from simlive.target.audit import ledger_tautology
 from simlive.target.provision import finish, provision, read_state, scaled_products, teardown
+from simlive.target.schema import Target
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -119,7 +121,7 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
         rates = rate_rows(run.profile, Curve(run.scenario, ls.run_time), ls.run_time, events,
                           read_reports(run.history_dir))
     sales = read_flash_reports(run.history_dir, run.scenario.load.flash_sale_spread)
-    verdicts = with_contention(verdicts, sales)
+    verdicts = earned(with_contention(verdicts, sales), run.target)
     notes = shortfall_warnings(rates) + [w for r in sales for w in r.warnings]
     result = LoadResult(verdicts, thresholds, out, notes=notes, rates=rates,
                         flash_sales=sales)
@@ -240,12 +242,45 @@ def run_load(run: LoadRun, *, serve: bool, faults: tuple[str, ...] = (), workers
     return result
 
 
+def stored_run(history: str | Path) -> LoadRun | None:
+    """The run a stored history belongs to: the ``run.json`` ``simlive load`` wrote beside
+    ``history.jsonl`` (or above the ``history/`` folder), if it is there."""
+    p = Path(history)
+    for folder in (p.parent, p, p.parent.parent) if p.is_file() else (p, p.parent):
+        if (folder / "run.json").is_file():
+            try:
+                return LoadRun.read(folder / "run.json")
+            except UsageError:
+                return None
+    return None
+
+
+def earned(verdicts: list[Verdict], target: Target) -> list[Verdict]:
+    """A pass the target's mapping could not have failed is unknown, with the reason."""
+    why = ledger_tautology(target)
+    if why is None:
+        return verdicts
+    return [Verdict(v.rule_id, Status.UNKNOWN, v.measured, v.limit,
+                    f"not earned: {why}; {v.evidence}")
+            if v.rule_id == "stock.ledger-balances" and v.status is Status.PASS else v
+            for v in verdicts]
+
+
 def stored_verdicts(history: str | Path, state: FinalState, scenario: Any,
-                    unsupported: list[str]) -> list[Verdict]:
-    """Verdicts of a stored history against a final state (``simlive check``)."""
+                    unsupported: list[str], run: LoadRun | None = None,
+                    target: Target | None = None) -> list[Verdict]:
+    """Verdicts of a stored history against a final state (``simlive check``), as the
+    load run gave them: with its run (``run.json``), the scenario's rule parameters and
+    the flash sales' reports count as they did when the run closed."""
     events = read_history(history)
+    if scenario is None and run is not None:
+        scenario = run.scenario
     params = scenario.rule_overrides() if scenario is not None else None
-    return check(events, state, params, unsupported)
+    verdicts = check(events, state, params, unsupported)
+    if run is not None:
+        spread = run.scenario.load.flash_sale_spread
+        verdicts = with_contention(verdicts, read_flash_reports(run.history_dir, spread))
+    return earned(verdicts, target) if target is not None else verdicts
 
 
 def threshold_table(results: list[ThresholdResult]) -> Any:

@@ -12,6 +12,7 @@ Randomness comes from one ``random.Random`` per user, seeded from the run and us
 from __future__ import annotations
 
 import random
+import time
 from itertools import count
 from typing import Any
 from urllib.parse import urlencode
@@ -119,11 +120,17 @@ class SimliveUser(FastHttpUser):
         for sku in skus:
             self.ops.run(name, {"sku": sku}, value=lambda r, s=sku: self.ops.stock_value(r, s))
 
-    def pick_sku(self) -> str:
+    def pick_sku(self, ordering: bool = False) -> str:
+        """The hot SKU six times in ten, else any; to order, never a flash sale's SKU
+        between its units' arrival and its release (they wait for the sale's buyers)."""
         prov = self.ctx.run.provisioned
-        if self.rng.random() < 0.6:
-            return prov.hot_sku  # type: ignore[union-attr]
-        return self.rng.choice(self.products)
+        sku = prov.hot_sku if self.rng.random() < 0.6 else \
+            self.rng.choice(self.products)  # type: ignore[union-attr]
+        holds = self.ctx.holds
+        if ordering and holds and time.time() < holds.get(sku, 0.0):
+            free = [s for s in self.products if time.time() >= holds.get(s, 0.0)]
+            sku = self.rng.choice(free) if free else sku
+        return sku
 
 
 class ViewerUser(SimliveUser):
@@ -187,7 +194,7 @@ class BuyerUser(SimliveUser):
             return
         self.new_customer()
         self.read("read_stock")
-        sku = self.pick_sku()
+        sku = self.pick_sku(ordering=True)
         order_id = self.order(sku)
         if order_id is None:
             return

@@ -300,6 +300,10 @@ class OperationClient:
         if reading.outcome != OK:
             body = ans.json()
             code = body.get("code") if isinstance(body, dict) else None
+            for word, match in self.target.refusals.items():  # the shop's way of saying it
+                if reading.outcome == FAIL and match.status_matches(ans.status) and \
+                        _truthy(match.when, body) is not False:
+                    code = word
             return OpResult(reading.outcome, {**result.fields, "code": code}, ans.status,
                             reading.reason, result.requests)
         got = extract(step, ans)

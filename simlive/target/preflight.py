@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simlive.target.audit import ledger_tautology
 from simlive.target.client import (
     FAIL,
     OK,
@@ -101,7 +102,8 @@ class Journey:
 
 
 def walk(target: Target, client: OperationClient, products: dict[str, dict[str, Any]],
-         read_state: Callable[[], dict[str, int]] | None, dry: bool = False) -> list[Row]:
+         read_state: Callable[[], tuple[dict[str, int], list[dict[str, Any]] | None]] | None,
+         dry: bool = False) -> list[Row]:
     """The whole journey; ``client`` holds the admin's (and later each role's) tokens."""
     j = Journey(client, dry=dry)
     for role in ("merchant", "agent", "buyer"):
@@ -139,25 +141,18 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
             j.rows[-1].works, j.rows[-1].verdict = False, (
                 "ok, but no stock figure of this run's product in the answer (items "
                 "[{product, stock}] or stock)")
-    orders = []
-    for i in range(products[hot]["stock"]):
-        r = j.call(f"order {i + 1} of {products[hot]['stock']}", "order",
-                   {"sku": hot, "quantity": 1, "key": f"preflight-{i}", "buyer": 0})
-        if r is not None and r.ok:
-            orders.append(r.fields.get("order_id"))
-    if len(orders) == products[hot]["stock"]:
-        j.call("order (sold out)", "order", {"sku": hot, "quantity": 1,
-                                             "key": "preflight-x", "buyer": 0}, refuse=True)
-    elif client.supports("order"):
-        j.rows.append(Row("order (sold out)", "-", "-", "-", "skipped: the orders before it "
-                          "did not all work", None))
+    orders, paid_ids = buy_out(j, target, products, hot)
     first = orders[0] if orders else None
-    paid = j.call("pay", "pay", {"order_id": first, "sku": hot, "quantity": 1},
-                  needs=("order_id",))
-    after_pay = {"order_id": first if paid is None or paid.ok else None}  # a failed pay
+    if target.sale == "pay":  # every order was paid above: the sale is at payment
+        after_pay = {"order_id": paid_ids[0] if paid_ids else None}
+    else:
+        paid = j.call("pay", "pay", {"order_id": first, "sku": hot, "quantity": 1},
+                      needs=("order_id",))
+        after_pay = {"order_id": first if paid is None or paid.ok else None}  # failed pay
     j.call("read_receipt", "read_receipt", after_pay, needs=("order_id",))  # skips these
-    j.call("cancel", "cancel", {"order_id": orders[1] if len(orders) > 1 else None},
-           needs=("order_id",))
+    cancelled = j.call("cancel", "cancel",
+                       {"order_id": orders[1] if len(orders) > 1 else None},
+                       needs=("order_id",))
     sent = j.call("deliver", "deliver", after_pay, needs=("order_id",))
     delivered = after_pay["order_id"] is not None and (sent is None or sent.ok)
     r = j.call("open_ticket", "open_ticket",
@@ -189,14 +184,90 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
             j.rows.append(Row("state", "-", "-", "-", "not read in a dry run", None))
         else:
             try:
-                counts = read_state()
+                counts, ledger = read_state()
                 j.rows.append(Row("state", "listings", "-", json.dumps(counts), "ok", True))
+                taken = len(paid_ids if target.sale == "pay" else orders) - (
+                    1 if cancelled is not None and cancelled.ok else 0)
+                j.rows.append(ledger_row(target, ledger, hot, taken))
             except Exception as exc:  # noqa: BLE001 - reported as the row's problem
                 j.rows.append(Row("state", "listings", "-", "-", f"{exc}", False))
     else:
         j.rows.append(Row("state", "-", "-", "-", "history-only", None))
     j.call("teardown", "teardown", {"run_id": client.context.get("run_id")})
     return j.rows
+
+
+def ledger_row(target: Target, ledger: list[dict[str, Any]] | None, hot: str,
+               taken: int) -> Row:
+    """The ledger against the units the journey bought: its sold + reserved for the hot
+    product must have moved by them, and must not be read from the stock counter itself."""
+    if ledger is None:
+        return Row("ledger", "-", "-", "-", "not mapped: stock.ledger-balances will be "
+                   "unknown", None)
+    row = next((r for r in ledger if r.get("sku") == hot), None)
+    if row is None:
+        return Row("ledger", "-", "-", "-", f"no row for {hot} (the ledger's sku field "
+                   "must name the product as setup created it)", False)
+    moved = int(row.get("sold") or 0) + int(row.get("reserved") or 0)
+    shown = json.dumps({k: row.get(k) for k in ("initial", "restocked", "sold", "reserved",
+                                                "remaining") if k in row}, default=str)
+    why = ledger_tautology(target)
+    if why is not None:  # not broken, but the rule cannot fail: said, not passed
+        return Row("ledger", "-", "-", shown, f"flagged: {why}", None)
+    if moved != taken:
+        return Row("ledger", "-", "-", shown, f"sold + reserved is {moved} after the journey "
+                   f"bought {taken} unit(s) of {hot}: the ledger does not follow the sales",
+                   False)
+    return Row("ledger", "-", "-", shown, f"ok: sold + reserved moved by the {taken} unit(s) "
+               "bought", True)
+
+
+def _own_session(j: Journey, target: Target) -> None:
+    """A new anonymous session for the next order, where buyers use sessions: orders that
+    share one would share a cart, and two orders could be one."""
+    cred = target.credential("buyer")
+    if cred is not None and cred.source == "start_session" and not j.dry:
+        res = j.client.execute("start_session", {})
+        if res.ok and res.fields.get("token"):
+            j.client.tokens["buyer"] = str(res.fields["token"])
+
+
+def buy_out(j: Journey, target: Target, products: dict[str, dict[str, Any]], hot: str
+            ) -> tuple[list[Any], list[Any]]:
+    """Buy the hot product's every unit, each order as its own buyer, then once more: the
+    sold-out refusal must come where the target says a sale is acknowledged (``order``,
+    or ``pay`` for shops that allocate stock at payment). Returns the orders placed and
+    the ones paid."""
+    stock = products[hot]["stock"]
+    at_pay = target.sale == "pay" and j.client.supports("pay")
+    orders: list[Any] = []
+    paid: list[Any] = []
+    for i in range(stock + 1):
+        last = i == stock
+        _own_session(j, target)
+        label = "order (sold out)" if last and not at_pay else f"order {i + 1} of {stock}"
+        if last and not at_pay and len(orders) < stock:
+            if j.client.supports("order"):
+                j.rows.append(Row(label, "-", "-", "-", "skipped: the orders before it did "
+                                  "not all work", None))
+            break
+        r = j.call(label, "order", {"sku": hot, "quantity": 1, "key": f"preflight-{i}",
+                                    "buyer": i}, refuse=last and not at_pay)
+        if r is None or not r.ok:
+            continue
+        oid = r.fields.get("order_id")
+        orders.append(oid)
+        if at_pay:
+            if last and len(paid) < stock:
+                j.rows.append(Row("pay (sold out)", "-", "-", "-", "skipped: the payments "
+                                  "before it did not all work", None))
+                break
+            label = "pay (sold out)" if last else f"pay {i + 1} of {stock}"
+            p = j.call(label, "pay", {"order_id": oid, "sku": hot, "quantity": 1},
+                       refuse=last, needs=("order_id",))
+            if p is not None and p.ok:
+                paid.append(oid)
+    return orders, paid
 
 
 class DryTransport:
@@ -247,13 +318,13 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
                               "process": "setup"},
                              products)
 
-    def state() -> dict[str, int]:
+    def state() -> tuple[dict[str, int], list[dict[str, Any]] | None]:
         prov = Provisioned(run_id, client.context.get("broadcast_id"), products,
                            {r: [t] for r, t in client.tokens.items() if t})
         st = read_state(target, host, prov)
-        return {part: len(getattr(st, part)) for part in ("ledger", "orders", "receipts",
-                                                          "tickets", "reviews", "broadcasts")
-                if getattr(st, part) is not None}
+        return ({part: len(getattr(st, part)) for part in ("ledger", "orders", "receipts",
+                                                           "tickets", "reviews", "broadcasts")
+                 if getattr(st, part) is not None}, st.ledger)
 
     try:
         return walk(target, client, products, state)

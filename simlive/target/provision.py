@@ -330,6 +330,9 @@ def read_state(target: Target, base_url: str, prov: Provisioned) -> FinalState:
         for part in ("ledger", "orders", "receipts", "tickets", "reviews", "broadcasts"):
             listing = getattr(target.state, part)
             parts[part] = None if listing is None else _listing(client, part, listing)
+        if parts["orders"] is not None and target.states:
+            for o in parts["orders"]:
+                o["state"] = target.state_word(o.get("state"))
         if prov.products:  # this run's namespace: other runs' products are not judged
             for part in ("ledger", "orders"):
                 rows = parts[part]

@@ -22,6 +22,8 @@ from simlive.target.paths import FUNCTIONS
 
 OperationName = Literal[tuple(OPERATIONS)]  # type: ignore[valid-type]
 RoleName = Literal["buyer", "merchant", "agent", "admin", "none"]
+# the order states the checker reads (simlive.check.state.FinalState.orders)
+STATE_WORDS = ("placed", "paid", "cancelled", "expired", "delivered")
 STATUS = re.compile(r"^[1-5](\d\d|xx)$")
 
 
@@ -286,6 +288,20 @@ class Target(Model):
             "per operation: its request(s), or 'unsupported'; one left out is unsupported"))
     state: StateMap | None = Field(default=None, description=(
         "how to read the final state, or history-only: decide from the history alone"))
+    sale: Literal["order", "pay"] = Field(default="order", description=(
+        "which operation's ok acknowledges a sale, i.e. takes the stock: order (the "
+        "default), or pay for shops that allocate stock at payment; a flash sale's buyers "
+        "are released on that operation's commit step, the preflight expects the sold-out "
+        "refusal there"))
+    states: dict[Literal[STATE_WORDS], list[str]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description=(
+            "the shop's own order states for the words the checker reads, e.g. {paid: "
+            "[PAID, completed], cancelled: [void]}; a state listed nowhere is kept as it is"))
+    refusals: dict[Literal["return_window_closed"], Match] = Field(
+        default_factory=dict, description=(
+            "answers that are a refusal the rules must recognise, by meaning: "
+            "return_window_closed (open_ticket refusing a return as too late, for "
+            "returns.seven-day), e.g. {status: [422], when: \"code == 'late'\"}"))
     hooks: str | None = Field(default=None, pattern=r"^[^:]+:[A-Za-z_]\w*$", description=(
         "a Python hook class: module.path:ClassName, or file.py:ClassName (a file beside "
         "the target file)"))
@@ -316,6 +332,13 @@ class Target(Model):
     @property
     def unsupported(self) -> list[str]:
         return [n for n in OPERATIONS if not self.supports(n)]
+
+    def state_word(self, shop_state: Any) -> Any:
+        """The checker's word for one of the shop's order states (``states``)."""
+        for word, names in self.states.items():
+            if shop_state in names:
+                return word
+        return shop_state
 
     def credential(self, role: str) -> Credential | None:
         return self.auth.get(role) if role in ROLES else None  # type: ignore[call-overload]

@@ -66,9 +66,14 @@ def test_load_on_oscar_gives_a_verdict_for_every_rule_it_supports(oscar: Any,
             assert v["status"] == "unknown", v
             assert "does not support" in v["evidence"], v
     # the stock rules and the receipts are decided on Oscar, as found (never unknown)
-    for rid in ("stock.no-oversell", "stock.display-matches", "stock.ledger-balances",
-                "evidence.receipt"):
+    for rid in ("stock.no-oversell", "stock.display-matches", "evidence.receipt"):
         assert verdicts[rid]["status"] in ("pass", "fail"), verdicts[rid]
+    # Oscar's ledger reads remaining from num_allocated, the counter sold is read from:
+    # the books balance by construction, so a pass would not be earned
+    ledger = verdicts["stock.ledger-balances"]
+    assert ledger["status"] in ("unknown", "fail"), ledger
+    if ledger["status"] == "unknown":
+        assert "by construction" in ledger["evidence"], ledger
     assert verdicts["evidence.receipt"]["measured"]["receipts_read"] > 0
     stats = (tmp_path / "out" / "locust_stats.csv").read_text()
     assert "order POST /api/checkout/" in stats and "read_stock GET" in stats

@@ -38,8 +38,12 @@ products:
   skus:
     - {sku: HOT-1, price: 99, stock: 10, limit: 1}
     - {sku: CASE-1, price: 9, stock: 10}
+  schedule:
+    - {sku: HOT-1, from: 0m, to: 30m, propensity: 0.001/min}
   flash_sales:
     - {sku: HOT-1, at: 10m, duration: 5m, price: 9.9, quantity: 100}
+aftersales:
+  agents: [{from: 0m, to: 30m, agents: 1}]
 load:
   run_time: 12s
   peak_users: 2
@@ -100,7 +104,9 @@ def simlive_release(url: str, buyers: int, workers: int, tmp: Path) -> dict:
            "--host", url, "--out", str(out)]
     if workers:
         cmd += ["--workers", str(workers)]
-    subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if not (out / "verdicts.json").exists():
+        raise SystemExit(f"simlive load failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     (sale,) = json.loads((out / "verdicts.json").read_text())["flash_sales"]
     st = stats(url)
     hot = [k for k in st["max_in_flight"] if k.startswith("HOT-1.") and k in sale["sku"]]

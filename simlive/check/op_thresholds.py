@@ -43,8 +43,10 @@ def judge_operations(ops: list[Op], limits: Iterable[Any], windows: list[tuple[f
     start = load_start(ops)
     out = []
     for lim in limits:
+        # an operation the load interrupted as it stopped says nothing of the shop
         chosen = [op for op in of(ops, _history_name(lim.operation)) if op.process != "setup"
-                  and start is not None and _in_phase(op.start - start, lim.phase, windows)]
+                  and start is not None and _in_phase(op.start - start, lim.phase, windows)
+                  and not (op.value or {}).get("interrupted")]
         if lim.max_ms is not None:
             done = [(op.end - op.start) * 1000 for op in chosen if math.isfinite(op.end)
                     and op.type != INFO]

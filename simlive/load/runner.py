@@ -144,9 +144,12 @@ def write_report(run: LoadRun, result: LoadResult, ops: Ops) -> None:
     from simlive.report.load_plots import load_figures, load_series
 
     start = load_start(ops) or 0.0
+    # an operation the load interrupted when it stopped is neither drawn nor a failure
+    # (its outcome stays unknown for the checker), as the thresholds leave it out
     samples = [(op.start - start, op.end - start, op.type == "info" or (
         op.type == "fail" and not (op.value or {}).get("expected")))
-        for op in ops if op.process != "setup"]
+        for op in ops if op.process != "setup" and op.end != float("inf")
+        and not (op.value or {}).get("interrupted")]
     ls = run.scenario.load
     figures = load_figures(load_series(samples, ls.run_time),
                            flash_windows(run.scenario, ls.run_time))

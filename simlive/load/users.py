@@ -23,6 +23,7 @@ from locust.exception import StopUser
 
 from simlive.load.context import Context
 from simlive.target.client import OK, Answer, OperationClient, OpResult, Prepared, Reading
+from simlive.target.operations import OPERATIONS
 
 KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 _numbers = count(1)
@@ -85,7 +86,26 @@ class SimliveUser(FastHttpUser):
                                    {**prov.context(), "process": self.process},
                                    prov.products, ctx.recorder, self.process, ctx.hooks)
         self.buyer: Any = None
-        self.new_customer()
+        if self.sends_as_buyer():
+            self.new_customer()
+
+    # the operations this role runs; None: every kind (buys, tickets, reviews)
+    operations: tuple[str, ...] | None = None
+
+    def sends_as_buyer(self) -> bool:
+        """Whether any of the role's operations sends a buyer's credentials (a viewer whose
+        reads need none opens no session: hundreds of needless sessions at the peak)."""
+        if self.operations is None:
+            return True
+        target = self.ctx.run.target
+        for name in self.operations:
+            op = target.operation(name)
+            if op is None:
+                continue
+            for step in op.steps:
+                if (step.role or op.role or OPERATIONS[name].role) == "buyer":
+                    return True
+        return False
 
     @property
     def products(self) -> list[str]:
@@ -135,6 +155,8 @@ class SimliveUser(FastHttpUser):
 
 class ViewerUser(SimliveUser):
     """Watches the broadcast, reads the displayed stock, browses the shop."""
+
+    operations = ("watch", "read_stock", "browse")
 
     @task(1)
     def watch(self) -> None:
@@ -266,6 +288,8 @@ class AgentUser(SimliveUser):
 
     fixed_count = 1
     wait_time = between(0.05, 0.2)
+    operations = ("list_tickets", "reply", "start_ticket", "goods_received", "refund_paid",
+                  "resolve")
 
     def _queue(self, state: str) -> list[dict[str, Any]]:
         return _items(self.ops.run("list_tickets", {"state": state}, value=lambda r: None))
@@ -325,6 +349,7 @@ class MonitorUser(SimliveUser):
 
     fixed_count = 1
     wait_time = between(0.05, 0.1)
+    operations = ("true_stock",)
 
     @task
     def truth(self) -> None:

@@ -394,6 +394,11 @@ class OperationClient:
             raise
         except Exception as exc:  # noqa: BLE001 - a hook or a shop's garbage is unknown
             result = self._raised(name, exc)
+        except BaseException:  # the load stopping this user mid-request (GreenletExit)
+            if handle is not None and self.recorder is not None:
+                self.recorder.complete(handle, INFO, {"error": "interrupted: the load "
+                                                      "stopped", "interrupted": True})
+            raise
         self._record(handle, result, value)
         return result
 

@@ -233,3 +233,31 @@ def test_empty_run_is_unknown_not_pass() -> None:
 
     v = check([], FinalState())
     assert Status.PASS not in {x.status for x in v if x.rule_id != "stock.ledger-balances"}
+
+
+def test_oversell_evidence_names_each_figure_and_where_it_came_from() -> None:
+    """It once read 'HOT-1 by 10 (17 sold of 10 in stock)': the 'by' from the ledger, the
+    bracket from the orders."""
+    events, state = _run()
+    led = dict(state.ledger[0])
+    led["sold"] += 3
+    (v,) = [x for x in check(events, dataclasses.replace(state, ledger=[led]))
+            if x.rule_id == "stock.no-oversell"]
+    supply = int(led["initial"]) + int(led.get("restocked") or 0)
+    assert (f"{led['sku']} by 3 unit(s) (the ledger: {led['sold']} sold + {led['reserved']} "
+            f"reserved of {supply} supplied") in v.evidence, v.evidence
+    assert "the history:" in v.evidence and "acknowledged sold" in v.evidence
+
+
+def test_a_ledger_without_reserved_counts_it_zero() -> None:
+    """A target's ledger may leave a column out (target init and the README say it counts
+    0): it was a KeyError and both stock rules unknown."""
+    events, state = _run()
+    rows = []
+    for r in state.ledger:
+        row = {k: v for k, v in r.items() if k != "reserved"}
+        row["sold"] = int(r["sold"]) + int(r["reserved"])  # the shop counts them as sold
+        rows.append(row)
+    verdicts = _statuses(check(events, dataclasses.replace(state, ledger=rows)))
+    assert verdicts["stock.no-oversell"] is Status.PASS
+    assert verdicts["stock.ledger-balances"] is Status.PASS

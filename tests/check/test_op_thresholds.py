@@ -61,3 +61,18 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
         "goods_received, refund_paid, resolve, close_ticket, review, delete_review, "
         "list_reviews, read_review, read_ticket, end_broadcast, read_replay, settle or "
         "teardown; found 'ordr'"]
+
+
+def test_operations_the_load_interrupted_as_it_stopped_are_not_failures() -> None:
+    """Locust stopping a user mid-request records it interrupted (outcome unknown to the
+    checker): no failure for a threshold, as none for the load report's plot."""
+    base = [Op("u", "pay", {}, "ok", {}, 100.0 + i, 100.1 + i) for i in range(4)]
+    cut = Op("u", "pay", {}, "info", {"error": "interrupted: the load stopped",
+                                      "interrupted": True}, 104.0, 104.2)
+    (r,) = judge_operations(Ops([*base, cut]), [Limit(operation="pay", max_failure_ratio=0)],
+                            windows=[], run_time=5.0)
+    assert r.passed and r.measured == 0
+    lost = Op("u", "pay", {}, "info", {"error": "no answer"}, 104.0, 104.2)
+    (r,) = judge_operations(Ops([*base, lost]), [Limit(operation="pay", max_failure_ratio=0)],
+                            windows=[], run_time=5.0)
+    assert not r.passed and r.measured == pytest.approx(1 / 5)

@@ -44,6 +44,33 @@ def test_clean_run_passes_every_rule_and_writes_reports(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
 
 
+def test_a_recheck_from_the_host_gives_the_load_runs_own_verdicts(tmp_path: Path) -> None:
+    """``simlive check --host`` reads the state as the run did (its run id, products and
+    broadcast from run.json): it once rendered {{ run_id }} empty and judged every run's
+    orders, saying "38 acknowledged order(s) missing" where the run said 4."""
+    from simlive.service.harness import ServiceProcess
+
+    out = tmp_path / "out"
+    with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
+                        payment_timeout=1.0, sweep_interval=0.5) as svc:
+        token = svc.token("admin")
+        for run in ("first", "second"):  # a second run in the same shop: other orders
+            done = simlive("load", str(SCENARIO), "--host", svc.base_url, "--admin-token",
+                           token, "--settle", "2", "--out", str(tmp_path / run))
+            assert done.returncode in (0, 1), done.stderr[-3000:]
+        out = tmp_path / "first"
+        again = simlive("check", "--history", str(out / "history.jsonl"), "--target",
+                        "reference", "--host", svc.base_url, "--admin-token", token,
+                        "--json", str(tmp_path / "again.json"))
+    assert again.returncode in (0, 1), again.stderr[-3000:]
+    run = json.loads((out / "verdicts.json").read_text())["verdicts"]
+    rechecked = json.loads((tmp_path / "again.json").read_text())["verdicts"]
+    assert {v["id"]: v["status"] for v in rechecked} == {v["id"]: v["status"] for v in run}
+    for a, b in zip(run, rechecked, strict=True):
+        if a["id"].startswith("stock."):
+            assert a["measured"] == b["measured"], (a, b)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", list(Fault), ids=[f.value for f in Fault])
 def test_each_fault_fails_exactly_its_rule(tmp_path: Path, fault: Fault) -> None:

@@ -63,6 +63,7 @@ def test_the_bundled_flash_sale_catches_the_lost_update_every_time(tmp_path: Pat
         assert "ZeroDivisionError" not in done.stderr
         spawned = re.findall(r'"(\w+User|ArrivalDriver)": (\d+)', done.stderr)
         counts = dict(spawned)
+        assert int(counts["ViewerUser"]) > 0 and int(counts["BuyerUser"]) > 0, spawned
         for cls in ("ArrivalDriver", "MonitorUser", "AftersalesUser", "AgentUser",
                     "ReviewerUser"):
             assert counts.get(cls, "0") == "0", (cls, spawned)

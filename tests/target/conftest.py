@@ -20,8 +20,10 @@ import pytest
 
 
 class MiniShop:
-    def __init__(self, oversell: bool = False) -> None:
+    def __init__(self, oversell: bool = False, buy_delay: float = 0.0) -> None:
         self.oversell = oversell
+        self.buy_delay = buy_delay  # each purchase takes this long: concurrent arrivals
+        self.payments: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.stock: dict[str, int] = {}
         self.orders: list[dict[str, Any]] = []
@@ -98,6 +100,7 @@ class MiniShop:
                     if not session:
                         self._send(200, {"errors": [{"message": "no session"}]})
                         return
+                    time.sleep(shop.buy_delay)
                     with shop.lock:
                         left = shop.stock.get(v["sku"], 0)
                         if left < int(v["quantity"]) and not shop.oversell:
@@ -108,6 +111,14 @@ class MiniShop:
                                                 "session": session})
                             out = {"order": {"id": len(shop.orders)}, "errors": []}
                     self._send(200, {"data": {"buy": out}})
+                elif "pay" in q:  # paying an order: which session pays which order
+                    with shop.lock:
+                        order = next((o for o in shop.orders if o["id"] == v.get("order")),
+                                     None)
+                        shop.payments.append({"order": v.get("order"),
+                                              "session": self.headers.get("X-Session"),
+                                              "ordered_by": order and order["session"]})
+                    self._send(200, {"data": {"pay": {"ok": order is not None}}})
                 else:
                     self._send(200, {"errors": [{"message": "unknown query"}]})
 
@@ -162,6 +173,7 @@ operations:
     extract: {product_id: data.create.id}
   read_stock:
     scope: product
+    role: none                     # anyone may read the stock: viewers open no session
     method: POST
     url: /graphql
     json: {query: "query stock", variables: {sku: "{{ sku }}"}}
@@ -182,7 +194,7 @@ operations:
     ok: {status: [200], when: "data.buy.order != null"}
     fail: {status: [200], when: "length(data.buy.errors || `[]`) > `0`"}
     extract: {order_id: data.buy.order.id}
-  browse: {method: GET, url: /garbage, ok: {status: [200], when: "items"}}
+  browse: {method: GET, url: /garbage, role: none, ok: {status: [200], when: "items"}}
   read_receipt: {method: GET, url: /boom, extract: {receipt_no: number}}
   teardown: {method: POST, url: /teardown, role: admin, json: {run: "{{ run_id }}"}}
 state: history-only

@@ -56,6 +56,11 @@ def test_history_only_shop_is_judged_from_the_history(mini_shop: Any, mini_targe
         if o.f == "order" and o.type == "ok":
             placed[o.value["order_id"]] = o.process
     assert placed and len(sessions) > 1
+    # viewers read the stock and browse with no credentials: they open no session (184
+    # needless start_session calls timed out at 300 users before)
+    viewers = {o.process for o in ops if "-viewer-" in o.process}
+    assert viewers and not [o for o in ops if o.f == "start_session"
+                            and "-viewer-" in o.process]
     for order in mini_shop.orders:
         assert order["session"] in sessions[placed[order["id"]]], order
     # SKUs carry this run's id: a second run on the same live shop does not collide
@@ -81,3 +86,36 @@ def test_overselling_shop_fails_no_oversell_from_the_history(overselling_shop: A
     assert rule["status"] == "fail", rule
     assert rule["measured"]["oversold_units"] > 0
     assert "sold of" in rule["evidence"] and "declared" in rule["evidence"]
+
+
+PAY = """\
+  pay:
+    method: POST
+    url: /graphql
+    json: {query: "mutation pay", variables: {order: "{{ order_id }}"}}
+    ok: {status: [200], when: "data.pay.ok"}
+"""
+
+
+def test_each_profile_arrival_pays_with_the_session_it_ordered_with(mini_target: Any,
+                                                                    tmp_path: Path) -> None:
+    """Under --profile, concurrent arrivals of one driver once shared one session: one
+    order's steps went out with different sessions (86 orders, 60 distinct tokens paying).
+    Each arrival is now its own customer."""
+    from target.conftest import MINI_TARGET, MiniShop
+
+    path, tokens = mini_target
+    path.write_text(MINI_TARGET.replace("operations:\n", "operations:\n" + PAY, 1))
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("operations: {order: 40}\n")
+    with MiniShop(oversell=True, buy_delay=0.05) as shop:  # purchases overlap; never sold out
+        done = subprocess.run([sys.executable, "-m", "simlive.cli", "load", str(SCENARIO),
+                               "--target", str(path), "--host", shop.url, "--token-file",
+                               str(tokens), "--profile", str(profile), "--out",
+                               str(tmp_path / "out")], capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        payments = list(shop.payments)
+    assert (tmp_path / "out" / "verdicts.json").exists(), done.stderr[-3000:]
+    assert len(payments) >= 10, (len(payments), done.stderr[-2000:])
+    mixed = [p for p in payments if p["session"] != p["ordered_by"]]
+    assert not mixed, mixed[:3]

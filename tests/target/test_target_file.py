@@ -80,8 +80,8 @@ def test_json_schema_validates_the_shipped_targets(invoke: Callable[..., Result]
      "jmespath expression: Incomplete expression:); found {'order_id': 'id['}"),
     (('"{{ sku }}"', '"{{ skew }}"'),
      "shop.yaml:7: operations.order.url: expected placeholders from: broadcast_id, key, "
-     "limit, marker, name, price, price_cents, process, product, product_id, quantity, run_id, sku, "
-     "slug, stock; found {{ skew }}"),
+     "limit, marker, name, price, price_cents, process, product, product_id, quantity, "
+     "run_id, sku, slug, stock; found {{ skew }}"),
     (("{from: token-file}", "{from: create_users}"),
      "shop.yaml:3: auth.buyer.from: expected an operation the file maps (create_users is "
      "not in operations); found create_users"),

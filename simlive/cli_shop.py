@@ -76,7 +76,8 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
               default=None, help="A load profile from 'simlive plan --emit-load-profile': "
                                  "hold each operation's planned rate (open model).")
 @click.option("--dry-run", is_flag=True,
-              help="Print the requests of one journey (setup, a buyer, an agent, ...) "
+              help="Print the preflight's journey (setup, each operation once as the "
+                   "load runs them, the flash sale's commit step) with whole bodies, "
                    "without sending anything.")
 @_junit_option
 @_friendly
@@ -156,16 +157,23 @@ def _dry_run(run: Any) -> None:
 
     sent, stop = dry_run(run.target, run.run_id, run.tokens,
                          scenario_products(run.scenario, run.run_id))
-    table = Table(title=f"Dry run of {run.target.name}: the preflight journey, nothing sent",
+    table = Table(title=f"Dry run of {run.target.name}: the preflight journey (each operation "
+                        "once, as the load runs them), nothing sent",
                   title_justify="left")
     for col in ("operation", "request", "headers"):
         table.add_column(col, overflow="fold")
     marker = run.target.marker.header
     for req in sent:
         shown = {k: v for k, v in req.headers.items() if k != marker}
-        table.add_row(req.name.split(" ")[0], req.describe(),
+        table.add_row(req.name.split(" ")[0], req.describe(full=True),
                       ", ".join(f"{k}: {v}" for k, v in shown.items()) or "-")
     _console().print(table)
+    op = run.target.operation("pay" if run.target.sale == "pay" else "order")
+    if op is not None and run.scenario.products.flash_sales:
+        n = op.commit_index + 1
+        click.echo(f"each flash sale's buyers run {run.target.sale}'s steps before step {n} "
+                   f"ahead and are released together on step {n} ({op.steps[n - 1].method} "
+                   f"{op.steps[n - 1].url}; commit: in the target file)")
     click.echo(f"{len(sent)} request(s) would be sent, each with the header "
                f"{marker}: <run id>; the load repeats the load-phase ones along the "
                f"scenario's shape ({run.scenario.load.peak_users} users at the peak, "

@@ -123,6 +123,8 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
     sales = read_flash_reports(run.history_dir, run.scenario.load.flash_sale_spread)
     verdicts = earned(with_contention(verdicts, sales), run.target)
     notes = shortfall_warnings(rates) + [w for r in sales for w in r.warnings]
+    if run.profile:
+        notes += profile_reach(run, verdicts)
     result = LoadResult(verdicts, thresholds, out, notes=notes, rates=rates,
                         flash_sales=sales)
     write_json(out / "verdicts.json", {
@@ -313,6 +315,32 @@ def rate_table(rows: list[RateRow]) -> Any:
                       f"{r.achieved_rate:.1f}", f"{r.target:.0f}", str(r.achieved),
                       str(r.dropped), f"[{style}]{'yes' if r.kept_up else 'NO'}[/]")
     return table
+
+
+# what runs beside a profile's arrival drivers: the agents, the stock monitor, setup and
+# closing, and flash-sale buyers
+_BESIDE_PROFILE = {"list_tickets", "reply", "start_ticket", "goods_received", "refund_paid",
+                   "resolve", "true_stock", "order", "pay", "end_broadcast", "read_replay"}
+
+
+def profile_reach(run: LoadRun, verdicts: list[Verdict]) -> list[str]:
+    """A profile drives only its operations: say which rules that leaves unknown and why,
+    rather than an unexplained exit 1."""
+    from simlive.check.needs import NEEDS
+
+    driven = set(run.profile or {}) | _BESIDE_PROFILE
+    out = []
+    for v in verdicts:
+        if v.status is not Status.UNKNOWN:
+            continue
+        missing = [o for o in NEEDS[v.rule_id].ops + NEEDS[v.rule_id].instead
+                   if o not in driven and run.target.supports(o)]
+        if missing:
+            out.append(f"{v.rule_id} is unknown: --profile drives only "
+                       f"{', '.join(sorted(run.profile or {}))} (with the agents and the stock "
+                       f"monitor), not {', '.join(missing)}; add them to the profile or run "
+                       "without --profile to judge it")
+    return out
 
 
 def flash_table(reports: list[FlashSaleReport]) -> Any:

@@ -72,13 +72,16 @@ class Prepared:
     json_body: Any = None
     form: dict[str, Any] | None = None
 
-    def describe(self) -> str:
+    def describe(self, full: bool = False) -> str:
+        """Method, URL and body in one line; the body cut at 200 characters unless
+        ``full`` (a dry run shows what would be sent, all of it)."""
         body = self.json_body if self.json_body is not None else self.form
         text = f"{self.method} {self.url}"
         if self.params:
             text += "?" + "&".join(f"{k}={v}" for k, v in self.params.items())
         if body is not None:
-            text += " " + json.dumps(body, separators=(",", ":"))[:200]
+            shown = json.dumps(body, separators=(",", ":"))
+            text += " " + (shown if full else shown[:200])
         return text
 
 

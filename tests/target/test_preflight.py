@@ -56,7 +56,8 @@ def test_dry_run_prints_the_journey_and_sends_nothing() -> None:
     done = simlive("load", str(SCENARIO), "--host", f"http://127.0.0.1:{port}", "--dry-run")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "the preflight journey, nothing sent" in out
+    assert "the preflight journey (each operation once, as the load runs them), nothing sent" in out
+    assert "released together on step 1 (POST /orders" in out
     assert "POST /orders" in out and '{"sku":"HOT-1.' in out  # rendered bodies
     assert "POST /orders/<order_id>/pay" in out
     assert "Authorization: Bearer <buyer-token>" in out  # credentials masked

@@ -277,8 +277,10 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
             raise UsageError(f"no run.json beside {history}: reading the state from --host "
                              "needs the run's id and products (keep the folder simlive load "
                              "wrote, or give --state)")
+        fresh = {r: t for r, t in tokens.items()  # a login's token is the run's own
+                 if getattr(tgt.credential(r), "source", None) != "login"}
         prov = Provisioned(prov.run_id, prov.broadcast_id, prov.products,
-                           {**prov.tokens, **tokens}, prov.flash_sales)
+                           {**prov.tokens, **fresh}, prov.flash_sales, prov.logins)
         state = read_state(tgt, host or "", prov)
     verdicts = stored_verdicts(history, state, sc, tgt.unsupported, run, tgt)
     if json_path:

@@ -71,7 +71,8 @@ class Buyer:
                   for role, pool in prov.tokens.items()}
         self.ops = OperationClient(run.target, LocustTransport(self.session), tokens,
                                    {**prov.context(), "process": self.process},
-                                   prov.products, ctx.recorder, self.process, ctx.hooks)
+                                   prov.products, ctx.recorder, self.process, ctx.hooks,
+                                   logins=prov.logins)
         self.buyer: Any = number
         self.armed: ArmedRequest | None = None
         self.staged: Staged | None = None

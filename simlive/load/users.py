@@ -84,7 +84,8 @@ class SimliveUser(FastHttpUser):
                   for role, pool in prov.tokens.items()}
         self.ops = OperationClient(run.target, LocustTransport(self.client), tokens,
                                    {**prov.context(), "process": self.process},
-                                   prov.products, ctx.recorder, self.process, ctx.hooks)
+                                   prov.products, ctx.recorder, self.process, ctx.hooks,
+                                   logins=prov.logins)
         self.buyer: Any = None
         if self.sends_as_buyer():
             self.new_customer()

@@ -212,8 +212,11 @@ class OperationClient:
                  context: Mapping[str, Any] | None = None,
                  products: Mapping[str, Mapping[str, Any]] | None = None,
                  recorder: Recording | None = None, process: str = "setup",
-                 hooks: Any = None) -> None:
+                 hooks: Any = None,
+                 logins: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.target = target
+        # role -> token -> "username:password" it was logged in with (auth from: login)
+        self.logins = {r: dict(m) for r, m in (logins or {}).items()}
         self.transport = transport
         self.tokens = dict(tokens)
         self.context = dict(context or {})
@@ -238,9 +241,14 @@ class OperationClient:
         ctx.update(args)
         return ctx
 
+    @staticmethod
+    def role_of(op: Operation, step: Request, name: str, as_role: str | None = None) -> str:
+        """Whose credentials a step sends."""
+        return step.role or op.role or as_role or OPERATIONS[name].role
+
     def prepare(self, op: Operation, step: Request, name: str, ctx: Mapping[str, Any],
                 as_role: str | None = None) -> Prepared:
-        role = step.role or op.role or as_role or OPERATIONS[name].role
+        role = self.role_of(op, step, name, as_role)
         headers = {self.target.marker.header: str(render(self.target.marker.value, ctx))}
         if role != "none":
             headers.update(auth_headers(self.target.credential(role), self.tokens.get(role)))
@@ -286,6 +294,9 @@ class OperationClient:
             except TemplateError as exc:
                 return OpResult(FAIL, result.fields, 0, f"{name}: {exc}", result.requests)
             ans = self.transport.send(req, partial(read_answer, step))
+            if ans.status == 401 and self.relogin(self.role_of(op, step, name, as_role)):
+                req = self.prepare(op, step, name, ctx, as_role)  # once, with the new token
+                ans = self.transport.send(req, partial(read_answer, step))
             reading = read_answer(step, ans)  # pure: the same reading the transport used
             if getattr(self.transport, "dry", False):  # a dry run walks every step
                 reading = Reading(OK, True, "dry run")
@@ -315,6 +326,29 @@ class OperationClient:
         result.fields.update(got)
         ctx.update(got)
         return None
+
+    def log_in(self, role: str, credential: str) -> OpResult:
+        """The ``login`` operation for ``credential`` ('username:password'); on success the
+        role's token is the one it extracted."""
+        user, _, password = credential.partition(":")
+        res = self.execute("login", {"username": user, "password": password})
+        token = res.fields.get("token")
+        if res.ok and token:
+            self.tokens[role] = str(token)
+            self.logins.setdefault(role, {})[str(token)] = credential
+        return res
+
+    def relogin(self, role: str) -> bool:
+        """After a 401 to a role whose token came from logging in: log in again (once per
+        answer); True if a new token is in place."""
+        cred = self.target.credential(role)
+        if cred is None or cred.source != "login" or not self.target.supports("login"):
+            return False
+        credential = self.logins.get(role, {}).get(self.tokens.get(role) or "")
+        if credential is None:
+            return False
+        old = self.tokens.get(role)
+        return self.log_in(role, credential).ok and self.tokens.get(role) != old
 
     # --- staged: every step before the commit now, the commit when released ---------------
 

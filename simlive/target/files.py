@@ -77,7 +77,7 @@ def cross_check(target: Target) -> list[tuple[str, str, str]]:
                                 f"{{{{ {u} }}}}"))
             known |= set(step.extract)
     for role, cred in target.auth.items():
-        if cred.source in ("create_users", "start_session") and not target.supports(
+        if cred.source in ("create_users", "start_session", "login") and not target.supports(
                 cred.source):
             out.append((f"auth.{role}.from", f"an operation the file maps ({cred.source} is "
                         "not in operations)", cred.source))

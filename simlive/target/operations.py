@@ -36,6 +36,10 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("create_users", "admin", "setup",
               "mint accounts of a role (for roles whose tokens come from the shop)",
               ("role", "count"), ("tokens",)),
+    Operation("login", "none", "setup",
+              "exchange a username and password (auth from: login) for the token later "
+              "calls send; run again once when a call answers 401",
+              ("username", "password"), ("token",)),
     Operation("start_session", "none", "setup",
               "open an anonymous session; the shop hands back the token later calls send",
               (), ("token",)),

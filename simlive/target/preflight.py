@@ -297,6 +297,7 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
     from simlive.target.provision import (
         HttpxTransport,
         Provisioned,
+        log_in_all,
         new_run_id,
         read_state,
         static_tokens,
@@ -313,14 +314,20 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
     except httpx.HTTPError as exc:
         transport.close()
         raise UsageError(f"cannot reach {host}: {type(exc).__name__}: {exc}") from None
-    client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
+    try:
+        logins = log_in_all(target, transport, tokens)
+    except Exception:
+        transport.close()
+        raise
+    client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items() if t},
                              {"run_id": run_id, "marker": run_id, "broadcast_id": None,
                               "process": "setup"},
-                             products)
+                             products, logins=logins)
 
     def state() -> tuple[dict[str, int], list[dict[str, Any]] | None]:
         prov = Provisioned(run_id, client.context.get("broadcast_id"), products,
-                           {r: [t] for r, t in client.tokens.items() if t})
+                           {r: [t] for r, t in client.tokens.items() if t},
+                           logins=client.logins)
         st = read_state(target, host, prov)
         return ({part: len(getattr(st, part)) for part in ("ledger", "orders", "receipts",
                                                            "tickets", "reviews", "broadcasts")

@@ -87,6 +87,9 @@ class Provisioned:
     products: dict[str, dict[str, Any]]
     tokens: dict[str, list[str]]
     flash_sales: list[dict[str, Any]] = field(default_factory=list)  # FlashSalePlan dicts
+    # auth from: login: role -> token -> the 'username:password' it came from (a 401 logs
+    # in again)
+    logins: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,12 +162,13 @@ def static_tokens(target: Target, given: dict[str, list[str]]) -> dict[str, list
         cred = target.credential(role)
         if cred is None or cred.source in ("none", "create_users", "start_session"):
             continue
+        what = "'username:password'" if cred.source == "login" else "token"
         if cred.source == "env":
             found = env_tokens(cred.env or "")
             if not found:
                 raise UsageError(f"the target's {role} credentials come from the environment "
-                                 f"variable {cred.env}, which holds no token (set it: tokens "
-                                 f"separated by commas)")
+                                 f"variable {cred.env}, which holds no {what} (set it: "
+                                 f"{what}s separated by commas)")
         else:
             key = cred.key or role
             found = given.get(key, [])
@@ -173,11 +177,39 @@ def static_tokens(target: Target, given: dict[str, list[str]]) -> dict[str, list
                        if given else "no token file was given")
                 raise UsageError(
                     f"the target's {role} credentials come from the token file's key "
-                    f"{key!r}, which holds no token ({has}; give --token-file"
+                    f"{key!r}, which holds no {what} ({has}; give --token-file"
                     f"{' or --admin-token' if role == 'admin' else ''}, or set auth.{role}."
                     f"key in the target)")
         out[role] = found
     return out
+
+
+def log_in_all(target: Target, transport: Any, tokens: dict[str, list[str]],
+               recorder: Recording | None = None) -> dict[str, dict[str, str]]:
+    """Roles whose credentials come from logging in: each 'username:password' in
+    ``tokens`` is exchanged for a token in place; returns role -> token -> credential,
+    for logging in again on a 401."""
+    client = OperationClient(target, transport, {}, {"run_id": "", "marker": "",
+                                                     "broadcast_id": None,
+                                                     "process": "setup"},
+                             recorder=recorder, process="setup")
+    logins: dict[str, dict[str, str]] = {}
+    for role in ROLES:
+        cred = target.credential(role)
+        if cred is None or cred.source != "login":
+            continue
+        minted = []
+        for credential in tokens.get(role, []):
+            if ":" not in credential:
+                raise UsageError(f"the target's {role} credentials log in: expected "
+                                 f"'username:password' entries; found one without ':'")
+            res = client.log_in(role, credential)
+            if not res.ok or not res.fields.get("token"):
+                raise _failed(f"login ({role}, {credential.partition(':')[0]})", res)
+            minted.append(str(res.fields["token"]))
+        tokens[role] = minted
+        logins[role] = client.logins.get(role, {})
+    return logins
 
 
 def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
@@ -188,10 +220,11 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
     tokens = static_tokens(target, given_tokens)
     products = scaled_products(scenario, scenario.load.max_stock, run_id)
     try:
+        logins = log_in_all(target, transport, tokens, recorder)
         admin = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
                                 {"run_id": run_id, "marker": run_id, "broadcast_id": None,
-                              "process": "setup"},
-                                recorder=recorder, process="setup")
+                                 "process": "setup"},
+                                recorder=recorder, process="setup", logins=logins)
         for role in ROLES:
             cred = target.credential(role)
             if cred is None or cred.source != "create_users":
@@ -238,7 +271,7 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
                 res = admin.run("start_broadcast", {"broadcast_id": broadcast_id})
                 if not res.ok:
                     raise _failed("start_broadcast", res)
-        return Provisioned(run_id, broadcast_id, products, tokens)
+        return Provisioned(run_id, broadcast_id, products, tokens, logins=logins)
     finally:
         transport.close()
 
@@ -247,7 +280,8 @@ def admin_client(target: Target, base_url: str, prov: Provisioned,
                  recorder: Recording | None = None) -> tuple[OperationClient, HttpxTransport]:
     transport = HttpxTransport(base_url, max(30.0, target.timeout))
     client = OperationClient(target, transport, {r: t[0] for r, t in prov.tokens.items() if t},
-                             prov.context(), prov.products, recorder, "setup")
+                             prov.context(), prov.products, recorder, "setup",
+                             logins=prov.logins)
     return client, transport
 
 
@@ -286,15 +320,23 @@ def teardown(target: Target, base_url: str, prov: Provisioned, recorder: Recordi
 
 
 def _listing(client: OperationClient, part: str, listing: Listing) -> list[dict[str, Any]]:
+    """Every record of a paged listing, by the listing's ``paging``: a cursor the answer
+    names (``next``), page numbers, or an offset."""
     from simlive.target.schema import Operation
 
     op = Operation(steps=[listing.request])
     out: list[dict[str, Any]] = []
     page = listing.first_page
+    if page is None and listing.paging == "page":
+        page = 1
+    offset = int(listing.first_page or 0) if listing.paging == "offset" else 0
     for _ in range(listing.max_pages):
-        ctx = {**client.context, "page": page}
+        ctx = {**client.context, "page": page, "offset": offset, "limit": listing.limit}
         req = client.prepare(op, listing.request, f"state.{part}", ctx, "admin")
         ans = client.transport.send(req, partial(read_answer, listing.request))
+        if ans.status == 401 and client.relogin(listing.request.role or "admin"):
+            req = client.prepare(op, listing.request, f"state.{part}", ctx, "admin")
+            ans = client.transport.send(req, partial(read_answer, listing.request))
         reading = read_answer(listing.request, ans)
         if reading.outcome != OK:
             raise ServiceError(f"reading the final state ({part}): {req.method} {req.url} -> "
@@ -309,6 +351,11 @@ def _listing(client: OperationClient, part: str, listing: Listing) -> list[dict[
             for name, expr in listing.fields.items():
                 rec[name] = search(expr, it)
             out.append(rec)
+        if listing.paging != "next":
+            if not items or (listing.limit is not None and len(items) < listing.limit):
+                return out
+            page, offset = (page + 1 if isinstance(page, int) else page), offset + len(items)
+            continue
         if listing.next is None:
             return out
         nxt = search(listing.next, body)

@@ -190,12 +190,15 @@ class Operation(Model):
 class Credential(Model):
     """Where one role's credentials come from and how each request carries them."""
 
-    source: Literal["token-file", "env", "create_users", "start_session", "none"] = Field(
+    source: Literal["token-file", "env", "create_users", "start_session", "login",
+                    "none"] = Field(
         default="token-file", alias="from", description=(
             "token-file: the --token-file key (default: the role's name); env: an "
             "environment variable (tokens separated by commas); create_users: minted at "
             "setup by that operation; start_session: each Locust user opens its own "
-            "anonymous session; none: no credentials"))
+            "anonymous session; login: the login operation exchanges each 'username:password' "
+            "of the token file's key (or of env) for a token, and again once on a 401; "
+            "none: no credentials"))
     key: str | None = Field(default=None, description="token-file key (default: the role)")
     env: str | None = Field(default=None, description="environment variable name")
     scheme: Literal["bearer", "header", "cookie"] = Field(default="bearer", description=(
@@ -229,6 +232,13 @@ class Listing(Model):
     items: str = Field(default="@", description="JMESPath to the list of records in a page")
     next: str | None = Field(default=None, description=(
         "JMESPath to the value of {{ page }} for the next request; null ends"))
+    paging: Literal["next", "page", "offset"] = Field(default="next", description=(
+        "next: {{ page }} is what `next` reads from each answer (a cursor); page: "
+        "{{ page }} counts 1, 2, 3 ... (first_page to start elsewhere); offset: {{ offset }} "
+        "counts the records read so far and {{ limit }} is `limit`; page and offset end at "
+        "an empty page or one shorter than `limit`"))
+    limit: int | None = Field(default=None, ge=1, le=1_000_000, description=(
+        "records per page: {{ limit }} in the request; a shorter page is the last"))
     first_page: Any = Field(default=None, description="{{ page }} in the first request")
     fields: dict[str, str] = Field(default_factory=dict, description=(
         "simlive field -> JMESPath over one record; other keys are kept as they are"))

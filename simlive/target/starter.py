@@ -30,7 +30,12 @@ auth:                  # per role: where the token comes from and how it is sent
   #   {from: env, env: SHOP_TOKEN}                       tokens separated by commas
   #   {from: create_users, count: 200, account: customer} minted by create_users
   #   {from: start_session, scheme: header, name: Session-Id}  an anonymous session per user
+  #   {from: login}            the login operation, for each "username:password" of the
+  #                            token file's key (or env); again once on a 401
   #   scheme: bearer (default) | header (name, prefix: "Token ") | cookie (name)
+sale: order            # or pay: the operation whose ok takes the stock (many shops: pay)
+# states: {paid: [PAID, completed], cancelled: [void]}   # your order states, our words
+# refusals: {return_window_closed: {status: [422], when: "code == 'too_late'"}}
 
 operations:
 """
@@ -49,6 +54,8 @@ EXAMPLES = {
     extract: {stock: stock}
 """,
     "order": """\
+    commit: 2                       # the step that takes the stock (default: the last);
+                                    # flash-sale buyers run the steps before it ahead
     steps:                          # several requests; fields carry to the next step
       - method: POST
         url: /api/basket/items
@@ -71,7 +78,8 @@ state: history-only    # or a listing per part, for example:
 #   ledger:                        # per product: sku, initial, restocked, sold, reserved,
 #     request: {method: GET, url: /api/admin/stock, role: admin}   # remaining, released,
 #     items: items                 # returned (a field left out counts 0)
-#     next: next_page              # the next {{ page }}; null ends
+#     next: next_page              # the next {{ page }}; null ends (or paging: page |
+#                                  # offset, with limit: {{ page }}, {{ offset }}, {{ limit }})
 #     fields: {sku: code, initial: stock_initial, remaining: stock_left}
 #   orders:                        # id, sku, quantity, state, created_at, paid_at, ...
 #   receipts:                      # order_id, receipt_no, issued_at, retain_until

@@ -25,6 +25,7 @@ from gevent.pool import Pool
 from locust import constant, task
 
 from simlive.load.curve import Curve
+from simlive.load.relay import report_file
 from simlive.load.shortfall import curve_grid
 from simlive.load.users import KINDS, SimliveUser
 
@@ -92,11 +93,11 @@ class ArrivalDriver(SimliveUser):
             # at least 2 ms between looks: a fast stream fires its arrivals in small bursts
             gevent.sleep(max(0.002, min(0.05, (1.0 - credit) / rate)) if rate > 1e-9
                          else 0.05)
-        pool.join(timeout=run.target.timeout + 1)
-        path = run.history_dir / f"arrivals-{self.ctx.tag}-{self.index}.json"
-        path.write_text(json.dumps({"operation": self.stream, "scheduled": scheduled,
-                                    "dropped": dropped, "peak_rate": peak,
-                                    "seconds": time.monotonic() - t0}), encoding="utf-8")
+        pool.join(timeout=run.request_timeout + 1)
+        report_file(self.environment, f"arrivals-{self.ctx.tag}-{self.index}.json",
+                    json.dumps({"operation": self.stream, "scheduled": scheduled,
+                                "dropped": dropped, "peak_rate": peak,
+                                "seconds": time.monotonic() - t0}))
         self.ctx.recorder.flush()
         while True:  # done: wait for the shape to end the test (a stopped user would be
             gevent.sleep(1.0)  # spawned again, and drive its stream twice)

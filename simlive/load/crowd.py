@@ -31,6 +31,7 @@ from locust.contrib.fasthttp import FastHttpSession
 
 from simlive.load.armed import ArmedRequest
 from simlive.load.context import Context
+from simlive.load.relay import report_file
 from simlive.load.users import LocustTransport
 from simlive.target.client import FAIL, OK, OperationClient, OpResult, Staged
 
@@ -231,8 +232,8 @@ class Crowd:
                 "release_at": self.release_at, "buyers": self.count, "rows": rows,
                 "not_prepared": sum(before.values()), "before_commit": before,
                 "late": self.late, "errors": self.errors}
-        path = self.ctx.run.history_dir / f"flash-{self.ctx.tag}-{self.sale['index']}.json"
-        path.write_text(json.dumps(part), encoding="utf-8")
+        report_file(self.environment, f"flash-{self.ctx.tag}-{self.sale['index']}.json",
+                    json.dumps(part))
 
 
 def on_flash(environment: Any, msg: Any, **_: Any) -> None:

@@ -28,6 +28,7 @@ from simlive.load.context import Context
 from simlive.load.crowd import FLASH_MESSAGE, on_flash
 from simlive.load.curve import Curve
 from simlive.load.recorder import Recorder
+from simlive.load.relay import DONE, FILE, HISTORY, STOP, Relay, on_stop, worker_sink
 from simlive.load.run import LoadRun
 from simlive.load.shape import ScenarioShape
 from simlive.load.users import (
@@ -121,7 +122,10 @@ def _open(environment: Any, run: LoadRun) -> None:
     if old is not None:
         old.recorder.close()
     tag = _tag(environment)
-    rec = Recorder(run.history_dir / f"{tag}.jsonl")
+    runner = environment.runner
+    # a worker sends its history to the master (which may be on another machine)
+    sink = worker_sink(runner, tag) if isinstance(runner, WorkerRunner) else None
+    rec = Recorder(run.history_dir / f"{tag}.jsonl", sink=sink)
     environment.simlive = Context(run=run, recorder=rec, tag=tag,
                                   hooks=load_hooks(run.target.hooks))
 
@@ -174,9 +178,18 @@ def _init(environment: Any, **_: Any) -> None:
         environment.simlive_tab = install(environment)
     if run.provisioned is not None and not isinstance(environment.runner, MasterRunner):
         _open(environment, run)
-    if environment.runner is not None and not isinstance(environment.runner, MasterRunner):
-        environment.runner.register_message(FLASH_MESSAGE, on_flash)
-    if isinstance(environment.runner, WorkerRunner):
+    runner = environment.runner
+    if runner is not None and not isinstance(runner, MasterRunner):
+        runner.register_message(FLASH_MESSAGE, on_flash)
+    if isinstance(runner, MasterRunner):  # the workers' histories come here
+        relay = environment.simlive_relay = Relay()
+        runner.register_message(HISTORY, relay.on_history)
+        runner.register_message(FILE, relay.on_file)
+        runner.register_message(DONE, relay.on_done)
+        if run.provisioned is not None:
+            relay.start(run.history_dir)
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(STOP, on_stop)
         def on_run(msg: Any, **_kw: Any) -> None:
             got = LoadRun.from_dict(msg.data)
             environment.simlive_run = got
@@ -214,6 +227,7 @@ def _start(environment: Any, **_: Any) -> None:
         tab.result, tab.run, tab.counts, tab.worker_counts = None, run, {}, {}
     log.info("simlive: run %s set up on %s; output in %s", run_id, host, run.out)
     if isinstance(runner, MasterRunner):
+        environment.simlive_relay.start(run.history_dir)
         runner.send_message(RUN_MESSAGE, run.to_dict())
     else:
         _open(environment, run)
@@ -237,6 +251,11 @@ def _stop(environment: Any, **_: Any) -> None:
     ctx = getattr(environment, "simlive", None)
     if ctx is not None:
         ctx.recorder.flush()
+    relay = getattr(environment, "simlive_relay", None)
+    if relay is not None and isinstance(environment.runner, MasterRunner):
+        # every worker stopped and its history here before the broadcast ends
+        relay.collect(environment.runner, environment.stop_timeout + 30.0)
+        relay.close()
     run = getattr(environment, "simlive_current", None)
     if run is None or isinstance(environment.runner, WorkerRunner):
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,10 +18,17 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class Recorder:
-    def __init__(self, path: str | Path, flush_every: int = 2000) -> None:
+    """``sink``: where flushed lines go instead of the file (a Locust worker sends them to
+    its master, which writes the file: no worker needs the master's folder)."""
+
+    def __init__(self, path: str | Path, flush_every: int = 2000,
+                 sink: Callable[[list[str]], None] | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] | None = self.path.open("a", encoding="utf-8")
+        self.sink = sink
+        self._fh: IO[str] | None = None
+        if sink is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
         self._buf: list[str] = []
         self._n = 0
         self.flush_every = flush_every
@@ -47,7 +55,12 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
-        if self._buf and self._fh is not None:
+        if not self._buf:
+            return
+        if self.sink is not None:
+            lines, self._buf = self._buf, []
+            self.sink(lines)
+        elif self._fh is not None:
             self._fh.write("\n".join(self._buf) + "\n")
             self._fh.flush()
             self._buf.clear()

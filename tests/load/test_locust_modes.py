@@ -120,3 +120,51 @@ def test_sigkill_and_restart_mid_load_keeps_stock_rules(tmp_path: Path) -> None:
     state = FinalState.from_dict(json.loads((out / "state.json").read_text()))
     again = {v.rule_id: v.status for v in check(ops, state)}
     assert again["stock.no-oversell"] is Status.PASS
+
+
+def test_master_and_workers_in_separate_folders_end_with_every_history(tmp_path: Path
+                                                                      ) -> None:
+    """Workers send their history to the master over Locust's messages: the master's run
+    folder ends with every worker's history, the flash sale's reports and the verdicts;
+    the workers' folders stay empty (no copying by hand across machines)."""
+    port = free_port()
+    folders = [tmp_path / name for name in ("master", "worker1", "worker2")]
+    for f in folders:
+        f.mkdir()
+    with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
+                        payment_timeout=1.0, sweep_interval=0.5) as svc:
+        common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host",
+                  svc.base_url, "--scenario", str(SCENARIO)]
+        workers = [subprocess.Popen(common + ["--worker", "--master-host", "127.0.0.1",
+                                              "--master-port", str(port)], cwd=f,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    stdin=subprocess.DEVNULL) for f in folders[1:]]
+        try:
+            done = subprocess.run(common + [
+                "--master", "--headless", "-t", "5s", "--expect-workers", "2",
+                "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                "--admin-token", svc.token("admin"), "--simlive-out", "out"],
+                cwd=folders[0], capture_output=True, text=True, timeout=150,
+                stdin=subprocess.DEVNULL)
+        finally:
+            for w in workers:
+                try:
+                    w.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+                    w.wait()
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    (run,) = (folders[0] / "out").iterdir()
+    histories = sorted((run / "history").glob("w*.jsonl"))
+    assert len(histories) == 2, (sorted(p.name for p in (run / "history").iterdir()),
+                                 done.stderr[-2000:])
+    ops = pair(merge(histories))
+    assert ops and all(op.end != float("inf") for op in ops)  # every operation completed
+    assert {op.process.split("-")[0] for op in ops} == {h.stem for h in histories}
+    # each worker's share of the flash sale's buyers reported through the master
+    assert len(list((run / "history").glob("flash-w*-0.json"))) == 2
+    verdicts = json.loads((run / "verdicts.json").read_text())
+    assert verdicts["flash_sales"][0]["processes"] == 2
+    assert "stock.no-oversell" in done.stdout
+    for f in folders[1:]:
+        assert not list(f.rglob("*.json*")), list(f.rglob("*"))

@@ -244,6 +244,9 @@ def on_flash(environment: Any, msg: Any, **_: Any) -> None:
     data = msg.data
     runner = environment.runner
     sale = next(s for s in ctx.run.provisioned.flash_sales if s["index"] == data["index"])
+    if data.get("hold"):  # the units are on their way: held until the release is known
+        ctx.holds[sale["sku"]] = float("inf")
+        return
     ctx.holds[sale["sku"]] = float(data["release_at"])  # every process, buyers or not
     first, count = data["shares"].get(getattr(runner, "client_id", "local"),
                                        data["shares"].get("local", (0, 0)))

@@ -71,6 +71,10 @@ def coordinate(environment: Any, run: LoadRun, t0: float) -> None:
     try:
         for sale in sorted(prov.flash_sales, key=lambda s: s["opens"]):
             gevent.sleep(max(0.0, t0 + sale["opens"] - ls.flash_sale_lead - time.time()))
+            # first every process holds the SKU back from ordinary buyers, then the units
+            # arrive: none of them is sold before the sale's own buyers are released
+            environment.runner.send_message(FLASH_MESSAGE, {"index": sale["index"],
+                                                            "hold": True})
             supply[sale["sku"]] += int(sale["units"])
             added = add_units(run, sale, supply[sale["sku"]], rec)
             release_at = max(t0 + sale["opens"], time.time() + ls.flash_sale_lead / 2)

@@ -72,6 +72,16 @@ class ComplianceTab:
         rows += [{"item": f"threshold {t.name}", "status": "pass" if t.passed else "fail",
                   "detail": f"measured {t.measured}, limit {t.limit:g}"}
                  for t in res.thresholds]
+        for r in getattr(res, "flash_sales", []):
+            s = r.spread_ms
+            spread = (f"send spread p50/p99/max {s['p50']:.0f}/{s['p99']:.0f}/{s['max']:.0f} ms"
+                      if s else "nothing sent")
+            answers = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items()))
+            rows.append({"item": f"flash sale {r.index + 1} ({r.sku})",
+                         "status": "contended" if r.contended else "not contended",
+                         "detail": f"{r.released} of {r.planned} buyers released on "
+                                   f"{r.units or 'its'} unit(s); {spread}; {r.max_in_flight} "
+                                   f"in flight at once; answers: {answers or '-'}"})
         rows += [{"item": "warning", "status": "generator", "detail": w} for w in res.notes]
         rows.append({"item": "report", "status": f"run {self.run.run_id}",
                      "detail": f"/simlive/report (report.html in {self.run.out})"})

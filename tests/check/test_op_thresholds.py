@@ -55,7 +55,7 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
         "max_failure_ratio, min_rate; found {'operation': 'order', 'max_ms': 300, "
         "'min_rate': 2}",
         "s.yaml:21: load.thresholds.operations[1].operation: expected one of create_users, "
-        "start_session, create_product, set_stock, create_broadcast, add_product, "
+        "login, start_session, create_product, set_stock, create_broadcast, add_product, "
         "start_broadcast, restock, watch, browse, read_stock, true_stock, order, pay, cancel, "
         "deliver, read_receipt, open_ticket, list_tickets, reply, start_ticket, "
         "goods_received, refund_paid, resolve, close_ticket, review, delete_review, "

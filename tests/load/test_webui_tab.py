@@ -63,6 +63,8 @@ def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
                 time.sleep(0.2)
             after = rows(ui)
             assert after["stock.no-oversell"]["status"] == "pass"
+            (sale,) = [k for k in after if k.startswith("flash sale 1 (HOT-1.")]
+            assert "buyers released on" in after[sale]["detail"], after[sale]
             assert after["report"]["detail"].startswith("/simlive/report")
             report = httpx.get(ui + "/simlive/report", timeout=30)
             assert report.status_code == 200 and "simlive report" in report.text

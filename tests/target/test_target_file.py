@@ -35,7 +35,8 @@ operations:
 
 def test_reference_target_maps_the_reference_service() -> None:
     t = load_target("reference")
-    assert t.unsupported == ["start_session", "set_stock", "teardown"]
+    assert t.unsupported == ["login", "start_session", "set_stock", "teardown"]
+    assert t.supports("restock")  # a flash sale's units, at its opening
     assert t.operation("order").steps[0].headers == {"Idempotency-Key": "{{ key }}"}
     assert t.state != "history-only" and t.state.orders.next == "next_after"
 

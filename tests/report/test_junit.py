@@ -76,7 +76,7 @@ def test_check_reports_unknown_as_skipped_and_thresholds_as_cases(tmp_path: Path
     assert sum(1 for k in got.values() if k == "skip") == 8
     assert got["stock.ledger-balances (Stock ledger balances)"] == "skip"
     xml = JUnitXml.fromfile(str(path))
-    assert (xml.failures, xml.skipped, xml.tests) == (1, 7, 11)
+    assert (xml.failures, xml.skipped, xml.tests) == (1, 8, 11)
 
     from simlive.check.thresholds import ThresholdResult
     from simlive.report.junit import junit_xml

@@ -90,7 +90,8 @@ class ArmedRequest:
             return False
 
     def fire(self) -> None:
-        """Write the last byte (the request is now complete at the shop)."""
+        """Write the last byte (the request is now complete at the shop); nothing if the
+        connection was never made (``sent`` stays None)."""
         if self.sock is None:
             return
         try:

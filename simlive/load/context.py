@@ -18,3 +18,4 @@ class Context:
     # a flash sale's SKU -> its release instant (epoch): until then the sale's units wait
     # for its buyers, and ordinary users order other products
     holds: dict[str, float] = field(default_factory=dict)
+    crowds: dict[int, Any] = field(default_factory=dict)  # this process's, by sale index

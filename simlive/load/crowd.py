@@ -27,6 +27,7 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
+from gevent.pool import Pool
 from locust.contrib.fasthttp import FastHttpSession
 
 from simlive.load.armed import ArmedRequest
@@ -35,7 +36,8 @@ from simlive.load.relay import report_file
 from simlive.load.users import LocustTransport
 from simlive.target.client import FAIL, OK, OperationClient, OpResult, Staged
 
-FLASH_MESSAGE = "simlive_flash"
+FLASH_MESSAGE = "simlive_flash"  # coordinator -> processes: hold, prepare, release
+READY = "simlive_flash_ready"  # process -> coordinator: its buyers are prepared
 log = logging.getLogger("simlive")
 SPIN = 0.003  # the last milliseconds before the instant are waited by spinning, not sleeping
 
@@ -118,11 +120,17 @@ class Buyer:
             self.crowd.error(f"order before its commit step: {staged.error}")
             return
         assert staged.request is not None
-        armed = ArmedRequest(run.host, staged.request, self.crowd.timeout,
-                             self.session.cookiejar)
-        if not armed.arm():
-            self.crowd.error(f"connecting for the commit: {armed.error}")
-        self.staged, self.armed = staged, armed
+        # armed later, once every buyer is prepared: a held request occupies one of the
+        # shop's workers (a thread of gunicorn's), and buyers held early would starve the
+        # preparation of the others
+        self.staged = staged
+        self.armed = ArmedRequest(run.host, staged.request, self.crowd.timeout,
+                                  self.session.cookiejar)
+
+    def arm(self) -> None:
+        """Connect and write the commit request but its last byte."""
+        if self.armed is not None and self.armed.sock is None and not self.armed.arm():
+            self.crowd.error(f"connecting for the commit: {self.armed.error}")
 
     def finish(self) -> None:
         """Read the commit's answer, run the steps after it, pay as the scenario says."""
@@ -161,18 +169,20 @@ class Buyer:
 
 
 class Crowd:
-    """One flash sale's buyers in this process."""
+    """One flash sale's buyers in this process: prepared when told, ready said, released at
+    the instant the coordinator sends."""
 
     def __init__(self, environment: Any, ctx: Context, sale: dict[str, Any],
-                 release_at: float, first: int, count: int) -> None:
+                 first: int, count: int) -> None:
         self.environment = environment
         self.ctx = ctx
         self.sale = sale
-        self.release_at = release_at
+        self.release_at: float | None = None  # set by the release message
         self.first = first
         self.count = raise_open_files(count)
         self.timeout = ctx.run.request_timeout
-        self.released = Event()
+        self.instant = Event()  # the release instant is known
+        self.released = Event()  # the last bytes are written
         self.errors: list[str] = []
         self.late = 0
 
@@ -185,38 +195,57 @@ class Crowd:
         return random.Random(f"{self.ctx.run.seed}-{self.ctx.run.run_id}-"
                              f"{buyer.process}-pay").random()
 
-    def _buyer(self, buyer: Buyer) -> None:
+    def _prepare(self, buyer: Buyer) -> None:
         try:
             buyer.prepare()
         except Exception as exc:  # noqa: BLE001 - one buyer's bug must not stop the sale
             self.error(f"{type(exc).__name__}: {exc}")
-            return
-        if buyer.armed is None:
-            return
-        if self.released.is_set():  # ready after the instant: goes at once, counted late
-            self.late += 1
-            buyer.armed.fire()
+
+    def _answer(self, buyer: Buyer) -> None:
         self.released.wait()
         try:
             buyer.finish()
         except Exception as exc:  # noqa: BLE001
             self.error(f"{type(exc).__name__}: {exc}")
 
+    def release(self, release_at: float) -> None:
+        self.release_at = release_at
+        self.instant.set()
+
     def run(self) -> None:
-        """Prepare every buyer, release them at the instant, wait for every answer."""
+        """Prepare every buyer, say ready, wait for the instant, release, read answers."""
         buyers = [Buyer(self, self.first + i) for i in range(self.count)]
-        lets = [gevent.spawn(self._buyer, b) for b in buyers]
-        wait = self.release_at - time.time()
+        pool = Pool(self.ctx.run.scenario.load.flash_sale_preparers)
+        preparing = [pool.spawn(self._prepare, b) for b in buyers]
+        # every buyer prepared (or failed) before the process says it is ready; a shop that
+        # is slower than the coordinator's patience gets its late buyers released late
+        limit = self.ctx.run.flash_sale_patience
+        gevent.joinall(preparing, timeout=limit)
+        for b in buyers:  # every prepared buyer's commit written but its last byte
+            b.arm()
+        self.environment.runner.send_message(READY, {
+            "index": self.sale["index"], "count": self.count,
+            "prepared": sum(1 for b in buyers if b.armed is not None and b.armed.sock)})
+        self.instant.wait(timeout=limit + 60)
+        release_at = self.release_at if self.release_at is not None else time.time()
+        wait = release_at - time.time()
         if wait > SPIN:
             gevent.sleep(wait - SPIN)
-        while time.time() < self.release_at:
+        while time.time() < release_at:
             pass  # spin the last milliseconds: a sleep would wake late by a scheduler tick
         for b in buyers:
             if b.armed is not None:
                 b.armed.fire()
         self.released.set()
-        gevent.joinall(lets, timeout=self.timeout * 3 + 10)
-        gevent.killall([g for g in lets if not g.dead], block=False)
+        self.late = sum(1 for g in preparing if not g.dead)  # still preparing at the instant
+        gevent.joinall(preparing, timeout=limit)
+        for b in buyers:  # prepared after the instant: sent now, counted late
+            if b.armed is not None and b.armed.sent is None:
+                b.arm()
+                b.armed.fire()
+        answering = [gevent.spawn(self._answer, b) for b in buyers if b.armed is not None]
+        gevent.joinall(answering, timeout=self.timeout * 3 + 10)
+        gevent.killall([g for g in preparing + answering if not g.dead], block=False)
         self.ctx.recorder.flush()
         self.write(buyers)
 
@@ -237,20 +266,29 @@ class Crowd:
 
 
 def on_flash(environment: Any, msg: Any, **_: Any) -> None:
-    """A process's share of a sale: spawn its crowd (the message handler returns at once)."""
+    """The coordinator's word on a sale, in every process: ``hold`` (its SKU is kept from
+    ordinary buyers), ``prepare`` (this process's share of buyers starts preparing),
+    ``release`` (the instant). The handler returns at once."""
     ctx: Context | None = getattr(environment, "simlive", None)
     if ctx is None or ctx.run.provisioned is None:
         return
     data = msg.data
     runner = environment.runner
     sale = next(s for s in ctx.run.provisioned.flash_sales if s["index"] == data["index"])
-    if data.get("hold"):  # the units are on their way: held until the release is known
+    phase = data["phase"]
+    if phase == "hold":  # the units are on their way: held until the release is known
         ctx.holds[sale["sku"]] = float("inf")
         return
-    ctx.holds[sale["sku"]] = float(data["release_at"])  # every process, buyers or not
+    if phase == "release":
+        ctx.holds[sale["sku"]] = float(data["release_at"])
+        crowd = ctx.crowds.get(sale["index"])
+        if crowd is not None:
+            crowd.release(float(data["release_at"]))
+        return
     first, count = data["shares"].get(getattr(runner, "client_id", "local"),
                                        data["shares"].get("local", (0, 0)))
     if count <= 0:
+        runner.send_message(READY, {"index": sale["index"], "count": 0, "prepared": 0})
         return
-    crowd = Crowd(environment, ctx, sale, float(data["release_at"]), int(first), int(count))
+    crowd = ctx.crowds[sale["index"]] = Crowd(environment, ctx, sale, int(first), int(count))
     gevent.spawn(crowd.run)

@@ -113,6 +113,8 @@ class FlashSaleReport:
     processes: int = 0
     errors: list[str] = field(default_factory=list)  # a few, for the warning
     spread_limit_ms: float = 100.0
+    after_opening_s: float = 0.0  # the release instant, after the planned opening
+    preparing_s: float = 0.0  # from "prepare" until every process was ready
 
     @property
     def warnings(self) -> list[str]:
@@ -125,6 +127,10 @@ class FlashSaleReport:
                        f"{self.planned} failed before the commit step{why}); the run did "
                        "not test the sale")
             return out
+        if self.after_opening_s > 1.0:
+            out.append(f"{head}: released {self.after_opening_s:.1f} s after its opening "
+                       f"(preparing the buyers took {self.preparing_s:.1f} s): raise "
+                       "load.flash_sale_lead to open on time")
         p99 = self.spread_ms.get("p99", 0.0)
         if p99 > self.spread_limit_ms:
             out.append(f"{head}: the generator released its {self.released} buyers over "
@@ -178,6 +184,9 @@ def summarize(plan: dict[str, Any], parts: list[dict[str, Any]],
                           release_at=plan.get("release_at"),
                           units_added=str(plan.get("units_added", "")),
                           spread_limit_ms=spread_limit * 1000.0)
+    if plan.get("release_at") is not None and plan.get("opened_at") is not None:
+        rep.after_opening_s = max(0.0, float(plan["release_at"]) - float(plan["opened_at"]))
+    rep.preparing_s = float(plan.get("preparing_s", 0.0))
     release = rep.release_at
     spreads, spans = [], []
     for part in parts:
@@ -205,10 +214,21 @@ def summarize(plan: dict[str, Any], parts: list[dict[str, Any]],
     return rep
 
 
-def read_reports(history_dir: Path, spread_limit: float) -> list[FlashSaleReport]:
+def read_reports(history_dir: Path, spread_limit: float,
+                 planned: list[dict[str, Any]] | None = None) -> list[FlashSaleReport]:
     """Every flash sale's report from the files the coordinator and the processes wrote
-    (``flash-plan-<i>.json``, ``flash-<process>-<i>.json``)."""
+    (``flash-plan-<i>.json``, ``flash-<process>-<i>.json``); a ``planned`` sale with no
+    plan file was never released (the load ended first) and is reported so."""
     out = []
+    seen = {int(p.name.removeprefix("flash-plan-").removesuffix(".json"))
+            for p in history_dir.glob("flash-plan-*.json")}
+    for sale in planned or []:
+        if int(sale["index"]) not in seen:
+            rep = FlashSaleReport(int(sale["index"]), str(sale["sku"]), int(sale["units"]),
+                                  int(sale["buyers"]), str(sale["why"]),
+                                  spread_limit_ms=spread_limit * 1000.0)
+            rep.errors = ["the load ended before the sale was released"]
+            out.append(rep)
     for path in sorted(history_dir.glob("flash-plan-*.json")):
         plan = json.loads(path.read_text(encoding="utf-8"))
         i = int(plan["index"])

@@ -7,6 +7,10 @@ declared total), recorded in the history as a ``restock`` the checker adds to th
 stock; then every process is told the release instant (the opening, or half the lead after
 the units arrived if the shop was slow) and its share of the buyers, by Locust's own
 message. ``flash-plan-<sale>.json`` keeps what was planned and done, for the report.
+
+Like Gatling's rendezVous, but across processes: each process prepares its buyers and says
+so; the instant is sent once all are ready, so a slow shop makes a late sale (reported),
+never a spread-out one.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from simlive.load.crowd import FLASH_MESSAGE
 from simlive.load.flash import shares
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
+from simlive.load.shape import ScenarioShape
 from simlive.target.client import INFO, OK, OpResult
 from simlive.target.provision import admin_client
 
@@ -60,38 +65,65 @@ def add_units(run: LoadRun, sale: dict[str, Any], supply: int, rec: Recorder) ->
         transport.close()
 
 
-def coordinate(environment: Any, run: LoadRun, t0: float) -> None:
-    """Every flash sale of ``run`` in turn (see the module doc)."""
+class Readiness:
+    """The processes' ready messages, per sale (registered on the runner once)."""
+
+    def __init__(self) -> None:
+        self.ready: dict[int, dict[str, int]] = {}
+
+    def on_ready(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.ready.setdefault(int(msg.data["index"]), {})[str(msg.node_id)] = int(
+            msg.data.get("prepared", 0))
+
+
+def coordinate(environment: Any, run: LoadRun, t0: float, readiness: Readiness) -> None:
+    """Every flash sale of ``run`` in turn: hold its SKU, add its units, have every process
+    prepare its share of the buyers, wait until each says it is ready (or the patience
+    runs out), then send the release instant: the opening, or a quarter second from now
+    if preparing took longer (every process must hear it before it comes)."""
     prov = run.provisioned
     if prov is None or not prov.flash_sales:
         return
     ls = run.scenario.load
+    runner = environment.runner
     rec = Recorder(run.history_dir / "coordinator.jsonl")
     supply = {s: int(p["stock"]) for s, p in prov.products.items()}
+    patience = run.flash_sale_patience  # as long as a process waits for its buyers
     try:
         for sale in sorted(prov.flash_sales, key=lambda s: s["opens"]):
+            i = sale["index"]
             gevent.sleep(max(0.0, t0 + sale["opens"] - ls.flash_sale_lead - time.time()))
+            # the load goes on while the sale is prepared (bounded: the patience below)
+            ScenarioShape.hold_until = time.time() + patience + 5.0
             # first every process holds the SKU back from ordinary buyers, then the units
             # arrive: none of them is sold before the sale's own buyers are released
-            environment.runner.send_message(FLASH_MESSAGE, {"index": sale["index"],
-                                                            "hold": True})
+            runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "hold"})
             supply[sale["sku"]] += int(sale["units"])
             added = add_units(run, sale, supply[sale["sku"]], rec)
-            release_at = max(t0 + sale["opens"], time.time() + ls.flash_sale_lead / 2)
-            runner = environment.runner
-            if isinstance(runner, MasterRunner):
-                clients = sorted(runner.clients)
-            else:
-                clients = [getattr(runner, "client_id", "local")]
-            data = {"index": sale["index"], "release_at": release_at,
-                    "shares": shares(int(sale["buyers"]), clients)}
+            clients = sorted(runner.clients) if isinstance(runner, MasterRunner) else \
+                [getattr(runner, "client_id", "local")]
+            prepare_at = time.time()
+            runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "prepare",
+                                                "shares": shares(int(sale["buyers"]),
+                                                                 clients)})
+            deadline = prepare_at + patience
+            while len(readiness.ready.get(i, {})) < len(clients) and time.time() < deadline:
+                gevent.sleep(0.01)
+            ready = readiness.ready.get(i, {})
+            release_at = max(t0 + sale["opens"], time.time() + 0.25)
             plan = {**sale, "release_at": release_at, "units_added": added,
-                    "processes": len(clients), "opened_at": t0 + sale["opens"]}
-            (run.history_dir / f"flash-plan-{sale['index']}.json").write_text(
+                    "processes": len(clients), "opened_at": t0 + sale["opens"],
+                    "prepared": sum(ready.values()), "ready_processes": len(ready),
+                    "preparing_s": time.time() - prepare_at}
+            (run.history_dir / f"flash-plan-{i}.json").write_text(
                 json.dumps(plan), encoding="utf-8")
-            log.info("simlive: flash sale %d on %s: %d buyer(s) over %d process(es), "
-                     "released in %.1f s; units: %s", sale["index"] + 1, sale["sku"],
-                     sale["buyers"], len(clients), release_at - time.time(), added)
-            runner.send_message(FLASH_MESSAGE, data)
+            log.info("simlive: flash sale %d on %s: %d of %d buyer(s) prepared over %d of %d "
+                     "process(es) in %.1f s; release in %.2f s; units: %s", i + 1, sale["sku"],
+                     sum(ready.values()), sale["buyers"], len(ready), len(clients),
+                     plan["preparing_s"], release_at - time.time(), added)
+            runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "release",
+                                                "release_at": release_at})
+            # ... and until its buyers' answers are in
+            ScenarioShape.hold_until = release_at + run.request_timeout * 3 + 5.0
     finally:
         rec.close()

@@ -44,6 +44,20 @@ class LoadRun:
         return float(self.scenario.load.request_timeout or self.target.timeout)
 
     @property
+    def flash_sale_patience(self) -> float:
+        """How long the coordinator waits for every process's buyers to be prepared (a
+        process waits as long for its own): four request timeouts and ten seconds."""
+        return self.request_timeout * 4 + 10.0
+
+    @property
+    def overtime(self) -> float:
+        """The most a load may run past ``run_time`` to finish its flash sales: each may
+        wait for its buyers' preparation and then for their answers."""
+        n = len(self.provisioned.flash_sales) if self.provisioned is not None else \
+            len(self.scenario.products.flash_sales)
+        return n * (self.flash_sale_patience + self.request_timeout * 3 + 15.0)
+
+    @property
     def seed(self) -> int:
         return self.scenario.seed
 

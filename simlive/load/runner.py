@@ -120,7 +120,8 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
         ls = run.scenario.load
         rates = rate_rows(run.profile, Curve(run.scenario, ls.run_time), ls.run_time, events,
                           read_reports(run.history_dir))
-    sales = read_flash_reports(run.history_dir, run.scenario.load.flash_sale_spread)
+    sales = read_flash_reports(run.history_dir, run.scenario.load.flash_sale_spread,
+                               run.provisioned.flash_sales)
     verdicts = earned(with_contention(verdicts, sales), run.target)
     notes = shortfall_warnings(rates) + [w for r in sales for w in r.warnings]
     if run.profile:
@@ -176,9 +177,10 @@ def _locust_cmd(run_file: Path, host: str, extra: list[str]) -> list[str]:
 def run_locust(run: LoadRun, run_file: Path, workers: int, port: int,
                on_progress: Callable[[float], None] | None = None) -> int:
     """Locust headless: one process, or a master and ``workers`` worker processes on
-    127.0.0.1. Bounded: killed if it runs 60 s past the run time."""
+    127.0.0.1. Bounded: killed if it runs 60 s past the run time and the time its flash
+    sales may take beyond it (:attr:`LoadRun.overtime`)."""
     out = Path(run.out)
-    run_time = run.scenario.load.run_time
+    run_time = run.scenario.load.run_time + run.overtime
     report = ["--headless", "--csv", str(out / "locust"), "--html", str(out / "locust.html"),
               "-t", f"{int(run_time) + 10}s"]
     procs: list[subprocess.Popen[bytes]] = []
@@ -284,7 +286,9 @@ def stored_verdicts(history: str | Path, state: FinalState, scenario: Any,
     verdicts = check(events, state, params, unsupported)
     if run is not None:
         spread = run.scenario.load.flash_sale_spread
-        verdicts = with_contention(verdicts, read_flash_reports(run.history_dir, spread))
+        planned = run.provisioned.flash_sales if run.provisioned is not None else []
+        verdicts = with_contention(verdicts, read_flash_reports(run.history_dir, spread,
+                                                                planned))
     return earned(verdicts, target) if target is not None else verdicts
 
 

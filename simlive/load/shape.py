@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from locust import LoadTestShape
 
 from simlive.load.curve import Curve, open_model_users
@@ -23,6 +25,10 @@ class ScenarioShape(LoadTestShape):
     floor = 2  # the fixed-count users (agent, monitor)
     spawn_rate: float | None = None
     _users = 0
+    # the coordinator keeps the load going past run_time while a flash sale is prepared or
+    # answered (epoch seconds; bounded by LoadRun.overtime): a sale cut off by the end of
+    # the load would not have been tested
+    hold_until = 0.0
 
     @classmethod
     def configure(cls, curve: Curve, peak_users: int, mode: str, arrival_rate: float | None,
@@ -35,9 +41,10 @@ class ScenarioShape(LoadTestShape):
         if self.curve is None:
             return None
         t = self.get_run_time()
-        if t >= self.curve.run_time:
+        if t >= self.curve.run_time and time.time() >= ScenarioShape.hold_until:
             return None
         rate = self.spawn_rate or max(10.0, float(self.peak_users))
+        t = min(t, self.curve.run_time)  # overtime for a flash sale: the curve's end
         if self.mode == "profile":  # arrival drivers pace themselves; agents, monitor
             return self.floor, max(rate, float(self.floor))
         if self.mode == "closed":

@@ -112,6 +112,9 @@ class LoadSettings(_Model):
     flash_sale_lead: Seconds = Field(default=3.0, gt=0, le=600, description=(
         "how long before a flash sale opens its units are added and its buyers prepared "
         "(session, cart, every step of the order before its commit step)"))
+    flash_sale_preparers: int = Field(default=32, ge=1, le=10_000, description=(
+        "flash-sale buyers preparing at once in each Locust process (a shop flooded with "
+        "every buyer's cart at once answers late or not at all; the release waits for all)"))
     flash_sale_spread: Seconds = Field(default=0.1, gt=0, le=60, description=(
         "a flash sale whose buyers' commit requests left more than this after the release "
         "instant (p99) is reported as gentler than planned"))

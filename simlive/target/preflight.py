@@ -179,6 +179,9 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
     j.call("end_broadcast", "end_broadcast", {"broadcast_id": b})
     j.call("read_replay", "read_replay", {"broadcast_id": b})
     j.call("settle", "settle", {})
+    # a flash sale's units: one more of the hot product (its stock as created, plus one)
+    j.call("restock", "restock", {"sku": hot, "quantity": 1,
+                                  "supply": products[hot]["stock"] + 1})
     if isinstance(target.state, StateMap):
         if read_state is None:
             j.rows.append(Row("state", "-", "-", "-", "not read in a dry run", None))

@@ -29,6 +29,7 @@ import gevent
 from gevent.event import Event
 from gevent.pool import Pool
 from locust.contrib.fasthttp import FastHttpSession
+from locust.runners import WorkerRunner
 
 from simlive.load.armed import ArmedRequest
 from simlive.load.context import Context
@@ -38,6 +39,7 @@ from simlive.target.client import FAIL, OK, OperationClient, OpResult, Staged
 
 FLASH_MESSAGE = "simlive_flash"  # coordinator -> processes: hold, prepare, release
 READY = "simlive_flash_ready"  # process -> coordinator: its buyers are prepared
+ANSWERED = "simlive_flash_answered"  # process -> coordinator: its buyers have answers
 log = logging.getLogger("simlive")
 SPIN = 0.003  # the last milliseconds before the instant are waited by spinning, not sleeping
 
@@ -248,6 +250,7 @@ class Crowd:
         gevent.killall([g for g in preparing + answering if not g.dead], block=False)
         self.ctx.recorder.flush()
         self.write(buyers)
+        self.environment.runner.send_message(ANSWERED, {"index": self.sale["index"]})
 
     def write(self, buyers: list[Buyer]) -> None:
         rows, before = [], {}
@@ -285,8 +288,8 @@ def on_flash(environment: Any, msg: Any, **_: Any) -> None:
         if crowd is not None:
             crowd.release(float(data["release_at"]))
         return
-    first, count = data["shares"].get(getattr(runner, "client_id", "local"),
-                                       data["shares"].get("local", (0, 0)))
+    me = runner.client_id if isinstance(runner, WorkerRunner) else "local"
+    first, count = data["shares"].get(me, (0, 0))
     if count <= 0:
         runner.send_message(READY, {"index": sale["index"], "count": 0, "prepared": 0})
         return

@@ -25,7 +25,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from simlive.errors import EXIT_BAD_INPUT, SimliveError
 from simlive.load.arrivals import ArrivalDriver
 from simlive.load.context import Context
-from simlive.load.crowd import FLASH_MESSAGE, READY, on_flash
+from simlive.load.crowd import ANSWERED, FLASH_MESSAGE, READY, on_flash
 from simlive.load.curve import Curve
 from simlive.load.recorder import Recorder
 from simlive.load.relay import DONE, FILE, HISTORY, STOP, Relay, on_stop, worker_sink
@@ -185,6 +185,7 @@ def _init(environment: Any, **_: Any) -> None:
     if runner is not None and not isinstance(runner, WorkerRunner):  # the coordinator's
         environment.simlive_ready = Readiness()
         runner.register_message(READY, environment.simlive_ready.on_ready)
+        runner.register_message(ANSWERED, environment.simlive_ready.on_answered)
     if isinstance(runner, MasterRunner):  # the workers' histories come here
         relay = environment.simlive_relay = Relay()
         runner.register_message(HISTORY, relay.on_history)
@@ -247,7 +248,7 @@ def _release(environment: Any, run: LoadRun) -> None:
     old = getattr(environment, "simlive_release", None)
     if old is not None:
         old.kill(block=False)
-    environment.simlive_ready.ready.clear()
+    environment.simlive_ready.clear()
     environment.simlive_release = gevent.spawn(coordinate, environment, run, time.time(),
                                                environment.simlive_ready)
 

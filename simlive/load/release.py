@@ -70,10 +70,18 @@ class Readiness:
 
     def __init__(self) -> None:
         self.ready: dict[int, dict[str, int]] = {}
+        self.answered: dict[int, set[str]] = {}
 
     def on_ready(self, environment: Any, msg: Any, **_: Any) -> None:
         self.ready.setdefault(int(msg.data["index"]), {})[str(msg.node_id)] = int(
             msg.data.get("prepared", 0))
+
+    def on_answered(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.answered.setdefault(int(msg.data["index"]), set()).add(str(msg.node_id))
+
+    def clear(self) -> None:
+        self.ready.clear()
+        self.answered.clear()
 
 
 def coordinate(environment: Any, run: LoadRun, t0: float, readiness: Readiness) -> None:
@@ -100,12 +108,13 @@ def coordinate(environment: Any, run: LoadRun, t0: float, readiness: Readiness) 
             runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "hold"})
             supply[sale["sku"]] += int(sale["units"])
             added = add_units(run, sale, supply[sale["sku"]], rec)
+            # the processes by the name their messages carry (a local runner's: "local")
             clients = sorted(runner.clients) if isinstance(runner, MasterRunner) else \
-                [getattr(runner, "client_id", "local")]
+                ["local"]
             prepare_at = time.time()
+            plan_shares = shares(int(sale["buyers"]), clients)
             runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "prepare",
-                                                "shares": shares(int(sale["buyers"]),
-                                                                 clients)})
+                                                "shares": plan_shares})
             deadline = prepare_at + patience
             while len(readiness.ready.get(i, {})) < len(clients) and time.time() < deadline:
                 gevent.sleep(0.01)
@@ -123,7 +132,12 @@ def coordinate(environment: Any, run: LoadRun, t0: float, readiness: Readiness) 
                      plan["preparing_s"], release_at - time.time(), added)
             runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "release",
                                                 "release_at": release_at})
-            # ... and until its buyers' answers are in
+            # ... and until its buyers' answers are in (each process with buyers says so)
             ScenarioShape.hold_until = release_at + run.request_timeout * 3 + 5.0
+            with_buyers = {c for c, (_, n) in plan_shares.items() if n > 0}
+            while not with_buyers <= readiness.answered.get(i, set()) and \
+                    time.time() < ScenarioShape.hold_until:
+                gevent.sleep(0.05)
+            ScenarioShape.hold_until = time.time()
     finally:
         rec.close()

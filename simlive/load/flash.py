@@ -62,7 +62,7 @@ def plan_flash_sales(scenario: Scenario, products: dict[str, dict[str, Any]]
         opens = f.at / curve.scale
         units = int(products[name].get("flash_units", {}).get(str(i), 0))
         stock = int(products[name]["stock"])
-        on_sale = units or stock
+        on_sale = units + stock  # at most: the SKU's own stock may not have sold before
         at_open = curve.users(opens, ls.peak_users)
         if ls.flash_sale_buyers is not None:
             buyers, why = ls.flash_sale_buyers, "load.flash_sale_buyers"
@@ -72,8 +72,9 @@ def plan_flash_sales(scenario: Scenario, products: dict[str, dict[str, Any]]
                    f"{curve.fraction(opens):.0%} of the curve there)")
         else:
             buyers = 2 * on_sale
-            why = (f"twice the {on_sale} unit(s) on sale (the load's users at the opening "
-                   f"are {at_open}: fewer could not fight over the last unit)")
+            why = (f"twice the {on_sale} unit(s) that may be on sale (the sale's {units} and "
+                   f"the SKU's {stock}; the load's users at the opening are {at_open}: fewer "
+                   f"could not be sure to fight over the last unit)")
         plans.append(FlashSalePlan(i, name, f.sku, opens, units, stock,
                                    min(MAX_BUYERS, max(1, buyers)), why, float(f.price)))
     return plans
@@ -102,6 +103,8 @@ class FlashSaleReport:
     units: int
     planned: int  # buyers the plan released
     why: str
+    stock: int = 0  # the SKU's stock before the sale, as created (some may have sold)
+    accounts: int | None = None  # distinct buyer accounts (None: a session each)
     release_at: float | None = None  # epoch seconds
     units_added: str = ""  # how the sale's units reached the shop
     released: int = 0  # buyers whose commit request was sent
@@ -136,28 +139,34 @@ class FlashSaleReport:
             out.append(f"{head}: the generator released its {self.released} buyers over "
                        f"{p99:.0f} ms (p99; limit {self.spread_limit_ms:.0f} ms): the verdicts "
                        f"speak of a gentler sale than planned")
+        if self.accounts is not None and self.planned > self.accounts:
+            out.append(f"{head}: {self.planned} buyers over {self.accounts} buyer account(s): "
+                       "buyers share accounts (a shop's cart or per-buyer limit per account "
+                       "then mixes them); give the shop more buyer accounts")
         if self.released < self.planned:
             out.append(f"{head}: {self.released} of {self.planned} planned buyers released "
                        f"({self.not_prepared} failed before the commit step)")
-        on_sale = self.units or None
-        if on_sale is not None and self.max_in_flight <= on_sale:
+        on_sale = self.units + self.stock
+        if self.max_in_flight <= on_sale:
             out.append(f"{head}: at most {self.max_in_flight} checkout(s) in flight at once "
-                       f"for {on_sale} unit(s): no fight over the last unit, so the sale "
-                       "could not have oversold by a race")
+                       f"for up to {on_sale} unit(s): no sure fight over the last unit, so "
+                       "the sale may not have tested a race")
         return out
 
     @property
     def contended(self) -> bool:
-        """Whether the release made checkouts overlap beyond the units on sale."""
-        return self.released > 0 and self.max_in_flight > max(1, self.units)
+        """Whether the release made more checkouts overlap than there can be units: the
+        sale's and the SKU's own stock (some of which may have sold before)."""
+        return self.released > 0 and self.max_in_flight > max(1, self.units + self.stock)
 
     def line(self) -> str:
         """The sale in one sentence (the no-oversell evidence and the terminal)."""
         if self.released == 0:
             return f"{self.sku}: no buyer released"
         s = self.spread_ms
+        own = f" (+ up to {self.stock} of its own)" if self.units and self.stock else ""
         return (f"{self.sku}: {self.released} buyer(s) released together on "
-                f"{self.units or 'its'} unit(s), commit requests sent within "
+                f"{self.units or 'its'} unit(s){own}, commit requests sent within "
                 f"{s.get('p99', 0):.0f} ms (p99) of the release, {self.max_in_flight} in "
                 f"flight at once")
 
@@ -180,13 +189,14 @@ def summarize(plan: dict[str, Any], parts: list[dict[str, Any]],
               spread_limit: float) -> FlashSaleReport:
     """One sale's report from the coordinator's ``plan`` record and each process's part."""
     rep = FlashSaleReport(int(plan["index"]), str(plan["sku"]), int(plan["units"]),
-                          int(plan["buyers"]), str(plan["why"]),
+                          int(plan["buyers"]), str(plan["why"]), int(plan.get("stock", 0)),
                           release_at=plan.get("release_at"),
                           units_added=str(plan.get("units_added", "")),
                           spread_limit_ms=spread_limit * 1000.0)
     if plan.get("release_at") is not None and plan.get("opened_at") is not None:
         rep.after_opening_s = max(0.0, float(plan["release_at"]) - float(plan["opened_at"]))
     rep.preparing_s = float(plan.get("preparing_s", 0.0))
+    rep.accounts = plan.get("accounts")
     release = rep.release_at
     spreads, spans = [], []
     for part in parts:
@@ -226,6 +236,7 @@ def read_reports(history_dir: Path, spread_limit: float,
         if int(sale["index"]) not in seen:
             rep = FlashSaleReport(int(sale["index"]), str(sale["sku"]), int(sale["units"]),
                                   int(sale["buyers"]), str(sale["why"]),
+                                  int(sale.get("stock", 0)),
                                   spread_limit_ms=spread_limit * 1000.0)
             rep.errors = ["the load ended before the sale was released"]
             out.append(rep)
@@ -251,9 +262,9 @@ def with_contention(verdicts: list[Verdict], sales: list[FlashSaleReport]) -> li
             lines = "; ".join(r.line() for r in sales)
             if v.status is Status.PASS and not any(r.contended for r in sales):
                 v = Verdict(v.rule_id, Status.UNKNOWN, v.measured, v.limit,
-                            f"not earned: no flash sale made its checkouts overlap beyond "
-                            f"the units on sale ({lines}), so a race could not have "
-                            f"oversold; {v.evidence}")
+                            f"not earned: no flash sale made more checkouts overlap than "
+                            f"there could be units ({lines}), so it may not have tested a "
+                            f"race; {v.evidence}")
             else:
                 v = Verdict(v.rule_id, v.status, v.measured, v.limit,
                             f"{v.evidence}; flash sale {lines}")

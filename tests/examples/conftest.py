@@ -27,7 +27,7 @@ import pytest
 
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "oscar" / "shop.py"
 TARGET = SHOP.with_name("target.yaml")
-N_BUYERS = 60
+N_BUYERS = 200  # a flash sale of 60 users releases 160 buyers: an account each
 START_TIMEOUT = 120.0  # a first build is ~10 s of migrations; generous for slow machines
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from examples.conftest import N_BUYERS
+
 pytestmark = pytest.mark.slow
 
 
@@ -99,8 +101,8 @@ def test_tokens_file_written(shop: Shop) -> None:
     tokens = json.loads(shop.tokens_path.read_text())
     assert set(tokens) == {"admin", "buyer"}
     assert len(tokens["admin"]) == 1
-    assert len(tokens["buyer"]) == 60
-    assert len(set(tokens["buyer"] + tokens["admin"])) == 60 + 1
+    assert len(tokens["buyer"]) == N_BUYERS
+    assert len(set(tokens["buyer"] + tokens["admin"])) == N_BUYERS + 1
 
 
 def test_admin_creates_product_with_stock(shop: Shop, client: httpx.Client) -> None:

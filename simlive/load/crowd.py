@@ -27,7 +27,7 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
-from gevent.pool import Pool
+from gevent.lock import BoundedSemaphore
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import WorkerRunner
 
@@ -187,6 +187,7 @@ class Crowd:
         self.released = Event()  # the last bytes are written
         self.errors: list[str] = []
         self.late = 0
+        self.fired_at: float | None = None
 
     def error(self, text: str) -> None:
         if len(self.errors) < 5 and text not in self.errors:
@@ -203,6 +204,10 @@ class Crowd:
         except Exception as exc:  # noqa: BLE001 - one buyer's bug must not stop the sale
             self.error(f"{type(exc).__name__}: {exc}")
 
+    def _prepare_in(self, slots: BoundedSemaphore, buyer: Buyer) -> None:
+        with slots:  # at most flash_sale_preparers at once: a slow shop is not flooded
+            self._prepare(buyer)
+
     def _answer(self, buyer: Buyer) -> None:
         self.released.wait()
         try:
@@ -217,12 +222,13 @@ class Crowd:
     def run(self) -> None:
         """Prepare every buyer, say ready, wait for the instant, release, read answers."""
         buyers = [Buyer(self, self.first + i) for i in range(self.count)]
-        pool = Pool(self.ctx.run.scenario.load.flash_sale_preparers)
-        preparing = [pool.spawn(self._prepare, b) for b in buyers]
-        # every buyer prepared (or failed) before the process says it is ready; a shop that
-        # is slower than the coordinator's patience gets its late buyers released late
+        slots = BoundedSemaphore(self.ctx.run.scenario.load.flash_sale_preparers)
+        started = time.time()
+        preparing = [gevent.spawn(self._prepare_in, slots, b) for b in buyers]
+        # every buyer prepared (or failed) before the process says it is ready, within the
+        # coordinator's patience counted from now; later ones are released late
         limit = self.ctx.run.flash_sale_patience
-        gevent.joinall(preparing, timeout=limit)
+        gevent.joinall(preparing, timeout=max(0.0, started + limit - 1.0 - time.time()))
         for b in buyers:  # every prepared buyer's commit written but its last byte
             b.arm()
         self.environment.runner.send_message(READY, {
@@ -235,6 +241,7 @@ class Crowd:
             gevent.sleep(wait - SPIN)
         while time.time() < release_at:
             pass  # spin the last milliseconds: a sleep would wake late by a scheduler tick
+        self.fired_at = time.time()  # late here: a loaded machine, or a late message
         for b in buyers:
             if b.armed is not None:
                 b.armed.fire()
@@ -263,7 +270,7 @@ class Crowd:
         part = {"index": self.sale["index"], "sku": self.sale["sku"],
                 "release_at": self.release_at, "buyers": self.count, "rows": rows,
                 "not_prepared": sum(before.values()), "before_commit": before,
-                "late": self.late, "errors": self.errors}
+                "late": self.late, "errors": self.errors, "fired_at": self.fired_at}
         report_file(self.environment, f"flash-{self.ctx.tag}-{self.sale['index']}.json",
                     json.dumps(part))
 

@@ -105,6 +105,7 @@ class FlashSaleReport:
     why: str
     stock: int = 0  # the SKU's stock before the sale, as created (some may have sold)
     accounts: int | None = None  # distinct buyer accounts (None: a session each)
+    fired_late_ms: float = 0.0  # the latest process's fire loop after the instant
     release_at: float | None = None  # epoch seconds
     units_added: str = ""  # how the sale's units reached the shop
     released: int = 0  # buyers whose commit request was sent
@@ -135,6 +136,10 @@ class FlashSaleReport:
                        f"(preparing the buyers took {self.preparing_s:.1f} s): raise "
                        "load.flash_sale_lead to open on time")
         p99 = self.spread_ms.get("p99", 0.0)
+        if self.fired_late_ms > self.spread_limit_ms:
+            out.append(f"{head}: a process fired {self.fired_late_ms:.0f} ms after the release "
+                       "instant (a machine short of CPU, or the instant heard late): its "
+                       "buyers went together, but later than the others")
         if p99 > self.spread_limit_ms:
             out.append(f"{head}: the generator released its {self.released} buyers over "
                        f"{p99:.0f} ms (p99; limit {self.spread_limit_ms:.0f} ms): the verdicts "
@@ -204,6 +209,9 @@ def summarize(plan: dict[str, Any], parts: list[dict[str, Any]],
         rep.not_prepared += int(part.get("not_prepared", 0))
         rep.late += int(part.get("late", 0))
         rep.errors += [e for e in part.get("errors", []) if e not in rep.errors][:3]
+        if part.get("fired_at") is not None and release is not None:
+            rep.fired_late_ms = max(rep.fired_late_ms,
+                                    (float(part["fired_at"]) - release) * 1000.0)
         for sent, answered, outcome in part.get("rows", []):
             rep.outcomes[outcome] = rep.outcomes.get(outcome, 0) + 1
             if sent is None:

@@ -322,10 +322,12 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
     except Exception:
         transport.close()
         raise
+    from simlive.target.hooks import load_hooks
+
     client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items() if t},
                              {"run_id": run_id, "marker": run_id, "broadcast_id": None,
                               "process": "setup"},
-                             products, logins=logins)
+                             products, hooks=load_hooks(target.hooks), logins=logins)
 
     def state() -> tuple[dict[str, int], list[dict[str, Any]] | None]:
         prov = Provisioned(run_id, client.context.get("broadcast_id"), products,

@@ -33,9 +33,11 @@ from simlive.target.client import (
     Prepared,
     Reading,
     Recording,
+    Unsupported,
     read_answer,
 )
 from simlive.target.files import env_tokens
+from simlive.target.hooks import load_hooks
 from simlive.target.operations import ROLES
 from simlive.target.paths import search
 from simlive.target.schema import Listing, StateMap, Target
@@ -224,7 +226,8 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
         admin = OperationClient(target, transport, {r: t[0] for r, t in tokens.items()},
                                 {"run_id": run_id, "marker": run_id, "broadcast_id": None,
                                  "process": "setup"},
-                                recorder=recorder, process="setup", logins=logins)
+                                recorder=recorder, process="setup", logins=logins,
+                                hooks=load_hooks(target.hooks))
         for role in ROLES:
             cred = target.credential(role)
             if cred is None or cred.source != "create_users":
@@ -272,6 +275,9 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
                 if not res.ok:
                     raise _failed("start_broadcast", res)
         return Provisioned(run_id, broadcast_id, products, tokens, logins=logins)
+    except Unsupported as exc:  # a mapping the file cross-check let through
+        raise ServiceError(f"setup failed: the target maps no {exc} (nor a hook of that "
+                           "name)") from None
     finally:
         transport.close()
 
@@ -281,7 +287,7 @@ def admin_client(target: Target, base_url: str, prov: Provisioned,
     transport = HttpxTransport(base_url, max(30.0, target.timeout))
     client = OperationClient(target, transport, {r: t[0] for r, t in prov.tokens.items() if t},
                              prov.context(), prov.products, recorder, "setup",
-                             logins=prov.logins)
+                             hooks=load_hooks(target.hooks), logins=prov.logins)
     return client, transport
 
 

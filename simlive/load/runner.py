@@ -355,8 +355,9 @@ def flash_table(reports: list[FlashSaleReport]) -> Any:
     from rich.table import Table
 
     table = Table(title="Flash sales: buyers released together", title_justify="left")
-    for col in ("sale", "SKU", "units", "buyers", "released", "spread p50/p99/max ms",
-                "in flight at once", "answers"):
+    for col in ("sale", "SKU", "units", "buyers", "released",
+                "send spread from the release, p50/p99/max ms",
+                "checkouts in flight at once (client)", "answers"):
         table.add_column(col, justify="left" if col in ("SKU", "answers") else "right",
                          overflow="fold")
     for r in reports:

@@ -19,7 +19,6 @@ says. What the release achieved goes to ``flash-<process>-<sale>.json`` for the 
 from __future__ import annotations
 
 import json
-import logging
 import random
 import resource
 import time
@@ -40,7 +39,6 @@ from simlive.target.client import FAIL, OK, OperationClient, OpResult, Staged
 FLASH_MESSAGE = "simlive_flash"  # coordinator -> processes: hold, prepare, release
 READY = "simlive_flash_ready"  # process -> coordinator: its buyers are prepared
 ANSWERED = "simlive_flash_answered"  # process -> coordinator: its buyers have answers
-log = logging.getLogger("simlive")
 SPIN = 0.003  # the last milliseconds before the instant are waited by spinning, not sleeping
 
 

@@ -4,8 +4,9 @@ Runs once per load, in the local runner or the master (never in a worker), as a 
 started when the test starts. For each flash sale, ``load.flash_sale_lead`` before it opens:
 the sale's units reach the shop (the target's ``restock``, else ``set_stock`` with the new
 declared total), recorded in the history as a ``restock`` the checker adds to the declared
-stock; then every process is told the release instant (the opening, or half the lead after
-the units arrived if the shop was slow) and its share of the buyers, by Locust's own
+stock; then every process prepares its share of the buyers and says when they are ready;
+then the release instant (the opening, or a quarter second ahead if preparing took longer)
+goes to every process, by Locust's own
 message. ``flash-plan-<sale>.json`` keeps what was planned and done, for the report.
 
 Like Gatling's rendezVous, but across processes: each process prepares its buyers and says

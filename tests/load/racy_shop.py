@@ -27,6 +27,21 @@ from typing import Any
 TARGET = Path(__file__).with_name("racy-target.yaml")
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A test shop's request handler: quiet, and answers in JSON."""
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def _send(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 class RacyShop:
     def __init__(self, pause: float = 0.2, port: int = 0, guarded: bool = False) -> None:
         self.pause = pause
@@ -43,19 +58,8 @@ class RacyShop:
         self.arrivals: list[tuple[float, str, str]] = []  # (complete at, process, sku)
         shop = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def _send(self, code: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 parts = self.path.strip("/").split("/")

@@ -112,6 +112,7 @@ class FlashSaleReport:
     not_prepared: int = 0  # refused or failed before the commit step
     late: int = 0  # prepared only after the release instant
     spread_ms: dict[str, float] = field(default_factory=dict)  # p50, p99, max
+    together_ms: float = 0.0  # p99 of the sends after the first one (lateness left out)
     max_in_flight: int = 0  # commit requests sent and not yet answered, at once
     outcomes: dict[str, int] = field(default_factory=dict)
     processes: int = 0
@@ -139,8 +140,12 @@ class FlashSaleReport:
         if self.fired_late_ms > self.spread_limit_ms:
             out.append(f"{head}: a process fired {self.fired_late_ms:.0f} ms after the release "
                        "instant (a machine short of CPU, or the instant heard late): its "
-                       "buyers went together, but later than the others")
-        if p99 > self.spread_limit_ms:
+                       "buyers went together, but later than planned")
+        if p99 > self.spread_limit_ms and self.together_ms <= self.spread_limit_ms:
+            out.append(f"{head}: the {self.released} buyers went together (within "
+                       f"{self.together_ms:.0f} ms of each other, p99) but {p99:.0f} ms after "
+                       "the release instant: the sale was late, not gentler")
+        elif p99 > self.spread_limit_ms:
             out.append(f"{head}: the generator released its {self.released} buyers over "
                        f"{p99:.0f} ms (p99; limit {self.spread_limit_ms:.0f} ms): the verdicts "
                        f"speak of a gentler sale than planned")
@@ -156,13 +161,34 @@ class FlashSaleReport:
             out.append(f"{head}: at most {self.max_in_flight} checkout(s) in flight at once "
                        f"for up to {on_sale} unit(s): no sure fight over the last unit, so "
                        "the sale may not have tested a race")
+        elif not self.reached_last_unit:
+            out.append(f"{head}: the shop answered {self.answers['ok']} commit(s) ok and "
+                       f"refused {self.answers['sold out']} as sold out of {self.released} "
+                       f"released on up to {on_sale} unit(s) (the rest: no answer or an "
+                       "error): the sale never reached its last unit")
         return out
 
     @property
+    def answers(self) -> dict[str, int]:
+        """The commit requests the shop settled: sold (ok) and refused as sold out."""
+        return {"ok": self.outcomes.get("ok", 0),
+                "sold out": self.outcomes.get("refused as expected (sold out, limit)", 0)}
+
+    @property
+    def reached_last_unit(self) -> bool:
+        """Whether the shop settled the fight: it refused a buyer as sold out, or sold at
+        least every unit that could be on sale. Checkouts left unanswered (a shop drowning
+        in its own locks) do not make a race for the last unit."""
+        a = self.answers
+        return a["sold out"] > 0 or a["ok"] >= max(1, self.units + self.stock)
+
+    @property
     def contended(self) -> bool:
-        """Whether the release made more checkouts overlap than there can be units: the
-        sale's and the SKU's own stock (some of which may have sold before)."""
-        return self.released > 0 and self.max_in_flight > max(1, self.units + self.stock)
+        """Whether the release made more checkouts overlap than there can be units (the
+        sale's and the SKU's own stock, some of which may have sold before) and the shop
+        answered them up to its last unit."""
+        return (self.released > 0 and self.max_in_flight > max(1, self.units + self.stock)
+                and self.reached_last_unit)
 
     def line(self) -> str:
         """The sale in one sentence (the no-oversell evidence and the terminal)."""
@@ -170,13 +196,15 @@ class FlashSaleReport:
             return f"{self.sku}: no buyer released"
         s = self.spread_ms
         own = f" (+ up to {self.stock} of its own)" if self.units and self.stock else ""
+        a = self.answers
         return (f"{self.sku}: {self.released} buyer(s) released together on "
                 f"{self.units or 'its'} unit(s){own}, commit requests sent within "
                 f"{s.get('p99', 0):.0f} ms (p99) of the release, {self.max_in_flight} in "
-                f"flight at once")
+                f"flight at once, {a['ok']} sold and {a['sold out']} refused as sold out")
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "warnings": self.warnings, "contended": self.contended}
+        return {**asdict(self), "warnings": self.warnings, "contended": self.contended,
+                "reached_last_unit": self.reached_last_unit}
 
 
 def max_overlap(intervals: list[tuple[float, float]]) -> int:
@@ -227,6 +255,7 @@ def summarize(plan: dict[str, Any], parts: list[dict[str, Any]],
         arr = np.asarray(spreads)
         rep.spread_ms = {"p50": float(np.percentile(arr, 50)),
                          "p99": float(np.percentile(arr, 99)), "max": float(arr.max())}
+        rep.together_ms = float(np.percentile(arr - arr.min(), 99))
     rep.max_in_flight = max_overlap(spans)
     rep.errors = rep.errors[:3]
     return rep
@@ -271,8 +300,9 @@ def with_contention(verdicts: list[Verdict], sales: list[FlashSaleReport]) -> li
             if v.status is Status.PASS and not any(r.contended for r in sales):
                 v = Verdict(v.rule_id, Status.UNKNOWN, v.measured, v.limit,
                             f"not earned: no flash sale made more checkouts overlap than "
-                            f"there could be units ({lines}), so it may not have tested a "
-                            f"race; {v.evidence}")
+                            f"there could be units and had the shop settle them up to its "
+                            f"last unit ({lines}), so it may not have tested a race; "
+                            f"{v.evidence}")
             else:
                 v = Verdict(v.rule_id, v.status, v.measured, v.limit,
                             f"{v.evidence}; flash sale {lines}")

@@ -106,15 +106,45 @@ def test_a_pass_without_contention_is_not_earned() -> None:
     (v,) = with_contention([no_oversell(Status.PASS)], [calm])
     assert v.status is Status.UNKNOWN and v.evidence.startswith("not earned")
     busy = FlashSaleReport(0, "HOT-1.r1", 40, 300, "why", 40, released=300, max_in_flight=290,
-                           spread_ms={"p50": 2, "p99": 6, "max": 9})
+                           spread_ms={"p50": 2, "p99": 6, "max": 9},
+                           outcomes={"ok": 70, "refused as expected (sold out, limit)": 230})
     (v,) = with_contention([no_oversell(Status.PASS)], [busy])
     assert v.status is Status.PASS
     assert v.evidence.endswith("300 buyer(s) released together on 40 unit(s) (+ up to 40 "
                                "of its own), commit requests sent within 6 ms (p99) of the "
-                               "release, 290 in flight at once")
+                               "release, 290 in flight at once, 70 sold and 230 refused as "
+                               "sold out")
     # 60 in flight for up to 80 units (40 + 40 of its own): no sure fight, not earned
     mild = FlashSaleReport(0, "HOT-1.r1", 40, 300, "why", 40, released=300, max_in_flight=60)
     (v,) = with_contention([no_oversell(Status.PASS)], [mild])
     assert v.status is Status.UNKNOWN
     (v,) = with_contention([no_oversell(Status.FAIL)], [calm])
     assert v.status is Status.FAIL  # a failure found is a failure whatever the load
+
+
+def test_a_pass_where_the_shop_never_reached_its_last_unit_is_not_earned() -> None:
+    # 150 checkouts in flight on 80 units, but the shop answered 9 and sold no last unit
+    # (Medusa under its own lock time-outs): the overlap happened, the fight did not
+    drowned = FlashSaleReport(0, "HOT-1.r1", 40, 150, "why", 40, released=150,
+                              max_in_flight=150, outcomes={"ok": 9, "unknown (no answer, "
+                                                           "5xx)": 141})
+    assert not drowned.reached_last_unit and not drowned.contended
+    (v,) = with_contention([no_oversell(Status.PASS)], [drowned])
+    assert v.status is Status.UNKNOWN and "9 sold and 0 refused as sold out" in v.evidence
+    assert any("never reached its last unit" in w for w in drowned.warnings)
+    # every unit sold without a refusal: the last unit was reached
+    sold = FlashSaleReport(0, "HOT-1.r1", 40, 150, "why", 40, released=150,
+                           max_in_flight=150, outcomes={"ok": 80, "unknown (no answer, "
+                                                        "5xx)": 70})
+    assert sold.contended
+
+
+def test_buyers_late_together_are_told_apart_from_a_spread_release() -> None:
+    rows = [[108.0 + i * 0.0001, 108.5, "ok"] for i in range(50)]
+    rep = summarize(plan_record(units=10, buyers=50), [{"rows": rows, "fired_at": 108.0}],
+                    spread_limit=0.1)
+    text = " ".join(rep.warnings)
+    assert rep.spread_ms["p99"] == pytest.approx(8004.9, abs=1)
+    assert rep.together_ms < 10
+    assert "went together" in text and "late, not gentler" in text
+    assert "gentler sale than planned" not in text

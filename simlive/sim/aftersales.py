@@ -13,7 +13,7 @@ import numpy as np
 
 from simlive.scenario.desks import DeskSettings, pooled
 from simlive.scenario.schema import TICKET_KINDS, Scenario
-from simlive.sim.desk import DeskOutcome, desk_fast
+from simlive.sim.desk import DeskOutcome, desk_recursion
 from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.desks import DeskResult, closure_measures, queue_results, split
 from simlive.sim.duty import Roster
@@ -115,7 +115,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     if desk_of is None and not some_lost:  # every ticket reaches the one desk (arrays
         # freed as soon as they are done with)
         engine = _engine(engine, n)
-        run = desk_simpy if engine == "simpy" else desk_fast
+        run = desk_simpy if engine == "simpy" else desk_recursion
         desk = run(arr, handling, patience, rosters[0][1])
         start, abandoned = desk.start, desk.abandoned
         duty_by_desk = [(desk.busy_seconds, desk.on_duty_seconds)]
@@ -126,7 +126,7 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         # one engine for every desk, by the tickets of all (the engines agree ticket by
         # ticket; SimPy is the reference for small cases, not for a night's many desks)
         engine = _engine(engine, n - int(lost.sum()))
-        run = desk_simpy if engine == "simpy" else desk_fast
+        run = desk_simpy if engine == "simpy" else desk_recursion
         for d in range(len(desks)):
             idx = np.flatnonzero(~lost) if index is None else index[d][~lost[index[d]]]
             out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simlive.sim.desk import desk_fast, desk_heap
+from simlive.sim.desk import HEAP_SLOTS, desk_fast, desk_heap, desk_recursion
 from simlive.sim.duty import Roster
 
 INF = math.inf
@@ -168,3 +168,20 @@ def test_a_staggered_roster_with_breaks() -> None:
     assert r.slots >= max(n for _, _, n in shifts)
     on = sum(n for s, e, n in shifts if s <= at < e)
     assert [r.next_on(i, at) == at for i in range(r.slots)].count(True) == on
+
+
+@pytest.mark.parametrize("agents", [HEAP_SLOTS, HEAP_SLOTS + 1, 400])
+def test_the_form_chosen_by_shape_gives_the_recursions_bits(agents: int) -> None:
+    """``desk_recursion`` takes the heap up to HEAP_SLOTS slots and runs above: either way
+    the very bits of both forms."""
+    rng = np.random.default_rng(agents)
+    arrival, handling, patience, shifts, horizon = random_desk(rng, 5000, agents, 0.95, 4,
+                                                               chat=0.5)
+    roster = Roster(shifts, horizon)
+    args = (np.asarray(arrival, float), np.asarray(handling, float),
+            np.asarray(patience, float), roster)
+    got = desk_recursion(*args)
+    for other in (desk_heap(*args), desk_fast(*args)):
+        assert got.start.tobytes() == other.start.tobytes()
+        assert got.abandoned.tolist() == other.abandoned.tolist()
+        assert got.busy_seconds == other.busy_seconds

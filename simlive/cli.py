@@ -323,13 +323,16 @@ def schema(target: bool) -> None:
                    "that miss.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="With --roster: write the per-interval table as CSV.")
+@click.option("--write-scenario", "write_path", type=click.Path(dir_okay=False), default=None,
+              help="With --roster: write the scenario with the planned shifts in place (the "
+                   "pooled desk's and each desk's), ready for simlive run --until-decided.")
 @_friendly
 def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: bool, low: int,
          high: int, resolution: int, replications: int, jobs: int, cluster: str | None,
          json_path: str | None, html_path: str | None, profile_path: str | None,
          roster_path: str | None,
          interval_text: str | None, validate_reps: int, max_iterations: int,
-         csv_path: str | None) -> None:
+         csv_path: str | None, write_path: str | None) -> None:
     """Find the least value of a parameter that meets every target with confidence, or
     (--roster) the least-cost roster of shift templates that does.
 
@@ -368,8 +371,11 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
             raise UsageError("--roster decides the agents itself: leave out --vary and "
                              "--per-shift")
         plan_with_roster(sc, targets, roster_path, interval, replications, validate_reps,
-                         max_iterations, jobs, cluster, json_path, html_path, csv_path)
+                         max_iterations, jobs, cluster, json_path, html_path, csv_path,
+                         scenario, write_path)
         return
+    if write_path is not None:
+        raise UsageError("--write-scenario writes a roster plan's shifts: it needs --roster")
     if vary is None:
         raise UsageError("plan: give the parameter to size with --vary (e.g. "
                          "--vary aftersales.agents)")

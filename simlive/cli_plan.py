@@ -14,7 +14,8 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                      interval: float | None, replications: int, validate: int,
                      max_iterations: int, jobs: int, cluster: str | None,
                      json_path: str | None, html_path: str | None,
-                     csv_path: str | None) -> None:
+                     csv_path: str | None, scenario_path: str | None = None,
+                     write_path: str | None = None) -> None:
     from rich.console import Console
 
     from simlive import __version__
@@ -28,6 +29,8 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
         intervals_table,
         roster_dict,
         roster_figures,
+        roster_html_tables,
+        roster_status,
         roster_table,
     )
     from simlive.sim.engine import PLAN_METRICS
@@ -39,8 +42,10 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
     sc = with_service_levels(sc, parsed, interval)
     if sc.aftersales.desks:
         return plan_desks(sc, parsed, roster, roster_path, replications, validate,
-                          max_iterations, jobs, cluster, json_path, html_path, csv_path)
-    for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
+                          max_iterations, jobs, cluster, json_path, html_path, csv_path,
+                          scenario_path, write_path)
+    for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv"),
+                         (write_path, "--write-scenario")):
         prepare_output(path, option)
     # each worker keeps the orders and tickets of its replications between rosters (they do
     # not depend on the agents)
@@ -56,6 +61,8 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
         state = "[green]every target holds[/]" if not it.misses and not it.unmet else (
             f"[red]{it.misses} interval(s) miss[/]" + (f"; not met: {', '.join(it.unmet)}"
                                                       if it.unmet else ""))
+        if it.broken:
+            state += f"; [red]rules broken: {', '.join(b.split(' ')[0] for b in it.broken)}[/]"
         console.print(f"  iteration {it.number}: {it.heads:,} agents, cost {it.cost:,.2f}, "
                       f"on {where}: {state}")
 
@@ -77,28 +84,69 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
     if html_path:
         from simlive.report.html import render_html
 
+        count = (result.validated_on or (0, 0))[1]
         page = render_html({"scenario": f"{sc.name}: roster from {Path(roster_path).name}",
                             "simlive_version": __version__, "seed": sc.seed,
-                            "replications": validate, "rules": [], "kpis": {}},
+                            "meta": f"seed {sc.seed} · {replications} search replications, "
+                                    f"{count} fresh to check",
+                            "rules": [v.to_dict() for v in result.rules], "kpis": {},
+                            "plan": {"met": result.met, "summary": ("plan: " if result.met
+                                                                    else "FAIL: ")
+                                     + roster_status(result), "replications": count,
+                                     "tables": roster_html_tables(result)}},
                            None, extra_figures=roster_figures(result))
         Path(html_path).write_text(page, encoding="utf-8")
     if result.uncovered:
         click.echo(f"warning: {len(result.uncovered)} interval(s) with tickets have no "
                    "template covering them (first at "
                    f"{result.uncovered[0] * result.interval:g} s)", err=True)
+    _rules_line(result.rules, (result.validated_on or (0, 0))[1])
     if not result.met:
-        click.echo(f"FAIL: no roster met every target: {result.why}", err=True)
+        click.echo(f"FAIL: {roster_status(result)}", err=True)
         sys.exit(EXIT_RULE_FAILED)
-    first, count = result.validated_on or (0, 0)
-    click.echo(f"plan: {int(result.heads.sum()):,} agents on {len(result.starts())} "
-               f"(template, start) pairs, {result.agent_hours:,.1f} agent-hours, cost "
-               f"{result.cost:,.2f}; every target held on {count} fresh replications "
-               f"({first}..{first + count - 1})")
+    if write_path and scenario_path:
+        from simlive.plan.apply import apply_roster
+        from simlive.plan.staffing import roster_shifts
+
+        _write_scenario(scenario_path, write_path, lambda raw: apply_roster(
+            raw, {-1: roster_shifts(result.cols, result.heads)}))
+    click.echo(f"plan: {roster_status(result)}")
+
+
+def _rules_line(verdicts: list, count: int) -> None:
+    """The scenario's compliance rules as the plan's check judged them, on stderr."""
+    if not verdicts:
+        return
+    from simlive.rules import Status
+
+    failed = [v.rule_id for v in verdicts if v.status is Status.FAIL]
+    open_ = [v.rule_id for v in verdicts if v.status is Status.UNDECIDED]
+    text = (f"rules broken on the {count} fresh replications: {', '.join(failed)}" if failed
+            else f"no rule broken on the {count} fresh replications" + (
+                f"; undecided at that many: {', '.join(open_)} (run the written scenario "
+                "with --until-decided)" if open_ else ""))
+    click.echo(text, err=True)
+
+
+def _write_scenario(scenario_path: str, write_path: str, apply) -> None:  # noqa: ANN001
+    """The scenario file with the plan applied, written to ``write_path``."""
+    import yaml
+
+    from simlive.scenario.loader import read_text
+
+    raw = yaml.safe_load(read_text(scenario_path))
+    head = (f"# {Path(scenario_path).name} with the roster simlive plan chose "
+            "(aftersales shifts replaced); comments of the original are not kept\n")
+    Path(write_path).write_text(head + yaml.safe_dump(apply(raw), sort_keys=False,
+                                                      allow_unicode=True, width=100),
+                                encoding="utf-8")
+    click.echo(f"scenario with the plan written to {write_path}", err=True)
 
 
 def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replications: int,
                validate: int, max_iterations: int, jobs: int, cluster: str | None,
-               json_path: str | None, html_path: str | None, csv_path: str | None) -> None:
+               json_path: str | None, html_path: str | None, csv_path: str | None,
+               scenario_path: str | None = None, write_path: str | None = None) -> None:
     """``plan --roster`` for a scenario with ``aftersales.desks``: a roster per desk."""
     from rich.console import Console
 
@@ -111,8 +159,10 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
     from simlive.sim.replications import simulate
     from simlive.sim.workers import open_workers
 
-    for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv")):
+    for path, option in ((json_path, "--json"), (html_path, "--html"), (csv_path, "--csv"),
+                         (write_path, "--write-scenario")):
         prepare_output(path, option)
+    original = sc
     sc = for_planning(sc)
     workers = open_workers(jobs, cluster, cached=True)
 
@@ -144,20 +194,46 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
         Path(csv_path).write_text(desk_rosters_csv(desks), encoding="utf-8")
     if html_path:
         from simlive.report.html import render_html
-        from simlive.report.roster import roster_figures
+        from simlive.report.roster import desks_html_table, roster_figures, roster_html_tables
 
         figures = [(f"{d.name}: {title}", svg) for d in desks
                    for title, svg in roster_figures(d.plan)]
+        met = all(d.plan.met for d in desks)
+        rules = next((d.plan.rules for d in desks if d.plan.rules), [])
+        count = max(((d.plan.validated_on or (0, 0))[1] for d in desks), default=0)
+        tables = [desks_html_table(desks)] + [t for d in desks
+                                              for t in roster_html_tables(d.plan, f"{d.name}: ")]
+        summary = (f"plan: every desk's roster held on fresh replications ({len(desks)} "
+                   "desks)" if met else "FAIL: no roster met every target for "
+                   f"{sum(not d.plan.met for d in desks)} desk(s)")
         page = render_html({"scenario": f"{sc.name}: desk rosters from {Path(roster_path).name}",
                             "simlive_version": __version__, "seed": sc.seed,
-                            "replications": validate, "rules": [], "kpis": {}},
+                            "meta": f"seed {sc.seed} · {replications} search replications",
+                            "rules": [v.to_dict() for v in rules], "kpis": {},
+                            "plan": {"met": met, "summary": summary, "replications": count,
+                                     "tables": tables}},
                            None, extra_figures=figures)
         Path(html_path).write_text(page, encoding="utf-8")
+    _rules_line(next((d.plan.rules for d in desks if d.plan.rules), []),
+                max(((d.plan.validated_on or (0, 0))[1] for d in desks), default=0))
     missed = [d for d in desks if not d.plan.met]
     if missed:
         click.echo(f"FAIL: no roster met every target for {len(missed)} desk(s): "
                    + "; ".join(f"{d.name}: {d.plan.why}" for d in missed[:5]), err=True)
         sys.exit(EXIT_RULE_FAILED)
+    if write_path and scenario_path:
+        from simlive.plan.apply import apply_roster, flat_desks
+        from simlive.scenario.catalogue import build_catalogue
+        from simlive.scenario.desks import route
+
+        routing = route(original, build_catalogue(original).skus)
+
+        def apply(raw: dict) -> dict:
+            flat = flat_desks(raw.get("aftersales", {}).get("desks", []), routing.names,
+                              routing.source)
+            return apply_roster(raw, {d.source: d.shifts for d in desks}, flat)
+
+        _write_scenario(scenario_path, write_path, apply)
     heads = sum(int(d.plan.heads.sum()) for d in desks)
     hours = sum(d.plan.agent_hours for d in desks)
     click.echo(f"plan: {len(desks)} desks, {heads:,} agents, {hours:,.1f} agent-hours, cost "

@@ -30,8 +30,10 @@ from simlive.plan.staffing import (
     looks,
     requirements,
     roster_shifts,
+    unstaffed,
 )
 from simlive.plan.targets import Target
+from simlive.rules import Status, Verdict
 from simlive.scenario.aftersales import Shift
 from simlive.scenario.desks import (
     DeskSettings,
@@ -42,6 +44,7 @@ from simlive.scenario.desks import (
     with_desk_shifts,
 )
 from simlive.scenario.schema import Scenario
+from simlive.scenario.units import duration_text
 from simlive.sim.desks import DESK_KPIS
 from simlive.sim.engine import ReplicationResult
 
@@ -153,23 +156,35 @@ def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner:
         trial = _scenario(s, desks)
         search = runner(trial, 0, replications).replications
         index = {id(d): i for i, d in enumerate(desks)}
-        got = {id(d): judge(targets, desk_view(search, index[id(d)] if multi else None))
+        got = {id(d): _judged(targets, search, index[id(d)] if multi else None, d)
                for d in open_}
         held = [d for d in open_ if got[id(d)].held]
         if held:
-            checked, used = _validate(runner, trial, targets, fresh_at, validate,
-                                      [index[id(d)] if multi else None for d in held])
+            checked, used, verdicts = _validate(
+                runner, trial, targets, fresh_at, validate,
+                [(index[id(d)] if multi else None, d) for d in held])
+            broken = [f"{v.rule_id} ({v.evidence})" for v in verdicts
+                      if v.status is Status.FAIL]
             for d, j in zip(held, checked, strict=True):
+                j.broken = broken
                 got[id(d)] = j
                 d.plan.validated_on = (fresh_at, used)
+                d.plan.rules = verdicts
             fresh_at += used
         for desk in open_:
             j = got[id(desk)]
             seeds = "fresh" if desk in held else "search"
             _record(desk, number, seeds, j, on_iteration)
-            if not j.misses and not j.unmet:
+            if j.held:
                 desk.plan.met = seeds == "fresh"
                 desk.done = desk.plan.met
+                continue
+            if j.broken and not j.misses and not j.unmet:
+                # every target held; a compliance rule did not, and no interval says where
+                # more agents would help: the roster is not offered as held
+                desk.plan.why = ("every target held on fresh replications, but the roster "
+                                 "breaks " + "; ".join(j.broken))
+                desk.done = True
                 continue
             _raise(desk, j, goal)
     for desk in desks:
@@ -182,10 +197,20 @@ def _record(desk: DeskRoster, number: int, seeds: str, j: Judged,
             on_iteration: Callable[[str, Iteration], None] | None) -> None:
     plan = desk.plan
     plan.intervals = j.rows
-    it = Iteration(number, seeds, int(plan.heads.sum()), plan.cost, j.unmet, j.misses)
+    plan.missed = list(j.misses)
+    it = Iteration(number, seeds, int(plan.heads.sum()), plan.cost, j.unmet, j.misses,
+                   j.broken)
     plan.iterations.append(it)
     if on_iteration is not None:
         on_iteration(desk.name, it)
+
+
+def _judged(targets: list[Target], reps: list[ReplicationResult], d: int | None,
+            desk: DeskRoster, level: float = 0.95, confident: bool = False) -> Judged:
+    """``judge`` on desk ``d``'s view, with intervals that had tickets and nobody on the
+    desk as misses."""
+    view = desk_view(reps, d)
+    return unstaffed(judge(targets, view, level, confident), desk.plan.scheduled, view)
 
 
 def _raise(desk: DeskRoster, j: Judged, goal: float | None) -> None:
@@ -193,8 +218,14 @@ def _raise(desk: DeskRoster, j: Judged, goal: float | None) -> None:
     plan = desk.plan
     raise_at = [i for i in first_of_runs(j.misses) if plan.cols.cover[i].any()]
     if not raise_at:
-        plan.why = ("the intervals that miss have no template covering them: "
-                    + ", ".join(str(i) for i in j.misses[:5]))
+        if j.misses:
+            at = ", ".join(f"{i} (from {duration_text(i * plan.interval)})"
+                           for i in j.misses[:5])
+            plan.why = (f"{len(j.misses)} interval(s) miss and no template of the roster "
+                        f"file covers them: {at}")
+        else:
+            plan.why = ("not met: " + "; ".join(j.unmet) + " (no interval misses its "
+                        "service level, so there is no interval to staff up)")
         desk.done = True
         return
     scheduled = plan.cols.cover @ plan.heads  # it missed with these: it needs more
@@ -208,16 +239,21 @@ def _raise(desk: DeskRoster, j: Judged, goal: float | None) -> None:
 
 
 def _validate(runner: Runner, trial: Scenario, targets: list[Target], first: int,
-              validate: int, which: list[int | None]) -> tuple[list[Judged], int]:
+              validate: int, which: list[tuple[int | None, DeskRoster]]
+              ) -> tuple[list[Judged], int, list[Verdict]]:
     """Judge each desk of ``which`` on fresh replications from ``first`` at each of
     ``looks`` (every desk of ``which`` on the same replications): stop early when
-    every one holds for sure."""
+    every one holds for sure. Also the scenario's compliance rules over those replications,
+    as ``simlive run`` judges them (Wald's test at the replications taken)."""
+    from simlive.sim.replications import summarise
+
     steps = looks(validate)
     level = 1 - 0.05 / len(steps)
     reps: list[ReplicationResult] = []
     for n in steps:
         reps += runner(trial, first + len(reps), n - len(reps)).replications
-        if n < steps[-1] and all(judge(targets, desk_view(reps, d), level).sure
-                                 for d in which):
+        if n < steps[-1] and all(_judged(targets, reps, d, desk, level).sure
+                                 for d, desk in which):
             break
-    return [judge(targets, desk_view(reps, d), confident=True) for d in which], len(reps)
+    judged = [_judged(targets, reps, d, desk, confident=True) for d, desk in which]
+    return judged, len(reps), summarise(trial, reps).verdicts

@@ -29,6 +29,7 @@ import numpy as np
 
 from simlive.plan.roster import Columns, RosterFile
 from simlive.plan.targets import IntervalLevel, Target, assess, interval_levels
+from simlive.rules import Verdict
 from simlive.scenario.desks import DeskSettings
 from simlive.scenario.schema import Scenario, ServiceLevel, Shift
 from simlive.sim.engine import ReplicationResult
@@ -96,10 +97,10 @@ def requirements(counts: list[IntervalCounts], targets: list[Target],
                  s: Scenario, desk: DeskSettings | None = None) -> np.ndarray:
     """Paid heads per interval, the most any service level target needs (Erlang C on the
     mean offered tickets and work of the replications), and one answering agent in every
-    interval between the first and the last with tickets: the search replications may
-    have none in a quiet night interval where other replications have one, and nobody on
-    the desk answers it at 0 %. ``desk``: the desk's own settings (default the pooled
-    desk's)."""
+    interval from the first with tickets to the end of the after-sales horizon: the search
+    replications may have none in a quiet night interval, or after some day, where other
+    replications have one, and nobody on the desk answers it at 0 %. ``desk``: the desk's
+    own settings (default the pooled desk's)."""
     a = desk if desk is not None else s.aftersales
     offered = np.mean([c.offered for c in counts], axis=0)
     work = np.mean([c.work for c in counts], axis=0)
@@ -107,8 +108,10 @@ def requirements(counts: list[IntervalCounts], targets: list[Target],
     levels = [t for t in targets if t.within is not None]
     out = np.zeros(offered.size, dtype=np.int64)
     busy = np.flatnonzero(offered > 0)
-    if busy.size:  # tickets may come at any time in that span: someone answers throughout
-        out[busy[0]:busy[-1] + 1] = paid_heads(1, a.chat_concurrency, a.shrinkage)
+    if busy.size:  # tickets may come at any time after the first, to the end of the
+        # after-sales horizon (a return on day 15 where the search saw none after day 10):
+        # someone answers throughout
+        out[busy[0]:] = paid_heads(1, a.chat_concurrency, a.shrinkage)
     for i in busy:
         rate, mean_work = offered[i] / length, work[i] / offered[i]
         slots = max(erlang_c_slots(rate, mean_work, t.within, t.factor, a.max_occupancy)
@@ -139,10 +142,12 @@ class Judged:
     misses: list[int]  # intervals where some target's mean misses it (``confident``: its CI)
     unmet: list[str]  # overall targets not met with confidence
     sure: bool  # every target holds, each interval's with confidence too
+    unstaffed: list[int] = field(default_factory=list)  # tickets and nobody on the desk
+    broken: list[str] = field(default_factory=list)  # compliance rules failed (fresh runs)
 
     @property
     def held(self) -> bool:
-        return not self.misses and not self.unmet
+        return not self.misses and not self.unmet and not self.broken
 
 
 def judge(targets: list[Target], reps: list[ReplicationResult],
@@ -191,6 +196,19 @@ def looks(validate: int) -> list[int]:
     return sorted({max(5, math.ceil(validate / 4)), math.ceil(validate / 2), validate})
 
 
+def unstaffed(j: Judged, scheduled: np.ndarray, reps: list[ReplicationResult]) -> Judged:
+    """``j`` with every interval that had tickets in some replication and nobody scheduled
+    on the desk as a miss. Such an interval answers nothing, but one ticket in one of
+    twenty replications gives its level no interval, so ``judge`` alone would not call it
+    missed with confidence."""
+    offered = np.sum([r.intervals.offered for r in reps], axis=0)
+    empty = np.flatnonzero((offered > 0) & (scheduled[:offered.size] <= 0))
+    if not empty.size:
+        return j
+    misses = sorted({*j.misses, *(int(i) for i in empty)})
+    return Judged(j.rows, misses, j.unmet, False, unstaffed=[int(i) for i in empty])
+
+
 def first_of_runs(misses: list[int]) -> list[int]:
     """The first interval of each run of consecutive misses."""
     return [i for k, i in enumerate(misses) if k == 0 or misses[k - 1] != i - 1]
@@ -204,6 +222,7 @@ class Iteration:
     cost: float
     unmet: list[str]
     missed: list[int] = field(default_factory=list)  # the intervals that missed
+    broken: list[str] = field(default_factory=list)  # compliance rules failed (fresh)
 
     @property
     def misses(self) -> int:
@@ -228,6 +247,8 @@ class RosterPlan:
     met: bool = False
     why: str = ""
     uncovered: list[int] = field(default_factory=list)
+    rules: list[Verdict] = field(default_factory=list)  # on the fresh replications
+    missed: list[int] = field(default_factory=list)  # intervals missing, last judgement
 
     @property
     def scheduled(self) -> np.ndarray:

@@ -206,6 +206,14 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
     if slow:
         summary += f"; threshold(s) broken: {', '.join(slow)}"
         overall = "fail"
+    plan = result.get("plan")
+    plan_tables = ""
+    if plan is not None:  # a plan's own status first; the rules as judged on its check
+        ruled = (f"; the scenario's rules on the {plan.get('replications', '')} fresh "
+                 f"replications: {summary}") if rules else "; no rule judged"
+        summary = plan["summary"] + ruled
+        overall = overall if plan["met"] else "fail"
+        plan_tables = "".join(_plain_table(*t) for t in plan.get("tables", []))
     th_rows = "".join(_threshold_row(t) for t in thresholds)
     th_table = ("<h2>Performance thresholds</h2><table id='thresholds'><thead><tr><th>"
                 "threshold</th><th>status</th><th>measured</th><th>limit</th></tr></thead>"
@@ -245,12 +253,23 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         f"<h1>simlive report: {esc(str(result.get('scenario', '')))}</h1>"
         f"<p class='meta'>simlive {esc(str(result.get('simlive_version', '')))} &middot; "
         f"{esc(meta).replace('&amp;middot;', '&middot;')}</p>"
-        f"<p class='summary {overall}'>{esc(summary)}</p>"
-        "<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
-        f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>{th_table}{rate_table}{flash_table}{warn}{kpi_table}"
+        f"<p class='summary {overall}'>{esc(summary)}</p>{plan_tables}"
+        + ("<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
+           f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
+           f"<tbody>{rows}</tbody></table>" if rules or plan is None else "")
+        + f"{th_table}{rate_table}{flash_table}{warn}{kpi_table}"
         f"{desk_table}{sold_table}{figs}</body></html>\n"
     )
+
+
+def _plain_table(title: str, head: list[str], rows: list[list[Any]]) -> str:
+    """A titled table of plain cells (a plan's roster, its intervals)."""
+    esc = html.escape
+    cells = "".join("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in r) + "</tr>"
+                    for r in rows)
+    heads = "".join(f"<th>{esc(h)}</th>" for h in head)
+    return (f"<h2>{esc(title)}</h2><table><thead><tr>{heads}</tr></thead>"
+            f"<tbody>{cells}</tbody></table>")
 
 
 def _flash_table(sales: list[dict[str, Any]]) -> str:

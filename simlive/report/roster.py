@@ -41,6 +41,7 @@ def interval_rows(plan: RosterPlan) -> list[dict[str, Any]]:
     scheduled = plan.scheduled
     by_index = {v.index: v for v in plan.intervals}
     goal = next((t.factor for t in plan.targets if t.per_interval), 0.0) - 1e-12
+    missed = set(plan.missed)
     rows = []
     for i in sorted(set(by_index) | {int(i) for i in (plan.requirement > 0).nonzero()[0]}):
         v = by_index.get(i)
@@ -51,9 +52,12 @@ def interval_rows(plan: RosterPlan) -> list[dict[str, Any]]:
             "service_level": None if v is None else round(v.mean, 6),
             "ci95": None if v is None or v.ci95 is None else
             [round(v.ci95[0], 6), round(v.ci95[1], 6)],
-            "met": None if v is None else not v.missed,  # not missed with confidence
+            # not missed in the last judgement (with confidence, on fresh replications;
+            # an interval with tickets and nobody scheduled always misses)
+            "met": None if v is None else i not in missed,
             # and held for sure: the 95 % CI's lower end meets the target
-            "sure": None if v is None else v.held and (v.ci95 is None or v.ci95[0] >= goal),
+            "sure": None if v is None else (i not in missed and v.held and v.ci95 is not None
+                                            and v.ci95[0] >= goal),
         })
     return rows
 
@@ -73,11 +77,22 @@ def intervals_table(plan: RosterPlan) -> Table:
         level = "-" if r["service_level"] is None else f"{r['service_level']:.1%}"
         if r["ci95"] and r["ci95"][0] != r["ci95"][1]:
             level += f" [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]"
-        met = "-" if r["met"] is None else ("[red]no[/]" if not r["met"] else "[green]yes[/]"
-                                           if r["sure"] else "[yellow]within CI[/]")
+        met = "-" if r["met"] is None else _met_text(r, rich=True)
         table.add_row(duration_text(r["from_s"]), duration_text(r["to_s"]),
                       str(r["erlang_c"]), str(r["required"]), str(r["scheduled"]), level, met)
     return table
+
+
+def _met_text(r: dict[str, Any], rich: bool = False) -> str:
+    """An interval's verdict in words: missed, held for sure, or held on its mean only (its
+    CI reaches below the target, or too few tickets for one)."""
+    if not r["met"]:
+        text = "no: nobody scheduled" if not r["scheduled"] else "no"
+        return f"[red]{text}[/]" if rich else text
+    if r["sure"]:
+        return "[green]yes[/]" if rich else "yes"
+    text = "mean only, CI below" if r["ci95"] else "mean only, no CI"
+    return f"[yellow]{text}[/]" if rich else text
 
 
 def _margin(row: dict[str, Any]) -> float:
@@ -102,11 +117,13 @@ def roster_dict(plan: RosterPlan, scenario: str, seed: int) -> dict[str, Any]:
         "agent_hours": round(plan.agent_hours, 6),
         "cost": round(plan.cost, 6),
         "roster": plan.starts(),
-        "shifts": [{"from_s": a, "to_s": b, "agents": n}
+        # as a scenario's aftersales.agents takes them (--write-scenario writes them there)
+        "shifts": [{"from": duration_text(a), "to": duration_text(b), "agents": n}
                    for a, b, n in roster_shifts(plan.cols, plan.heads)],
         "templates": [t.model_dump(by_alias=True) for t in plan.roster.templates],
         "intervals": interval_rows(plan),
         "uncovered_intervals": plan.uncovered,
+        "rules": [v.to_dict() for v in plan.rules],
         "iterations": [{"iteration": it.number, "replications": it.seeds, "agents": it.heads,
                         "cost": round(it.cost, 6), "intervals_missing": it.misses,
                         "intervals_missed": it.missed,
@@ -194,3 +211,54 @@ def desk_rosters_csv(desks: list) -> str:
         for row in rows[1:]:
             out.write(f"{d.name},{row}\n")
     return out.getvalue()
+
+
+def roster_status(plan: RosterPlan) -> str:
+    """The plan's outcome in a sentence (the terminal's last line, the HTML's summary)."""
+    if not plan.met:
+        return f"no roster met every target: {plan.why}"
+    first, count = plan.validated_on or (0, 0)
+    return (f"{int(plan.heads.sum()):,} agents on {len(plan.starts())} (template, start) "
+            f"pairs, {plan.agent_hours:,.1f} agent-hours, cost {plan.cost:,.2f}; every target "
+            f"held on {count} fresh replications ({first}..{first + count - 1})")
+
+
+def roster_html_tables(plan: RosterPlan, prefix: str = "") -> list[tuple[str, list[str],
+                                                                          list[list[Any]]]]:
+    """The roster (template, start, heads, duty) and the intervals, as plain tables for the
+    HTML report: the intervals that missed first, then the rest by time."""
+    roster = [[r["template"], duration_text(r["start_s"]), r["heads"], duty]
+              for r, duty in zip(plan.starts(), _duties(plan), strict=True)]
+    rows = interval_rows(plan)
+    rows = sorted(rows, key=lambda r: (bool(r["met"]), r["interval"]))
+    body = []
+    for r in rows:
+        level = "-" if r["service_level"] is None else f"{r['service_level']:.1%}"
+        if r["ci95"] and r["ci95"][0] != r["ci95"][1]:
+            level += f" [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]"
+        body.append([duration_text(r["from_s"]), duration_text(r["to_s"]), r["erlang_c"],
+                     r["required"], r["scheduled"], level,
+                     "-" if r["met"] is None else _met_text(r)])
+    where = "fresh replications" if plan.validated_on else "the search replications"
+    return [(f"{prefix}Roster: {int(plan.heads.sum()):,} agents, {plan.agent_hours:,.1f} paid "
+             f"agent-hours, cost {plan.cost:,.2f}", ["template", "starts at", "heads",
+                                                     "on the desk"], roster),
+            (f"{prefix}Per interval of {duration_text(plan.interval)} (mean service level "
+             f"over {where}, misses first)", ["from", "to", "Erlang C", "required",
+                                             "scheduled", "service level [95% CI]", "met"],
+             body)]
+
+
+def desks_html_table(desks: list) -> tuple[str, list[str], list[list[Any]]]:
+    """``desks_table`` as a plain table for the HTML report."""
+    rows = []
+    for d in desks:
+        p = d.plan
+        first, count = p.validated_on or (0, 0)
+        rows.append([d.name, int(p.heads.sum()), f"{p.agent_hours:,.1f}", f"{p.cost:,.2f}",
+                     int(p.scheduled.max()) if p.scheduled.size else 0, len(p.iterations),
+                     f"{count} fresh ({first}..{first + count - 1})" if count else "-",
+                     "yes" if p.met else f"NO: {p.why}"])
+    return (f"Rosters of {len(desks)} desks", ["desk", "agents", "paid agent-hours", "cost",
+                                               "most on at once", "iterations", "checked on",
+                                               "met"], rows)

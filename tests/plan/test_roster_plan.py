@@ -324,9 +324,10 @@ def test_an_interval_misses_with_confidence_only_when_tickets_and_replications_a
     assert high.held and not high.missed and high.sure
 
 
-def test_someone_answers_in_every_interval_between_the_first_and_last_tickets():
+def test_someone_answers_in_every_interval_from_the_first_ticket_to_the_horizon():
     """A quiet night interval without a ticket in the search replications still gets an
-    answering agent: another replication may have one there."""
+    answering agent, and so does every interval after the last ticket the search saw, to
+    the end of the after-sales horizon: another replication may have one there."""
     from simlive.sim.staffing import IntervalCounts
 
     s = with_service_levels(load_scenario(HERE / "spike.yaml"), [], None)
@@ -337,6 +338,6 @@ def test_someone_answers_in_every_interval_between_the_first_and_last_tickets():
     req = requirements(counts, [target], s)
     floor = paid_heads(1, 1, 0.3)
     assert floor == 2  # one answering agent of 30 % shrinkage: two paid
-    assert req[0] == 0 and req[5] == 0  # before the first and after the last ticket
-    assert req[2] == req[3] == floor
+    assert req[0] == 0  # before the first ticket
+    assert req[2] == req[3] == req[5] == floor  # a quiet night, and after the last ticket
     assert req[1] > floor and req[4] > floor

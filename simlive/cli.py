@@ -241,7 +241,10 @@ def _simulate_run(sc, count: int, jobs: int, until_decided: bool, conf, quiet: b
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_friendly
 def validate(scenarios: tuple[str, ...]) -> None:
-    """Check scenario files; print every problem with its line. Exit 0 or 2."""
+    """Check scenario files; print every problem with its line. Exit 0 or 2.
+
+    Warnings (on stderr, exit 0) point at what is valid but rarely meant: tickets that can
+    arrive while nobody is on duty, or far more work than the agents on duty can handle."""
     from simlive.errors import ScenarioError
     from simlive.scenario import load_scenario
 
@@ -253,6 +256,10 @@ def validate(scenarios: tuple[str, ...]) -> None:
             problems.append(str(exc))
             continue
         click.echo(f"{path}: ok ({sc.name}, {sc.duration / 3600:g} h)")
+        from simlive.scenario.advice import advisories
+
+        for text in advisories(sc):
+            click.echo(f"{path}: warning: {text}", err=True)
     if problems:
         click.echo("\n".join(problems), err=True)
         sys.exit(2)

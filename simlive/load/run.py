@@ -15,6 +15,7 @@ from typing import Any
 
 from simlive.errors import UsageError
 from simlive.scenario.schema import Scenario
+from simlive.scenario.units import STORED
 from simlive.target.provision import Provisioned
 from simlive.target.schema import Target
 
@@ -73,7 +74,7 @@ class LoadRun:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadRun:
         prov = data.get("provisioned")
-        return cls(scenario=Scenario.model_validate(data["scenario"]),
+        return cls(scenario=Scenario.model_validate(data["scenario"], context=STORED),
                    target=Target.model_validate(data["target"]), host=data["host"],
                    run_id=data["run_id"], out=data["out"],
                    provisioned=Provisioned.from_dict(prov) if prov else None,

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from simlive.errors import UsageError
 from simlive.scenario.schema import Scenario
+from simlive.scenario.units import STORED
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -87,7 +88,7 @@ class Knob:
                 cur = cur[p]
             cur[parts[-1]] = int(v)
         try:
-            return Scenario.model_validate(data)
+            return Scenario.model_validate(data, context=STORED)
         except ValidationError as exc:
             err = exc.errors()[0]
             raise UsageError(f"--vary {self.path}={vals}: the scenario refuses it: "

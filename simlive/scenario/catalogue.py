@@ -113,5 +113,6 @@ def build_catalogue(s: Scenario) -> Catalogue:
         for i, (sku_id, start, end) in enumerate(generated_slots(gen, s.duration)):
             schedule.append(Segment.model_validate(
                 {"sku": sku_id, "from": start, "to": end,
-                 "propensity": gen.propensity * float(weights[i])}))
+                 # per second, said so (a plain number is refused as a rate)
+                 "propensity": f"{gen.propensity * float(weights[i])!r}/s"}))
     return Catalogue(tuple(skus), tuple(schedule))

@@ -144,6 +144,18 @@ def desk_problems(s: Scenario) -> list[Problem]:
     return problems
 
 
+def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted spans with the ones that touch or overlap joined (back-to-back slots of one
+    SKU present it without a break)."""
+    out: list[tuple[float, float]] = []
+    for a, b in spans:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def _flash_sales_in_slots(s: Scenario) -> list[Problem]:
     """A flash sale boosts its SKU's orders only while the host presents the SKU: one
     outside every slot of its SKU would do nothing, so it is refused."""
@@ -156,7 +168,14 @@ def _flash_sales_in_slots(s: Scenario) -> list[Problem]:
     problems: list[Problem] = []
     for i, fs in enumerate(s.products.flash_sales):
         mine = sorted(slots.get(fs.sku, []))
-        if any(start <= fs.at < end for start, end in mine):
+        inside = next(((a, b) for a, b in _merged(mine) if a <= fs.at < b), None)
+        if inside is not None:
+            if fs.at + fs.duration > inside[1] + 1e-9:  # cut short where the slot ends
+                problems.append((("products", "flash_sales", i, "duration"),
+                                 f"a sale that ends inside its slot ({duration_text(inside[0])}"
+                                 f" to {duration_text(inside[1])}: at most "
+                                 f"{duration_text(inside[1] - fs.at)} from "
+                                 f"{duration_text(fs.at)})", duration_text(fs.duration)))
             continue
         if not mine:
             where = "it has no slot in products.schedule"
@@ -270,6 +289,8 @@ def _propensity(s: Scenario, sku_of: dict[str, list[tuple[tuple[Any, ...], float
         for path, start, end, prop in slots:
             events += [(start, 1, (path, prop)), (end, 0, (path, prop))]
         for i, start, end, boost in flash.get(sku, []):
+            if not start < min(end, s.duration):  # nothing of it inside the broadcast
+                continue
             events += [(start, 1, (("products", "flash_sales", i, "boost"), -boost)),
                        (min(end, s.duration), 0, (("products", "flash_sales", i, "boost"),
                                                   -boost))]

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simlive.scenario.units import Number, PerSecond, Seconds
+from simlive.scenario.units import Number, RequestsPerSecond, Seconds
 from simlive.target.operations import OPERATION_NAMES
 
 USER_ROLES = ("viewer", "buyer", "aftersales", "agent", "reviewer")
@@ -38,7 +38,7 @@ class OperationThreshold(_Model):
     max_failure_ratio: float | None = Field(default=None, ge=0, le=1, description=(
         "failed / started (unknown outcomes and unexpected refusals count as failed; a "
         "sold-out answer does not)"))
-    min_rate: PerSecond | None = Field(default=None, description=(
+    min_rate: RequestsPerSecond | None = Field(default=None, description=(
         "operations started per second, at least"))
 
     @model_validator(mode="after")
@@ -85,9 +85,9 @@ class LoadSettings(_Model):
     spawn_rate: Number | None = Field(default=None, gt=0, description=(
         "users started per second; default: peak_users (spikes stay sharp)"))
     mode: Literal["closed", "open"] = "closed"
-    arrival_rate: PerSecond | None = Field(default=None, description=(
+    arrival_rate: RequestsPerSecond | None = Field(default=None, description=(
         "open model: requests per second held at the curve's peak, whatever the latency"))
-    user_rate: PerSecond = Field(default=2.0, gt=0, description=(
+    user_rate: RequestsPerSecond = Field(default=2.0, gt=0, description=(
         "open model: requests per second one user issues (pacing)"))
     weights: dict[Literal["viewer", "buyer", "aftersales", "agent", "reviewer"],
                   Annotated[Number, Field(ge=0)]] = Field(default_factory=_weights)

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
 from simlive.rules import format_duration
 
@@ -110,18 +110,36 @@ def parse_duration(raw: object) -> float:
     raise Mismatch(_DURATION_HINT, raw)
 
 
+def parse_request_rate(raw: object) -> float:
+    """Requests per second: a plain number is per second, as load tools count (RPS)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return _checked(_float(raw), _RATE_HINT, raw, RATE_MAX, "1e9/s")
+    return parse_rate(raw)
+
+
 def parse_rate(raw: object) -> float:
-    """Events per second from ``raw`` (``1200/min`` -> 20.0)."""
+    """Events per second from ``raw`` (``1200/min`` -> 20.0). A plain number other than 0
+    is refused: ``per_viewer: 0.02`` meant 2 % of viewers to one user and 72 contacts an
+    hour per viewer to the model."""
     if isinstance(raw, bool):
         raise Mismatch(_RATE_HINT, raw)
     if isinstance(raw, int | float):
-        return _checked(_float(raw), _RATE_HINT, raw, RATE_MAX, "1e9/s")
+        value = _checked(_float(raw), _RATE_HINT, raw, RATE_MAX, "1e9/s")
+        if value:  # 0 needs no unit; any other plain number would silently be per second
+            raise Mismatch(f"{_RATE_HINT} (with its unit: a plain number would be per "
+                           f"second, {per_hour(value)})", raw)
+        return value
     if isinstance(raw, str):
         m = _RATE.match(raw)
         if m and m.group(2) in UNIT_SECONDS:
             return _checked(float(m.group(1)) / UNIT_SECONDS[m.group(2)], _RATE_HINT, raw,
                             RATE_MAX, "1e9/s")
     raise Mismatch(_RATE_HINT, raw)
+
+
+def per_hour(rate: float) -> str:
+    """A per-second rate as people read it: ``72/h``."""
+    return f"{rate:g}/s = {rate * 3600:,.6g}/h"
 
 
 def count(value: float) -> str:
@@ -201,12 +219,31 @@ DURATION_SCHEMA = {"anyOf": [
      "examples": ["90s", "15m", "4h", "7d", "1h30m"]},
 ]}
 RATE_SCHEMA = {"anyOf": [
-    {"type": "number", "minimum": 0, "description": "per second"},
+    {"type": "number", "minimum": 0, "maximum": 0, "description": "0 (any other rate "
+     "carries its unit)"},
     {"type": "string", "pattern": rf"^\s*{_NUMBER}\s*/\s*{_UNIT}\s*$",
      "examples": ["1200/min", "20/s", "0.003/min"]},
 ]}
+REQUEST_RATE_SCHEMA = {"anyOf": [
+    {"type": "number", "minimum": 0, "description": "per second"},
+    RATE_SCHEMA["anyOf"][1],
+]}
 Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
-PerSecond = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
+def _rate_field(raw: object, info: ValidationInfo) -> float:
+    """A scenario's rate: with its unit in a file; a plain number (per second) only in a
+    scenario simlive stored itself (run.json, a plan's candidate), validated with the
+    context ``{"stored": True}``."""
+    if info.context and info.context.get("stored"):
+        return parse_request_rate(raw)
+    return parse_rate(raw)
+
+
+STORED = {"stored": True}
+"""The validation context of a scenario simlive dumped itself (rates as plain per second)."""
+
+PerSecond = Annotated[float, BeforeValidator(_rate_field), WithJsonSchema(RATE_SCHEMA)]
+RequestsPerSecond = Annotated[float, BeforeValidator(parse_request_rate),
+                              WithJsonSchema(REQUEST_RATE_SCHEMA)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 """A plain number (a price, a weight, a multiplier): NaN and infinities are refused."""

@@ -83,8 +83,6 @@ def test_parse_duration_rejects(raw, expected, found):
     ("20/ms", 20000.0),
     ("1e2/min", 100 / 60),
     ("0/s", 0.0),
-    (3, 3.0),
-    (0.25, 0.25),
     (0, 0.0),
 ])
 def test_parse_rate(raw, per_second):
@@ -107,6 +105,12 @@ def test_parse_rate(raw, per_second):
     ("1e999/s", RATE_HINT + " (a finite number)", "'1e999/s'"),
     (10**400, RATE_HINT + " (a finite number)", "an integer of 401 digits"),
     ("2e9/s", RATE_HINT + " (at most 1e9/s)", "'2e9/s'"),
+    # a plain number other than 0 would silently be per second: refused, the rate it
+    # would have meant said
+    (0.02, RATE_HINT + " (with its unit: a plain number would be per second, 0.02/s = "
+     "72/h)", "0.02"),
+    (3, RATE_HINT + " (with its unit: a plain number would be per second, 3/s = 10,800/h)",
+     "3"),
 ])
 def test_parse_rate_rejects(raw, expected, found):
     with pytest.raises(Mismatch) as info:
@@ -118,3 +122,12 @@ def test_parse_rate_rejects(raw, expected, found):
 def test_mismatch_keeps_placeholder_text_unquoted():
     assert Mismatch("x", "<a file>").found == "<a file>"
     assert Mismatch("x", "a file").found == "'a file'"
+
+
+def test_a_request_rate_takes_a_plain_number_as_per_second():
+    """Load settings count requests per second (RPS), as load tools do."""
+    from simlive.scenario.units import parse_request_rate
+
+    assert parse_request_rate(3) == 3.0 and parse_request_rate("120/min") == 2.0
+    with pytest.raises(Mismatch):
+        parse_request_rate(-1)

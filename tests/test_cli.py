@@ -108,7 +108,7 @@ BAD = [
      5, "audience.arrivals: expected keyframes in time order; found at 30m, 0s"),
     ("probability-above-one",
      lambda t: t + "orders: {pay_probability: 1.5}\n",
-     17, "orders.pay_probability: expected a number <= 1.0; found 1.5"),
+     17, "orders.pay_probability: expected a number <= 1; found 1.5"),
     ("bad-literal",
      lambda t: t + "simulation: {desk_engine: turbo}\n",
      17, "simulation.desk_engine: expected one of auto, simpy or fast; found 'turbo'"),

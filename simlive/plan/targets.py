@@ -89,6 +89,9 @@ def parse_target(text: str, known: Iterable[str]) -> Target:
         raise UsageError(f"--target {text!r}: 'per interval' applies to "
                          "aftersales.service_level(T) targets only")
     right = m["right"]
+    share = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*%\s*", right)
+    if share:  # 80% for a share
+        right = repr(float(share.group(1)) / 100)
     if _DURATION.match(right):  # 180s, 3m, 5d for metrics in seconds
         from simlive.scenario.units import Mismatch, parse_duration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from simlive.scenario.base import Model, Span, _exp
 from simlive.scenario.dists import Distribution, Gamma
@@ -18,6 +18,7 @@ from simlive.scenario.units import (
     at_least,
     at_most,
     count,
+    parse_share,
 )
 
 TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
@@ -110,10 +111,10 @@ class Desk(Model):
     handling: dict[Literal["consultation", "return", "replacement", "refund", "complaint"],
                    Distribution] | None = None
     patience: Distribution | None = None
-    shrinkage: Annotated[float, Field(ge=0), at_most(
+    shrinkage: Annotated[float, BeforeValidator(parse_share), Field(ge=0), at_most(
         0.9, "paid time that is not available: above 90 % there is nobody to staff")] | None \
         = None
-    max_occupancy: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_occupancy: Annotated[float, BeforeValidator(parse_share), Field(gt=0, le=1)] | None = None
     chat_concurrency: Annotated[int, Field(ge=1), at_most(
         10, "chats one agent holds at once", count)] | None = None
     concurrency_stretch: Annotated[float, Field(ge=1), at_most(
@@ -156,11 +157,12 @@ class Aftersales(Model):
         "the merchant's no-reason return window; shorter than 7d breaks the law"))
     horizon: Seconds = Field(default=30 * 86400.0, gt=0, description=(
         "how long after the broadcast after-sales are simulated"))
-    shrinkage: Annotated[float, Field(ge=0), at_most(
+    shrinkage: Annotated[float, BeforeValidator(parse_share), Field(ge=0), at_most(
         0.9, "paid time that is not available: above 90 % there is nobody to staff")] = Field(
         default=0.0, description="fraction of paid agent time not available (breaks, "
         "training, absence): of n agents on a shift, floor(n x (1 - shrinkage)) answer")
-    max_occupancy: Annotated[float, Field(gt=0, le=1)] = Field(default=1.0, description=(
+    max_occupancy: Annotated[float, BeforeValidator(parse_share), Field(gt=0, le=1)] = Field(
+        default=1.0, description=(
         "the planner staffs so that the expected occupancy (busy / available) of no "
         "interval exceeds this"))
     chat_concurrency: Annotated[int, Field(ge=1), at_most(

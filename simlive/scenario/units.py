@@ -244,6 +244,27 @@ STORED = {"stored": True}
 PerSecond = Annotated[float, BeforeValidator(_rate_field), WithJsonSchema(RATE_SCHEMA)]
 RequestsPerSecond = Annotated[float, BeforeValidator(parse_request_rate),
                               WithJsonSchema(REQUEST_RATE_SCHEMA)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
+_SHARE = re.compile(rf"^\s*({_NUMBER})\s*%\s*$")
+
+
+def parse_share(raw: object) -> object:
+    """A share as a fraction or a percentage: ``30%`` -> 0.3; anything else as it is (the
+    number's own checks follow)."""
+    if isinstance(raw, str):
+        m = _SHARE.match(raw)
+        if m:
+            return float(m.group(1)) / 100
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise Mismatch("a share from 0 to 1, or 0% to 100%", raw)
+    return raw
+
+
+SHARE_SCHEMA = {"anyOf": [
+    {"type": "number", "minimum": 0, "maximum": 1},
+    {"type": "string", "pattern": rf"^\s*{_NUMBER}\s*%\s*$", "examples": ["30%", "0.5%"]},
+]}
+Fraction = Annotated[float, BeforeValidator(parse_share), Field(ge=0, le=1),
+                     WithJsonSchema(SHARE_SCHEMA)]
+"""A share: 0.3 or 30%."""
 Number = Annotated[float, Field(allow_inf_nan=False)]
 """A plain number (a price, a weight, a multiplier): NaN and infinities are refused."""

@@ -285,18 +285,19 @@ def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift:
         with progress.status(f"planning {vary} for {sc.name} ({replications} replications "
                              f"per candidate)..."):
             result = plan_per_shift(planner, validate_reps, max_iterations) if per_shift \
-                else plan_scalar(planner)
+                else plan_scalar(planner, validate_reps, max_iterations)
     finally:
         workers.close()
     console.print(candidates_table(result))
     if per_shift:
         console.print(shifts_table(result))
-        if result.validated_on:
-            first, count = result.validated_on
-            tries = len(result.validations)
-            console.print(f"checked on {count} fresh replications ({first}..{first + count - 1})"
-                          + (f", after {tries - 1} raise(s) of shifts that missed on fresh "
-                             "ones" if tries > 1 else ""))
+    if result.validated_on:
+        first, count = result.validated_on
+        tries = len(result.validations)
+        what = "shifts" if per_shift else "the value"
+        console.print(f"checked on {count} fresh replications ({first}..{first + count - 1})"
+                      + (f", after {tries - 1} raise(s) of {what} that missed on fresh ones"
+                         if tries > 1 else ""))
     data = plan_dict(result, sc.name, sc.seed, replications)
     if json_path:
         Path(json_path).write_text(to_json(data), encoding="utf-8")

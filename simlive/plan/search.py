@@ -201,7 +201,11 @@ def analytic_agents(targets: list[Target], lam: float, handling: float,
     return max(guesses) if guesses else None
 
 
-def plan_scalar(planner: Planner) -> PlanResult:
+def plan_scalar(planner: Planner, validate: int = 20, max_iterations: int = 30) -> PlanResult:
+    """The least value whose mean meets every target on the search's replications, then
+    checked on ``validate`` fresh ones by the same rule (``assess``): a target missed there
+    raises the value (by the resolution, then doubling) and checks it on fresh ones
+    again, up to ``max_iterations`` times."""
     knob = planner.knob
     result = PlanResult(knob.path, planner.targets, per_shift=False)
     start, near = knob.base_value, False
@@ -215,7 +219,35 @@ def plan_scalar(planner: Planner) -> PlanResult:
     if answer is None and cand is not None:
         result.unmet = [a.target.text for a in cand.assessments if not a.met]
     result.candidates.sort(key=lambda c: c.value)
+    if answer is not None and validate:
+        result.answer = _validate_scalar(planner, result, answer, validate, max_iterations)
     return result
+
+
+def _validate_scalar(planner: Planner, result: PlanResult, value: int, validate: int,
+                     max_iterations: int) -> int | None:
+    """``value`` checked on fresh replications, raised while a target misses there; None
+    (and ``result.unmet``) when it still misses."""
+    n = len(planner.knob.targets)
+    step = planner.resolution  # an answer at the target misses half its checks: small steps
+    first = planner.replications
+    bad: list[str] = []
+    for _ in range(max_iterations):
+        fresh = planner.runner(planner.knob.apply([value] * n), first, validate)
+        runs = runs_of(fresh, None)
+        bad = [a.target.text for a in (assess(t, runs)
+                                       for t in planner.targets) if not a.met]
+        result.validations.append({"first": first, "replications": validate,
+                                   "value": value, "missed": bad})
+        first += validate
+        if not bad:
+            return value
+        if value >= planner.high:
+            break
+        value = min(planner.high, value + step)
+        step *= 2
+    result.unmet = [f"{t} on fresh replications" for t in bad]
+    return None
 
 
 PASSES = 6  # rounds over the shifts before a per-shift plan gives up settling
@@ -305,8 +337,8 @@ def _validate(planner: Planner, result: PlanResult, current: list[int], measured
         missed = {}
         for k in measured:
             runs = runs_of(fresh, k)
-            bad = [a.target.text for a in (assess(t, runs) for t in planner.targets)
-                   if not a.met]
+            bad = [a.target.text for a in (assess(t, runs)
+                                           for t in planner.targets) if not a.met]
             if bad:
                 missed[k] = bad
         result.validations.append({"first": first, "replications": validate,

@@ -64,6 +64,9 @@ logging.getLogger("locust.runners").addFilter(_SharpSpikes())
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
+    # the web UI holds the admin token (its runs provision the shop): loopback unless
+    # --web-host (or LOCUST_WEB_HOST) says otherwise, not Locust's all interfaces
+    parser.set_defaults(web_host="127.0.0.1")
     parser.add_argument("--scenario", default="", help="simlive scenario YAML (users, "
                         "weights, shape, thresholds)")
     parser.add_argument("--target", default="reference", help="simlive target file (how "

@@ -38,9 +38,9 @@ def write_series_csv(directory: str | Path, series: dict[str, Any]) -> list[Path
     with p.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["time_s", "viewers", "arrivals_per_s", "orders_per_s"])
-        for row in zip(series["time_s"], series["viewers"], series["arrivals_per_s"],
-                       series["orders_per_s"], strict=True):
-            w.writerow(row)
+        for t, *row in zip(series["time_s"], series["viewers"], series["arrivals_per_s"],
+                           series["orders_per_s"], strict=True):
+            w.writerow([round(t, 6), *row])  # 7781.4, not 7781.400000000001
     written.append(p)
     p = out / "stock.csv"
     with p.open("w", newline="", encoding="utf-8") as f:
@@ -49,7 +49,7 @@ def write_series_csv(directory: str | Path, series: dict[str, Any]) -> list[Path
         for sku, s in series["stock"].items():
             for t, real, shown in zip(series["time_s"], s["real"], s["displayed"],
                                       strict=False):
-                w.writerow([t, sku, real, shown])
+                w.writerow([round(t, 6), sku, real, shown])
     written.append(p)
     p = out / "backlog.csv"
     with p.open("w", newline="", encoding="utf-8") as f:

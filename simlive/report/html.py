@@ -88,17 +88,29 @@ def _figures(series: dict[str, Any], limits: dict[str, float]) -> list[tuple[str
         out.append(("Stock per SKU: real and displayed (the SKUs that sold most)",
                     _svg(fig)))
 
-    days = [t / 86400 for t in series["backlog_time_s"]]
-    fig, ax = plt.subplots(figsize=(10, 3.2))
-    ax.plot(days, series["backlog"], color="#9334e6", label="tickets awaiting a reply")
-    ax.set_xlabel("days from the start of the broadcast")
-    ax.set_ylabel("tickets")
-    ax2 = ax.twinx()
-    ax2.step(days, series["agents"], where="post", color="#5b6475", lw=0.9,
-             label="agents on shift")
-    ax2.set_ylabel("agents")
-    fig.legend(loc="upper right")
-    out.append(("After-sales backlog and agents on shift", _svg(fig)))
+    # two panels: the broadcast in minutes (where live chats queue), the after-sales days
+    end = float(series.get("broadcast_s") or 0.0)
+    bt, backlog, agents = series["backlog_time_s"], series["backlog"], series["agents"]
+    live = [k for k, t in enumerate(bt) if t <= end] if end else []
+    after = [k for k, t in enumerate(bt) if t >= end] if end else list(range(len(bt)))
+    panels = [(live, 60.0, "minutes into the broadcast"),
+              (after, 86400.0, "days from the start of the broadcast")]
+    panels = [p for p in panels if len(p[0]) > 1]
+    fig, axes_ = plt.subplots(1, len(panels), figsize=(10, 3.2), squeeze=False)
+    for ax, (idx, unit, label) in zip(axes_[0], panels, strict=True):
+        xs = [bt[k] / unit for k in idx]
+        ax.plot(xs, [backlog[k] for k in idx], color="#9334e6",
+                label="tickets awaiting a reply")
+        ax.set_xlabel(label)
+        ax.set_ylabel("tickets")
+        ax2 = ax.twinx()
+        ax2.step(xs, [agents[k] for k in idx], where="post", color="#5b6475", lw=0.9,
+                 label="agents on shift")
+        ax2.set_ylabel("agents")
+    axes_[0][0].legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    out.append(("After-sales backlog and agents on shift: during the broadcast, and after "
+                "(replication 0)", _svg(fig)))
 
     replies = series.get("first_reply_chat_s", [])
     if replies:

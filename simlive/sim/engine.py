@@ -331,7 +331,10 @@ def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step:
     orders = np.bincount(groups, placed) / (counts * step)
     arrivals = np.bincount(groups, audience.arrivals) / (counts * step)
     horizon_end = s.duration + s.aftersales.horizon
-    bt = np.linspace(0.0, horizon_end, 1001)
+    # finely while the broadcast runs (a 30-minute broadcast's chat queue lives in minutes),
+    # coarsely over the after-sales days: 500 points each
+    bt = np.round(np.concatenate([np.linspace(0.0, s.duration, 501),
+                                  np.linspace(s.duration, horizon_end, 501)[1:]]), 3)
     arrived = np.searchsorted(after.backlog_times, bt, side="right")
     replied = np.searchsorted(after.reply_times, bt, side="right")
     edges = np.append(t, s.duration)
@@ -347,6 +350,7 @@ def _series(s: Scenario, audience, placed: np.ndarray, stock: dict, after, step:
         "tickets_per_s": np.round(tickets_per_s, 4).tolist(),
         "stock": {k: {"real": v[0].tolist(), "displayed": v[1].tolist()}
                   for k, v in stock.items()},
+        "broadcast_s": s.duration,
         "backlog_time_s": bt.tolist(),
         "backlog": (arrived - replied).tolist(),
         "agents": agents.tolist(),

@@ -17,6 +17,7 @@ from typing import Any
 
 from simlive.rules import RULES, format_duration
 from simlive.sim.measures import Measures
+from simlive.text import plural
 
 M = list[Measures]
 Numbers = dict[str, float | None]
@@ -79,8 +80,8 @@ def _display_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     phantom = max(m.stock.display_phantom_s for m in ms)
     if k:
         ev = (f"displayed stock wrong beyond {format_duration(p['max_lag'])} for "
-              f"{worst:g} SKU-seconds{_in_runs(k, n)}, worst SKU {sku}"
-              + (f"; phantom stock shown for {phantom:g} SKU-seconds" if phantom else ""))
+              f"{worst:,.0f} SKU-seconds{_in_runs(k, n)}, worst SKU {sku}"
+              + (f"; phantom stock shown for {phantom:,.0f} SKU-seconds" if phantom else ""))
     else:
         ev = f"displayed stock within {format_duration(p['max_lag'])} of real stock throughout"
     readings = int(worst / ms[0].stock.step)
@@ -162,7 +163,7 @@ def _reply_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
                      + (f", over the limit in {k95} of {len(ms)}" if k95 and len(ms) > 1
                         else ""))
     if overdue:
-        parts.append(f"{overdue} requests without a reply within "
+        parts.append(f"{plural(overdue, 'request')} without a reply within "
                      f"{format_duration(p['max_reply'])}")
     elif not any(broken):
         parts.append(f"every request answered within {format_duration(p['max_reply'])}")
@@ -181,10 +182,10 @@ def _refund_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     worst = _max([m.desk.refund_delay_max for m in ms])
     paid = sum(m.desk.refunds_paid for m in ms)
     if k:
-        ev = (f"{late} refunds paid or still owed past {format_duration(p['max_delay'])}"
+        ev = (f"{plural(late, 'refund')} paid or still owed past {format_duration(p['max_delay'])}"
               f"{_in_runs(k, n)}")
     elif paid:
-        ev = (f"{paid} refunds{'' if n == 1 else f' over {n} replications'}, "
+        ev = (f"{plural(paid, 'refund')}{'' if n == 1 else f' over {n} replications'}, "
               f"slowest paid {format_duration(worst or 0)} after goods came back")
     else:
         ev = "no refunds were due"
@@ -206,15 +207,15 @@ def _tracked_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     age = _max([m.desk.oldest_open_age for m in ms])
     timeout = format_duration(p["feedback_timeout"])
     if k:
-        parts = [f"{lost} tickets lost", f"{overdue} open past "
+        parts = [f"{plural(lost, 'ticket')} lost", f"{overdue} open past "
                  f"{format_duration(p['close_within'])}"]
         if early:
             parts.append(f"{early} closed without feedback before the consumer had {timeout}")
         ev = ", ".join(parts) + _in_runs(k, n)
     else:
         ev = ("every ticket closed with feedback" if not silent else
-              f"every ticket closed with feedback or, for up to {silent} silent consumers, "
-              f"as 'no feedback' after {timeout}")
+              f"every ticket closed with feedback or, for up to "
+              f"{plural(silent, 'silent consumer')}, as 'no feedback' after {timeout}")
         if still:
             ev += (f"; {still} still open at the horizon, oldest {format_duration(age or 0)}"
                    f" (within {format_duration(p['close_within'])})")

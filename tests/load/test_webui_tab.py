@@ -26,6 +26,29 @@ def rows(ui: str) -> dict[str, dict[str, str]]:
     return {r["item"]: r for r in tab["data"]}
 
 
+def listening(port: int) -> set[str]:
+    """The local addresses with a TCP socket listening on ``port`` (/proc/net/tcp{,6})."""
+    import ipaddress
+
+    found = set()
+    for name in ("tcp", "tcp6"):
+        path = Path("/proc/net") / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.split(":")
+            if state != "0A" or int(hexport, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(addr)
+            if len(raw) == 4:
+                found.add(str(ipaddress.IPv4Address(raw[::-1])))
+            else:  # four little-endian 32-bit words
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                found.add(str(ipaddress.IPv6Address(words)))
+    return found
+
+
 def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
                         payment_timeout=1.0, sweep_interval=0.5) as svc:
@@ -36,17 +59,21 @@ def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
         web = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
                                 "--host", svc.base_url, "--scenario", str(SCENARIO),
                                 "--admin-token", svc.token("admin"), "--simlive-out", str(out),
-                                "--web-host", "127.0.0.1", "--web-port", str(port)],
+                                "--web-port", str(port)],  # the default bind, on purpose
                                stdout=subprocess.DEVNULL, stderr=log_file,
                                stdin=subprocess.DEVNULL)
         ui = f"http://127.0.0.1:{port}"
         try:
+            page = None
             for _ in range(150):
                 try:
                     page = httpx.get(ui + "/", timeout=1).text
                     break
                 except httpx.HTTPError:
                     time.sleep(0.1)
+            assert page is not None, "the web UI never came up:\n" + log.read_text()[-3000:]
+            # it holds the admin token: it listens on loopback only, unless told otherwise
+            assert listening(port) == {"127.0.0.1"}, listening(port)
             assert '"extended_tabs"' in page and "Compliance" in page
             r = httpx.post(ui + "/swarm", data={"user_count": 10, "spawn_rate": 10,
                                                 "host": svc.base_url}, timeout=30)

@@ -1,0 +1,10 @@
+"""Words around numbers, shared by every report: ``plural(1, "request")`` -> "1 request"."""
+
+from __future__ import annotations
+
+
+def plural(n: int | float, word: str, words: str | None = None) -> str:
+    """``n`` and the noun that agrees with it: 1 request, 2 requests, 1 silent consumer."""
+    many = words if words is not None else word + "s"
+    return f"{n:,} {word if n == 1 else many}" if isinstance(n, int) else \
+        f"{n:g} {word if n == 1 else many}"

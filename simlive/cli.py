@@ -60,15 +60,10 @@ def _junit_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _console(stderr: bool = False):
-    """A rich console; piped output (CI logs, files) gets 160 columns instead of 80, so
-    the verdict table's evidence is not folded into a narrow column."""
-    import sys as _sys
+    """A rich console sized for where it prints (``report.console.make_console``)."""
+    from simlive.report.console import make_console
 
-    from rich.console import Console
-
-    stream = _sys.stderr if stderr else _sys.stdout
-    width = None if stream.isatty() else 160
-    return Console(stderr=stderr, highlight=False, width=width)
+    return make_console(stderr)
 
 
 class _Share(click.ParamType):
@@ -150,12 +145,12 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
         write_sold_out_csv,
     )
     from simlive.report.tables import (
+        VerdictView,
         desk_table,
         kpi_table,
         shift_table,
         sold_out_table,
         summary,
-        verdict_table,
     )
     from simlive.rules import exit_code
     from simlive.scenario import load_scenario
@@ -207,7 +202,7 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
             console.print(desk_table(data["desks"]))
         if data["sold_out"]:
             console.print(sold_out_table(data["sold_out"], n))
-        console.print(verdict_table(result.verdicts))
+        console.print(VerdictView(result.verdicts))
     _write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {n} replication(s))",
                  result.verdicts)
     click.echo(summary(result.verdicts), err=True)

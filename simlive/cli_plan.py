@@ -16,13 +16,12 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                      json_path: str | None, html_path: str | None,
                      csv_path: str | None, scenario_path: str | None = None,
                      write_path: str | None = None) -> None:
-    from rich.console import Console
-
     from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
     from simlive.plan.roster import load_roster
     from simlive.plan.staffing import Iteration, plan_roster, with_service_levels
     from simlive.plan.targets import parse_target
+    from simlive.report.console import make_console
     from simlive.report.files import prepare_output, to_json
     from simlive.report.roster import (
         intervals_csv,
@@ -54,7 +53,7 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
     def runner(s: Scenario, first: int, count: int):
         return simulate(s, count, workers=workers, first=first)
 
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
 
     def told(it: Iteration) -> None:
         where = "fresh replications" if it.seeds == "fresh" else "search replications"
@@ -73,7 +72,7 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                                  max_iterations, on_iteration=told)
     finally:
         workers.close()
-    out = Console(highlight=False)
+    out = make_console()
     out.print(roster_table(result))
     out.print(intervals_table(result))
     data = roster_dict(result, sc.name, sc.seed)
@@ -148,12 +147,11 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
                json_path: str | None, html_path: str | None, csv_path: str | None,
                scenario_path: str | None = None, write_path: str | None = None) -> None:
     """``plan --roster`` for a scenario with ``aftersales.desks``: a roster per desk."""
-    from rich.console import Console
-
     from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
     from simlive.plan.rostering import for_planning, plan_rosters
     from simlive.plan.staffing import Iteration
+    from simlive.report.console import make_console
     from simlive.report.files import prepare_output, to_json
     from simlive.report.roster import desk_rosters_csv, desk_rosters_dict, desks_table
     from simlive.sim.replications import simulate
@@ -169,7 +167,7 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
     def runner(s: Scenario, first: int, count: int):
         return simulate(s, count, workers=workers, first=first)
 
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
 
     def told(name: str, it: Iteration) -> None:
         where = "fresh" if it.seeds == "fresh" else "search"
@@ -186,7 +184,7 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
                                  max_iterations, on_iteration=told)
     finally:
         workers.close()
-    Console(highlight=False).print(desks_table(desks))
+    make_console().print(desks_table(desks))
     if json_path:
         Path(json_path).write_text(to_json(desk_rosters_dict(desks, sc.name, sc.seed)),
                                    encoding="utf-8")

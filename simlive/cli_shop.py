@@ -29,11 +29,11 @@ from simlive.cli import (
 
 def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) -> int:
     from simlive.load.runner import threshold_table
-    from simlive.report.tables import summary, verdict_table
+    from simlive.report.tables import VerdictView, summary
     from simlive.rules import exit_code
 
     console = _console()
-    console.print(verdict_table(verdicts))
+    console.print(VerdictView(verdicts))
     if thresholds:
         console.print(threshold_table(thresholds))
     click.echo(summary(verdicts, thresholds or []), err=True)

@@ -273,7 +273,7 @@ def _stop(environment: Any, **_: Any) -> None:
     from rich.console import Console
 
     from simlive.load.runner import close_run, summary_line, threshold_table
-    from simlive.report.tables import verdict_table
+    from simlive.report.tables import VerdictView
 
     total = environment.runner.stats.total
     row = {"95%": str(total.get_response_time_percentile(0.95) or ""),
@@ -286,7 +286,7 @@ def _stop(environment: Any, **_: Any) -> None:
         _refuse(environment, f"closing run {run.run_id} failed: {exc}")
         return
     console = Console(highlight=False, width=160)
-    console.print(verdict_table(result.verdicts))
+    console.print(VerdictView(result.verdicts))
     if result.thresholds:
         console.print(threshold_table(result.thresholds))
     sys.stderr.write(f"simlive: run {run.run_id}: {summary_line(result)} (exit code "

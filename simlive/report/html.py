@@ -267,7 +267,8 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         f"{esc(meta).replace('&amp;middot;', '&middot;')}</p>"
         f"<p class='summary {overall}'>{esc(summary)}</p>{plan_tables}"
         + ("<h2>Compliance</h2><table id='verdicts'><thead><tr><th>rule</th><th>status</th>"
-           f"{odds_head}<th>measured</th><th>limit</th><th>evidence</th></tr></thead>"
+           f"{odds_head}<th>{'measured (worst replication)' if odds else 'measured'}</th>"
+           "<th>limit</th><th>evidence</th></tr></thead>"
            f"<tbody>{rows}</tbody></table>" if rules or plan is None else "")
         + f"{th_table}{rate_table}{flash_table}{warn}{kpi_table}"
         f"{desk_table}{sold_table}{figs}</body></html>\n"

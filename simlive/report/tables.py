@@ -83,6 +83,48 @@ def _over_replications(v: Verdict) -> str:
     return ", ".join(parts)
 
 
+NARROW = 120
+"""Below this many columns the verdicts are a list (evidence under each rule), not a table
+whose evidence column would break words mid-way."""
+
+
+class VerdictView:
+    """The verdicts as a table on a wide terminal, as a list on a narrow one: decided when
+    printed, from the console's width (the terminal's, or ``COLUMNS``)."""
+
+    def __init__(self, verdicts: Iterable[Verdict], title: str = "Compliance") -> None:
+        self.verdicts, self.title = list(verdicts), title
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        if options.max_width >= NARROW:
+            yield verdict_table(self.verdicts, self.title)
+            return
+        from rich.text import Text
+
+        odds = any(v.odds is not None for v in self.verdicts)
+        yield Text(self.title, style="italic")
+        for v in self.verdicts:
+            head = Text(v.rule_id, style="bold")
+            head.append("  ")
+            head.append(v.status.value, style=STATUS_STYLE[v.status])
+            o = v.odds
+            if o is not None:
+                head.append(f"  broken {o.broken_in}/{o.replications}"
+                            f"{DECIDED_NOTE.get(o.decided_by, '')}, P(broken) "
+                            f"{share(o.p_broken)} [{share(o.ci95[0])}, {share(o.ci95[1])}]"
+                            f", risk {share(o.risk)}")
+            yield head
+            label = "measured (mean [95% CI])" if v.measured_ci else "measured"
+            measured = _over_replications(v) if v.measured_ci else compact(v.measured)
+            for name, text in ((label, measured), ("limit", compact(v.limit)),
+                               ("evidence", v.evidence)):
+                line = Text("    " + name + ": ", style="dim")
+                line.append(text)
+                yield line
+        if odds:
+            yield Text("")
+
+
 def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Table:
     """One row per rule; simulated verdicts add in how many broadcasts the rule broke and
     P(broken) with its exact 95 % interval against the risk."""
@@ -95,7 +137,10 @@ def verdict_table(verdicts: Iterable[Verdict], title: str = "Compliance") -> Tab
         table.add_column("broken", justify="right")
         table.add_column("P(broken) [95% CI]", justify="right")
         table.add_column("risk", justify="right")
-    table.add_column("measured", overflow="fold")
+    # the terminal shows the mean over the replications, the JSON and HTML the worst one:
+    # each says which
+    ci = any(v.measured_ci for v in verdicts)
+    table.add_column("measured: mean [95% CI]" if ci else "measured", overflow="fold")
     table.add_column("limit", overflow="fold")
     table.add_column("evidence", overflow="fold")
     for v in verdicts:

@@ -1,0 +1,39 @@
+"""The terminal output follows the width it prints to: COLUMNS, else 160 when piped; a
+narrow one gets the verdicts as a list (evidence under each rule) instead of a table whose
+evidence column breaks words mid-way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simlive.cli import cli
+
+BOUTIQUE = str(Path(__file__).resolve().parents[2] / "scenarios" / "boutique.yaml")
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, str]:
+    out = {}
+    for cols in ("100", "200"):
+        res = CliRunner().invoke(cli, ["run", BOUTIQUE, "-r", "2"], env={"COLUMNS": cols})
+        assert res.exit_code in (0, 4), res.output
+        out[cols] = res.stdout
+    return out
+
+
+def test_a_narrow_terminal_gets_the_verdicts_as_a_list(runs: dict[str, str]) -> None:
+    text = runs["100"]
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "    evidence: every paid order has a receipt" in text
+    assert "    measured (mean [95% CI]): " in text
+    assert "oversol\n" not in text and "│" not in text.split("Compliance")[1].split("\n")[1]
+
+
+def test_a_wide_terminal_gets_the_table_saying_what_measured_is(runs: dict[str, str]) -> None:
+    text = runs["200"]
+    assert max(len(line) for line in text.splitlines()) <= 200
+    assert "measured: mean [95% CI]" in text
+    assert "    evidence:" not in text

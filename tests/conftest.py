@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
+# pytest-xdist's workers inherit COLUMNS=80 and LINES=24 from execnet; simlive honours
+# COLUMNS, so every test would print for an 80-column terminal. The suite's commands print
+# as when piped without it (160 columns); tests of the width set COLUMNS themselves.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 # A valid two-SKU, one-hour scenario that passes every rule in a fraction of a second.
 # Line numbers matter: the CLI error tests edit it line by line and expect exact lines.

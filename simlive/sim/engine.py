@@ -227,7 +227,8 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         "viewers.peak_concurrent": audience.peak,
         "orders.placed": float(sum(o.placed for o in outcomes)),
         "orders.paid": float(paid),
-        "orders.paid_fraction": _share(paid, sum(o.placed for o in outcomes)),
+        # of the orders accepted: a buyer refused for want of stock placed no order to pay
+        "orders.paid_fraction": _share(paid, sum(o.accepted for o in outcomes)),
         "orders.deposits": None if s.orders.presale is None else float(deposits),
         # a presale's balance conversion: balances paid of deposits paid
         "orders.balance_fraction": None if s.orders.presale is None else _share(paid, deposits),

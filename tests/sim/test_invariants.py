@@ -46,8 +46,9 @@ def scenarios(draw):
                                            "/min"})
         if slots and draw(st.booleans()):  # a flash sale lies inside a slot of its SKU
             lo, hi = draw(st.sampled_from(slots))
-            flash.append({"sku": sku, "at": f"{draw(st.integers(lo, hi - 1))}m",
-                          "duration": f"{draw(st.integers(1, 5))}m", "price": 1,
+            at = draw(st.integers(lo, hi - 1))  # and ends inside it
+            flash.append({"sku": sku, "at": f"{at}m",
+                          "duration": f"{draw(st.integers(1, min(5, hi - at)))}m", "price": 1,
                           "quantity": draw(st.one_of(st.none(), st.integers(0, 100))),
                           "boost": draw(st.sampled_from([0, 1, 5, 40]))})
         for _ in range(draw(st.integers(0, 2))):

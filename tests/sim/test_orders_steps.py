@@ -41,7 +41,7 @@ def random_case(seed: int) -> tuple:
         lo = at()
         segments.append(Segment.model_validate({
             "sku": "S-1", "from": lo, "to": min(duration, lo + float(rng.uniform(1, 400))),
-            "propensity": float(rng.uniform(1e-5, 5e-3))}))
+            "propensity": f"{float(rng.uniform(1e-5, 5e-3))!r}/s"}))
     flash = []
     for _ in range(int(rng.integers(0, 3))):
         flash.append(FlashSale(sku="S-1", at=at(), duration=float(rng.uniform(1, 120)),

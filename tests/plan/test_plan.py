@@ -136,7 +136,8 @@ def test_unmeetable_target_exits_1_naming_it(tmp_path: Path) -> None:
 def test_stock_plan_against_a_ratio_target() -> None:
     code, stdout, _ = _plan(str(ROOT / "scenarios" / "flash-sale.yaml"), "--target",
                             "orders.sold_out_rejections <= 0.5 * orders.placed",
-                            "--vary", "products.HOT-1.stock", "-r", "3", "--resolution", "2000")
+                            "--vary", "products.HOT-1.stock", "-r", "3", "--resolution", "2000",
+                            "--validate", "5")
     assert code == 0, stdout
     answer = int(stdout.rsplit("products.HOT-1.stock = ", 1)[1].split()[0])
     assert 100_000 < answer < 400_000

@@ -221,7 +221,14 @@ def _start(environment: Any, **_: Any) -> None:
         _refuse(environment, "no host: give --host (or the Host field of the web UI)")
         return
     run_id = new_run_id()
-    run = LoadRun(scenario=base.scenario, target=base.target, host=host, run_id=run_id,
+    scenario = base.scenario
+    typed = getattr(environment.parsed_options, "run_time", None)
+    if typed and float(typed) != scenario.load.run_time:
+        # the web UI's run time (written into the options at each swarm) is the compressed
+        # broadcast's length, as -t is headless: the shape follows it
+        scenario = scenario.model_copy(update={"load": scenario.load.model_copy(
+            update={"run_time": float(typed)})})
+    run = LoadRun(scenario=scenario, target=base.target, host=host, run_id=run_id,
                   out=str(Path(environment.parsed_options.simlive_out) / run_id),
                   target_name=base.target_name, tokens=base.tokens)
     try:
@@ -230,6 +237,8 @@ def _start(environment: Any, **_: Any) -> None:
         _refuse(environment, f"setup of run {run_id} on {host} failed: {exc}")
         return
     environment.simlive_current = run
+    if scenario is not base.scenario:
+        _configure(environment, run)
     tab = getattr(environment, "simlive_tab", None)
     if tab is not None:
         tab.result, tab.run, tab.counts, tab.worker_counts = None, run, {}, {}

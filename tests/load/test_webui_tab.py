@@ -104,19 +104,24 @@ def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
             html = dom.stdout
             assert "Compliance" in html
             assert "stock.no-oversell" in html and "/simlive/report" in html, html[-3000:]
-            # a second swarm is a new run: its own id, products and folder
+            # a second swarm is a new run: its own id, products and folder; the run time
+            # typed into the UI is the compressed broadcast's length, and the run ends by
+            # itself then (it was once ignored: the shape ran the scenario's own)
             r = httpx.post(ui + "/swarm", data={"user_count": 10, "spawn_rate": 10,
-                                                "host": svc.base_url}, timeout=30)
+                                                "host": svc.base_url, "run_time": "9s"},
+                           timeout=30)
             assert r.json()["success"], r.text
             time.sleep(3)
             assert rows(ui)["stock.no-oversell"]["status"] == "pending"  # reset for the run
-            httpx.get(ui + "/stop", timeout=60)
             deadline = time.monotonic() + 60
             while len(list(out.glob("*/verdicts.json"))) < 2:
                 assert time.monotonic() < deadline, "no verdicts after the second swarm"
                 time.sleep(0.2)
             runs = [json.loads(p.read_text()) for p in out.glob("*/verdicts.json")]
             assert len({r["run_id"] for r in runs}) == 2
+            times = sorted(json.loads(p.read_text())["scenario"]["load"]["run_time"]
+                           for p in out.glob("*/run.json"))
+            assert times == [5.0, 9.0], times  # the scenario's 5s, then the UI's 9s
             assert all({v["id"]: v["status"] for v in r["verdicts"]}["stock.no-oversell"]
                        == "pass" for r in runs)
         finally:

@@ -174,10 +174,15 @@ def _dry_run(run: Any) -> None:
         click.echo(f"each flash sale's buyers run {run.target.sale}'s steps before step {n} "
                    f"ahead and are released together on step {n} ({op.steps[n - 1].method} "
                    f"{op.steps[n - 1].url}; commit: in the target file)")
+    from simlive.load.roles import fixed_counts
+
+    ls = run.scenario.load
+    fixed = sum(fixed_counts(dict(ls.weights), ls.peak_users, run.target.supports).values())
     click.echo(f"{len(sent)} request(s) would be sent, each with the header "
                f"{marker}: <run id>; the load repeats the load-phase ones along the "
-               f"scenario's shape ({run.scenario.load.peak_users} users at the peak, "
-               f"{run.scenario.load.run_time:g} s)")
+               f"scenario's shape ({ls.peak_users} users at the peak plus {fixed} with a "
+               f"fixed count (after-sales, agents, reviewers, the stock monitor): "
+               f"{ls.peak_users + fixed} in all, over {ls.run_time:g} s)")
     if stop:
         click.echo(f"note: a real run would stop here: {stop}", err=True)
 

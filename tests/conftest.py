@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-# pytest-xdist's workers inherit COLUMNS=80 and LINES=24 from execnet; simlive honours
-# COLUMNS, so every test would print for an 80-column terminal. The suite's commands print
-# as when piped without it (160 columns); tests of the width set COLUMNS themselves.
-os.environ.pop("COLUMNS", None)
+# pytest-xdist's workers inherit COLUMNS=80 and LINES=24 from execnet, and a plain pytest
+# hands COLUMNS=80 to its subprocesses; simlive honours COLUMNS, so every test would print
+# for an 80-column terminal. The suite's commands print at 160 columns, as when piped
+# without it; tests of the width set COLUMNS themselves.
+os.environ["COLUMNS"] = "160"
 os.environ.pop("LINES", None)
 
 # A valid two-SKU, one-hour scenario that passes every rule in a fraction of a second.

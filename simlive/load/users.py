@@ -22,6 +22,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
 from simlive.load.context import Context
+from simlive.load.roles import MINORITY, NEEDS, fixed_counts
 from simlive.target.client import OK, Answer, OperationClient, OpResult, Prepared, Reading
 from simlive.target.operations import OPERATIONS
 
@@ -361,10 +362,6 @@ ROLE_CLASSES: dict[str, type[SimliveUser]] = {
     "viewer": ViewerUser, "buyer": BuyerUser, "aftersales": AftersalesUser,
     "agent": AgentUser, "reviewer": ReviewerUser,
 }
-MINORITY = ("aftersales", "agent", "reviewer")
-# the operation without which a role has nothing to do on a shop
-NEEDS = {"viewer": "read_stock", "buyer": "order", "aftersales": "open_ticket",
-         "agent": "list_tickets", "reviewer": "review"}
 
 
 def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_users: int,
@@ -379,12 +376,12 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
     users (the shape's floor, monitor included). ``only``: the roles that run at all (with
     a profile, only the agents: arrival drivers do the rest).
     """
-    total = sum(weights.values()) or 1.0
     SimliveUser.network_timeout = SimliveUser.connection_timeout = timeout
     for cls in (*ROLE_CLASSES.values(), MonitorUser):
         cls.network_timeout = cls.connection_timeout = timeout
     # a class with no fixed count is spawned by weight: a weight of 0 keeps it out
-    MonitorUser.fixed_count = 1 if supports("true_stock") else 0
+    counts = fixed_counts(weights, peak_users, supports, only)
+    MonitorUser.fixed_count = counts["monitor"]
     MonitorUser.weight = 0
     fixed = MonitorUser.fixed_count
     for role, cls in ROLE_CLASSES.items():
@@ -393,7 +390,7 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
             cls.fixed_count, cls.weight = 0, 0
             continue
         if role in MINORITY:
-            cls.fixed_count = max(1, round(peak_users * w / total)) if w > 0 else 0
+            cls.fixed_count = counts[role]
             cls.weight = 0  # fixed count only (a role without one gets no user)
             fixed += cls.fixed_count
         else:

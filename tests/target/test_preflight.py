@@ -62,4 +62,14 @@ def test_dry_run_prints_the_journey_and_sends_nothing() -> None:
     assert "POST /orders/<order_id>/pay" in out
     assert "Authorization: Bearer <buyer-token>" in out  # credentials masked
     assert "request(s) would be sent, each with the header X-Simlive-Run: <run id>" in out
+    # the users the shape reaches at the peak: the scenario's plus the fixed-count ones
+    from simlive.load.roles import fixed_counts
+    from simlive.scenario import load_scenario
+    from simlive.target.files import load_target
+
+    ls = load_scenario(SCENARIO).load
+    fixed = sum(fixed_counts(dict(ls.weights), ls.peak_users,
+                             load_target("reference").supports).values())
+    assert f"({ls.peak_users} users at the peak plus {fixed} with a fixed count" in out
+    assert f"{ls.peak_users + fixed} in all" in out and fixed > 0
     assert "note: a real run would stop here: the target's admin credentials" in done.stderr

@@ -66,7 +66,7 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                       f"on {where}: {state}")
 
     try:
-        with console.status(f"staffing {sc.name} from {roster_path} ({replications} search "
+        with _status(console, f"staffing {sc.name} from {roster_path} ({replications} search "
                             f"replications, {validate} fresh to validate)..."):
             result = plan_roster(sc, parsed, roster, runner, replications, validate,
                                  max_iterations, on_iteration=told)
@@ -177,7 +177,7 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
                       f"replications: {state}")
 
     try:
-        with console.status(f"staffing the {len(sc.aftersales.desks) + 1} desks of {sc.name} "
+        with _status(console, f"staffing the {len(sc.aftersales.desks) + 1} desks of {sc.name} "
                             f"from {roster_path} ({replications} search replications, "
                             f"{validate} fresh to validate)..."):
             desks = plan_rosters(sc, parsed, roster, runner, replications, validate,
@@ -280,7 +280,7 @@ def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift:
     try:
         planner = Planner(sc, knob, parsed, make_runner(replications, workers), low, high,
                           resolution, on_candidate=tried)
-        with progress.status(f"planning {vary} for {sc.name} ({replications} replications "
+        with _status(progress, f"planning {vary} for {sc.name} ({replications} replications "
                              f"per candidate)..."):
             result = plan_per_shift(planner, validate_reps, max_iterations) if per_shift \
                 else plan_scalar(planner, validate_reps, max_iterations)
@@ -313,3 +313,13 @@ def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift:
         sys.exit(EXIT_RULE_FAILED)
     click.echo(f"plan: {vary} = {result.answer} meets every target "
                f"({', '.join(t.text for t in parsed)})")
+
+
+def _status(console, text: str):  # noqa: ANN001, ANN202
+    """A spinner on a terminal; piped (a log), the same words as a line, so a long plan
+    shows what it is doing before its first iteration ends."""
+    import sys
+
+    if not sys.stderr.isatty():
+        console.print(text)
+    return console.status(text)

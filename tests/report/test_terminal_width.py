@@ -37,3 +37,23 @@ def test_a_wide_terminal_gets_the_table_saying_what_measured_is(runs: dict[str, 
     assert max(len(line) for line in text.splitlines()) <= 200
     assert "measured: mean [95% CI]" in text
     assert "    evidence:" not in text
+
+
+def test_a_piped_run_says_how_far_it_got(tmp_path: Path) -> None:
+    """No bar in a log, but a line: at most every 5 s, and when the last replication is in."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "simlive.cli", "run", BOUTIQUE, "-r", "3"],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode in (0, 4), done.stderr
+    assert "  boutique: 3 of 3 replications" in done.stderr
+
+
+def test_until_decided_counts_against_the_replications_it_likely_needs() -> None:
+    from simlive.cli import _expected_replications
+    from simlive.sim.odds import Confidence
+
+    # risk 5 %, indifference 50 %: no rule broken decides a pass after 56 replications
+    assert _expected_replications(Confidence()) == 56
+    assert _expected_replications(Confidence(risk=0.01)) > 56

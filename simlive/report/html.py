@@ -148,12 +148,35 @@ def _odds_figure(rules: list[dict[str, Any]]) -> str:
         ax.plot([lo * 100, hi * 100], [i, i], color=c, linewidth=3, solid_capstyle="butt")
         ax.plot([r["p_broken"] * 100], [i], "o", color=c)
         ax.plot([r["risk"] * 100] * 2, [i - 0.4, i + 0.4], color="#1d2330", linewidth=1)
+        # why it is decided: a pass whose interval still crosses the risk was decided by
+        # Wald's test (the odds of its k of n), not by the interval
+        ax.annotate(_decided(r), (1.0, i), xycoords=("axes fraction", "data"),
+                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=7,
+                    color=c, annotation_clip=False)
     ax.set_yticks(range(len(shown)), [r["id"] for r in reversed(shown)])
     ax.set_xlabel("P(broken) in one broadcast, % (bar: exact 95% interval; tick: the risk)")
     top = max(max(r["p_broken_ci95"][1], r["risk"]) for r in shown) if shown else 1.0
     ax.set_xlim(0, min(100.0, top * 110))
+    fig.subplots_adjust(right=0.72)
     ax.grid(axis="x", alpha=0.3)
     return _svg(fig)
+
+
+def _decided(r: dict[str, Any]) -> str:
+    """How a rule's verdict was reached, in a few words beside its bar."""
+    n, k = r.get("replications"), r.get("broken_in")
+    how = r.get("decided_by")
+    if how == "model":
+        return (f"{r['status']}: the scenario's policies make it break in "
+                f"{'every' if r['status'] == 'fail' else 'no'} broadcast")
+    if how == "sequential":
+        return (f"{r['status']} by Wald's test: {k} broken in {n} decides P(broken) "
+                f"{'within' if r['status'] == 'pass' else 'beyond'} the risk")
+    if how == "interval":
+        side = "below" if r["status"] == "pass" else "above"
+        return f"{r['status']}: the whole interval is {side} the risk"
+    more = r.get("more_replications")
+    return f"{r['status']}: {k} of {n}" + (f", ~{more} more would decide" if more else "")
 
 
 def _service_level_figure(levels: dict[str, Any]) -> tuple[str, str]:

@@ -51,6 +51,10 @@ def test_report_is_self_contained_and_deterministic(tmp_path: Path) -> None:
     assert "<th>P(broken) [95% CI]</th>" in text
     assert "<td class='num'>3/3 (SPRT)</td>" in text  # reviews deleted in every broadcast
     assert "<h2>P(broken) per rule against its risk</h2>" in text
+    # beside each bar, how the verdict was reached: a pass whose interval still crosses
+    # the risk line was decided by Wald's test, and the plot says so
+    assert "by Wald's test: " in text and "decides P(broken) within the risk" in text
+    assert "measured (worst replication)" in text
 
 
 def test_report_renders_in_chromium(tmp_path: Path) -> None:

@@ -201,6 +201,7 @@ BASE_BYTES = 200 * 2**20  # the interpreter, numpy, the dwell-time draws
 STEP_BYTES = 200  # per step: the audience arrays and one SKU's stock arrays (170 measured)
 SERIES_BYTES = 100  # per SKU and series point: real and displayed stock, array and list (92)
 ORDER_BYTES = 64  # per order placed in the busiest step (30)
+SKU_ORDER_BYTES = 48  # per order of one SKU: its draws, units, delay, payment (33 in arrays)
 TICKET_BYTES = 256  # per after-sales ticket (200)
 ROSTER_BYTES = 64  # per agent slot and shift: the desk's duty intervals
 LAG_BYTES = 48  # per step of stock.display-matches' max_lag: its sliding min and max
@@ -222,6 +223,7 @@ class Part:
     bytes: float
     path: tuple[Any, ...]
     text: str
+    phase: str = ""  # "": held throughout; else only while that phase runs (the most counts)
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,14 @@ class Estimate:
 
     @property
     def bytes(self) -> float:
-        return BASE_BYTES + sum(p.bytes for p in self.parts)
+        """Held throughout, plus the largest of the phases that do not overlap (a SKU's
+        orders are freed before the desk's tickets exist)."""
+        phases: dict[str, float] = {}
+        for p in self.parts:
+            if p.phase:
+                phases[p.phase] = phases.get(p.phase, 0.0) + p.bytes
+        return BASE_BYTES + sum(p.bytes for p in self.parts if not p.phase) + max(
+            phases.values(), default=0.0)
 
 
 def _gib(n: float) -> str:
@@ -271,10 +280,11 @@ def _arrivals(s: Scenario) -> tuple[float, float, float]:
 
 
 def _propensity(s: Scenario, sku_of: dict[str, list[tuple[tuple[Any, ...], float, float, float]]]
-                ) -> tuple[float, tuple[Any, ...], float, tuple[Any, ...], str]:
+                ) -> tuple[float, tuple[Any, ...], float, tuple[Any, ...], str, float]:
     """Sweep each SKU's slots and flash sales: (highest orders per viewer and second, the
     key behind it, the sum over SKUs of orders per viewer over the broadcast, the key
-    behind most of it, the SKU with the highest rate)."""
+    behind most of it, the SKU with the highest rate, that SKU's orders per viewer over the
+    broadcast: the most of any one SKU)."""
     flash: dict[str, list[tuple[int, float, float, float]]] = {}
     for i, fs in enumerate(s.products.flash_sales):
         flash.setdefault(fs.sku, []).append((i, fs.at, fs.at + fs.duration, fs.boost))
@@ -319,7 +329,7 @@ def _propensity(s: Scenario, sku_of: dict[str, list[tuple[tuple[Any, ...], float
         area_total += area
         if area > area_best:
             area_best, area_path = area, last_slot
-    return best, best_path, area_total, area_path, best_sku
+    return best, best_path, area_total, area_path, best_sku, area_best
 
 
 def estimate(s: Scenario) -> Estimate:
@@ -353,9 +363,10 @@ def estimate(s: Scenario) -> Estimate:
             sku_of.setdefault(sku, []).append(
                 (("products", "generate", "propensity"), start, end,
                  gen.propensity * float(weights[i])))
-    top, top_path, area, area_path, top_sku = _propensity(s, sku_of)
+    top, top_path, area, area_path, top_sku, area_one = _propensity(s, sku_of)
     peak_orders = present * top * step
     orders = present * area
+    one_sku = present * area_one  # a SKU's orders are drawn and kept while it is run
     # paid orders and tickets
     paid = orders * o.pay_probability
     if o.reserve_on == "order" and o.release == "once":
@@ -406,11 +417,15 @@ def estimate(s: Scenario) -> Estimate:
              f"{count(peak_orders)} orders in one step ({count(present)} viewers present "
              f"(audience) x {top:.3g} orders per viewer and second ({top_sku}) x "
              f"simulation.step {duration_text(step)}) x {ORDER_BYTES} B"),
+        Part(SKU_ORDER_BYTES * one_sku, area_path,
+             f"{count(one_sku)} orders of the SKU that sells most (its orders' draws are kept "
+             f"while its stock is run: viewers present x its propensity over its slots) x "
+             f"{SKU_ORDER_BYTES} B", phase="orders"),
         Part(TICKET_BYTES * tickets,
              ("aftersales", "consultations") if chats > after_orders else area_path,
              f"{count(tickets)} tickets ({count(chats)} chats (aftersales.consultations) + "
              f"{count(after_orders)} after {count(paid)} paid orders (products, "
-             f"aftersales fractions)) x {TICKET_BYTES} B"),
+             f"aftersales fractions)) x {TICKET_BYTES} B", phase="desk"),
         Part(ROSTER_BYTES * (slots * len(a.agents) + _desk_slots(s)), ("aftersales", "agents"),
              f"{count(slots)} desk slots (most agents on at once x "
              f"aftersales.chat_concurrency) x {len(a.agents)} shifts (aftersales.agents) x "

@@ -83,3 +83,27 @@ def test_a_flash_sale_shorter_than_a_floats_step_does_not_crash_validate(tmp_pat
     _, res = validate(tmp_path, text)
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert res.exit_code in (0, 2) and "Traceback" not in res.output
+
+
+def test_a_sku_whose_orders_would_not_fit_in_memory_is_refused(tmp_path: Path) -> None:
+    """864M orders of one SKU pass the orders count (1e9) but its draws are kept while its
+    stock is run (~33 B each): a scenario that validated then died with numpy's
+    ArrayMemoryError in the run. Now validate refuses it at the propensity, with the sum."""
+    text = """\
+name: huge-one-sku
+seed: 1
+duration: 1h
+audience:
+  arrivals: [{at: 0s, rate: 100000/s}]
+  dwell: {dist: fixed, value: 1h}
+products:
+  skus: [{sku: A, price: 1, stock: 1000000000}]
+  schedule: [{sku: A, from: 0s, to: 1h, propensity: 0.04/min}]
+aftersales:
+  agents: [{from: 0s, to: 31d, agents: 1}]
+"""
+    path, res = validate(tmp_path, text)
+    assert res.exit_code == 2
+    assert (f"{path}:9: products.schedule[0].propensity: expected a simulation that fits the "
+            "memory budget of 4.0 GiB per replication") in res.stderr
+    assert "864,000,000 orders of the SKU that sells most" in res.stderr

@@ -238,9 +238,10 @@ def test_orders_beyond_memory_and_work_name_the_propensity(tiny_text):
     bad = edit(tiny_text, "propensity: 0.003/min", "propensity: 1e9/s")
     assert refused(bad) == [
         "f.yaml:12: products.schedule[0].propensity: expected a simulation that fits the "
-        "memory budget of 4.0 GiB per replication; found about 10,759 GiB: 10,759 GiB for "
-        "180,500,000,000 orders in one step (180 viewers present (audience) x 1e+09 orders "
-        "per viewer and second (MUG) x simulation.step 1s) x 64 B",
+        "memory budget of 4.0 GiB per replication; found about 14,534,921 GiB: 14,524,162 "
+        "GiB for 324,900,000,000,000 orders of the SKU that sells most (its orders' draws "
+        "are kept while its stock is run: viewers present x its propensity over its slots) "
+        "x 48 B",
         "f.yaml:12: products.schedule[0].propensity: expected at most 1e+09 orders per "
         "replication (each is drawn and checked against stock); found about 3.25e+14: up to "
         "180 viewers present (audience) ordering at the propensity of their SKU's slot "

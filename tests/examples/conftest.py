@@ -72,20 +72,21 @@ def oscar_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def serve_copy(build: Path, where: Path, *flags: str) -> Iterator[OscarShop]:
-    """Serve a copy of the built shop with ``flags`` (``--untracked``, ``--guarded``)."""
-    shutil.copytree(build / "shop", where / "shop")
-    tokens = where / "tokens.json"
-    cmd = [sys.executable, str(SHOP), "serve", "--dir", str(where / "shop"), "--port",
-           str(free_port()), "--tokens", str(tokens), "--buyers", str(N_BUYERS), *flags]
-    with open(where / "shop.log", "w") as log:
+def serve_ready(cmd: list[str], log_path: Path, timeout: float,
+                stop_grace: float = 20) -> Iterator[str]:
+    """Run a shop script (``{port}`` in ``cmd`` becomes a free port) until it prints
+    ``ready URL`` on stdout: yields the URL; always stops it (SIGTERM, then SIGKILL). Its
+    stderr goes to ``log_path``, whose tail a failure to start shows."""
+    port = str(free_port())
+    cmd = [port if part == "{port}" else part for part in cmd]
+    with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
                                 stdin=subprocess.DEVNULL)
         try:
             url = None
             sel = selectors.DefaultSelector()
             sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
-            deadline = time.monotonic() + START_TIMEOUT
+            deadline = time.monotonic() + timeout
             while url is None and time.monotonic() < deadline and proc.poll() is None:
                 if sel.select(timeout=0.5):
                     line = proc.stdout.readline()  # type: ignore[union-attr]
@@ -94,17 +95,35 @@ def serve_copy(build: Path, where: Path, *flags: str) -> Iterator[OscarShop]:
             sel.close()
             if url is None:
                 log.flush()
-                pytest.fail("shop did not start:\n" + (where / "shop.log").read_text()[-3000:])
-            yield OscarShop(url, tokens, json.loads(tokens.read_text()), where / "shop")
+                pytest.fail(f"{Path(cmd[1]).name} did not start:\n"
+                            + log_path.read_text()[-3000:])
+            yield url
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
-                    proc.wait(timeout=20)
+                    proc.wait(timeout=stop_grace)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
             proc.stdout.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def serve_copy(build: Path, where: Path, *flags: str) -> Iterator[OscarShop]:
+    """Serve a copy of the built shop with ``flags`` (``--untracked``, ``--guarded``)."""
+    shutil.copytree(build / "shop", where / "shop")
+    tokens = where / "tokens.json"
+    cmd = [sys.executable, str(SHOP), "serve", "--dir", str(where / "shop"), "--port",
+           "{port}", "--tokens", str(tokens), "--buyers", str(N_BUYERS), *flags]
+    with serve_ready(cmd, where / "shop.log", START_TIMEOUT) as url:
+        yield OscarShop(url, tokens, json.loads(tokens.read_text()), where / "shop")
+
+
+@pytest.fixture(scope="session")
+def ready_server():  # noqa: ANN201 - the context manager above, for other shops' fixtures
+    """``with ready_server(cmd, log, timeout) as url:`` a shop script until it is ready."""
+    return serve_ready
 
 
 @pytest.fixture(scope="session")

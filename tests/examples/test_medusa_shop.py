@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,14 +39,8 @@ class Medusa:
     dir: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def medusa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Medusa]:
+def medusa(tmp_path_factory: pytest.TempPathFactory, ready_server: Any) -> Iterator[Medusa]:
     """One Medusa (one node process, in-memory locking) for the module, always stopped."""
     where = Path(os.environ.get("SIMLIVE_MEDUSA_DIR") or tmp_path_factory.mktemp("medusa"))
     built = subprocess.run([sys.executable, str(SHOP), "build", "--dir", str(where)],
@@ -59,35 +49,10 @@ def medusa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Medusa]:
     assert built.returncode == 0, built.stderr[-4000:]
     run = tmp_path_factory.mktemp("medusa-serve")
     tokens = run / "tokens.json"
-    cmd = [sys.executable, str(SHOP), "serve", "--dir", str(where), "--port",
-           str(_free_port()), "--tokens", str(tokens), "--ready-timeout", str(READY_TIMEOUT)]
-    with open(run / "shop.log", "w") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
-                                stdin=subprocess.DEVNULL)
-        try:
-            url = None
-            sel = selectors.DefaultSelector()
-            sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
-            deadline = time.monotonic() + READY_TIMEOUT + 30
-            while url is None and time.monotonic() < deadline and proc.poll() is None:
-                if sel.select(timeout=0.5):
-                    line = proc.stdout.readline()  # type: ignore[union-attr]
-                    if line.startswith("ready "):
-                        url = line.split()[1]
-            sel.close()
-            if url is None:
-                log.flush()
-                pytest.fail("Medusa did not start:\n" + (run / "shop.log").read_text()[-4000:])
-            yield Medusa(url, tokens, where)
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
-            proc.stdout.close()  # type: ignore[union-attr]
+    cmd = [sys.executable, str(SHOP), "serve", "--dir", str(where), "--port", "{port}",
+           "--tokens", str(tokens), "--ready-timeout", str(READY_TIMEOUT)]
+    with ready_server(cmd, run / "shop.log", READY_TIMEOUT + 30, stop_grace=40) as url:
+        yield Medusa(url, tokens, where)
 
 
 def simlive(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -384,9 +384,11 @@ def estimate(s: Scenario) -> Estimate:
                                    for c, w in gen.categories.items()) / weights)
     fractions = returns + a.replacements.fraction + a.refunds.fraction + a.complaints.fraction
     f = s.fulfilment
-    if f is not None and f.wismo > 0:  # where-is-my-order: a chance each day late, at most
-        # the days the backlog of the paid orders lasts, plus the transit, past the promise
-        late = math.ceil(paid / f.capacity) + (f.transit.mean_value - f.promise) / DAY + 1
+    if f is not None and f.wismo > 0:  # where-is-my-order: a chance each day late, for
+        # the days an order waits in the backlog (first paid, first shipped: half its length
+        # on average; the chance to ask is concave in the days, so the mean bounds it in
+        # expectation), plus the transit, past the promise
+        late = math.ceil(paid / f.capacity) / 2 + (f.transit.mean_value - f.promise) / DAY + 1
         fractions += min(1.0, f.wismo * max(1.0, late))
     after_orders = paid * fractions
     chats = a.consultations.rate * dur + a.consultations.per_viewer * viewers * dwell
@@ -429,7 +431,7 @@ def estimate(s: Scenario) -> Estimate:
         Part(ROSTER_BYTES * (slots * len(a.agents) + _desk_slots(s)), ("aftersales", "agents"),
              f"{count(slots)} desk slots (most agents on at once x "
              f"aftersales.chat_concurrency) x {len(a.agents)} shifts (aftersales.agents) x "
-             f"{ROSTER_BYTES} B"),
+             f"{ROSTER_BYTES} B", phase="desk"),
         Part(LAG_BYTES * max_lag / step, ("compliance", "stock.display-matches", "max_lag"),
              f"{count(max_lag / step)} steps of max_lag {duration_text(max_lag)} (simulation.step "
              f"{duration_text(step)}) x {LAG_BYTES} B"),
@@ -443,8 +445,10 @@ def _desk_slots(s: Scenario) -> float:
     named; a desk taking categories may split into more, bounded by DESKS_MAX)."""
     total = 0.0
     for d in s.aftersales.desks:
-        most = max((sh.agents for sh in d.agents), default=0) * len(d.agents)
+        most = max((sh.agents for sh in d.agents), default=0)  # on at once, at the most
         copies = max(1, len(d.stores)) if d.each == "store" else 1
+        # as the pooled desk's: slots x shifts (the shifts were once counted twice here,
+        # and a planned roster of hundreds of shifts was refused for gigabytes)
         total += most * (d.chat_concurrency or s.aftersales.chat_concurrency) * len(
             d.agents) * copies
     return total

@@ -107,3 +107,21 @@ aftersales:
     assert (f"{path}:9: products.schedule[0].propensity: expected a simulation that fits the "
             "memory budget of 4.0 GiB per replication") in res.stderr
     assert "864,000,000 orders of the SKU that sells most" in res.stderr
+
+
+def test_a_desk_of_many_planned_shifts_is_not_counted_twice() -> None:
+    """A planned roster writes hundreds of shifts per desk; the estimate counted a desk's
+    shifts twice (slots x shifts x shifts) and refused the presale plan's own written
+    scenario for gigabytes. A desk's roster is slots x shifts, as the pooled desk's."""
+    import yaml
+
+    from simlive.scenario.checks import ROSTER_BYTES, estimate
+    from simlive.scenario.schema import Scenario
+
+    doc = yaml.safe_load((ROOT / "tests" / "plan" / "desks.yaml").read_text())
+    shifts = [{"from": f"{m}m", "to": f"{m + 1}m", "agents": 500} for m in range(400)]
+    doc["aftersales"]["desks"][0]["agents"] = shifts
+    part = next(p for p in estimate(Scenario.model_validate(doc)).parts
+                if "desk slots" in p.text)
+    # the desk's 500 slots x 400 shifts, plus the pooled desk's few (not 500 x 400 x 400)
+    assert ROSTER_BYTES * 500 * 400 <= part.bytes < ROSTER_BYTES * (500 * 400 + 100)

@@ -238,9 +238,12 @@ def _simulate_run(sc, count: int, jobs: int, until_decided: bool, conf, quiet: b
     tty = sys.stderr.isatty()
     said = [time.monotonic(), 0]
 
-    def line(done: int) -> None:  # piped: a line at most every 5 s, so a log shows life
+    def line(done: int) -> None:
+        # piped: a line every 5 s once a run has taken that long (so a log shows life),
+        # and the last one then; a short run prints none (its tables follow at once)
         now = time.monotonic()
-        if not tty and done > said[1] and (now - said[0] >= 5 or done >= count):
+        if not tty and done > said[1] and (now - said[0] >= 5 or (done >= count
+                                                                   and said[1] > 0)):
             click.echo(f"  {sc.name}: {done} of "
                        + (f"~{expected} expected (at most {count})" if until_decided
                           else str(count)) + " replications", err=True)

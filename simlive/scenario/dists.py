@@ -156,4 +156,3 @@ Distribution = Annotated[
     Field(discriminator="dist"),
 ]
 
-DIST_NAMES = ("exponential", "lognormal", "gamma", "uniform", "fixed", "empirical")

@@ -16,8 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simlive.scenario.units import Number, RequestsPerSecond, Seconds
 from simlive.target.operations import OPERATION_NAMES
 
-USER_ROLES = ("viewer", "buyer", "aftersales", "agent", "reviewer")
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -395,8 +395,3 @@ class Page(BaseModel, Generic[T]):
 
 class Health(BaseModel):
     status: Literal["ok"]
-
-
-class ErrorOut(BaseModel):
-    detail: str | list[dict[str, object]]
-    code: str

@@ -40,14 +40,23 @@ def test_a_wide_terminal_gets_the_table_saying_what_measured_is(runs: dict[str, 
 
 
 def test_a_piped_run_says_how_far_it_got(tmp_path: Path) -> None:
-    """No bar in a log, but a line: at most every 5 s, and when the last replication is in."""
+    """No bar in a log, but a line every 5 s once the run has taken that long, and one when
+    the last replication is in; a short run prints none."""
+    import re
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "simlive.cli", "run", BOUTIQUE, "-r", "3"],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert done.returncode in (0, 4), done.stderr
-    assert "  boutique: 3 of 3 replications" in done.stderr
+    def run(n: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "simlive.cli", "run", BOUTIQUE, "-r", n],
+                              capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode in (0, 4), done.stderr
+        return done.stderr
+
+    assert "replications\n" not in run("3")
+    long = run("400")  # about 10 s on this machine
+    lines = re.findall(r"  boutique: (\d+) of 400 replications", long)
+    assert lines and lines[-1] == "400", lines
 
 
 def test_until_decided_counts_against_the_replications_it_likely_needs() -> None:

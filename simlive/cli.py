@@ -144,6 +144,7 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
         write_series_csv,
         write_sold_out_csv,
     )
+    from simlive.report.progress import simulate_with_progress
     from simlive.report.tables import (
         VerdictView,
         desk_table,
@@ -172,7 +173,8 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     console = _console(stderr=json_path == "-")
     workers = open_workers(min(jobs, count), cluster)
     try:
-        result = _simulate_run(sc, count, jobs, until_decided, conf, quiet, workers)
+        result = simulate_with_progress(sc, count, jobs, until_decided, conf, quiet,
+                                        workers, _console(stderr=True))
     finally:
         workers.close()
     data = result.to_dict()
@@ -209,62 +211,6 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     code = exit_code(result.verdicts)
     if code:
         sys.exit(code)
-
-
-def _expected_replications(conf) -> int:  # noqa: ANN001
-    """About how many replications ``--until-decided`` takes when no rule breaks: Wald's
-    average sample number at P(broken) = 0, the most over the rules' risks."""
-    import math
-
-    from simlive.rules import RULE_IDS
-
-    return max(math.ceil(conf.sprt(rid).expected_replications(0.0)) for rid in RULE_IDS)
-
-
-def _simulate_run(sc, count: int, jobs: int, until_decided: bool, conf, quiet: bool,
-                  workers):
-    """``simulate`` with progress: a bar on a terminal, a line every few seconds when piped;
-    ``--until-decided`` against the replications it likely needs, not its maximum."""
-    import time
-
-    from simlive.sim.replications import simulate
-
-    if quiet:
-        return simulate(sc, count, jobs, until_decided=until_decided, conf=conf,
-                        workers=workers)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    expected = min(count, _expected_replications(conf)) if until_decided else count
-    tty = sys.stderr.isatty()
-    said = [time.monotonic(), 0]
-
-    def line(done: int) -> None:
-        # piped: a line every 5 s once a run has taken that long (so a log shows life),
-        # and the last one then; a short run prints none (its tables follow at once)
-        now = time.monotonic()
-        if not tty and done > said[1] and (now - said[0] >= 5 or (done >= count
-                                                                   and said[1] > 0)):
-            click.echo(f"  {sc.name}: {done} of "
-                       + (f"~{expected} expected (at most {count})" if until_decided
-                          else str(count)) + " replications", err=True)
-            said[0], said[1] = now, done
-
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed:.0f}/{task.total:.0f}"), TimeElapsedColumn(),
-                  console=_console(stderr=True), transient=True,
-                  disable=not tty) as bar:  # no bar, no blank line in logs
-        what = f"simulating {sc.name}" + (
-            f" until decided (about {expected} replications if no rule breaks, at most "
-            f"{count})" if until_decided else "")
-        task = bar.add_task(what, total=expected)
-
-        def progress(fraction: float) -> None:
-            done = round(fraction * count)
-            bar.update(task, completed=done, total=max(expected, done))
-            line(done)
-
-        return simulate(sc, count, jobs, progress=progress, until_decided=until_decided,
-                        conf=conf, workers=workers)
 
 
 @cli.command()

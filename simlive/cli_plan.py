@@ -19,7 +19,8 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
     from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
     from simlive.plan.roster import load_roster
-    from simlive.plan.staffing import Iteration, plan_roster, with_service_levels
+    from simlive.plan.rostering import plan_roster
+    from simlive.plan.staffing import Iteration, with_service_levels
     from simlive.plan.targets import parse_target
     from simlive.report.console import make_console
     from simlive.report.files import prepare_output, to_json
@@ -245,12 +246,12 @@ def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift:
                    max_iterations: int, json_path: str | None, html_path: str | None) -> None:
     """``simlive plan --vary``: the least value of one parameter (per shift with
     ``per_shift``), with its tables, JSON and HTML."""
-    from simlive.cli import _console
     from simlive.errors import EXIT_RULE_FAILED, UsageError
     from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
     from simlive.plan.staffing import with_service_levels
     from simlive.plan.targets import parse_target
     from simlive.plan.vary import Knob
+    from simlive.report.console import make_console as _console
     from simlive.report.files import to_json
     from simlive.report.plan import candidates_table, plan_dict, plan_figures, shifts_table
     from simlive.sim.engine import PLAN_METRICS

@@ -257,3 +257,14 @@ def _validate(runner: Runner, trial: Scenario, targets: list[Target], first: int
             break
     judged = [_judged(targets, reps, d, desk, confident=True) for d, desk in which]
     return judged, len(reps), summarise(trial, reps).verdicts
+
+
+def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: Runner,
+                replications: int, validate: int, max_iterations: int = 30,
+                on_iteration: Callable[[Iteration], None] | None = None) -> RosterPlan:
+    """``staffing``'s steps 1 to 4 for the one desk of a scenario without
+    ``aftersales.desks`` (``plan_rosters`` with one desk); ``s`` reports the targets'
+    service levels."""
+    told = None if on_iteration is None else (lambda _name, it: on_iteration(it))
+    return plan_rosters(s, targets, roster, runner, replications, validate, max_iterations,
+                        told)[0].plan

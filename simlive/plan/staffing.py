@@ -264,16 +264,3 @@ class RosterPlan:
         return [{"template": self.roster.templates[self.cols.template[c]].name,
                  "start_s": self.cols.start[c], "heads": int(self.heads[c])}
                 for c in np.flatnonzero(self.heads > 0)]
-
-
-def plan_roster(s: Scenario, targets: list[Target], roster: RosterFile, runner: Runner,
-                replications: int, validate: int, max_iterations: int = 30,
-                on_iteration: Callable[[Iteration], None] | None = None) -> RosterPlan:
-    """Steps 1 to 4 of the module's docstring for the one desk of a scenario without
-    ``aftersales.desks``; ``s`` reports the targets' service levels. (Several desks:
-    ``rostering.plan_rosters``, the same steps per desk.)"""
-    from simlive.plan.rostering import plan_rosters
-
-    told = None if on_iteration is None else (lambda _name, it: on_iteration(it))
-    return plan_rosters(s, targets, roster, runner, replications, validate, max_iterations,
-                        told)[0].plan

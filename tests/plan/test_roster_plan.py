@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from simlive.cli import cli
 from simlive.plan.cover import solve_cover
 from simlive.plan.roster import RosterFile, columns, load_roster
+from simlive.plan.rostering import plan_roster
 from simlive.plan.staffing import (
     erlang_c_slots,
     looks,
     paid_heads,
-    plan_roster,
     requirements,
     roster_shifts,
     with_service_levels,

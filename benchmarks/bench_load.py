@@ -38,7 +38,7 @@ rec = Recorder(os.environ["BENCH_HISTORY"]) if MODE != "bare" else None
 _cpu = {}
 TARGET = None
 if MODE == "target":
-    from simlive.target.files import parse_target
+    from simlive.shops.files import parse_target
     TARGET = parse_target(chr(10).join([
         "name: bench", "operations:", "  browse:", "    method: GET", "    url: /health",
         "    extract: {status: status}"]), "bench.yaml")
@@ -61,7 +61,7 @@ class Health(FastHttpUser):
     def on_start(self):
         if TARGET is not None:
             from simlive.load.users import LocustTransport
-            from simlive.target.client import OperationClient
+            from simlive.shops.client import OperationClient
 
             self.ops = OperationClient(TARGET, LocustTransport(self.client), {},
                                        {"run_id": "bench", "marker": "bench"}, {}, rec,

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simlive.target.client import OK, OperationClient, OpResult
-from simlive.target.hooks import send
-from simlive.target.schema import Request
+from simlive.shops.hooks import OK, OperationClient, OpResult, Request, send
 
 CURRENCY = "eur"
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from simlive.target.client import OperationClient
-from simlive.target.hooks import send
-from simlive.target.schema import Request
+from simlive.shops.hooks import OperationClient, Request, send
 
 
 def _path(url: Any) -> str | None:

@@ -73,6 +73,6 @@ def _span(phase: str, windows: list[tuple[float, float]], run_time: float) -> fl
 
 
 def _history_name(operation: str) -> str:
-    from simlive.target.operations import HISTORY_NAME
+    from simlive.operations import HISTORY_NAME
 
     return HISTORY_NAME.get(operation, operation)

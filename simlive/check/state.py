@@ -1,6 +1,6 @@
 """The shop's final state as plain data: what the checker judges besides the history.
 
-A target file says how to read each part from a shop (:mod:`simlive.target.provision`);
+A target file says how to read each part from a shop (:mod:`simlive.shops.provision`);
 a part it does not map is ``None`` and the rules that need it say ``unknown``. Records are
 plain dicts with the fields named below (times as ISO 8601 strings or epoch seconds).
 Fields a shop does not have may be left out; the rules that need them then say ``unknown``

@@ -23,7 +23,7 @@ from http.cookiejar import CookieJar
 from urllib.parse import urlencode, urlsplit
 from urllib.request import Request as UrlRequest
 
-from simlive.target.client import Answer, Prepared
+from simlive.shops.client import Answer, Prepared
 
 USER_AGENT = "simlive flash-sale buyer"
 

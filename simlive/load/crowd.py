@@ -34,7 +34,7 @@ from simlive.load.armed import ArmedRequest
 from simlive.load.context import Context
 from simlive.load.relay import report_file
 from simlive.load.users import LocustTransport
-from simlive.target.client import FAIL, OK, OperationClient, OpResult, Staged
+from simlive.shops.client import FAIL, OK, OperationClient, OpResult, Staged
 
 FLASH_MESSAGE = "simlive_flash"  # coordinator -> processes: hold, prepare, release
 READY = "simlive_flash_ready"  # process -> coordinator: its buyers are prepared

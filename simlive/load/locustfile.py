@@ -41,7 +41,7 @@ from simlive.load.users import (
     ViewerUser,
     apply_settings,
 )
-from simlive.target.provision import new_run_id
+from simlive.shops.provision import new_run_id
 
 __all__ = ["AftersalesUser", "AgentUser", "ArrivalDriver", "BuyerUser", "MonitorUser",
            "ReviewerUser", "ScenarioShape", "ViewerUser"]
@@ -120,7 +120,7 @@ def _configure(environment: Any, run: LoadRun) -> None:
 
 
 def _open(environment: Any, run: LoadRun) -> None:
-    from simlive.target.hooks import load_hooks
+    from simlive.shops.hooks import load_hooks
 
     old = getattr(environment, "simlive", None)
     if old is not None:
@@ -137,7 +137,7 @@ def _open(environment: Any, run: LoadRun) -> None:
 def _direct_run(environment: Any) -> LoadRun:
     """The run of ``locust -f`` used directly: scenario, target and options, no setup yet."""
     from simlive.scenario import load_scenario
-    from simlive.target.files import load_target, read_tokens, target_path
+    from simlive.shops.files import load_target, read_tokens, target_path
 
     opts = environment.parsed_options
     if not opts.scenario:

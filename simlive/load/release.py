@@ -29,8 +29,8 @@ from simlive.load.flash import shares
 from simlive.load.recorder import Recorder
 from simlive.load.run import LoadRun
 from simlive.load.shape import ScenarioShape
-from simlive.target.client import INFO, OK, OpResult
-from simlive.target.provision import admin_client
+from simlive.shops.client import INFO, OK, OpResult
+from simlive.shops.provision import admin_client
 
 log = logging.getLogger("simlive")
 

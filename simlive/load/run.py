@@ -16,8 +16,8 @@ from typing import Any
 from simlive.errors import UsageError
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import STORED
-from simlive.target.provision import Provisioned
-from simlive.target.schema import Target
+from simlive.shops.provision import Provisioned
+from simlive.shops.schema import Target
 
 
 @dataclass

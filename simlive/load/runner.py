@@ -41,9 +41,9 @@ from simlive.load.shortfall import RateRow, rate_rows, read_reports
 from simlive.load.shortfall import warnings as shortfall_warnings
 from simlive.report.files import write_json
 from simlive.rules import Status, Verdict, exit_code
-from simlive.target.audit import ledger_tautology
-from simlive.target.provision import finish, provision, read_state, scaled_products, teardown
-from simlive.target.schema import Target
+from simlive.shops.audit import ledger_tautology
+from simlive.shops.provision import finish, provision, read_state, scaled_products, teardown
+from simlive.shops.schema import Target
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 

@@ -1,6 +1,6 @@
 """Locust users for the roles of a broadcast, speaking only simlive's operations.
 
-Each user runs operations through an :class:`~simlive.target.client.OperationClient` over
+Each user runs operations through an :class:`~simlive.shops.client.OperationClient` over
 Locust's own HTTP client, so the target file decides the URLs and how answers read, Locust's
 statistics see every request, and the history records every operation (invoke, then ok /
 fail / info). A user holds its own credentials (a buyer's token from the pool, or its own
@@ -23,8 +23,8 @@ from locust.exception import StopUser
 
 from simlive.load.context import Context
 from simlive.load.roles import MINORITY, NEEDS, fixed_counts
-from simlive.target.client import OK, Answer, OperationClient, OpResult, Prepared, Reading
-from simlive.target.operations import OPERATIONS
+from simlive.operations import OPERATIONS
+from simlive.shops.client import OK, Answer, OperationClient, OpResult, Prepared, Reading
 
 KINDS = ("consultation", "return", "replacement", "refund", "complaint")
 _numbers = count(1)

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simlive.operations import OPERATION_NAMES
 from simlive.scenario.units import Number, RequestsPerSecond, Seconds
-from simlive.target.operations import OPERATION_NAMES
 
 
 class _Model(BaseModel):

@@ -17,7 +17,7 @@ import pytest
 
 from simlive.check.needs import NEEDS
 from simlive.rules import RULE_IDS
-from simlive.target.files import load_target
+from simlive.shops.files import load_target
 
 pytestmark = pytest.mark.slow
 

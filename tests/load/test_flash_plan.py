@@ -16,7 +16,7 @@ from simlive.load.flash import (
 )
 from simlive.rules import Status, Verdict
 from simlive.scenario import load_scenario
-from simlive.target.provision import scaled_products
+from simlive.shops.provision import scaled_products
 
 FLASH = Path(__file__).parents[2] / "scenarios" / "flash-sale.yaml"
 

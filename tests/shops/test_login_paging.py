@@ -15,8 +15,8 @@ import pytest
 from load.racy_shop import JsonHandler
 
 from simlive.errors import UsageError
-from simlive.target.files import parse_target
-from simlive.target.provision import (
+from simlive.shops.files import parse_target
+from simlive.shops.provision import (
     HttpxTransport,
     Provisioned,
     log_in_all,
@@ -143,7 +143,7 @@ def test_login_credentials_need_the_login_operation() -> None:
 
 
 def test_an_operation_answered_401_logs_in_again_once(shop: LoginShop) -> None:
-    from simlive.target.client import OperationClient
+    from simlive.shops.client import OperationClient
 
     tgt = target("page")
     tokens = static_tokens(tgt, {"admin": ["ops:s3cret"]})

@@ -36,7 +36,7 @@ def test_preflight_of_the_reference_target(tmp_path: Path, table_rows: Any) -> N
 def test_preflight_names_each_operation_that_does_not_work(tmp_path: Path,
                                                            table_rows: Any) -> None:
     target = tmp_path / "t.yaml"
-    text = (Path(__file__).parents[2] / "simlive" / "target" / "reference.yaml").read_text()
+    text = (Path(__file__).parents[2] / "simlive" / "shops" / "reference.yaml").read_text()
     target.write_text(text.replace("url: /orders/{{ order_id }}/pay", "url: /orders/pay/"
                                    "{{ order_id }}"), encoding="utf-8")
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
@@ -65,7 +65,7 @@ def test_dry_run_prints_the_journey_and_sends_nothing() -> None:
     # the users the shape reaches at the peak: the scenario's plus the fixed-count ones
     from simlive.load.roles import fixed_counts
     from simlive.scenario import load_scenario
-    from simlive.target.files import load_target
+    from simlive.shops.files import load_target
 
     ls = load_scenario(SCENARIO).load
     fixed = sum(fixed_counts(dict(ls.weights), ls.peak_users,

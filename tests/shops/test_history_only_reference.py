@@ -20,7 +20,7 @@ SCENARIO = ROOT / "tests" / "load" / "flash.yaml"
 
 
 def history_only_target(tmp_path: Path) -> Path:
-    text = (ROOT / "simlive" / "target" / "reference.yaml").read_text()
+    text = (ROOT / "simlive" / "shops" / "reference.yaml").read_text()
     text = text[:text.index("  true_stock:")] + "  true_stock: unsupported\n" + \
         text[text.index("  order:"):text.index("\nstate:") + 1] + "state: history-only\n"
     target = tmp_path / "history-only.yaml"

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from simlive.errors import ScenarioError, ScenarioProblem, UsageError
+from simlive.operations import COMMON, OPERATIONS
 from simlive.scenario.loader import line_of, parse_model, read_text
-from simlive.target.operations import COMMON, OPERATIONS
-from simlive.target.schema import Target
-from simlive.target.template import names
+from simlive.shops.schema import Target
+from simlive.shops.template import names
 
 REFERENCE = Path(__file__).with_name("reference.yaml")
 SHIPPED = {"reference": REFERENCE}

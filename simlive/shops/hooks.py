@@ -6,13 +6,15 @@ hook's method of the same name if it has one::
 
     class ShopHooks:
         def order(self, client, args):
-            # client: simlive.target.client.OperationClient (its transport, tokens, context)
+            # client: simlive.shops.client.OperationClient (its transport, tokens, context)
             # args: the operation's arguments (sku, quantity, key, ...)
             # return an OpResult, or None to run the file's mapping instead
             ...
 
-Helpers for hooks: :meth:`send` builds, signs and sends one request through the client's
-transport (so Locust's statistics and the history see it) and reads its outcome.
+A hook imports what it needs from this module alone (``OperationClient``, ``OpResult``,
+``OK``, ``Request``, ``send``). :meth:`send` builds, signs and sends one request through
+the client's transport (so Locust's statistics and the history see it) and reads its
+outcome.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from simlive.errors import UsageError
-from simlive.target.client import OperationClient, OpResult, Prepared, read_answer
-from simlive.target.schema import Request
+from simlive.shops.client import OK, OperationClient, OpResult, Prepared, read_answer
+from simlive.shops.schema import Request
+
+__all__ = ["OK", "OpResult", "OperationClient", "Request", "load_hooks", "send"]
 
 
 def load_hooks(spec: str | None) -> Any:
@@ -52,13 +56,13 @@ def load_hooks(spec: str | None) -> Any:
 def send(client: OperationClient, step: Request, name: str, args: dict[str, Any]) -> OpResult:
     """Send one request described like a target-file step; for hooks that compute headers
     (signatures) and then want the usual reading of the answer."""
-    from simlive.target.schema import Operation
+    from simlive.shops.schema import Operation
 
     ctx = client.context_for(name, args)
     req: Prepared = client.prepare(Operation(steps=[step]), step, name, ctx)
     ans = client.transport.send(req, partial(read_answer, step))
     reading = read_answer(step, ans)
-    from simlive.target.client import extract
+    from simlive.shops.client import extract
 
     fields = extract(step, ans) if reading.outcome == "ok" else {}
     return OpResult(reading.outcome, fields, ans.status, reading.reason, [(req, ans, reading)])

@@ -1,7 +1,7 @@
 """The target file: how simlive's operations become HTTP requests on one shop (pydantic).
 
 A target file has four parts. ``auth`` says where each role's credentials come from and how
-they are sent. ``operations`` maps each operation of :mod:`simlive.target.operations` to one
+they are sent. ``operations`` maps each operation of :mod:`simlive.operations` to one
 or more requests (or ``unsupported``). ``state`` says how to read the shop's final state
 after the load, or ``history-only``. ``marker`` is the header that tags every request as
 test traffic. ``simlive schema --target`` prints the JSON Schema; the README documents every
@@ -17,8 +17,8 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simlive.target.operations import OPERATIONS, ROLES
-from simlive.target.paths import FUNCTIONS
+from simlive.operations import OPERATIONS, ROLES
+from simlive.shops.paths import FUNCTIONS
 
 OperationName = Literal[tuple(OPERATIONS)]  # type: ignore[valid-type]
 RoleName = Literal["buyer", "merchant", "agent", "admin", "none"]

@@ -24,8 +24,9 @@ import httpx
 
 from simlive.check.state import FinalState
 from simlive.errors import ServiceError, UsageError
+from simlive.operations import ROLES
 from simlive.scenario.schema import Scenario
-from simlive.target.client import (
+from simlive.shops.client import (
     OK,
     Answer,
     OperationClient,
@@ -36,11 +37,10 @@ from simlive.target.client import (
     Unsupported,
     read_answer,
 )
-from simlive.target.files import env_tokens
-from simlive.target.hooks import load_hooks
-from simlive.target.operations import ROLES
-from simlive.target.paths import search
-from simlive.target.schema import Listing, StateMap, Target
+from simlive.shops.files import env_tokens
+from simlive.shops.hooks import load_hooks
+from simlive.shops.paths import search
+from simlive.shops.schema import Listing, StateMap, Target
 
 
 def new_run_id() -> str:
@@ -328,7 +328,7 @@ def teardown(target: Target, base_url: str, prov: Provisioned, recorder: Recordi
 def _listing(client: OperationClient, part: str, listing: Listing) -> list[dict[str, Any]]:
     """Every record of a paged listing, by the listing's ``paging``: a cursor the answer
     names (``next``), page numbers, or an offset."""
-    from simlive.target.schema import Operation
+    from simlive.shops.schema import Operation
 
     op = Operation(steps=[listing.request])
     out: list[dict[str, Any]] = []

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from simlive.target.operations import HISTORY_NAME, OPERATIONS
-from simlive.target.paths import search
-from simlive.target.schema import Credential, Match, Operation, Request, Target
-from simlive.target.template import TemplateError, render, stats_name
+from simlive.operations import HISTORY_NAME, OPERATIONS
+from simlive.shops.paths import search
+from simlive.shops.schema import Credential, Match, Operation, Request, Target
+from simlive.shops.template import TemplateError, render, stats_name
 
 OK, FAIL, INFO = "ok", "fail", "info"
 log = logging.getLogger("simlive")

@@ -10,10 +10,10 @@ import pytest
 
 from simlive.check.history import pair, read_jsonl
 from simlive.load.recorder import Recorder
-from simlive.target.client import Answer, OperationClient, read_answer
-from simlive.target.files import load_target
-from simlive.target.provision import HttpxTransport
-from simlive.target.schema import Match, Request
+from simlive.shops.client import Answer, OperationClient, read_answer
+from simlive.shops.files import load_target
+from simlive.shops.provision import HttpxTransport
+from simlive.shops.schema import Match, Request
 
 _open: list[HttpxTransport] = []
 

@@ -1,64 +1,31 @@
-"""The ``simlive`` commands that test a shop: ``load``, ``check`` and ``target``.
+"""``simlive load`` and ``simlive check``: load-test a shop, or re-check a stored run.
 
-Registered on the group of :mod:`simlive.cli` (which imports this module once it is defined);
-the same rules hold: each command imports its feature lazily, every ``SimliveError`` becomes
-its message and exit code. Exit 0 pass, 1 a rule fails or is unknown, 3 a performance
-threshold fails, 2 bad input.
+Exit 0 pass, 1 a rule fails or is unknown, 3 a performance threshold fails, 2 bad input.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from simlive.cli import (
-    _console,
-    _fault_names,
-    _friendly,
-    _junit_option,
-    _write_junit,
-    cli,
+from simlive.cli.common import (
+    console_for,
+    fault_names,
+    friendly,
+    junit_option,
+    print_verdicts,
+    target_options,
+    write_junit,
 )
 
-# Owned by simlive.load and simlive.check; exit 0 pass, 1 a rule fails or is unknown,
-# 3 a performance threshold fails, 2 bad input.
 
-
-def _print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) -> int:
-    from simlive.load.runner import threshold_table
-    from simlive.report.tables import VerdictView, summary
-    from simlive.rules import exit_code
-
-    console = _console()
-    console.print(VerdictView(verdicts))
-    if thresholds:
-        console.print(threshold_table(thresholds))
-    click.echo(summary(verdicts, thresholds or []), err=True)
-    return exit_code(verdicts, all(t.passed for t in thresholds or []))
-
-
-def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--target, --token-file, --admin-token: the shop and its credentials."""
-    func = click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
-                        help="Admin token (or SIMLIVE_ADMIN_TOKEN): the token file's "
-                             "'admin'.")(func)
-    func = click.option("--token-file", type=click.Path(dir_okay=False), default=None,
-                        help="JSON tokens by role, e.g. {\"admin\": \"t\", \"buyer\": "
-                             "[...]}.")(func)
-    func = click.option("--target", "target_file", default="reference", show_default=True,
-                        help="Target file: how operations map onto the shop's HTTP API "
-                             "('reference': simlive's own service).")(func)
-    return func
-
-
-@cli.command()
+@click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--serve", is_flag=True, help="Start the reference service on a temp SQLite db.")
 @click.option("--host", default=None, help="Base URL of the shop under test.")
-@_target_options
+@target_options
 @click.option("--users", type=click.IntRange(1, 1_000_000), default=None,
               help="Peak Locust users (overrides load.peak_users).")
 @click.option("--run-time", default=None, metavar="DURATION",
@@ -67,7 +34,7 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
               help="Locust worker processes under a local master (0: one local process).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="simlive-load",
               show_default=True, help="Folder for Locust's CSV/HTML, history and verdicts.")
-@click.option("--fault", "faults", multiple=True, metavar="NAME", callback=_fault_names,
+@click.option("--fault", "faults", multiple=True, metavar="NAME", callback=fault_names,
               help="With --serve: start the service with this fault (repeatable).")
 @click.option("--settle", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Wait after ending the broadcast before checking (default with --serve: "
@@ -79,8 +46,8 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
               help="Print the preflight's journey (setup, each operation once as the "
                    "load runs them, the flash sale's commit step) with whole bodies, "
                    "without sending anything.")
-@_junit_option
-@_friendly
+@junit_option
+@friendly
 def load(scenario: str, serve: bool, host: str | None, target_file: str,
          token_file: str | None, admin_token: str | None, users: int | None,
          run_time: str | None, workers: int, out_dir: str, faults: tuple[str, ...],
@@ -93,8 +60,8 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
     from simlive.load.run import LoadRun
     from simlive.scenario import load_scenario
     from simlive.scenario.units import Mismatch, parse_duration
-    from simlive.target.files import load_target, read_tokens, target_path
-    from simlive.target.provision import new_run_id
+    from simlive.shops.files import load_target, read_tokens, target_path
+    from simlive.shops.provision import new_run_id
 
     if not dry_run and serve == bool(host):
         raise UsageError("give exactly one of --serve or --host")
@@ -137,23 +104,23 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
     if result.rates:
         from simlive.load.runner import rate_table
 
-        _console().print(rate_table(result.rates))
+        console_for().print(rate_table(result.rates))
     if result.flash_sales:
         from simlive.load.runner import flash_table
 
-        _console().print(flash_table(result.flash_sales))
+        console_for().print(flash_table(result.flash_sales))
     for note in result.notes:
         click.echo(f"warning: {note}", err=True)
-    _write_junit(junit_path, f"{sc.name} (load test of {target.name}, run {run.run_id})",
+    write_junit(junit_path, f"{sc.name} (load test of {target.name}, run {run.run_id})",
                  result.verdicts, result.thresholds)
-    sys.exit(_print_verdicts(result.verdicts, result.thresholds))
+    sys.exit(print_verdicts(result.verdicts, result.thresholds))
 
 
 def _dry_run(run: Any) -> None:
     """Print each request the preflight journey would send; send nothing."""
     from rich.table import Table
 
-    from simlive.target.preflight import dry_run, scenario_products
+    from simlive.shops.preflight import dry_run, scenario_products
 
     sent, stop = dry_run(run.target, run.run_id, run.tokens,
                          scenario_products(run.scenario, run.run_id))
@@ -167,7 +134,7 @@ def _dry_run(run: Any) -> None:
         shown = {k: v for k, v in req.headers.items() if k != marker}
         table.add_row(req.name.split(" ")[0], req.describe(full=True),
                       ", ".join(f"{k}: {v}" for k, v in shown.items()) or "-")
-    _console().print(table)
+    console_for().print(table)
     op = run.target.operation("pay" if run.target.sale == "pay" else "order")
     if op is not None and run.scenario.products.flash_sales:
         n = op.commit_index + 1
@@ -187,75 +154,19 @@ def _dry_run(run: Any) -> None:
         click.echo(f"note: a real run would stop here: {stop}", err=True)
 
 
-@cli.group()
-def target() -> None:
-    """Target files: how simlive's operations map onto a shop's HTTP API."""
-
-
-@target.command("init")
-def target_init() -> None:
-    """Print a commented starter target file with every operation."""
-    from simlive.target.starter import starter
-
-    click.echo(starter(), nl=False)
-
-
-@target.command("check")
-@click.argument("target_file", metavar="TARGET")
-@click.option("--host", required=True, help="Base URL of the shop.")
-@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
-              help="JSON tokens by role.")
-@click.option("--admin-token", envvar="SIMLIVE_ADMIN_TOKEN", default=None,
-              help="Admin token (or SIMLIVE_ADMIN_TOKEN).")
-@_friendly
-def target_check(target_file: str, host: str, token_file: str | None,
-                 admin_token: str | None) -> None:
-    """Preflight: call each mapped operation once on the shop and show what works.
-
-    Exit 0 when every mapped operation works, 2 naming each one that does not.
-    """
-    from rich.table import Table
-
-    from simlive.errors import UsageError
-    from simlive.target.files import load_target, read_tokens
-    from simlive.target.preflight import broken, run_preflight
-
-    tgt = load_target(target_file)
-    rows = run_preflight(tgt, host.rstrip("/"), read_tokens(token_file, admin_token))
-    table = Table(title=f"Preflight of {tgt.name} on {host}", title_justify="left")
-    for col in ("operation", "request", "status", "extracted", "works?"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        style = {True: "green", False: "bold red", None: "dim"}[r.works]
-        table.add_row(r.op, r.request, r.status, r.fields, f"[{style}]{r.verdict}[/]")
-    _console().print(table)
-    bad = broken(rows)
-    denied = [r.op for r in rows if r.works is False and ("HTTP 401" in r.verdict
-                                                          or "HTTP 403" in r.verdict)]
-    if len(denied) >= 2:
-        click.echo(f"hint: {len(denied)} operation(s) were refused as unauthorised (401/403): "
-                   "check the tokens and each role's auth (from, key, scheme, name, prefix)",
-                   err=True)
-    if bad:
-        raise UsageError(f"{len(bad)} operation(s) do not work: {', '.join(bad)}")
-    click.echo(f"every mapped operation works ({sum(1 for r in rows if r.works)} checked; "
-               f"{len(tgt.unsupported)} unsupported: the rules needing them will say "
-               "unknown)")
-
-
-@cli.command()
+@click.command()
 @click.option("--history", "history", required=True, type=click.Path(exists=True),
               help="A history (.jsonl) or a folder of them (one per Locust process).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, exists=True),
               default=None, help="A stored state.json (offline re-check).")
 @click.option("--host", default=None, help="Base URL of the shop to read the state from.")
-@_target_options
+@target_options
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="Scenario whose compliance block sets the rule parameters.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the verdicts as JSON to this file.")
-@_junit_option
-@_friendly
+@junit_option
+@friendly
 def check(history: str, state_file: str | None, host: str | None, target_file: str,
           token_file: str | None, admin_token: str | None, scenario: str | None,
           json_path: str | None, junit_path: str | None) -> None:
@@ -265,8 +176,8 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
     from simlive.load.runner import stored_run, stored_verdicts
     from simlive.report.files import write_json
     from simlive.scenario import load_scenario
-    from simlive.target.files import load_target, read_tokens
-    from simlive.target.provision import Provisioned, read_state, static_tokens
+    from simlive.shops.files import load_target, read_tokens
+    from simlive.shops.provision import Provisioned, read_state, static_tokens
 
     if bool(state_file) == bool(host):
         raise UsageError("give --state (a stored state.json) or --host (read it now)")
@@ -290,5 +201,5 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
     verdicts = stored_verdicts(history, state, sc, tgt.unsupported, run, tgt)
     if json_path:
         write_json(json_path, {"verdicts": [v.to_dict() for v in verdicts]})
-    _write_junit(junit_path, f"stored run {history} ({tgt.name})", verdicts)
-    sys.exit(_print_verdicts(verdicts))
+    write_junit(junit_path, f"stored run {history} ({tgt.name})", verdicts)
+    sys.exit(print_verdicts(verdicts))

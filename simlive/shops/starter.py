@@ -1,13 +1,13 @@
 """``simlive target init``: a commented starter target file with every operation.
 
-Generated from the vocabulary (:mod:`simlive.target.operations`), so it never falls behind
+Generated from the vocabulary (:mod:`simlive.operations`), so it never falls behind
 it. A few operations carry an example mapping of a typical REST shop; the rest are
 ``unsupported`` with what they mean, the placeholders they may use and the fields to extract.
 """
 
 from __future__ import annotations
 
-from simlive.target.operations import COMMON, OPERATIONS
+from simlive.operations import COMMON, OPERATIONS
 
 HEAD = """\
 # simlive target file: how simlive's operations map onto your shop's HTTP API.

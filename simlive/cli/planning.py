@@ -1,13 +1,127 @@
-"""``simlive plan --roster``: the I/O around ``simlive.plan.staffing.plan_roster``."""
+"""``simlive plan``: size a parameter (``--vary``) or staff the desks from a roster
+(``--roster``) against KPI targets; the I/O around :mod:`simlive.plan`."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from simlive.scenario.schema import Scenario
+from simlive.cli.common import friendly, interval_option
+
+if TYPE_CHECKING:
+    from simlive.scenario.schema import Scenario
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--target", "targets", multiple=True, metavar="EXPR",
+              help="A KPI condition, e.g. 'aftersales.first_reply.p95_s <= 180' (repeatable).")
+@click.option("--vary", default=None, metavar="PATH",
+              help="The parameter to size: aftersales.agents, products.SKU.stock, or a path.")
+@click.option("--per-shift", is_flag=True,
+              help="With --vary aftersales.agents: the least agents for each shift.")
+@click.option("--min", "low", type=click.IntRange(0), default=0, show_default=True,
+              help="Least value to consider.")
+@click.option("--max", "high", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Greatest value to consider.")
+@click.option("--resolution", type=click.IntRange(1), default=1, show_default=True,
+              help="Stop when the answer is known to within this many units (e.g. 100 "
+                   "for stock).")
+@click.option("-r", "--replications", default=5, show_default=True,
+              type=click.IntRange(1, 10_000), help="Replications per candidate.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes for each candidate's replications.")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Run each candidate's replications on a Dask distributed cluster (e.g. "
+                   "tcp://scheduler:8786). Same plan as on this machine.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the plan (every candidate and the answer) as JSON.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Write an HTML report with each target metric against the parameter.")
+@click.option("--emit-load-profile", "profile_path", type=click.Path(dir_okay=False),
+              default=None, help="Write the peak load the scenario implies, for simlive load.")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), default=None,
+              help="Staff the desk from this roster file's shift templates (Erlang C per "
+                   "interval, an integer program, checked by simulation on fresh seeds).")
+@click.option("--interval", "interval_text", default=None, metavar="DURATION",
+              help="Length of the intervals service levels are judged and staffed per "
+                   "(default: the scenario's aftersales.service_level.interval, 30m).")
+@click.option("--validate", "validate_reps", default=20, show_default=True,
+              type=click.IntRange(2, 10_000),
+              help="With --roster or --per-shift: fresh replications the answer is checked "
+                   "on before it is printed.")
+@click.option("--max-iterations", default=30, show_default=True, type=click.IntRange(1, 1000),
+              help="With --roster or --per-shift: rounds of raising the intervals (shifts) "
+                   "that miss.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="With --roster: write the per-interval table as CSV.")
+@click.option("--write-scenario", "write_path", type=click.Path(dir_okay=False), default=None,
+              help="With --roster: write the scenario with the planned shifts in place (the "
+                   "pooled desk's and each desk's), ready for simlive run --until-decided.")
+@friendly
+def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: bool, low: int,
+         high: int, resolution: int, replications: int, jobs: int, cluster: str | None,
+         json_path: str | None, html_path: str | None, profile_path: str | None,
+         roster_path: str | None,
+         interval_text: str | None, validate_reps: int, max_iterations: int,
+         csv_path: str | None, write_path: str | None) -> None:
+    """Find the least value of a parameter that meets every target with confidence, or
+    (--roster) the least-cost roster of shift templates that does.
+
+    A target holds when the far end of its 95% CI over the replications meets the limit;
+    'aftersales.service_level(20s) >= 0.8 per interval' must hold in every interval.
+    Exit 0 when a plan meets every target, 1 when none within --min..--max does, 2 for bad
+    input.
+    """
+    from pathlib import Path
+
+    from simlive.errors import UsageError
+    from simlive.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    if profile_path:
+        import yaml
+
+        from simlive.plan.profile import load_profile
+        from simlive.sim.replications import simulate
+
+        profile = load_profile(sc, simulate(sc, 1, 1))
+        Path(profile_path).write_text(yaml.safe_dump(profile, sort_keys=False),
+                                      encoding="utf-8")
+        click.echo(f"load profile written to {profile_path}: "
+                   + ", ".join(f"{k} {v:g}" for k, v in profile["peak"].items()))
+        if not targets and vary is None:
+            return
+    if not targets:
+        raise UsageError("plan: give at least one --target (e.g. "
+                         "--target 'aftersales.first_reply.p95_s <= 180')")
+    interval = interval_option(interval_text)
+    if roster_path is not None:
+
+        if vary is not None or per_shift:
+            raise UsageError("--roster decides the agents itself: leave out --vary and "
+                             "--per-shift")
+        plan_with_roster(sc, targets, roster_path, interval, replications, validate_reps,
+                         max_iterations, jobs, cluster, json_path, html_path, csv_path,
+                         scenario, write_path)
+        return
+    if write_path is not None:
+        raise UsageError("--write-scenario writes a roster plan's shifts: it needs --roster")
+    if vary is None:
+        raise UsageError("plan: give the parameter to size with --vary (e.g. "
+                         "--vary aftersales.agents)")
+    if per_shift and vary != "aftersales.agents":
+        raise UsageError(f"--per-shift sizes agents per shift; it needs --vary "
+                         f"aftersales.agents, not {vary}")
+    if high < low:
+        raise UsageError(f"--max(={high}) must be >= --min(={low})")
+
+    plan_with_vary(sc, targets, vary, per_shift, interval, low, high, resolution,
+                   replications, jobs, cluster, validate_reps, max_iterations, json_path,
+                   html_path)
 
 
 def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,

@@ -102,7 +102,7 @@ def test_each_profile_arrival_pays_with_the_session_it_ordered_with(mini_target:
     """Under --profile, concurrent arrivals of one driver once shared one session: one
     order's steps went out with different sessions (86 orders, 60 distinct tokens paying).
     Each arrival is now its own customer."""
-    from target.conftest import MINI_TARGET, MiniShop
+    from shops.conftest import MINI_TARGET, MiniShop
 
     path, tokens = mini_target
     path.write_text(MINI_TARGET.replace("operations:\n", "operations:\n" + PAY, 1))

@@ -12,10 +12,10 @@ import yaml
 from click.testing import Result
 
 from simlive.errors import ScenarioError
-from simlive.target.files import load_target, parse_target
-from simlive.target.operations import OPERATIONS
-from simlive.target.starter import starter
-from simlive.target.template import TemplateError, render
+from simlive.operations import OPERATIONS
+from simlive.shops.files import load_target, parse_target
+from simlive.shops.starter import starter
+from simlive.shops.template import TemplateError, render
 
 ROOT = Path(__file__).resolve().parents[2]
 OSCAR = ROOT / "examples" / "oscar" / "target.yaml"
@@ -63,7 +63,7 @@ def test_json_schema_validates_the_shipped_targets(invoke: Callable[..., Result]
     assert result.exit_code == 0
     schema = json.loads(result.output)
     assert schema["title"] == "simlive target"
-    for path in (ROOT / "simlive" / "target" / "reference.yaml", OSCAR):
+    for path in (ROOT / "simlive" / "shops" / "reference.yaml", OSCAR):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"name": "x", "operations": {"ordr": "unsupported"}}, schema)

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simlive.target.audit import ledger_tautology
-from simlive.target.client import (
+from simlive.operations import OPERATIONS
+from simlive.shops.audit import ledger_tautology
+from simlive.shops.client import (
     FAIL,
     OK,
     Answer,
@@ -26,8 +27,7 @@ from simlive.target.client import (
     Prepared,
     Reading,
 )
-from simlive.target.operations import OPERATIONS
-from simlive.target.schema import StateMap, Target
+from simlive.shops.schema import StateMap, Target
 
 PRODUCTS = {"HOT": 2, "COLD": 5}  # units; the hot one sells out within the journey
 
@@ -297,7 +297,7 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
     import httpx
 
     from simlive.errors import UsageError
-    from simlive.target.provision import (
+    from simlive.shops.provision import (
         HttpxTransport,
         Provisioned,
         log_in_all,
@@ -322,7 +322,7 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
     except Exception:
         transport.close()
         raise
-    from simlive.target.hooks import load_hooks
+    from simlive.shops.hooks import load_hooks
 
     client = OperationClient(target, transport, {r: t[0] for r, t in tokens.items() if t},
                              {"run_id": run_id, "marker": run_id, "broadcast_id": None,
@@ -346,7 +346,7 @@ def run_preflight(target: Target, host: str, given: dict[str, list[str]]) -> lis
 
 def journey_products(run_id: str) -> dict[str, dict[str, Any]]:
     """The journey's two throwaway products, named with the run's id."""
-    from simlive.target.provision import slug
+    from simlive.shops.provision import slug
 
     return {f"{name}.{run_id}": {"sku": f"{name}.{run_id}", "name": f"{name}.{run_id}",
                                  "slug": slug(f"{name}.{run_id}"), "stock": units,
@@ -358,7 +358,7 @@ def journey_products(run_id: str) -> dict[str, dict[str, Any]]:
 def scenario_products(scenario: Any, run_id: str) -> dict[str, dict[str, Any]]:
     """Two of the scenario's products, as the run names them, stocked for a short journey
     (the hot one sells out after two orders)."""
-    from simlive.target.provision import scaled_products
+    from simlive.shops.provision import scaled_products
 
     products = dict(list(scaled_products(scenario, scenario.load.max_stock,
                                          run_id).items())[:2])
@@ -375,8 +375,8 @@ def dry_run(target: Target, run_id: str, given: dict[str, list[str]],
     """The journey through a transport that sends nothing: every request it would send
     (hooks' included, credentials masked), and why a real run would stop, if it would."""
     from simlive.errors import SimliveError
-    from simlive.target.hooks import load_hooks
-    from simlive.target.provision import static_tokens
+    from simlive.shops.hooks import load_hooks
+    from simlive.shops.provision import static_tokens
 
     try:
         static_tokens(target, given)

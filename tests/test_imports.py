@@ -69,12 +69,13 @@ LAYERS: dict[str, int] = {
     "simlive": 0, "errors": 0, "text": 0,
     "rules": 1, "operations": 1,
     "scenario": 2,  # the scenario file: what every feature reads
+    "judge": 3,  # the judges over measure records, odds, Wald's test: no simulation
     # the features, each on its own: a feature imports only what lies below it
-    "sim": 3, "check": 3, "service": 3,
-    "shops": 4, "plan": 4,  # shops reads a final state (check); plan simulates (sim)
-    "report": 5,  # tables and pages of runs and plans
-    "load": 6,  # drives a shop (shops), records, checks, reports
-    "cli": 7,
+    "sim": 4, "check": 4, "service": 4,
+    "shops": 5, "plan": 5,  # shops reads a final state (check); plan simulates (sim)
+    "report": 6,  # tables and pages of runs and plans
+    "load": 7,  # drives a shop (shops), records, checks, reports
+    "cli": 8,
 }
 """Each part of simlive and its layer: a module may import only from a lower layer (or its
 own package). Equal layers are strangers: ``sim`` never imports ``check``."""

@@ -16,12 +16,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from simlive.judge.stats import summarise_metric
 from simlive.plan.erlang import erlang_a, erlang_c_figures, least_agents
 from simlive.plan.targets import Assessment, Target, assess
 from simlive.plan.vary import Knob
 from simlive.scenario.schema import Scenario
 from simlive.sim.replications import SimulationResult, simulate
-from simlive.sim.stats import summarise_metric
 from simlive.sim.workers import Workers
 
 

@@ -159,7 +159,7 @@ def assess(target: Target, runs: Sequence[Mapping[str, float | None]],
     A metric that no replication produced (a shift with no chats has no chat p95) does not
     block a plan: there is nothing to fail. A value of infinity (a chat never answered) fails.
     """
-    from simlive.sim.stats import mean_ci
+    from simlive.judge.stats import mean_ci
 
     gaps = [g for g in (target.gap(r) for r in runs) if g is not None]
     if not gaps:
@@ -204,8 +204,8 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     check on fresh replications fails on that alone: an interval whose true level is at
     the target has its mean below it on half of all samples). The rows report each
     interval's own ``level`` interval."""
-    from simlive.sim.sequential import clopper_pearson
-    from simlive.sim.stats import mean_ci
+    from simlive.judge.sequential import clopper_pearson
+    from simlive.judge.stats import mean_ci
 
     def meets(x: float) -> bool:
         return x > target.factor if target.op == ">" else x >= target.factor - 1e-12

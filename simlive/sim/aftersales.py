@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simlive.judge.stats import p95
 from simlive.scenario.desks import DeskSettings, pooled
 from simlive.scenario.schema import TICKET_KINDS, Scenario
 from simlive.sim.desk import DeskOutcome, desk_recursion
@@ -24,7 +25,6 @@ from simlive.sim.staffing import (
     service_level_name,
     slot_seconds,
 )
-from simlive.sim.stats import p95
 from simlive.sim.tickets import COMPLAINT, CONSULTATION, REFUND, REPLACEMENT, RETURN, Tickets
 
 SIMPY_LIMIT = 20_000  # tickets; above this the auto engine takes the recursion

@@ -14,14 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from simlive.rules import rule_params
-from simlive.scenario.catalogue import build_catalogue
-from simlive.scenario.desks import Routing, all_settings, route
-from simlive.scenario.schema import Scenario
-from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
-from simlive.sim.audience import simulate_audience
-from simlive.sim.desks import DeskResult
-from simlive.sim.measures import (
+from simlive.judge.measures import (
     DeskMeasures,
     Measures,
     ReceiptMeasures,
@@ -29,6 +22,13 @@ from simlive.sim.measures import (
     ReviewMeasures,
     StockMeasures,
 )
+from simlive.rules import rule_params
+from simlive.scenario.catalogue import build_catalogue
+from simlive.scenario.desks import Routing, all_settings, route
+from simlive.scenario.schema import Scenario
+from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
+from simlive.sim.audience import simulate_audience
+from simlive.sim.desks import DeskResult
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.records import RecordsOutcome, simulate_records
 from simlive.sim.staffing import SERVICE_LEVEL, IntervalCounts, service_level_name

@@ -17,15 +17,15 @@ import numpy as np
 
 from simlive import __version__
 from simlive.errors import UsageError
+from simlive.judge.certainty import Certainty, certainties
+from simlive.judge.odds import Confidence, SequentialState, judge_all
+from simlive.judge.rulebook import broken_by_desk, broken_by_rule
+from simlive.judge.stats import rounded, summarise_metric
 from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
-from simlive.sim.certainty import Certainty, certainties
-from simlive.sim.desk_verdicts import desk_summaries
+from simlive.sim.desk_summaries import desk_summaries
 from simlive.sim.engine import KPI_UNITS, OPTIONAL_KPIS, ReplicationResult
-from simlive.sim.odds import Confidence, SequentialState, judge_all
 from simlive.sim.staffing import SERVICE_LEVEL
-from simlive.sim.stats import rounded, summarise_metric
-from simlive.sim.verdicts import broken_by_desk, broken_by_rule
 from simlive.sim.workers import Workers, open_workers
 
 Progress = Callable[[float], None]

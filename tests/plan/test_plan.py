@@ -267,7 +267,7 @@ def test_per_shift_decides_shifts_jointly_and_checks_fresh_replications(tmp_path
     assert 0 in judged[judged.index(1):], "shift 0 was not judged again after shift 1"
     s = Knob(load_scenario(path), "aftersales.agents").apply(answer)
     check = simulate(s, 20, first=1000)
-    from simlive.sim.stats import mean_ci
+    from simlive.judge.stats import mean_ci
 
     for k in (0, 1):
         # the plan's rule is the mean (on its search and its fresh check); on 20 other

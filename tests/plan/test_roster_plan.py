@@ -251,7 +251,7 @@ def test_roster_plan_from_the_command_line(tmp_path):
 def test_validation_looks_share_the_five_percent():
     assert looks(4) == [4] and looks(20) == [5, 10, 20] and looks(100) == [25, 50, 100]
     # a roster judged at three looks: each look's interval is at 1 - 5 %/3, wider than 95 %
-    from simlive.sim.stats import mean_ci
+    from simlive.judge.stats import mean_ci
 
     values = [0.81, 0.84, 0.86, 0.83, 0.85]
     _, ci95 = mean_ci(values)

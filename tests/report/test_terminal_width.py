@@ -60,8 +60,8 @@ def test_a_piped_run_says_how_far_it_got(tmp_path: Path) -> None:
 
 
 def test_until_decided_counts_against_the_replications_it_likely_needs() -> None:
+    from simlive.judge.odds import Confidence
     from simlive.report.progress import expected_replications
-    from simlive.sim.odds import Confidence
 
     # risk 5 %, indifference 50 %: no rule broken decides a pass after 56 replications
     assert expected_replications(Confidence()) == 56

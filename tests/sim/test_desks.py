@@ -227,9 +227,9 @@ def test_the_run_goes_on_until_the_desks_are_decided():
     """The whole's rules clean from the start, one desk's first-reply broken in every
     twelfth replication (8 %, above the 7.5 % the test tells from 2.5 %): Wald's test has
     the whole decided at 56 but not the desk, so the run goes on until the desk fails."""
+    from simlive.judge.odds import Confidence, SequentialState
+    from simlive.judge.rulebook import desk_key
     from simlive.rules import RULES
-    from simlive.sim.odds import Confidence, SequentialState
-    from simlive.sim.verdicts import desk_key
 
     state = SequentialState(Confidence(), {})
     n = 0

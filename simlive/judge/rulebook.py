@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simlive.judge.measures import Measures
 from simlive.rules import RULES, format_duration
-from simlive.sim.measures import Measures
 from simlive.text import plural
 
 M = list[Measures]

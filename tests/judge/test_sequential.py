@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from simlive.sim.sequential import Sprt, clopper_pearson
+from simlive.judge.sequential import Sprt, clopper_pearson
 
 
 @pytest.mark.parametrize("k, n", [(0, 1), (1, 1), (0, 10), (3, 10), (10, 10), (7, 250),

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
+from simlive.judge.odds import Confidence, SequentialState, by_interval, more_needed
+from simlive.judge.sequential import Sprt
+from simlive.judge.stats import summarise_metric
 from simlive.rules import RULE_IDS, Status
-from simlive.sim.odds import Confidence, SequentialState, by_interval, more_needed
-from simlive.sim.sequential import Sprt
-from simlive.sim.stats import summarise_metric
 
 
 @pytest.mark.parametrize(("k", "n", "status"), [

@@ -20,12 +20,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from simlive.judge.certainty import Certainty
+from simlive.judge.measures import Measures
+from simlive.judge.rulebook import Finding, finding, rule_of
+from simlive.judge.sequential import Sprt, clopper_pearson
+from simlive.judge.stats import ci_list, rounded, summarise_metric
 from simlive.rules import RULES, Odds, Status, Verdict, ordered
-from simlive.sim.certainty import Certainty
-from simlive.sim.measures import Measures
-from simlive.sim.sequential import Sprt, clopper_pearson
-from simlive.sim.stats import ci_list, rounded, summarise_metric
-from simlive.sim.verdicts import Finding, finding, rule_of
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Every claim of sim/certainty.py checked against simulated broadcasts.
+"""Every claim of judge/certainty.py checked against simulated broadcasts.
 
 A rule the scenario's policies decide outright is judged on one replication, so a wrong
 claim would be a wrong verdict. Each bundled scenario, and variants that flip each policy,
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from simlive.judge.certainty import certainties
+from simlive.judge.rulebook import broken_by_rule
 from simlive.rules import rule_params
 from simlive.scenario import load_scenario
-from simlive.sim.certainty import certainties
 from simlive.sim.engine import run_replication
-from simlive.sim.verdicts import broken_by_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["boutique", "flash-sale", "noncompliant"]

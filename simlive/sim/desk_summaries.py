@@ -13,15 +13,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from simlive.judge.odds import Confidence, rule_verdict
+from simlive.judge.rulebook import DESK_RULES, desk_key, desk_measures
+from simlive.judge.stats import rounded, summarise_metric
 from simlive.rules import overall
 from simlive.scenario.desks import route
 from simlive.scenario.schema import Scenario
 from simlive.sim.desks import DESK_KPIS
 from simlive.sim.engine import KPI_UNITS, ReplicationResult
-from simlive.sim.odds import Confidence, rule_verdict
 from simlive.sim.staffing import SERVICE_LEVEL
-from simlive.sim.stats import rounded, summarise_metric
-from simlive.sim.verdicts import DESK_RULES, desk_key, desk_measures
 
 
 def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str, dict],

@@ -1,8 +1,10 @@
-"""What one replication hands the verdicts: a typed record per part of the model.
+"""The measure records: what the judges read, whoever measured it.
 
-The judges in ``verdicts`` read these attributes, so a misspelt name fails in a type check
-(or at the first run) instead of turning into an ``unknown`` verdict the way a string key of
-a dict would. Plain frozen dataclasses: cheap to pickle back from a worker process.
+The simulator fills them from its arrays (one ``Measures`` per replication); the load-test
+checker fills the same records from a history and a shop's final state. The judges in
+``rulebook`` read only these attributes, so a rule means the same on both sides, and a
+misspelt name fails in a type check instead of turning into an ``unknown`` verdict the way a
+string key of a dict would. Plain frozen dataclasses: cheap to pickle back from a worker.
 """
 
 from __future__ import annotations
@@ -20,6 +22,27 @@ class StockMeasures:
     display_phantom_s: float  # of which stock was shown while none was left
     display_worst_sku: str | None
     ledger_max_error: int
+
+
+@dataclass(frozen=True)
+class RefundMeasures:
+    """``aftersales.refund-deadline``. A refund is due from the goods coming back or, for a
+    refund with no goods to send back, from the request's first handling; ``late`` counts
+    those paid, or still owed, more than the rule's ``max_delay`` after."""
+
+    paid: int
+    late: int
+    slowest: float | None  # of those paid, seconds after they were due
+    pending: int = 0  # owed, still within the deadline
+
+
+@dataclass(frozen=True)
+class ReturnMeasures:
+    """``returns.seven-day``: returns asked within the window of receipt that were refused
+    (the exempt kinds of goods aside)."""
+
+    refused_in_window: int
+    examples: tuple[str, ...] = ()  # a few refused requests, for the evidence
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,12 @@ class DeskMeasures:
     returns_refused_in_window: int
     engine: str  # "simpy" or "fast"
 
+    def refunds(self) -> RefundMeasures:
+        return RefundMeasures(self.refunds_paid, self.refunds_late, self.refund_delay_max)
+
+    def returns_record(self) -> ReturnMeasures:
+        return ReturnMeasures(self.returns_refused_in_window)
+
 
 @dataclass(frozen=True)
 class ReplayMeasures:
@@ -60,12 +89,14 @@ class ReviewMeasures:
     deleted: int
     hidden: int  # bad reviews hidden with a reason from the allowed list (kept, audited)
     suppressed: int  # bad reviews hidden without an allowed reason
+    examples: tuple[str, ...] = ()  # a few removed reviews, for the evidence
 
 
 @dataclass(frozen=True)
 class ReceiptMeasures:
     paid_orders: int
     missing: int
+    examples: tuple[str, ...] = ()  # a few paid orders without one, for the evidence
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """What each rule says about one simulated broadcast, and what it says over many.
 
-Every rule has two pure functions of the replications' measures (``measures``): ``broken``
-says whether the rule broke in one broadcast (the event whose probability the verdict is
-about, see ``odds``), and ``report`` says what was measured against which limit, with one
-sentence of evidence. ``findings`` runs both; ``odds`` turns the per-broadcast outcomes into
-verdicts.
+One judge per rule, for the simulator and the load-test checker alike. A judge reads its
+rule's measure record (``measures``): ``record`` picks it out of a replication's measures,
+``broken`` says whether the rule broke in one broadcast (the event whose probability the
+verdict is about, see ``odds``), and ``report`` says what was measured against which limit,
+with one sentence of evidence. ``finding`` runs them over replications, ``verdict`` over the
+one record a checker measured from a history and a final state.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from simlive.judge.measures import Measures
-from simlive.rules import RULES, format_duration
+from simlive.judge.measures import (
+    DeskMeasures,
+    Measures,
+    ReceiptMeasures,
+    RefundMeasures,
+    ReplayMeasures,
+    ReturnMeasures,
+    ReviewMeasures,
+    StockMeasures,
+)
+from simlive.rules import RULES, Status, Verdict, format_duration
 from simlive.text import plural
 
-M = list[Measures]
+M = list[Any]  # one rule's records, one per replication (or one for a load test)
 Numbers = dict[str, float | None]
 
 
@@ -36,13 +46,22 @@ class Finding:
 
 @dataclass(frozen=True)
 class RuleJudge:
-    broken: Callable[[Measures, dict], bool]
+    """One rule: which record it reads, whether that record breaks it, what to report."""
+
+    record: Callable[[Measures], Any]  # the rule's record out of a replication's measures
+    broken: Callable[[Any, dict], bool]
     report: Callable[[M, dict, list[bool]], tuple[Any, Any, str]]
-    numbers: Callable[[Measures], Numbers]
+    numbers: Callable[[Any], Numbers]
 
 
 def _in_runs(k: int, n: int) -> str:
     return "" if n == 1 else f" in {k} of {n} replications"
+
+
+def _examples(records: list[Any]) -> str:
+    """A few ids the measurer named (a load test's; the simulator names none)."""
+    ids = [i for r in records for i in r.examples][:5]
+    return f", e.g. {ids}" if ids else ""
 
 
 def _max(values: list[float | None]) -> float | None:
@@ -53,48 +72,48 @@ def _max(values: list[float | None]) -> float | None:
 # --- stock ---------------------------------------------------------------------------------
 
 
-def _oversold(m: Measures, p: dict) -> bool:
-    return m.stock.oversold_units > p["max_violations"]
+def _oversold(m: StockMeasures, p: dict) -> bool:
+    return m.oversold_units > p["max_violations"]
 
 
 def _oversell_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    worst = max(m.stock.oversold_units for m in ms)
+    worst = max(m.oversold_units for m in ms)
     k, n = sum(broken), len(ms)
-    skus = sorted({s for m in ms for s in m.stock.oversold_skus})[:5]
+    skus = sorted({s for m in ms for s in m.oversold_skus})[:5]
     if k:
         ev = f"{worst} units sold beyond stock{_in_runs(k, n)} (SKUs {', '.join(skus)})"
     else:
         ev = ("no SKU sold beyond its stock; lowest stock "
-              f"{min(m.stock.min_remaining for m in ms)}")
+              f"{min(m.min_remaining for m in ms)}")
     return {"oversold_units": worst}, p["max_violations"], ev
 
 
-def _display_wrong(m: Measures, p: dict) -> bool:
-    return m.stock.display_mismatch_s / m.stock.step > p["max_mismatches"]
+def _display_wrong(m: StockMeasures, p: dict) -> bool:
+    return m.display_mismatch_s / m.step > p["max_mismatches"]
 
 
 def _display_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    worst = max(m.stock.display_mismatch_s for m in ms)
+    worst = max(m.display_mismatch_s for m in ms)
     k, n = sum(broken), len(ms)
-    sku = next((m.stock.display_worst_sku for m in ms if m.stock.display_worst_sku), None)
-    phantom = max(m.stock.display_phantom_s for m in ms)
+    sku = next((m.display_worst_sku for m in ms if m.display_worst_sku), None)
+    phantom = max(m.display_phantom_s for m in ms)
     if k:
         ev = (f"displayed stock wrong beyond {format_duration(p['max_lag'])} for "
               f"{worst:,.0f} SKU-seconds{_in_runs(k, n)}, worst SKU {sku}"
               + (f"; phantom stock shown for {phantom:,.0f} SKU-seconds" if phantom else ""))
     else:
         ev = f"displayed stock within {format_duration(p['max_lag'])} of real stock throughout"
-    readings = int(worst / ms[0].stock.step)
+    readings = int(worst / ms[0].step)
     return ({"mismatch_sku_seconds": worst, "mismatched_readings": readings},
             {"max_lag_s": p["max_lag"], "max_mismatches": p["max_mismatches"]}, ev)
 
 
-def _ledger_off(m: Measures, p: dict) -> bool:
-    return m.stock.ledger_max_error > p["tolerance"]
+def _ledger_off(m: StockMeasures, p: dict) -> bool:
+    return m.ledger_max_error > p["tolerance"]
 
 
 def _ledger_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    worst = max(m.stock.ledger_max_error for m in ms)
+    worst = max(m.ledger_max_error for m in ms)
     k, n = sum(broken), len(ms)
     ev = (f"initial + restocks differs from sold + reserved + remaining by up to {worst} "
           f"units{_in_runs(k, n)}" if k else "initial + restocks = sold + reserved + "
@@ -105,15 +124,15 @@ def _ledger_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
 # --- replay --------------------------------------------------------------------------------
 
 
-def _replay_missing(m: Measures, p: dict) -> bool:
-    r = m.replay
+def _replay_missing(m: ReplayMeasures, p: dict) -> bool:
+    r = m
     return not r.published or r.after is None or r.after > p["publish_within"]
 
 
 def _replay_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    missing = sum(1 for m in ms if not m.replay.published)
-    late = sum(1 for m, b in zip(ms, broken, strict=True) if b and m.replay.published)
-    worst = _max([m.replay.after for m in ms])
+    missing = sum(1 for m in ms if not m.published)
+    late = sum(1 for m, b in zip(ms, broken, strict=True) if b and m.published)
+    worst = _max([m.after for m in ms])
     n = len(ms)
     if missing + late:
         ev = (f"replay missing in {missing} and late in {late} of {n} broadcasts"
@@ -124,11 +143,11 @@ def _replay_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
             {"publish_within_s": p["publish_within"]}, ev)
 
 
-def _kept(m: Measures) -> float:
-    return min(m.replay.retention, m.replay.records_retention)
+def _kept(m: ReplayMeasures) -> float:
+    return min(m.retention, m.records_retention)
 
 
-def _not_retained(m: Measures, p: dict) -> bool:
+def _not_retained(m: ReplayMeasures, p: dict) -> bool:
     return _kept(m) < p["min_retention"]
 
 
@@ -142,17 +161,17 @@ def _retained_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]
 # --- after-sales ---------------------------------------------------------------------------
 
 
-def _overdue(m: Measures) -> int:
-    return m.desk.unanswered_overdue + m.desk.first_reply_late
+def _overdue(m: DeskMeasures) -> int:
+    return m.unanswered_overdue + m.first_reply_late
 
 
-def _reply_late(m: Measures, p: dict) -> bool:
-    p95 = m.desk.chat_p95
+def _reply_late(m: DeskMeasures, p: dict) -> bool:
+    p95 = m.chat_p95
     return (p95 is not None and p95 > p["chat_p95"]) or _overdue(m) > 0
 
 
 def _reply_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    p95s = [m.desk.chat_p95 for m in ms if m.desk.chat_p95 is not None]
+    p95s = [m.chat_p95 for m in ms if m.chat_p95 is not None]
     worst_p95 = max(p95s) if p95s else None
     k95 = sum(1 for v in p95s if v > p["chat_p95"])
     overdue = max(_overdue(m) for m in ms)
@@ -172,15 +191,16 @@ def _reply_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
             {"chat_p95_s": p["chat_p95"], "max_reply_s": p["max_reply"]}, "; ".join(parts))
 
 
-def _refund_late(m: Measures, p: dict) -> bool:
-    return m.desk.refunds_late > 0
+def _refund_late(m: RefundMeasures, p: dict) -> bool:
+    return m.late > 0
 
 
-def _refund_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    late = max(m.desk.refunds_late for m in ms)
+def _refund_report(ms: list[RefundMeasures], p: dict, broken: list[bool]
+                   ) -> tuple[Any, Any, str]:
+    late = max(m.late for m in ms)
     k, n = sum(broken), len(ms)
-    worst = _max([m.desk.refund_delay_max for m in ms])
-    paid = sum(m.desk.refunds_paid for m in ms)
+    worst = _max([m.slowest for m in ms])
+    paid = sum(m.paid for m in ms)
     if k:
         ev = (f"{plural(late, 'refund')} paid or still owed past {format_duration(p['max_delay'])}"
               f"{_in_runs(k, n)}")
@@ -192,19 +212,19 @@ def _refund_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     return {"late": late, "slowest_s": worst}, {"max_delay_s": p["max_delay"]}, ev
 
 
-def _untracked(m: Measures, p: dict) -> bool:
-    d = m.desk
+def _untracked(m: DeskMeasures, p: dict) -> bool:
+    d = m
     return d.lost > p["max_lost"] or d.open_overdue > 0 or d.closed_too_early > 0
 
 
 def _tracked_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    lost = max(m.desk.lost for m in ms)
-    overdue = max(m.desk.open_overdue for m in ms)
-    early = max(m.desk.closed_too_early for m in ms)
+    lost = max(m.lost for m in ms)
+    overdue = max(m.open_overdue for m in ms)
+    early = max(m.closed_too_early for m in ms)
     k, n = sum(broken), len(ms)
-    still = max(m.desk.open for m in ms)
-    silent = max(m.desk.closed_without_feedback for m in ms)
-    age = _max([m.desk.oldest_open_age for m in ms])
+    still = max(m.open for m in ms)
+    silent = max(m.closed_without_feedback for m in ms)
+    age = _max([m.oldest_open_age for m in ms])
     timeout = format_duration(p["feedback_timeout"])
     if k:
         parts = [f"{plural(lost, 'ticket')} lost", f"{overdue} open past "
@@ -224,15 +244,16 @@ def _tracked_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
              "feedback_timeout_s": p["feedback_timeout"]}, ev)
 
 
-def _returns_refused(m: Measures, p: dict) -> bool:
-    return m.desk.returns_refused_in_window > 0
+def _returns_refused(m: ReturnMeasures, p: dict) -> bool:
+    return m.refused_in_window > 0
 
 
-def _returns_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    worst = max(m.desk.returns_refused_in_window for m in ms)
+def _returns_report(ms: list[ReturnMeasures], p: dict, broken: list[bool]
+                    ) -> tuple[Any, Any, str]:
+    worst = max(m.refused_in_window for m in ms)
     k, n = sum(broken), len(ms)
     ev = (f"{worst} returns requested within {format_duration(p['window'])} refused"
-          f"{_in_runs(k, n)}" if k else
+          f"{_in_runs(k, n)}{_examples(ms)}" if k else
           f"every return requested within {format_duration(p['window'])} accepted "
           "(exempt kinds of goods aside)")
     return {"refused_in_window": worst}, {"window_s": p["window"]}, ev
@@ -241,42 +262,42 @@ def _returns_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
 # --- reviews and receipts ------------------------------------------------------------------
 
 
-def _reviews_removed(m: Measures, p: dict) -> bool:
-    return (m.reviews.deleted > p["max_deletions"]
-            or m.reviews.suppressed > p["max_suppressed"])
+def _reviews_removed(m: ReviewMeasures, p: dict) -> bool:
+    return (m.deleted > p["max_deletions"]
+            or m.suppressed > p["max_suppressed"])
 
 
 def _reviews_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    deleted = max(m.reviews.deleted for m in ms)
-    suppressed = max(m.reviews.suppressed for m in ms)
-    bad = max(m.reviews.bad for m in ms)
-    hidden = max(m.reviews.hidden for m in ms)
+    deleted = max(m.deleted for m in ms)
+    suppressed = max(m.suppressed for m in ms)
+    bad = max(m.bad for m in ms)
+    hidden = max(m.hidden for m in ms)
     k, n = sum(broken), len(ms)
     if k:
         ev = (f"of {bad} bad reviews {deleted} deleted and {suppressed} hidden without an "
-              f"allowed reason{_in_runs(k, n)}")
+              f"allowed reason{_in_runs(k, n)}{_examples(ms)}")
     else:
-        ev = (f"{max(m.reviews.reviews for m in ms)} reviews kept, none deleted"
+        ev = (f"{max(m.reviews for m in ms)} reviews kept, none deleted"
               + (f"; up to {hidden} bad reviews hidden, each for an allowed reason"
                  if hidden else ""))
     return ({"deleted": deleted, "suppressed": suppressed},
             {"max_deletions": p["max_deletions"], "max_suppressed": p["max_suppressed"]}, ev)
 
 
-def _receipt_fraction(m: Measures) -> float:
-    r = m.receipts
+def _receipt_fraction(m: ReceiptMeasures) -> float:
+    r = m
     return 1.0 - r.missing / r.paid_orders if r.paid_orders else 1.0
 
 
-def _receipt_missing(m: Measures, p: dict) -> bool:
+def _receipt_missing(m: ReceiptMeasures, p: dict) -> bool:
     return _receipt_fraction(m) < p["min_fraction"]
 
 
 def _receipt_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     low = min(_receipt_fraction(m) for m in ms)
-    missing = max(m.receipts.missing for m in ms)
+    missing = max(m.missing for m in ms)
     ev = (f"{missing} paid orders without a receipt{_in_runs(sum(broken), len(ms))}"
-          if any(broken) else "every paid order has a receipt")
+          f"{_examples(ms)}" if any(broken) else "every paid order has a receipt")
     return {"fraction": round(low, 6), "missing": missing}, p["min_fraction"], ev
 
 
@@ -286,35 +307,48 @@ def _n(**values: Any) -> Callable[[Measures], Numbers]:
                       values.items()}
 
 
+def _stock(m: Measures) -> StockMeasures:
+    return m.stock
+
+
+def _desk(m: Measures) -> DeskMeasures:
+    return m.desk
+
+
+def _replay(m: Measures) -> ReplayMeasures:
+    return m.replay
+
+
 JUDGES: dict[str, RuleJudge] = {
-    "stock.no-oversell": RuleJudge(_oversold, _oversell_report,
-                                   _n(oversold_units=lambda m: m.stock.oversold_units)),
+    "stock.no-oversell": RuleJudge(_stock, _oversold, _oversell_report,
+                                   _n(oversold_units=lambda m: m.oversold_units)),
     "stock.display-matches": RuleJudge(
-        _display_wrong, _display_report,
-        _n(mismatch_sku_seconds=lambda m: m.stock.display_mismatch_s)),
-    "stock.ledger-balances": RuleJudge(_ledger_off, _ledger_report,
-                                       _n(max_error_units=lambda m: m.stock.ledger_max_error)),
-    "replay.available": RuleJudge(_replay_missing, _replay_report,
-                                  _n(published_after_s=lambda m: m.replay.after)),
-    "replay.retained": RuleJudge(_not_retained, _retained_report, _n(retention_s=_kept)),
+        _stock, _display_wrong, _display_report,
+        _n(mismatch_sku_seconds=lambda m: m.display_mismatch_s)),
+    "stock.ledger-balances": RuleJudge(_stock, _ledger_off, _ledger_report,
+                                       _n(max_error_units=lambda m: m.ledger_max_error)),
+    "replay.available": RuleJudge(_replay, _replay_missing, _replay_report,
+                                  _n(published_after_s=lambda m: m.after)),
+    "replay.retained": RuleJudge(_replay, _not_retained, _retained_report,
+                                 _n(retention_s=_kept)),
     "aftersales.first-reply": RuleJudge(
-        _reply_late, _reply_report,
-        _n(chat_p95_s=lambda m: m.desk.chat_p95, late_or_unanswered=_overdue)),
+        _desk, _reply_late, _reply_report,
+        _n(chat_p95_s=lambda m: m.chat_p95, late_or_unanswered=_overdue)),
     "aftersales.refund-deadline": RuleJudge(
-        _refund_late, _refund_report,
-        _n(late=lambda m: m.desk.refunds_late, slowest_s=lambda m: m.desk.refund_delay_max)),
+        lambda m: m.desk.refunds(), _refund_late, _refund_report,
+        _n(late=lambda m: m.late, slowest_s=lambda m: m.slowest)),
     "aftersales.tracked-to-closure": RuleJudge(
-        _untracked, _tracked_report,
-        _n(lost=lambda m: m.desk.lost, open_overdue=lambda m: m.desk.open_overdue,
-           open=lambda m: m.desk.open)),
+        _desk, _untracked, _tracked_report,
+        _n(lost=lambda m: m.lost, open_overdue=lambda m: m.open_overdue,
+           open=lambda m: m.open)),
     "reviews.not-deleted": RuleJudge(
-        _reviews_removed, _reviews_report,
-        _n(deleted=lambda m: m.reviews.deleted, suppressed=lambda m: m.reviews.suppressed)),
-    "evidence.receipt": RuleJudge(_receipt_missing, _receipt_report,
+        lambda m: m.reviews, _reviews_removed, _reviews_report,
+        _n(deleted=lambda m: m.deleted, suppressed=lambda m: m.suppressed)),
+    "evidence.receipt": RuleJudge(lambda m: m.receipts, _receipt_missing, _receipt_report,
                                   _n(fraction=_receipt_fraction)),
     "returns.seven-day": RuleJudge(
-        _returns_refused, _returns_report,
-        _n(refused_in_window=lambda m: m.desk.returns_refused_in_window)),
+        lambda m: m.desk.returns_record(), _returns_refused, _returns_report,
+        _n(refused_in_window=lambda m: m.refused_in_window)),
 }
 assert set(JUDGES) == set(RULES), "every rule needs a judge"
 
@@ -324,7 +358,7 @@ def broken_by_rule(m: Measures, params: dict[str, dict]) -> dict[str, bool | Non
     out: dict[str, bool | None] = {}
     for rid, j in JUDGES.items():
         try:
-            out[rid] = bool(j.broken(m, params[rid]))
+            out[rid] = bool(j.broken(j.record(m), params[rid]))
         except Exception:  # noqa: BLE001 - a broken judge must not pass a rule
             out[rid] = None
     return out
@@ -357,15 +391,31 @@ def broken_by_desk(m: Measures, params: dict[str, dict]) -> dict[str, bool | Non
         view = desk_measures(m, d)
         for rid in DESK_RULES:
             try:
-                out[desk_key(d, rid)] = bool(JUDGES[rid].broken(view, params[rid]))
+                j = JUDGES[rid]
+                out[desk_key(d, rid)] = bool(j.broken(j.record(view), params[rid]))
             except Exception:  # noqa: BLE001 - a broken judge must not pass a rule
                 out[desk_key(d, rid)] = None
     return out
 
 
-def finding(rule_id: str, ms: M, p: dict) -> Finding:
-    """One rule over ``ms``; raises if its judge is broken (the caller says unknown)."""
+def finding(rule_id: str, ms: list[Measures], p: dict) -> Finding:
+    """One rule over the replications ``ms``; raises if its judge is broken (the caller
+    says unknown)."""
     j = JUDGES[rule_id]
-    broken = [bool(j.broken(m, p)) for m in ms]
-    measured, limit, evidence = j.report(ms, p, broken)
-    return Finding(broken, measured, limit, evidence, [j.numbers(m) for m in ms])
+    return judged(rule_id, [j.record(m) for m in ms], p)
+
+
+def judged(rule_id: str, records: M, p: dict) -> Finding:
+    """One rule over its own records: the simulator's replications, or a load test's one."""
+    j = JUDGES[rule_id]
+    broken = [bool(j.broken(r, p)) for r in records]
+    measured, limit, evidence = j.report(records, p, broken)
+    return Finding(broken, measured, limit, evidence, [j.numbers(r) for r in records])
+
+
+def verdict(rule_id: str, record: Any, p: dict) -> Verdict:
+    """A load test's verdict on one rule from the record its checker measured: the same
+    judge, limits and evidence as a simulated broadcast's."""
+    f = judged(rule_id, [record], p)
+    return Verdict(rule_id, Status.FAIL if f.broken[0] else Status.PASS, f.measured, f.limit,
+                   f.evidence)

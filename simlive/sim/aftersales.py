@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simlive.judge.measures import RefundMeasures
 from simlive.judge.stats import p95
 from simlive.scenario.desks import DeskSettings, pooled
 from simlive.scenario.schema import TICKET_KINDS, Scenario
@@ -210,11 +211,10 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
 
     kind = tickets.kind
     window = params["returns.seven-day"]["window"]
-    exempt = tickets.exempt
     is_return = kind == RETURN
-    refused = is_return & ((tickets.after_delivery > a.accept_returns_within)
-                           | exempt[tickets.sku])
-    wrongly = is_return & refused & ~exempt[tickets.sku] & (tickets.after_delivery <= window)
+    refused, wrongly = returns_refused(is_return, tickets.after_delivery,
+                                       tickets.exempt[tickets.sku], a.accept_returns_within,
+                                       window)
     goods_back = is_return & ~refused | (kind == REPLACEMENT)
     received = draw(a.goods_return, goods_back & replied)
     received += end
@@ -251,18 +251,15 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     # the rule's timeout, not the merchant's, says when a silent consumer may be closed on
     too_early = no_feedback if (a.feedback_timeout or 0.0) < tc["feedback_timeout"] else 0
     rd = params["aftersales.refund-deadline"]["max_delay"]
-    paid_ok = refund & (refund_paid <= horizon_end)
-    delays = refund_paid[paid_ok] - received[paid_ok]
-    pending_late = refund & ~paid_ok & np.isfinite(received) & (horizon_end - received > rd)
+    refunds = refund_record(refund, received, refund_paid, horizon_end, rd)
     kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
     age = horizon_end - arr
     if per_desk is not None and index is not None:
-        with np.errstate(invalid="ignore"):
-            delay = refund_paid - received
         closure_measures(per_desk, index, {k: i for i, k in enumerate(TICKET_KINDS)}, kind,
                          lost, closed, silent, open_, age, tc["close_within"],
-                         bool(too_early), refund, paid_ok, delay, pending_late, rd, wrongly,
-                         engine)
+                         bool(too_early), wrongly, engine,
+                         [refund_record(refund[i], received[i], refund_paid[i], horizon_end,
+                                        rd) for i in index])
     del received, refund_paid
     return AftersalesOutcome(
         tickets=n,
@@ -278,9 +275,9 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         first_reply_late=late_reply,
         first_reply_max=first_reply_max,
         first_reply_max_all=first_reply_max_all,
-        refunds_paid=int(paid_ok.sum()),
-        refunds_late=int((delays > rd).sum() + pending_late.sum()),
-        refund_delay_max=float(delays.max()) if delays.size else None,
+        refunds_paid=refunds.paid,
+        refunds_late=refunds.late,
+        refund_delay_max=refunds.slowest,
         returns_refused_in_window=int(wrongly.sum()),
         closed=int(closed.sum()),
         closed_without_feedback=no_feedback,
@@ -296,6 +293,30 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         steady=steady,
         desks=per_desk,
     )
+
+
+def returns_refused(is_return: np.ndarray, after_delivery: np.ndarray, exempt: np.ndarray,
+                    accept_within: float, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """(refused, refused against ``returns.seven-day``): the merchant refuses a return asked
+    later than its ``accept_within`` after delivery, or of an exempt kind of goods; the rule
+    forbids refusing one asked within its ``window`` unless the goods are exempt."""
+    refused = is_return & ((after_delivery > accept_within) | exempt)
+    return refused, refused & ~exempt & (after_delivery <= window)
+
+
+def refund_record(refund: np.ndarray, received: np.ndarray, refund_paid: np.ndarray,
+                  horizon_end: float, max_delay: float) -> RefundMeasures:
+    """``aftersales.refund-deadline``'s record from the tickets' arrays: ``refund`` marks
+    the tickets owed a refund, due at ``received`` (the goods back or, for a refund with
+    nothing to send back, the first handling) and paid at ``refund_paid`` (inf: never).
+    Paid after the horizon counts as still owed then."""
+    paid = refund & (refund_paid <= horizon_end)
+    delays = refund_paid[paid] - received[paid]
+    owed = refund & ~paid & np.isfinite(received)
+    owed_late = owed & (horizon_end - received > max_delay)
+    return RefundMeasures(int(paid.sum()), int((delays > max_delay).sum() + owed_late.sum()),
+                          float(delays.max()) if delays.size else None,
+                          int((owed & ~owed_late).sum()))
 
 
 def _parts(idx: np.ndarray, arr: np.ndarray, in_desk: np.ndarray, chats: np.ndarray,

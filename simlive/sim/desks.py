@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simlive.judge.measures import DeskMeasures
+from simlive.judge.measures import DeskMeasures, RefundMeasures
 from simlive.judge.stats import p95
 from simlive.scenario.desks import DeskSettings
 from simlive.sim.staffing import IntervalCounts, interval_counts, service_level_name
@@ -90,15 +90,13 @@ def queue_results(specs: list[DeskSettings], index: list[np.ndarray], arr: np.nd
 def closure_measures(results: list[DeskResult], index: list[np.ndarray], kind_codes: dict,
                      kind: np.ndarray, lost: np.ndarray, closed: np.ndarray,
                      silent: np.ndarray, open_: np.ndarray, age: np.ndarray,
-                     close_within: float, too_early: bool, refund: np.ndarray,
-                     paid_ok: np.ndarray, delay: np.ndarray, pending_late: np.ndarray,
-                     max_delay: float, wrongly: np.ndarray, engine: str) -> None:
+                     close_within: float, too_early: bool, wrongly: np.ndarray,
+                     engine: str, refunds: list[RefundMeasures]) -> None:
     """Each desk's tickets on their way to closure: its rule measures (``DeskMeasures``)
-    and its open tickets at the horizon, filled into ``results``."""
-    for r, idx in zip(results, index, strict=True):
+    and its open tickets at the horizon, filled into ``results``. ``refunds``: each desk's
+    refund record."""
+    for r, idx, owed in zip(results, index, refunds, strict=True):
         q = r.queue
-        ok = paid_ok[idx]
-        delays = delay[idx][ok]
         op = open_[idx]
         no_feedback = int((closed[idx] & silent[idx]).sum())
         r.kpis["aftersales.open_at_horizon"] = float(op.sum())
@@ -107,9 +105,7 @@ def closure_measures(results: list[DeskResult], index: list[np.ndarray], kind_co
             unanswered_overdue=int(q["unanswered_overdue"] or 0),
             first_reply_late=int(q["first_reply_late"] or 0),
             first_reply_max=q["first_reply_max"],
-            refunds_paid=int(ok.sum()),
-            refunds_late=int((delays > max_delay).sum() + pending_late[idx].sum()),
-            refund_delay_max=float(delays.max()) if delays.size else None,
+            refunds_paid=owed.paid, refunds_late=owed.late, refund_delay_max=owed.slowest,
             lost=int(lost[idx].sum()), open=int(op.sum()),
             open_overdue=int((op & (age[idx] > close_within)).sum()),
             oldest_open_age=float(age[idx][op].max()) if op.any() else None,

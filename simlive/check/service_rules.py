@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState, epoch
-from simlive.judge.measures import ReceiptMeasures, RefundMeasures, ReturnMeasures
+from simlive.judge.measures import (
+    ClosureMeasures,
+    FirstReplyMeasures,
+    ReceiptMeasures,
+    RefundMeasures,
+    ReturnMeasures,
+)
 from simlive.judge.rulebook import verdict
+from simlive.judge.stats import p95
 from simlive.rules import BAD_RATING, HIDE_REASONS, Status, Verdict, format_duration
-
-
-def _p95(values: list[float]) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(0.95 * len(s)))]
 
 
 def acknowledged(ops: list[Op], f: str, id_key: str) -> dict[Any, list[dict[str, Any]]]:
@@ -58,69 +62,40 @@ def _waited(ticket: dict[str, Any], timeout: float) -> bool:
 
 
 def tracked_to_closure(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    limit = {"max_lost": p["max_lost"], "close_within_s": p["close_within"],
-             "feedback_timeout_s": p["feedback_timeout"]}
     acked = acknowledged(ops, "open_ticket", "ticket_id")
     present = {t["id"]: t for t in state.tickets}
     if not acked and not present:
-        return Verdict("aftersales.tracked-to-closure", Status.UNKNOWN, None, limit,
+        return Verdict("aftersales.tracked-to-closure", Status.UNKNOWN, None,
+                       {"max_lost": p["max_lost"], "close_within_s": p["close_within"],
+                        "feedback_timeout_s": p["feedback_timeout"]},
                        "no ticket was opened during the load test")
     lost = missing(acked, present, ("kind", "order_id", "message"))
-    open_ages = [state.fetched_at - (epoch(t["created_at"]) or state.fetched_at)
-                 for t in present.values() if t["state"] != "closed"]
-    overdue = [a for a in open_ages if a > p["close_within"]]
-    no_feedback = [t["id"] for t in present.values()
-                   if t["state"] == "closed" and not t.get("feedback")
-                   and not _waited(t, p["feedback_timeout"])]
-    closed = sum(1 for t in present.values() if t["state"] == "closed")
-    measured = {"acknowledged": sum(map(len, acked.values())), "lost": len(lost),
-                "closed": closed,
-                "open": len(open_ages), "oldest_open_s": max(open_ages, default=0.0)}
-    if len(lost) > p["max_lost"] or overdue or no_feedback:
-        parts = []
-        if lost:
-            parts.append(f"{len(lost)} acknowledged ticket(s) missing from the service, e.g. "
-                         f"{lost[:5]}")
-        if overdue:
-            parts.append(f"{len(overdue)} open past {format_duration(p['close_within'])}")
-        if no_feedback:
-            parts.append(f"{len(no_feedback)} closed without the consumer's feedback "
-                         f"before {format_duration(p['feedback_timeout'])} of silence after "
-                         "resolution")
-        return Verdict("aftersales.tracked-to-closure", Status.FAIL, measured, limit,
-                       "; ".join(parts))
-    ev = (f"all {sum(map(len, acked.values()))} acknowledged tickets present; {closed} "
-          f"closed with feedback")
-    if open_ages:
-        ev += (f", {len(open_ages)} still open (oldest "
-               f"{format_duration(max(open_ages))}, within the deadline)")
-    return Verdict("aftersales.tracked-to-closure", Status.PASS, measured, limit, ev)
+    ages = [state.fetched_at - (epoch(t["created_at"]) or state.fetched_at)
+            for t in present.values() if t["state"] != "closed"]
+    silent = [t for t in present.values() if t["state"] == "closed" and not t.get("feedback")]
+    early = [t for t in silent if not _waited(t, p["feedback_timeout"])]
+    record = ClosureMeasures(len(lost), len(ages), sum(a > p["close_within"] for a in ages),
+                             max(ages, default=None), len(silent), len(early),
+                             tuple(f"ticket {i}" for i in lost[:5]))
+    return verdict("aftersales.tracked-to-closure", record, p)
 
 
 def first_reply(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    limit = {"chat_p95_s": p["chat_p95"], "max_reply_s": p["max_reply"]}
     if not state.tickets:
-        return Verdict("aftersales.first-reply", Status.UNKNOWN, None, limit,
+        return Verdict("aftersales.first-reply", Status.UNKNOWN, None,
+                       {"chat_p95_s": p["chat_p95"], "max_reply_s": p["max_reply"]},
                        "no ticket in the service's final state")
-    waits: list[float] = []
-    chats: list[float] = []
+    waits, chats = [], []
     for t in state.tickets:
         created = epoch(t["created_at"]) or 0.0
         replied = epoch(t.get("first_reply_at"))
-        wait = (replied if replied is not None else state.fetched_at) - created  # censored
+        # one still waiting counts at its age: how long it has waited at least
+        wait = (replied if replied is not None else state.fetched_at) - created
         waits.append(wait)
         if t["kind"] == "consultation":
             chats.append(wait)
-    p95 = _p95(chats or waits)
-    worst = max(waits)
-    unreplied = sum(1 for t in state.tickets if t.get("first_reply_at") is None)
-    measured = {"p95_s": p95, "max_s": worst, "unreplied": unreplied}
-    ok = p95 <= p["chat_p95"] and worst <= p["max_reply"]
-    ev = (f"p95 first reply {format_duration(p95)} over {len(chats or waits)} "
-          f"{'chats' if chats else 'tickets'}, slowest {format_duration(worst)}"
-          f"{f', {unreplied} not yet replied (counted at their age)' if unreplied else ''}")
-    return Verdict("aftersales.first-reply", Status.PASS if ok else Status.FAIL, measured,
-                   limit, ev)
+    record = FirstReplyMeasures(p95(np.array(chats)), sum(w > p["max_reply"] for w in waits))
+    return verdict("aftersales.first-reply", record, p)
 
 
 def refund_due(ticket: dict[str, Any]) -> float | None:

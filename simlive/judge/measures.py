@@ -25,6 +25,30 @@ class StockMeasures:
 
 
 @dataclass(frozen=True)
+class FirstReplyMeasures:
+    """``aftersales.first-reply``: the live chats' first-reply p95 (inf when more than 5 %
+    were never answered; a load test's still waiting count at their age when the state was
+    read) and the requests answered later than ``max_reply`` or still waiting past it."""
+
+    chat_p95: float | None  # None: no chat
+    overdue: int
+
+
+@dataclass(frozen=True)
+class ClosureMeasures:
+    """``aftersales.tracked-to-closure``: tickets lost, open (and past ``close_within``),
+    closed without the consumer's feedback (and before the rule's ``feedback_timeout``)."""
+
+    lost: int
+    open: int
+    open_overdue: int
+    oldest_open_age: float | None
+    closed_without_feedback: int
+    closed_too_early: int
+    examples: tuple[str, ...] = ()  # a few lost tickets, for the evidence
+
+
+@dataclass(frozen=True)
 class RefundMeasures:
     """``aftersales.refund-deadline``. A refund is due from the goods coming back or, for a
     refund with no goods to send back, from the request's first handling; ``late`` counts
@@ -66,6 +90,14 @@ class DeskMeasures:
     returns: int
     returns_refused_in_window: int
     engine: str  # "simpy" or "fast"
+
+    def first_replies(self) -> FirstReplyMeasures:
+        return FirstReplyMeasures(self.chat_p95,
+                                  self.unanswered_overdue + self.first_reply_late)
+
+    def closure(self) -> ClosureMeasures:
+        return ClosureMeasures(self.lost, self.open, self.open_overdue, self.oldest_open_age,
+                               self.closed_without_feedback, self.closed_too_early)
 
     def refunds(self) -> RefundMeasures:
         return RefundMeasures(self.refunds_paid, self.refunds_late, self.refund_delay_max)

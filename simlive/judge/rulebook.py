@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from simlive.judge.measures import (
-    DeskMeasures,
+    ClosureMeasures,
+    FirstReplyMeasures,
     Measures,
     ReceiptMeasures,
     RefundMeasures,
@@ -161,20 +162,17 @@ def _retained_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]
 # --- after-sales ---------------------------------------------------------------------------
 
 
-def _overdue(m: DeskMeasures) -> int:
-    return m.unanswered_overdue + m.first_reply_late
-
-
-def _reply_late(m: DeskMeasures, p: dict) -> bool:
+def _reply_late(m: FirstReplyMeasures, p: dict) -> bool:
     p95 = m.chat_p95
-    return (p95 is not None and p95 > p["chat_p95"]) or _overdue(m) > 0
+    return (p95 is not None and p95 > p["chat_p95"]) or m.overdue > 0
 
 
-def _reply_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+def _reply_report(ms: list[FirstReplyMeasures], p: dict, broken: list[bool]
+                  ) -> tuple[Any, Any, str]:
     p95s = [m.chat_p95 for m in ms if m.chat_p95 is not None]
     worst_p95 = max(p95s) if p95s else None
     k95 = sum(1 for v in p95s if v > p["chat_p95"])
-    overdue = max(_overdue(m) for m in ms)
+    overdue = max(m.overdue for m in ms)
     parts = []
     if worst_p95 is not None:
         shown = "never" if worst_p95 == math.inf else format_duration(worst_p95)
@@ -212,12 +210,12 @@ def _refund_report(ms: list[RefundMeasures], p: dict, broken: list[bool]
     return {"late": late, "slowest_s": worst}, {"max_delay_s": p["max_delay"]}, ev
 
 
-def _untracked(m: DeskMeasures, p: dict) -> bool:
-    d = m
-    return d.lost > p["max_lost"] or d.open_overdue > 0 or d.closed_too_early > 0
+def _untracked(m: ClosureMeasures, p: dict) -> bool:
+    return m.lost > p["max_lost"] or m.open_overdue > 0 or m.closed_too_early > 0
 
 
-def _tracked_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+def _tracked_report(ms: list[ClosureMeasures], p: dict, broken: list[bool]
+                    ) -> tuple[Any, Any, str]:
     lost = max(m.lost for m in ms)
     overdue = max(m.open_overdue for m in ms)
     early = max(m.closed_too_early for m in ms)
@@ -231,7 +229,7 @@ def _tracked_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
                  f"{format_duration(p['close_within'])}"]
         if early:
             parts.append(f"{early} closed without feedback before the consumer had {timeout}")
-        ev = ", ".join(parts) + _in_runs(k, n)
+        ev = ", ".join(parts) + _in_runs(k, n) + _examples(ms)
     else:
         ev = ("every ticket closed with feedback" if not silent else
               f"every ticket closed with feedback or, for up to "
@@ -311,10 +309,6 @@ def _stock(m: Measures) -> StockMeasures:
     return m.stock
 
 
-def _desk(m: Measures) -> DeskMeasures:
-    return m.desk
-
-
 def _replay(m: Measures) -> ReplayMeasures:
     return m.replay
 
@@ -332,13 +326,13 @@ JUDGES: dict[str, RuleJudge] = {
     "replay.retained": RuleJudge(_replay, _not_retained, _retained_report,
                                  _n(retention_s=_kept)),
     "aftersales.first-reply": RuleJudge(
-        _desk, _reply_late, _reply_report,
-        _n(chat_p95_s=lambda m: m.chat_p95, late_or_unanswered=_overdue)),
+        lambda m: m.desk.first_replies(), _reply_late, _reply_report,
+        _n(chat_p95_s=lambda m: m.chat_p95, late_or_unanswered=lambda m: m.overdue)),
     "aftersales.refund-deadline": RuleJudge(
         lambda m: m.desk.refunds(), _refund_late, _refund_report,
         _n(late=lambda m: m.late, slowest_s=lambda m: m.slowest)),
     "aftersales.tracked-to-closure": RuleJudge(
-        _desk, _untracked, _tracked_report,
+        lambda m: m.desk.closure(), _untracked, _tracked_report,
         _n(lost=lambda m: m.lost, open_overdue=lambda m: m.open_overdue,
            open=lambda m: m.open)),
     "reviews.not-deleted": RuleJudge(

@@ -17,9 +17,12 @@ from simlive.check.state import FinalState, epoch
 from simlive.judge.measures import (
     ClosureMeasures,
     FirstReplyMeasures,
+    PublishMeasures,
     ReceiptMeasures,
     RefundMeasures,
+    RetentionMeasures,
     ReturnMeasures,
+    ReviewMeasures,
 )
 from simlive.judge.rulebook import verdict
 from simlive.judge.stats import p95
@@ -163,35 +166,32 @@ def seven_day_returns(ops: list[Op], state: FinalState, p: dict[str, float]) -> 
 def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
     limit = {"max_deletions": p["max_deletions"], "max_suppressed": p["max_suppressed"]}
     acked = acknowledged(ops, "review", "review_id")
+    if not acked:
+        return Verdict("reviews.not-deleted", Status.UNKNOWN, None, limit,
+                       "no review was acknowledged during the load test")
     present = {r["id"]: r for r in state.reviews}
     gone = missing(acked, present, ("sku", "rating", "text"))
     deletes = sum(1 for op in of(ops, "delete_review") if op.type == OK)
-    n_acked = sum(map(len, acked.values()))
-    measured = {"acknowledged": n_acked, "missing": len(gone), "deletes_accepted": deletes}
-    if not acked:
-        return Verdict("reviews.not-deleted", Status.UNKNOWN, measured, limit,
-                       "no review was acknowledged during the load test")
-    if max(len(gone), deletes) > p["max_deletions"]:
-        return Verdict("reviews.not-deleted", Status.FAIL, measured, limit,
-                       f"{len(gone)} acknowledged review(s) are gone, e.g. {gone[:5]}"
-                       f"{f'; {deletes} DELETE request(s) were accepted' if deletes else ''}")
+    sent = [args for rid in acked for args in acked[rid]]
+    bad_sent = sum(1 for a in sent if a.get("rating") is not None
+                   and a["rating"] <= BAD_RATING)
+    gone_bad = sum(1 for rid in set(gone) for a in acked[rid]
+                   if a.get("rating") is not None and a["rating"] <= BAD_RATING)
     hidden = [r for r in state.reviews if r.get("hidden")]
     bad = [r for r in hidden if r.get("rating") is None or r["rating"] <= BAD_RATING]
     unread = [r["id"] for r in bad if "hidden_reason" not in r]
     suppressed = [r["id"] for r in bad if "hidden_reason" in r
                   and str(r["hidden_reason"] or "").strip().lower() not in HIDE_REASONS]
-    measured["suppressed"] = len(suppressed)
-    if len(suppressed) > p["max_suppressed"]:
-        return Verdict("reviews.not-deleted", Status.FAIL, measured, limit,
-                       f"{len(suppressed)} bad review(s) hidden without an allowed reason "
-                       f"({', '.join(HIDE_REASONS)}), e.g. {suppressed[:5]}")
-    if unread:
-        return Verdict("reviews.not-deleted", Status.UNKNOWN, measured, limit,
+    deleted = max(len(gone), deletes)
+    record = ReviewMeasures(len(sent), bad_sent, deleted, len(bad) - len(suppressed),
+                            len(suppressed), max(0, deleted - gone_bad),
+                            tuple(f"review {i}" for i in (gone + suppressed)[:5]))
+    judged = verdict("reviews.not-deleted", record, p)
+    if judged.status is Status.PASS and unread:
+        return Verdict("reviews.not-deleted", Status.UNKNOWN, judged.measured, limit,
                        f"{len(unread)} hidden bad review(s) whose reason the state does not "
                        "show (map hidden_reason in the target's state.reviews)")
-    return Verdict("reviews.not-deleted", Status.PASS, measured, limit,
-                   f"all {n_acked} acknowledged reviews present ({len(hidden)} hidden with "
-                   f"the data kept, each bad one for an allowed reason)")
+    return judged
 
 
 def _replay_from_history(ops: list[Op], p: dict[str, float]) -> Verdict:
@@ -249,53 +249,44 @@ def replay_available(ops: list[Op], state: FinalState, p: dict[str, float]) -> V
     if not ended and not acked_end:
         return Verdict("replay.available", Status.UNKNOWN, None, limit,
                        "no broadcast ended during the load test")
-    bad = []
+    bad, delays = [], []
     for b in ended:
         replay = b.get("replay")
         if not replay:
             bad.append(b["id"])
             continue
-        delay = (epoch(replay.get("published_at")) or 0.0) - (epoch(b.get("ended_at")) or 0.0)
-        if delay > p["publish_within"]:
-            bad.append(b["id"])
-    measured = {"ended": len(ended), "without_replay": len(bad) + len(missing_ended)}
-    if bad or missing_ended:
-        return Verdict("replay.available", Status.FAIL, measured, limit,
-                       f"broadcast(s) {(bad + missing_ended)[:5]} ended without a replay "
-                       f"published within {format_duration(p['publish_within'])}")
-    return Verdict("replay.available", Status.PASS, measured, limit,
-                   f"all {len(ended)} ended broadcast(s) have a replay")
+        delays.append((epoch(replay.get("published_at")) or 0.0) - (epoch(b.get("ended_at"))
+                                                                  or 0.0))
+    record = PublishMeasures(not bad and not missing_ended, max(delays, default=None),
+                             tuple(f"broadcast {i}" for i in (bad + missing_ended)[:5]))
+    return verdict("replay.available", record, p)
 
 
-def _short(records: list[dict[str, Any]], start_key: str, minimum: float) -> int:
-    n = 0
+def _promised(records: list[dict[str, Any]], start_key: str) -> float | None:
+    """The shortest time ``records`` promise to be kept (to the second), or None."""
+    kept = []
     for r in records:
         keep, since = epoch(r.get("retain_until")), epoch(r.get(start_key))
-        if keep is not None and since is not None and keep - since < minimum - 1.0:
-            n += 1
-    return n
+        if keep is not None and since is not None:
+            kept.append(float(round(keep - since)))
+    return min(kept, default=None)
 
 
 def retained(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    limit = {"min_retention_s": p["min_retention"]}
+    """The promise each record carries (``retain_until``): years of keeping cannot be
+    observed in a load test."""
     replays = [dict(b["replay"]) for b in state.broadcasts if b.get("replay")]
-    kinds = {"replays": (replays, "published_at"), "orders": (state.orders, "created_at"),
-             "receipts": (state.receipts, "issued_at")}
-    judged = {k: sum(1 for r in recs if r.get("retain_until") is not None)
-              for k, (recs, _) in kinds.items()}
-    if not judged["replays"] and not judged["orders"]:
-        return Verdict("replay.retained", Status.UNKNOWN, judged, limit,
+    recording = _promised(replays, "published_at")
+    books = [v for v in (_promised(state.orders, "created_at"),
+                         _promised(state.receipts, "issued_at")) if v is not None]
+    if recording is None and not books:
+        return Verdict("replay.retained", Status.UNKNOWN, None,
+                       {"min_retention_s": p["min_retention"]},
                        "no replay or order carries a retention date")
-    short = {k: _short(recs, key, p["min_retention"]) for k, (recs, key) in kinds.items()}
-    measured = {"records": sum(judged.values()), "short": sum(short.values())}
-    if any(short.values()):
-        return Verdict("replay.retained", Status.FAIL, measured, limit,
-                       "records kept for less than " + format_duration(p["min_retention"]) +
-                       ": " + ", ".join(f"{n} {k}" for k, n in short.items() if n))
-    return Verdict("replay.retained", Status.PASS, measured, limit,
-                   f"{sum(judged.values())} replays, orders and receipts promise at least "
-                   f"{format_duration(p['min_retention'])} (the promise; years of keeping "
-                   f"cannot be observed in a load test)")
+    # a part no record dates is judged by the other
+    record = RetentionMeasures(min(books) if recording is None else recording,
+                               recording if not books else min(books))
+    return verdict("replay.retained", record, p)
 
 
 def receipts(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:

@@ -107,11 +107,36 @@ class DeskMeasures:
 
 
 @dataclass(frozen=True)
+class PublishMeasures:
+    """``replay.available``: whether the broadcast's replay was published, how long after
+    it ended (a load test's: the slowest of the broadcasts that ended)."""
+
+    published: bool
+    after: float | None
+    examples: tuple[str, ...] = ()  # broadcasts that ended without one, for the evidence
+
+
+@dataclass(frozen=True)
+class RetentionMeasures:
+    """``replay.retained``: how long the recording and the transaction records are kept (a
+    load test's: the shortest its records promise)."""
+
+    recording: float
+    records: float
+
+
+@dataclass(frozen=True)
 class ReplayMeasures:
     published: bool
     after: float | None  # seconds after the broadcast ended
     retention: float  # of the recording (0 when nothing is recorded)
     records_retention: float
+
+    def publish(self) -> PublishMeasures:
+        return PublishMeasures(self.published, self.after)
+
+    def kept(self) -> RetentionMeasures:
+        return RetentionMeasures(self.retention, self.records_retention)
 
 
 @dataclass(frozen=True)
@@ -121,6 +146,7 @@ class ReviewMeasures:
     deleted: int
     hidden: int  # bad reviews hidden with a reason from the allowed list (kept, audited)
     suppressed: int  # bad reviews hidden without an allowed reason
+    deleted_other: int = 0  # of ``deleted``, reviews that were not bad (a load test's)
     examples: tuple[str, ...] = ()  # a few removed reviews, for the evidence
 
 

@@ -20,9 +20,10 @@ from simlive.judge.measures import (
     ClosureMeasures,
     FirstReplyMeasures,
     Measures,
+    PublishMeasures,
     ReceiptMeasures,
     RefundMeasures,
-    ReplayMeasures,
+    RetentionMeasures,
     ReturnMeasures,
     ReviewMeasures,
     StockMeasures,
@@ -125,30 +126,31 @@ def _ledger_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
 # --- replay --------------------------------------------------------------------------------
 
 
-def _replay_missing(m: ReplayMeasures, p: dict) -> bool:
-    r = m
-    return not r.published or r.after is None or r.after > p["publish_within"]
+def _replay_missing(m: PublishMeasures, p: dict) -> bool:
+    return not m.published or m.after is None or m.after > p["publish_within"]
 
 
-def _replay_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+def _replay_report(ms: list[PublishMeasures], p: dict, broken: list[bool]
+                   ) -> tuple[Any, Any, str]:
     missing = sum(1 for m in ms if not m.published)
     late = sum(1 for m, b in zip(ms, broken, strict=True) if b and m.published)
     worst = _max([m.after for m in ms])
     n = len(ms)
     if missing + late:
         ev = (f"replay missing in {missing} and late in {late} of {n} broadcasts"
-              + (f"; slowest published {format_duration(worst)} after the end" if worst else ""))
+              + (f"; slowest published {format_duration(worst)} after the end" if worst else "")
+              + _examples(ms))
     else:
         ev = f"replay published at most {format_duration(worst or 0)} after the end"
     return ({"missing": missing, "late": late, "published_after_s_max": worst},
             {"publish_within_s": p["publish_within"]}, ev)
 
 
-def _kept(m: ReplayMeasures) -> float:
-    return min(m.retention, m.records_retention)
+def _kept(m: RetentionMeasures) -> float:
+    return min(m.recording, m.records)
 
 
-def _not_retained(m: ReplayMeasures, p: dict) -> bool:
+def _not_retained(m: RetentionMeasures, p: dict) -> bool:
     return _kept(m) < p["min_retention"]
 
 
@@ -272,8 +274,11 @@ def _reviews_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     hidden = max(m.hidden for m in ms)
     k, n = sum(broken), len(ms)
     if k:
-        ev = (f"of {bad} bad reviews {deleted} deleted and {suppressed} hidden without an "
-              f"allowed reason{_in_runs(k, n)}{_examples(ms)}")
+        other = max(m.deleted_other for m in ms)
+        ev = (f"of {bad} bad reviews {deleted - other} deleted "
+              + (f"(and {plural(other, 'other review')}) " if other else "")
+              + f"and {suppressed} hidden without an allowed reason{_in_runs(k, n)}"
+              f"{_examples(ms)}")
     else:
         ev = (f"{max(m.reviews for m in ms)} reviews kept, none deleted"
               + (f"; up to {hidden} bad reviews hidden, each for an allowed reason"
@@ -309,10 +314,6 @@ def _stock(m: Measures) -> StockMeasures:
     return m.stock
 
 
-def _replay(m: Measures) -> ReplayMeasures:
-    return m.replay
-
-
 JUDGES: dict[str, RuleJudge] = {
     "stock.no-oversell": RuleJudge(_stock, _oversold, _oversell_report,
                                    _n(oversold_units=lambda m: m.oversold_units)),
@@ -321,9 +322,10 @@ JUDGES: dict[str, RuleJudge] = {
         _n(mismatch_sku_seconds=lambda m: m.display_mismatch_s)),
     "stock.ledger-balances": RuleJudge(_stock, _ledger_off, _ledger_report,
                                        _n(max_error_units=lambda m: m.ledger_max_error)),
-    "replay.available": RuleJudge(_replay, _replay_missing, _replay_report,
+    "replay.available": RuleJudge(lambda m: m.replay.publish(), _replay_missing,
+                                  _replay_report,
                                   _n(published_after_s=lambda m: m.after)),
-    "replay.retained": RuleJudge(_replay, _not_retained, _retained_report,
+    "replay.retained": RuleJudge(lambda m: m.replay.kept(), _not_retained, _retained_report,
                                  _n(retention_s=_kept)),
     "aftersales.first-reply": RuleJudge(
         lambda m: m.desk.first_replies(), _reply_late, _reply_report,

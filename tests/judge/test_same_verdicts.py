@@ -1,7 +1,9 @@
 """One broadcast, two measurers, one judge: the simulator's records and the load-test
 checker's history and final state of the same small broadcast give the same verdicts.
 
-The broadcast is built by hand: four tickets and three paid orders, with times in seconds.
+The broadcasts are built by hand, with times in seconds: tickets, orders, reviews, a
+replay; every rule but the three stock rules (their checker reads a ledger the simulator
+keeps as arrays: next).
 The simulator's side is its own record functions over the tickets' arrays (what
 ``run_aftersales`` calls); the checker's side is its rules over a history and a final state
 holding the same events. Both records go through ``judge.rulebook``; the verdicts must agree
@@ -16,11 +18,29 @@ import numpy as np
 import pytest
 
 from simlive.check.history import FAIL, OK, Op
-from simlive.check.service_rules import receipts, refund_deadline, seven_day_returns
+from simlive.check.service_rules import (
+    first_reply,
+    not_deleted,
+    receipts,
+    refund_deadline,
+    replay_available,
+    retained,
+    seven_day_returns,
+    tracked_to_closure,
+)
 from simlive.check.state import FinalState
-from simlive.judge.measures import ReceiptMeasures, ReturnMeasures
+from simlive.judge.measures import (
+    ClosureMeasures,
+    FirstReplyMeasures,
+    PublishMeasures,
+    ReceiptMeasures,
+    RetentionMeasures,
+    ReturnMeasures,
+    ReviewMeasures,
+)
 from simlive.judge.rulebook import verdict
-from simlive.rules import DAY, Status, rule_params
+from simlive.judge.stats import p95
+from simlive.rules import DAY, MINUTE, YEAR, Status, rule_params
 from simlive.sim.aftersales import refund_record, returns_refused
 
 T0 = 1_700_000_000.0  # the broadcast's start, as the shop's clock has it
@@ -131,3 +151,83 @@ def test_receipts_are_judged_alike(with_receipt: list[int], status: Status) -> N
     shop = receipts([], shop_state([], orders=orders, receipts_of=with_receipt), p)
     assert sim.status is status
     same(sim, shop, f", e.g. {[str(i) for i in missing]}" if missing else "")
+
+
+@pytest.mark.parametrize(("chat_waits", "status"), [([30.0, 60.0, 90.0], Status.PASS),
+                                                    ([30.0, 60.0, 400.0], Status.FAIL)])
+def test_first_reply_is_judged_alike(chat_waits: list[float], status: Status) -> None:
+    """Three live chats and a refund request answered in a day: the chats' p95 is numpy's
+    95th percentile on both sides (the checker's own nearest rank differed)."""
+    p = rule_params()["aftersales.first-reply"]
+    tickets = [Ticket("consultation", 100.0 * i, 100.0 * i + w)
+               for i, w in enumerate(chat_waits)] + [Ticket("refund", 50.0, 50.0 + DAY)]
+    waits = np.array(chat_waits + [DAY])
+    sim_record = FirstReplyMeasures(p95(np.array(chat_waits)),
+                                    int((waits > p["max_reply"]).sum()))
+    sim = verdict("aftersales.first-reply", sim_record, p)
+    shop = first_reply([], shop_state(tickets), p)
+    assert sim.status is status
+    same(sim, shop)
+
+
+@pytest.mark.parametrize("silent_for", [8 * DAY, 2 * DAY])
+def test_closure_is_judged_alike(silent_for: float) -> None:
+    """Two tickets closed with feedback, one closed as 'no feedback' ``silent_for`` after
+    it was resolved (the rule waits 7 days), one still open 3 days at the end."""
+    p = rule_params()["aftersales.tracked-to-closure"]
+    early = int(silent_for < p["feedback_timeout"])
+    sim = verdict("aftersales.tracked-to-closure",
+                  ClosureMeasures(0, 1, 0, 3 * DAY, 1, early), p)
+    rows = [{"id": i, "kind": "complaint", "state": "closed", "feedback": "ok",
+             "created_at": T0, "resolved_at": T0 + DAY, "closed_at": T0 + 2 * DAY}
+            for i in (1, 2)]
+    rows.append({"id": 3, "kind": "return", "state": "closed", "feedback": None,
+                 "created_at": T0, "resolved_at": T0 + DAY, "closed_at": T0 + DAY + silent_for})
+    rows.append({"id": 4, "kind": "consultation", "state": "open", "created_at":
+                 T0 + HORIZON - 3 * DAY})
+    history = [Op("viewer-1", "open_ticket", {"kind": r["kind"], "order_id": None},
+                  OK, {"ticket_id": r["id"]}, T0, T0 + 0.1) for r in rows]
+    shop = tracked_to_closure(history, FinalState(tickets=rows, fetched_at=T0 + HORIZON), p)
+    assert sim.status is (Status.FAIL if early else Status.PASS)
+    same(sim, shop)
+
+
+@pytest.mark.parametrize(("after", "status"), [(4 * MINUTE, Status.PASS),
+                                               (30 * MINUTE, Status.FAIL)])
+def test_replay_and_its_retention_are_judged_alike(after: float, status: Status) -> None:
+    """One broadcast, ended and its replay published ``after``; the replay, the orders and
+    the receipts promise three years."""
+    pa, pr = rule_params()["replay.available"], rule_params()["replay.retained"]
+    end = T0 + 2 * 3600
+    state = FinalState(
+        broadcasts=[{"id": 1, "state": "ended", "ended_at": end, "replay": {
+            "published_at": end + after, "retain_until": end + after + 3 * YEAR}}],
+        orders=[{"id": 1, "state": "paid", "created_at": T0, "retain_until": T0 + 3 * YEAR}],
+        receipts=[{"order_id": 1, "issued_at": T0 + 9, "retain_until": T0 + 9 + 3 * YEAR}],
+        tickets=[], fetched_at=end + HORIZON)
+    sim = verdict("replay.available", PublishMeasures(True, after), pa)
+    assert sim.status is status
+    same(sim, replay_available([], state, pa))
+    sim = verdict("replay.retained", RetentionMeasures(3 * YEAR, 3 * YEAR), pr)
+    assert sim.status is Status.PASS
+    same(sim, retained([], state, pr))
+
+
+@pytest.mark.parametrize("deleted", [False, True])
+def test_reviews_are_judged_alike(deleted: bool) -> None:
+    """Three reviews, one of them bad (rated 1): deleted, or kept."""
+    p = rule_params()["reviews.not-deleted"]
+    sent = [("HOT-1", 5, "great"), ("HOT-1", 1, "broke on day one"), ("COLD-1", 4, "fine")]
+    history = [Op("viewer-1", "review", {"sku": sku, "rating": r, "text": t}, OK,
+                  {"review_id": i + 1}, T0 + i, T0 + i + 0.1)
+               for i, (sku, r, t) in enumerate(sent)]
+    rows = [{"id": i + 1, "sku": sku, "rating": r, "text": t, "hidden": False}
+            for i, (sku, r, t) in enumerate(sent)]
+    if deleted:
+        rows.pop(1)
+        history.append(Op("merchant-1", "delete_review", {"review_id": 2}, OK, {}, T0 + 9,
+                          T0 + 9.1))
+    sim = verdict("reviews.not-deleted", ReviewMeasures(3, 1, int(deleted), 0, 0), p)
+    shop = not_deleted(history, FinalState(reviews=rows, fetched_at=T0 + HORIZON), p)
+    assert sim.status is (Status.FAIL if deleted else Status.PASS)
+    same(sim, shop, ", e.g. ['review 2']" if deleted else "")

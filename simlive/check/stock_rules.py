@@ -16,6 +16,8 @@ from typing import Any
 
 from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState, epoch
+from simlive.judge.measures import LedgerMeasures, OversellMeasures
+from simlive.judge.rulebook import verdict
 from simlive.rules import Status, Verdict, format_duration
 
 
@@ -105,10 +107,9 @@ def booked_units(state: FinalState) -> dict[str, int]:
 def _oversell_without_ledger(ops: list[Op], state: FinalState, p: dict[str, float]
                              ) -> Verdict:
     """No stock ledger read: acknowledged (and, if read, booked) units vs declared stock."""
-    limit = {"max_violations": p["max_violations"]}
     declared = declared_stock(ops)
     if not declared:
-        return Verdict("stock.no-oversell", Status.UNKNOWN, None, limit,
+        return Verdict("stock.no-oversell", Status.UNKNOWN, None, p["max_violations"],
                        "no stock was declared at setup (no create_product acknowledged)")
     acked = acknowledged_units(ops)
     booked = booked_units(state)
@@ -117,29 +118,23 @@ def _oversell_without_ledger(ops: list[Op], state: FinalState, p: dict[str, floa
         over = max(acked.get(sku, 0), booked.get(sku, 0)) - stock
         if over > 0:
             worst[sku] = over
-    dups = duplicate_orders(ops)
-    measured = {"oversold_units": sum(worst.values()), "duplicate_orders": dups,
-                "skus": len(declared), "acknowledged_units": sum(acked.values())}
     where = "the history" + (" and the shop's order books" if state.orders is not None else "")
-    if sum(worst.values()) + dups > p["max_violations"]:
-        parts = [f"{s} by {n} ({max(acked.get(s, 0), booked.get(s, 0))} sold of "
-                 f"{declared[s]} declared)" for s, n in sorted(worst.items())]
-        ev = f"units sold beyond stock ({where}): {', '.join(parts) or 'no SKU'}"
-        if dups:
-            ev += f"; {dups} retried idempotency key(s) produced a second order"
-        return Verdict("stock.no-oversell", Status.FAIL, measured, limit, ev)
-    return Verdict("stock.no-oversell", Status.PASS, measured, limit,
-                   f"{len(declared)} SKU(s): {sum(acked.values())} acknowledged unit(s) within "
-                   f"the declared stock ({where}); retries made no second order")
+    lines = [f"{s} by {n} ({max(acked.get(s, 0), booked.get(s, 0))} sold of "
+             f"{declared[s]} declared)" for s, n in sorted(worst.items())]
+    seen = (f"{len(declared)} SKU(s): {sum(acked.values())} acknowledged unit(s) "
+            + ("sold" if worst else "within the declared stock") + f" ({where})")
+    record = OversellMeasures(sum(worst.values()), tuple(sorted(worst))[:5], None,
+                              duplicate_orders(ops), (seen, *lines))
+    return verdict("stock.no-oversell", record, p)
 
 
 def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
     if state.ledger is None:
         return _oversell_without_ledger(ops, state, p)
     if not state.ledger:
-        return Verdict("stock.no-oversell", Status.UNKNOWN, None,
-                       {"max_violations": p["max_violations"]}, "the service reported no "
-                       "stock ledger, so sales cannot be compared with stock")
+        return Verdict("stock.no-oversell", Status.UNKNOWN, None, p["max_violations"],
+                       "the service reported no stock ledger, so sales cannot be compared "
+                       "with stock")
     supply = {r["sku"]: _flows(r)["supply"] for r in state.ledger}
     # Lower bound from the history alone: units the shop acknowledged as sold.
     acked = acknowledged_units(ops)
@@ -155,23 +150,15 @@ def no_oversell(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
                   - max(0, fl["extra_returns"]))
         if bad:
             worst[r["sku"]] = bad
-    dups = duplicate_orders(ops)
-    total = sum(worst.values()) + dups
-    measured = {"oversold_units": sum(worst.values()), "duplicate_orders": dups,
-                "skus": len(state.ledger)}
-    limit = {"max_violations": p["max_violations"]}
-    if total > p["max_violations"]:
-        rows = {r["sku"]: r for r in state.ledger}
-        where = "; ".join(_oversold_line(s, n, rows[s], acked.get(s, 0))
-                          for s, n in sorted(worst.items())) or "no SKU"
-        ev = f"units sold beyond stock: {where}"
-        if dups:
-            ev += f"; {dups} retried idempotency key(s) produced a second order"
-        return Verdict("stock.no-oversell", Status.FAIL, measured, limit, ev)
-    ev = (f"{len(state.ledger)} SKU(s): every sold or reserved unit was taken from stock, "
-          f"{sum(acked.values())} acknowledged sold unit(s) within stock, retries made no "
-          f"second order")
-    return Verdict("stock.no-oversell", Status.PASS, measured, limit, ev)
+    rows = {r["sku"]: r for r in state.ledger}
+    lines = [_oversold_line(s, n, rows[s], acked.get(s, 0)) for s, n in sorted(worst.items())]
+    if not worst:
+        lines = [f"{len(state.ledger)} SKU(s): every sold or reserved unit was taken from "
+                 f"stock, {sum(acked.values())} acknowledged sold unit(s) within stock"]
+    record = OversellMeasures(sum(worst.values()), tuple(sorted(worst))[:5],
+                              min(int(r["remaining"]) for r in state.ledger),
+                              duplicate_orders(ops), tuple(lines))
+    return verdict("stock.no-oversell", record, p)
 
 
 def _oversold_line(sku: str, over: int, row: dict[str, Any], acked: int) -> str:
@@ -187,44 +174,41 @@ def _oversold_line(sku: str, over: int, row: dict[str, Any], acked: int) -> str:
 
 
 def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    limit = {"tolerance": p["tolerance"]}
     if not state.ledger:
-        return Verdict("stock.ledger-balances", Status.UNKNOWN, None, limit,
+        return Verdict("stock.ledger-balances", Status.UNKNOWN, None, p["tolerance"],
                        "the service reported no stock ledger")
-    off: dict[str, str] = {}
+    off: dict[str, tuple[int, str]] = {}
     for r in state.ledger:
         fl = _flows(r)
         if abs(fl["extra_returns"]) > p["tolerance"]:
-            off[r["sku"]] = f"{fl['extra_returns']:+d} unit(s) returned vs released"
+            off[r["sku"]] = (abs(fl["extra_returns"]),
+                             f"{fl['extra_returns']:+d} unit(s) returned vs released")
         elif -fl["unbacked"] > p["tolerance"]:
-            off[r["sku"]] = f"{-fl['unbacked']} unit(s) left stock with no order"
+            off[r["sku"]] = (-fl["unbacked"], f"{-fl['unbacked']} unit(s) left stock with no "
+                             "order")
     in_books = {o["id"]: o for o in state.orders}
     lost = [op.value["order_id"] for op in of(ops, "order") if op.type == OK
             and op.value and op.value.get("order_id") not in in_books]
     unpaid = [op.value["order_id"] for op in of(ops, "pay") if op.type == OK
               and op.value and in_books.get(op.value.get("order_id"), {}).get("state")
               not in (None, "paid")]
-    measured = {"skus_off": len(off), "acknowledged_orders_missing": len(lost),
-                "acknowledged_payments_undone": len(unpaid)}
-    if off or lost or unpaid:
-        parts = [f"{s}: {why}" for s, why in sorted(off.items())]
-        if lost:
-            parts.append(f"{len(lost)} acknowledged order(s) missing, e.g. {lost[:3]}")
-        if unpaid:
-            parts.append(f"{len(unpaid)} acknowledged payment(s) not paid in the books, e.g. "
-                         f"{unpaid[:3]}")
-        return Verdict("stock.ledger-balances", Status.FAIL, measured, limit, "; ".join(parts))
+    details = [f"{s}: {why}" for s, (_, why) in sorted(off.items())]
+    if lost:
+        details.append(f"{len(lost)} acknowledged order(s) missing, e.g. {lost[:3]}")
+    if unpaid:
+        details.append(f"{len(unpaid)} acknowledged payment(s) not paid in the books, e.g. "
+                       f"{unpaid[:3]}")
     beyond = sum(max(0, fl["unbacked"], fl["oversold"], fl["negative"])
                  for fl in map(_flows, state.ledger))
-    if beyond:  # the books do not balance, but by units sold beyond stock: not this rule's
-        return Verdict("stock.ledger-balances", Status.PASS, measured, limit,
-                       f"{len(state.ledger)} SKU(s): released units returned exactly once, "
-                       f"every acknowledged order in the books; the {beyond} unit(s) sold "
-                       f"beyond stock unbalance the books and are stock.no-oversell's finding")
-    return Verdict("stock.ledger-balances", Status.PASS, measured, limit,
-                   f"{len(state.ledger)} SKU(s): initial + restocked = sold + reserved + "
-                   f"remaining, released units returned exactly once, every acknowledged order "
-                   f"in the books")
+    if not details:
+        details.append(f"{len(state.ledger)} SKU(s): released units returned exactly once, "
+                       "every acknowledged order in the books")
+        if beyond:  # the books do not balance, but by units sold beyond stock
+            details.append(f"the {beyond} unit(s) sold beyond stock unbalance the books and "
+                           "are stock.no-oversell's finding")
+    record = LedgerMeasures(max((n for n, _ in off.values()), default=0),
+                            len(lost) + len(unpaid), True, tuple(details))
+    return verdict("stock.ledger-balances", record, p)
 
 
 def _series(ops: list[Op], f: str) -> dict[str, tuple[list[float], list[float], list[int]]]:

@@ -23,6 +23,35 @@ class StockMeasures:
     display_worst_sku: str | None
     ledger_max_error: int
 
+    def oversell(self) -> OversellMeasures:
+        return OversellMeasures(self.oversold_units, self.oversold_skus, self.min_remaining)
+
+    def ledger(self) -> LedgerMeasures:
+        return LedgerMeasures(self.ledger_max_error)
+
+
+@dataclass(frozen=True)
+class OversellMeasures:
+    """``stock.no-oversell``: units sold beyond stock, over every SKU."""
+
+    oversold_units: int
+    oversold_skus: tuple[str, ...]  # the first few, for the evidence
+    min_remaining: int | None  # the lowest stock seen (None: no stock was read)
+    duplicate_orders: int | None = None  # second orders made by retries (None: the model,
+    # which retries nothing)
+    details: tuple[str, ...] = ()  # what a load test saw, SKU by SKU, for the evidence
+
+
+@dataclass(frozen=True)
+class LedgerMeasures:
+    """``stock.ledger-balances``: how far the books are off, in units, and (a load test's)
+    acknowledged orders or payments the books do not hold."""
+
+    max_error: int
+    records_lost: int = 0
+    final_only: bool = False  # the books were read once, at the end (a load test)
+    details: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class FirstReplyMeasures:

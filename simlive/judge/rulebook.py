@@ -19,7 +19,9 @@ from typing import Any
 from simlive.judge.measures import (
     ClosureMeasures,
     FirstReplyMeasures,
+    LedgerMeasures,
     Measures,
+    OversellMeasures,
     PublishMeasures,
     ReceiptMeasures,
     RefundMeasures,
@@ -66,6 +68,12 @@ def _examples(records: list[Any]) -> str:
     return f", e.g. {ids}" if ids else ""
 
 
+def _details(records: list[Any]) -> str:
+    """What a load test's checker saw, SKU by SKU (the simulator has none)."""
+    lines = [d for r in records for d in r.details]
+    return "".join(f"; {d}" for d in lines)
+
+
 def _max(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return max(vals) if vals else None
@@ -74,20 +82,33 @@ def _max(values: list[float | None]) -> float | None:
 # --- stock ---------------------------------------------------------------------------------
 
 
-def _oversold(m: StockMeasures, p: dict) -> bool:
-    return m.oversold_units > p["max_violations"]
+def _oversold(m: OversellMeasures, p: dict) -> bool:
+    return m.oversold_units + (m.duplicate_orders or 0) > p["max_violations"]
 
 
-def _oversell_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+def _oversell_report(ms: list[OversellMeasures], p: dict, broken: list[bool]
+                     ) -> tuple[Any, Any, str]:
     worst = max(m.oversold_units for m in ms)
     k, n = sum(broken), len(ms)
     skus = sorted({s for m in ms for s in m.oversold_skus})[:5]
-    if k:
+    retried = [m.duplicate_orders for m in ms if m.duplicate_orders is not None]
+    dups = max(retried, default=0)
+    if k and worst:
         ev = f"{worst} units sold beyond stock{_in_runs(k, n)} (SKUs {', '.join(skus)})"
+    elif k:
+        ev = f"no unit sold beyond stock{_in_runs(k, n)}"
     else:
-        ev = ("no SKU sold beyond its stock; lowest stock "
-              f"{min(m.min_remaining for m in ms)}")
-    return {"oversold_units": worst}, p["max_violations"], ev
+        lows = [m.min_remaining for m in ms if m.min_remaining is not None]
+        ev = "no SKU sold beyond its stock" + (f"; lowest stock {min(lows)}" if lows else "")
+    if dups:
+        ev += f"; {dups} retried idempotency key(s) produced a second order"
+    elif retried:
+        ev += "; retries made no second order"
+    ev += _details(ms)
+    measured: dict[str, Any] = {"oversold_units": worst}
+    if retried:
+        measured["duplicate_orders"] = dups
+    return measured, p["max_violations"], ev
 
 
 def _display_wrong(m: StockMeasures, p: dict) -> bool:
@@ -110,17 +131,28 @@ def _display_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
             {"max_lag_s": p["max_lag"], "max_mismatches": p["max_mismatches"]}, ev)
 
 
-def _ledger_off(m: StockMeasures, p: dict) -> bool:
-    return m.ledger_max_error > p["tolerance"]
+def _ledger_off(m: LedgerMeasures, p: dict) -> bool:
+    return m.max_error > p["tolerance"] or m.records_lost > 0
 
 
-def _ledger_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    worst = max(m.ledger_max_error for m in ms)
+def _ledger_report(ms: list[LedgerMeasures], p: dict, broken: list[bool]
+                   ) -> tuple[Any, Any, str]:
+    worst = max(m.max_error for m in ms)
+    lost = max(m.records_lost for m in ms)
     k, n = sum(broken), len(ms)
-    ev = (f"initial + restocks differs from sold + reserved + remaining by up to {worst} "
-          f"units{_in_runs(k, n)}" if k else "initial + restocks = sold + reserved + "
-          "remaining at every step for every SKU")
-    return {"max_error_units": worst}, p["tolerance"], ev
+    when = "at the end" if any(m.final_only for m in ms) else "at every step"
+    parts = []
+    if worst > p["tolerance"]:
+        parts.append(f"initial + restocks differs from sold + reserved + remaining by up to "
+                     f"{worst} units{_in_runs(k, n)}")
+    if lost:
+        parts.append(f"{lost} acknowledged order(s) or payment(s) not held by the books")
+    ev = ("; ".join(parts) if k else "initial + restocks = sold + reserved + remaining "
+          f"{when} for every SKU") + _details(ms)
+    measured: dict[str, Any] = {"max_error_units": worst}
+    if lost:
+        measured["records_lost"] = lost
+    return measured, p["tolerance"], ev
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -315,13 +347,14 @@ def _stock(m: Measures) -> StockMeasures:
 
 
 JUDGES: dict[str, RuleJudge] = {
-    "stock.no-oversell": RuleJudge(_stock, _oversold, _oversell_report,
+    "stock.no-oversell": RuleJudge(lambda m: m.stock.oversell(), _oversold, _oversell_report,
                                    _n(oversold_units=lambda m: m.oversold_units)),
     "stock.display-matches": RuleJudge(
         _stock, _display_wrong, _display_report,
         _n(mismatch_sku_seconds=lambda m: m.display_mismatch_s)),
-    "stock.ledger-balances": RuleJudge(_stock, _ledger_off, _ledger_report,
-                                       _n(max_error_units=lambda m: m.ledger_max_error)),
+    "stock.ledger-balances": RuleJudge(lambda m: m.stock.ledger(), _ledger_off,
+                                       _ledger_report,
+                                       _n(max_error_units=lambda m: m.max_error)),
     "replay.available": RuleJudge(lambda m: m.replay.publish(), _replay_missing,
                                   _replay_report,
                                   _n(published_after_s=lambda m: m.after)),

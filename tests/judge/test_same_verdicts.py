@@ -2,8 +2,8 @@
 checker's history and final state of the same small broadcast give the same verdicts.
 
 The broadcasts are built by hand, with times in seconds: tickets, orders, reviews, a
-replay; every rule but the three stock rules (their checker reads a ledger the simulator
-keeps as arrays: next).
+replay, a stock ledger; every rule but ``stock.display-matches`` (the checker counts
+readings a load test took, the simulator SKU-seconds of its steps: still two judges).
 The simulator's side is its own record functions over the tickets' arrays (what
 ``run_aftersales`` calls); the checker's side is its rules over a history and a final state
 holding the same events. Both records go through ``judge.rulebook``; the verdicts must agree
@@ -29,9 +29,12 @@ from simlive.check.service_rules import (
     tracked_to_closure,
 )
 from simlive.check.state import FinalState
+from simlive.check.stock_rules import ledger_balances, no_oversell
 from simlive.judge.measures import (
     ClosureMeasures,
     FirstReplyMeasures,
+    LedgerMeasures,
+    OversellMeasures,
     PublishMeasures,
     ReceiptMeasures,
     RetentionMeasures,
@@ -231,3 +234,35 @@ def test_reviews_are_judged_alike(deleted: bool) -> None:
     shop = not_deleted(history, FinalState(reviews=rows, fetched_at=T0 + HORIZON), p)
     assert sim.status is (Status.FAIL if deleted else Status.PASS)
     same(sim, shop, ", e.g. ['review 2']" if deleted else "")
+
+
+@pytest.mark.parametrize("sold", [38, 43])
+def test_oversell_and_the_ledger_are_judged_alike(sold: int) -> None:
+    """HOT-1 has 40 units and ``sold`` are sold (each order one unit, paid); COLD-1 sells
+    2 of 10. The checker says more than the model can (retries, the ledger's columns): its
+    figures include the model's and its evidence begins with it."""
+    po, pl = rule_params()["stock.no-oversell"], rule_params()["stock.ledger-balances"]
+    over = max(0, sold - 40)
+    sim = verdict("stock.no-oversell",
+                  OversellMeasures(over, ("HOT-1",) if over else (), min(40 - sold, 8)), po)
+    history, books = [], []
+    for i, sku in enumerate(["HOT-1"] * sold + ["COLD-1"] * 2):
+        history.append(Op(f"viewer-{i}", "order", {"sku": sku, "quantity": 1, "key": f"k{i}",
+                                                   "buyer": i}, OK, {"order_id": i},
+                          T0 + i, T0 + i + 0.1))
+        history.append(Op(f"viewer-{i}", "pay", {"order_id": i}, OK, {"order_id": i},
+                          T0 + i + 1, T0 + i + 1.1))
+        books.append({"id": i, "sku": sku, "quantity": 1, "state": "paid"})
+    ledger = [{"sku": "HOT-1", "initial": 40, "sold": sold, "reserved": 0,
+               "remaining": 40 - sold},
+              {"sku": "COLD-1", "initial": 10, "sold": 2, "reserved": 0, "remaining": 8}]
+    state = FinalState(ledger=ledger, orders=books, fetched_at=T0 + HORIZON)
+    for sim_v, shop in ((sim, no_oversell(history, state, po)),
+                        (verdict("stock.ledger-balances", LedgerMeasures(0), pl),
+                         ledger_balances(history, state, pl))):
+        assert shop.status is sim_v.status
+        assert shop.limit == sim_v.limit
+        assert sim_v.measured.items() <= shop.measured.items()
+        first = sim_v.evidence.replace("at every step", "at the end")
+        assert shop.evidence.startswith(first), (shop.evidence, first)
+    assert sim.status is (Status.FAIL if over else Status.PASS)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from simlive.report.html import _svg, pyplot
+from simlive.report.figures import pyplot, svg
 
 
 def load_series(samples: Iterable[tuple[float, float, bool]], run_time: float
@@ -57,7 +57,7 @@ def load_figures(series: dict[str, list[float]], windows: list[tuple[float, floa
         ax.set_xlabel("seconds into the load test")
         ax.set_ylabel(ylabel)
         ax.legend(loc="upper right")
-        return title, _svg(fig)
+        return title, svg(fig)
 
     def latency(ax: Any) -> None:
         for q, color in (("p50", "#34a853"), ("p95", "#e8710a"), ("p99", "#c5221f")):

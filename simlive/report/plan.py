@@ -91,15 +91,9 @@ def plan_dict(plan: PlanResult, scenario: str, seed: int, replications: int) -> 
 
 def plan_figures(plan: PlanResult) -> list[tuple[str, str]]:
     """One plot per target metric against the varied value, with CIs and the limit."""
-    import matplotlib
+    from simlive.report.figures import pyplot, svg
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from simlive.report.html import _svg
-
-    matplotlib.rcParams["svg.hashsalt"] = "simlive"
-    matplotlib.rcParams["svg.fonttype"] = "none"
+    plt = pyplot()
     figs = []
     for t in plan.targets:
         groups: dict[str, list] = {}
@@ -124,5 +118,5 @@ def plan_figures(plan: PlanResult) -> list[tuple[str, str]]:
         ax.set_xlabel(plan.knob)
         ax.set_ylabel(t.left)
         ax.legend(fontsize=8)
-        figs.append((f"{t.left} against {plan.knob}", _svg(fig)))
+        figs.append((f"{t.left} against {plan.knob}", svg(fig)))
     return figs

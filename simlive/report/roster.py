@@ -146,7 +146,7 @@ def intervals_csv(plan: RosterPlan) -> str:
 def roster_figures(plan: RosterPlan) -> list[tuple[str, str]]:
     """Required vs scheduled heads, and the achieved service level against the target, over
     time."""
-    from simlive.report.html import _svg, pyplot
+    from simlive.report.figures import pyplot, svg
 
     plt = pyplot()
     rows = interval_rows(plan)
@@ -170,7 +170,7 @@ def roster_figures(plan: RosterPlan) -> list[tuple[str, str]]:
     bottom.set_xlabel("hours from the start of the broadcast")
     bottom.legend(fontsize=8)
     return [("Agents required, scheduled, and the service level achieved per interval",
-             _svg(fig))]
+             svg(fig))]
 
 
 def desks_table(desks: list) -> Table:

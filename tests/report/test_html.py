@@ -82,3 +82,20 @@ def test_report_plots_stock_real_and_displayed(tmp_path: Path, scenario: str) ->
     text = _report(tmp_path, scenario).read_text()
     assert "Stock per SKU" in text
     assert "HOT-1" in text and "displayed" in text and "real" in text
+
+
+def test_text_from_a_shop_is_escaped_and_the_plots_are_not() -> None:
+    """Evidence, names and ids can carry what a shop answered: the template escapes every
+    value; only the report's own SVG goes in as markup."""
+    from simlive.report.html import render_html
+
+    hostile = "<script>alert('x')</script> & \"quoted\""
+    page = render_html({"scenario": hostile, "rules": [
+        {"id": "stock.no-oversell", "name": "No oversell", "status": "fail",
+         "measured": {"sku": hostile}, "limit": 0, "evidence": hostile}],
+        "warnings": [hostile], "meta": hostile}, None,
+        extra_figures=[("a plot", "<svg id='mine'><g/></svg>")])
+    assert "<script" not in page
+    # the title, the heading, the meta line, the measured cell, the evidence, the warning
+    assert page.count("&lt;script&gt;alert(") == 6
+    assert "<svg id='mine'><g/></svg>" in page  # the figure as drawn

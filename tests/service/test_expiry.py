@@ -11,8 +11,17 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
 
 from simlive.service.harness import ServiceProcess, Shop, http_client
+
+
+def _past_deadline(order: dict[str, Any], margin: float = 0.05) -> None:
+    """Sleep until the order's ``expires_at`` (the service's clock is this machine's) has
+    passed by ``margin`` seconds; it is then overdue, and nothing has read it since."""
+    due = datetime.fromisoformat(order["expires_at"]).timestamp() + margin
+    time.sleep(max(0.0, due - datetime.now(UTC).timestamp()))
 
 
 def _read_concurrently(svc: ServiceProcess, order_id: int, threads: int = 12) -> set[str]:
@@ -36,7 +45,7 @@ def test_expiry_returns_stock_exactly_once(shop: Shop) -> None:
     order = r.json()
     assert shop.ledger(sku)["remaining"] == 7
 
-    time.sleep(shop.svc.payment_timeout + 0.3)
+    _past_deadline(order)
     assert _read_concurrently(shop.svc, order["id"]) == {"expired"}
 
     ledger = shop.ledger(sku)
@@ -52,9 +61,16 @@ def test_sweeper_expires_untouched_orders(shop: Shop) -> None:
     sku = shop.product(stock=5)
     assert shop.order(sku, 5).status_code == 201
     assert shop.order(sku, 1).json()["code"] == "sold_out"
-    time.sleep(shop.svc.payment_timeout + 0.8)  # the sweeper runs every 0.2 s in these services
-    # Read the product, not the order: only the sweeper can have returned the units.
-    assert shop.viewer.get(f"/products/{sku}").json()["displayed_stock"] == 5
+    # Read the product, not the order: only the sweeper can have returned the units. It runs
+    # every 0.2 s in these services; polled until it has, within a generous deadline.
+    deadline = time.monotonic() + shop.svc.payment_timeout + 10
+    shown = None
+    while time.monotonic() < deadline:
+        shown = shop.viewer.get(f"/products/{sku}").json()["displayed_stock"]
+        if shown == 5:
+            break
+        time.sleep(0.05)
+    assert shown == 5
 
 
 def test_cancel_returns_stock_once(shop: Shop) -> None:
@@ -75,7 +91,7 @@ def test_paying_in_time_wins_over_expiry(shop: Shop) -> None:
     paid = shop.viewer.post(f"/orders/{order['id']}/pay")
     assert paid.status_code == 200
     assert shop.viewer.post(f"/orders/{order['id']}/pay").json()["state"] == "paid"
-    time.sleep(shop.svc.payment_timeout + 0.3)
+    _past_deadline(order)
     assert shop.viewer.get(f"/orders/{order['id']}").json()["state"] == "paid"
     assert shop.ledger(sku)["sold"] == 1
 
@@ -89,7 +105,7 @@ def test_double_restock_fault_returns_stock_twice(
     for _ in range(5):
         sku = shop.product(stock=10)
         order = shop.order(sku, 3).json()
-        time.sleep(faulty_service.payment_timeout + 0.3)
+        _past_deadline(order)
         _read_concurrently(faulty_service, order["id"])
         ledger = shop.ledger(sku)
         if ledger["returned"] >= 6:

@@ -3,7 +3,7 @@ patience and service level, and the day's rhythm of contacts (``aftersales`` in 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -21,7 +21,8 @@ from simlive.scenario.units import (
     parse_share,
 )
 
-TICKET_KINDS = ("consultation", "return", "replacement", "refund", "complaint")
+TicketKind = Literal["consultation", "return", "replacement", "refund", "complaint"]
+TICKET_KINDS: tuple[TicketKind, ...] = get_args(TicketKind)
 
 
 def stretch_of(chat_concurrency: int, stretch: float | None) -> float:
@@ -67,7 +68,7 @@ class ServiceLevel(Model):
         "reported and staffed per (the after-sales horizon in such intervals)")
 
 
-def _handling() -> dict[str, Distribution]:
+def _handling() -> dict[TicketKind, Distribution]:
     return {
         "consultation": _exp("2m"),
         "return": _exp("4m"),
@@ -108,8 +109,7 @@ class Desk(Model):
         "store: one desk per store among the SKUs taken (named NAME/STORE), each with these "
         "agents: a pool split by brand"))
     agents: list[Shift] = Field(min_length=1)
-    handling: dict[Literal["consultation", "return", "replacement", "refund", "complaint"],
-                   Distribution] | None = None
+    handling: dict[TicketKind, Distribution] | None = None
     patience: Distribution | None = None
     shrinkage: Annotated[float, BeforeValidator(parse_share), Field(ge=0), at_most(
         0.9, "paid time that is not available: above 90 % there is nobody to staff")] | None \
@@ -136,8 +136,7 @@ class Aftersales(Model):
     refunds: Requests = Requests(fraction=0.02, delay=_exp("12h"))
     complaints: Requests = Requests(fraction=0.005)
     agents: list[Shift] = Field(min_length=1)
-    handling: dict[Literal["consultation", "return", "replacement", "refund", "complaint"],
-                   Distribution] = Field(default_factory=_handling)
+    handling: dict[TicketKind, Distribution] = Field(default_factory=_handling)
     patience: Distribution | None = Field(default_factory=lambda: _exp("5m"), description=(
         "how long a chat waits before leaving (it is still owed a reply); null: forever"))
     daily_profile: DailyProfile | None = Field(default=None, description=(

@@ -370,7 +370,7 @@ def estimate(s: Scenario) -> Estimate:
     # paid orders and tickets
     paid = orders * o.pay_probability
     if o.reserve_on == "order" and o.release == "once":
-        stock = sum(k.stock for k in s.products.skus)
+        stock: float = sum(k.stock for k in s.products.skus)
         stock += sum(r.quantity for r in s.products.restocks)
         stock += sum(fs.quantity or 0 for fs in s.products.flash_sales)
         if gen is not None:
@@ -379,9 +379,9 @@ def estimate(s: Scenario) -> Estimate:
     returns = max([a.returns.fraction if k.return_rate is None else k.return_rate
                    for k in s.products.skus] or [0.0])
     if gen is not None:
-        weights = sum(gen.categories.values()) or 1.0
+        total = sum(gen.categories.values()) or 1.0
         returns = max(returns, sum(w * gen.return_rates.get(c, a.returns.fraction)
-                                   for c, w in gen.categories.items()) / weights)
+                                   for c, w in gen.categories.items()) / total)
     fractions = returns + a.replacements.fraction + a.refunds.fraction + a.complaints.fraction
     f = s.fulfilment
     if f is not None and f.wismo > 0:  # where-is-my-order: a chance each day late, for

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from simlive.scenario.aftersales import ServiceLevel, Shift, stretch_of
+from simlive.scenario.aftersales import ServiceLevel, Shift, TicketKind, stretch_of
 from simlive.scenario.dists import Distribution
 from simlive.scenario.schema import Scenario, Sku
 
@@ -43,7 +43,7 @@ class DeskSettings:
 
     name: str
     agents: tuple[Shift, ...]
-    handling: dict[str, Distribution]
+    handling: dict[TicketKind, Distribution]
     patience: Distribution | None
     shrinkage: float
     max_occupancy: float

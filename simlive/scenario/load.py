@@ -71,7 +71,10 @@ class Thresholds(_Model):
                                                  description="limits per operation and phase")
 
 
-def _weights() -> dict[str, float]:
+Role = Literal["viewer", "buyer", "aftersales", "agent", "reviewer"]
+
+
+def _weights() -> dict[Role, float]:
     return {"viewer": 60.0, "buyer": 30.0, "aftersales": 6.0, "agent": 2.0, "reviewer": 4.0}
 
 
@@ -87,8 +90,7 @@ class LoadSettings(_Model):
         "open model: requests per second held at the curve's peak, whatever the latency"))
     user_rate: RequestsPerSecond = Field(default=2.0, gt=0, description=(
         "open model: requests per second one user issues (pacing)"))
-    weights: dict[Literal["viewer", "buyer", "aftersales", "agent", "reviewer"],
-                  Annotated[Number, Field(ge=0)]] = Field(default_factory=_weights)
+    weights: dict[Role, Annotated[Number, Field(ge=0)]] = Field(default_factory=_weights)
     max_stock: int | None = Field(default=40, ge=1, description=(
         "cap on each SKU's stock for a short test; the hot SKU keeps the smallest stock"))
     viewer_tokens: int = Field(default=200, ge=1, le=100_000, description=(

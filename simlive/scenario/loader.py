@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from simlive.errors import ScenarioError, ScenarioProblem
 from simlive.scenario.schema import Scenario
@@ -52,6 +53,14 @@ def _int_limit() -> int:
     return getattr(sys, "get_int_max_str_digits", lambda: 0)()
 
 
+def _start(event: yaml.Event) -> yaml.error.Mark:
+    """Where ``event`` starts: the pure-Python parser under ``SafeLoader`` marks every event
+    (the stubs allow None, and the C parser's marks, for other loaders)."""
+    mark = event.start_mark
+    assert isinstance(mark, yaml.error.Mark)
+    return mark
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing nesting deeper than MAX_DEPTH and an alias inside its
     own anchor (a cyclic document, which no scenario needs) while it composes."""
@@ -65,16 +74,17 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
+            mark = _start(event)
             if self.first_alias is None:
-                self.first_alias = event.start_mark.line + 1
+                self.first_alias = mark.line + 1
             if event.anchor in self._open:
                 raise yaml.composer.ComposerError(
                     None, None, f"found the alias *{event.anchor} inside its own anchor "
-                    f"&{event.anchor} (a cycle)", event.start_mark)
+                    f"&{event.anchor} (a cycle)", mark)
             return super().compose_node(parent, index)
         if self._depth >= MAX_DEPTH:
             raise yaml.composer.ComposerError(
-                None, None, f"found level {MAX_DEPTH + 1} of nesting", event.start_mark)
+                None, None, f"found level {MAX_DEPTH + 1} of nesting", _start(event))
         anchor = getattr(event, "anchor", None)
         self._depth += 1
         if anchor is not None:
@@ -241,7 +251,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _problem(err: dict[str, Any], data: Any, lines: dict[Loc, int],
+def _problem(err: ErrorDetails, data: Any, lines: dict[Loc, int],
              model: type[BaseModel] = Scenario) -> ScenarioProblem:
     loc = tuple(err["loc"])
     path, complete = _resolve(data, loc)

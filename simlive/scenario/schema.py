@@ -8,7 +8,7 @@ in ``checks`` so that their errors can point at the offending line too.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -290,11 +290,11 @@ def _rule_overrides() -> type[BaseModel]:
     """A model with one optional block per rule id, its fields the rule's parameters."""
     from pydantic import create_model
 
-    blocks = {}
+    blocks: dict[str, Any] = {}
     for rule in RULES.values():
-        fields = {}
+        fields: dict[str, Any] = {}
         for p in rule.params:
-            typ = {"duration": Seconds, "count": Annotated[int, Field(ge=0)],
+            typ: Any = {"duration": Seconds, "count": Annotated[int, Field(ge=0)],
                    "fraction": Fraction}[p.kind]
             fields[p.name] = (typ | None, Field(default=None, description=p.doc))
         fields["risk"] = (RiskFraction | None, Field(default=None, description=(
@@ -310,7 +310,7 @@ def _rule_overrides() -> type[BaseModel]:
 
 
 RiskFraction = Annotated[Fraction, Field(ge=0.001, le=0.5)]
-_CONFIDENCE = {
+_CONFIDENCE: dict[str, Any] = {
     "risk": (RiskFraction, Field(default=0.05, description=(
         "the probability of breaking in one broadcast a rule may run: it passes when "
         "P(broken) <= risk is established over the replications (0.1% .. 50%)"))),
@@ -325,7 +325,20 @@ _CONFIDENCE = {
 }
 
 
-Compliance = _rule_overrides()
+if TYPE_CHECKING:
+    class Compliance(Model):
+        """What a type checker knows of the model ``_rule_overrides`` builds: the
+        confidence settings (``_CONFIDENCE``, defaults and bounds there); the blocks, one
+        per rule id, are read through ``__dict__``."""
+
+        risk: float
+        alpha: float
+        beta: float
+        indifference: float
+
+        def __init__(self, **fields: Any) -> None: ...
+else:
+    Compliance = _rule_overrides()
 
 
 class Fulfilment(Model):
@@ -365,7 +378,7 @@ class Scenario(Model):
     replay: Replay = Replay()
     reviews: Reviews = Reviews()
     simulation: Simulation = Simulation()
-    compliance: Compliance = Compliance()  # type: ignore[valid-type]
+    compliance: Compliance = Compliance()
     load: LoadSettings = LoadSettings()
 
     def rule_overrides(self) -> dict[str, dict[str, float]]:

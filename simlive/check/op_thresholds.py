@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from simlive.check.history import FAIL, INFO, Op, of
 from simlive.check.thresholds import ThresholdResult
 
@@ -27,8 +29,8 @@ def _in_phase(t: float, phase: str, windows: list[tuple[float, float]]) -> bool:
 
 
 def _nearest_rank(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, math.ceil(q / 100 * len(s)) - 1))]
+    """The ``q``-th percentile by nearest rank: a latency some operation really took."""
+    return float(np.percentile(values, q, method="inverted_cdf"))
 
 
 def load_start(ops: Iterable[Op]) -> float | None:

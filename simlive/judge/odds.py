@@ -51,18 +51,8 @@ class Confidence:
 
 
 def more_needed(test: Sprt, k: int, n: int) -> int | None:
-    """About how many more replications the sequential test would need from here, if the
-    fraction broken stayed at k/n (None: it sits in the indifference region)."""
-    p = k / n
-    up, down = math.log(test.p1 / test.p0), math.log((1 - test.p1) / (1 - test.p0))
-    drift = p * up + (1 - p) * down
-    if abs(drift) < 1e-9:
-        return None
-    llr = test.llr(k, n)
-    bound = math.log((1 - test.beta) / test.alpha) if drift > 0 else \
-        math.log(test.beta / (1 - test.alpha))
-    more = math.ceil((bound - llr) / drift)
-    return max(1, more) if more < 10**7 else None
+    """About how many more replications Wald's test would need (``Sprt.more_needed``)."""
+    return test.more_needed(k, n)
 
 
 def by_interval(k: int, n: int, risk: float) -> Status:

@@ -68,25 +68,47 @@ class Sprt:
     def p1(self) -> float:
         return self.risk + self.delta
 
+    @property
+    def steps(self) -> tuple[float, float]:
+        """What one replication adds to the log likelihood ratio: broken, not broken."""
+        return math.log(self.p1 / self.p0), math.log((1 - self.p1) / (1 - self.p0))
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The log likelihood ratio's pass boundary (below it) and fail boundary (above)."""
+        return math.log(self.beta / (1 - self.alpha)), math.log((1 - self.beta) / self.alpha)
+
     def llr(self, k: int, n: int) -> float:
         """log of the likelihood ratio H1 : H0 after ``k`` broken in ``n``."""
-        return (k * math.log(self.p1 / self.p0)
-                + (n - k) * math.log((1 - self.p1) / (1 - self.p0)))
+        up, down = self.steps
+        return k * up + (n - k) * down
 
     def decide(self, k: int, n: int) -> str | None:
         llr = self.llr(k, n)
-        if llr >= math.log((1 - self.beta) / self.alpha):
+        ln_b, ln_a = self.bounds
+        if llr >= ln_a:
             return "fail"
-        if llr <= math.log(self.beta / (1 - self.alpha)):
+        if llr <= ln_b:
             return "pass"
         return None
+
+    def more_needed(self, k: int, n: int) -> int | None:
+        """About how many more replications the test would need from here, if the fraction
+        broken stayed at k/n (None: it sits in the indifference region)."""
+        up, down = self.steps
+        p = k / n
+        drift = p * up + (1 - p) * down
+        if abs(drift) < 1e-9:
+            return None
+        ln_b, ln_a = self.bounds
+        more = math.ceil(((ln_a if drift > 0 else ln_b) - self.llr(k, n)) / drift)
+        return max(1, more) if more < 10**7 else None
 
     def expected_replications(self, p: float) -> float:
         """Wald's average sample number when the true fraction is ``p``: how many
         replications the test likely needs (for "how many more would decide it")."""
-        ln_a = math.log((1 - self.beta) / self.alpha)  # the fail boundary
-        ln_b = math.log(self.beta / (1 - self.alpha))  # the pass boundary
-        up, down = math.log(self.p1 / self.p0), math.log((1 - self.p1) / (1 - self.p0))
+        ln_b, ln_a = self.bounds
+        up, down = self.steps
         drift = p * up + (1 - p) * down
         if abs(drift) < 1e-12:
             return -ln_a * ln_b / (p * up ** 2 + (1 - p) * down ** 2)

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
-# two-sided 95 % Student t quantiles by degrees of freedom; 1.96 beyond the table
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
-         16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042,
-         40: 2.021, 60: 2.000, 120: 1.980}
 
+@cache
+def t_quantile(df: int, level: float = 0.95) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom."""
+    from scipy.special import stdtrit
 
-def t975(df: int) -> float:
-    if df in _T975:
-        return _T975[df]
-    keys = sorted(k for k in _T975 if k <= df)
-    return _T975[keys[-1]] if df <= 120 else 1.96
+    return float(stdtrit(df, 0.5 + level / 2))
 
 
 def mean_ci(values: list[float], level: float = 0.95) -> tuple[float,
@@ -29,13 +25,7 @@ def mean_ci(values: list[float], level: float = 0.95) -> tuple[float,
     if n < 2:
         return mean, None
     var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    if level == 0.95:
-        t = t975(n - 1)
-    else:  # a plan's checks at several looks each take a share of the 5 %
-        from scipy.special import stdtrit
-
-        t = float(stdtrit(n - 1, 0.5 + level / 2))
-    half = t * math.sqrt(var / n)
+    half = t_quantile(n - 1, level) * math.sqrt(var / n)
     return mean, (mean - half, mean + half)
 
 

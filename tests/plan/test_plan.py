@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import yaml
 from click.testing import CliRunner
+from queueing import erlang_c_wait, p_wait_longer
 
 from simlive.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _erlang_c(a: float, c: int) -> float:
-    """P(wait > 0) for M/M/c with offered load a, straight from the textbook formula."""
-    if c <= a:
-        return 1.0
-    top = a**c / math.factorial(c) * c / (c - a)
-    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
-
-
-def _p_wait_longer(lam: float, s: float, c: int, t: float) -> float:
-    return _erlang_c(lam * s, c) * math.exp(-(c / s - lam) * t) if c > lam * s else 1.0
 
 
 def _textbook(tmp_path: Path, *, rate_per_min: float, handling_min: float, agents: int,
@@ -77,10 +65,10 @@ def _plan(*args: str) -> tuple[int, str, str]:
 def test_plan_finds_the_erlang_c_answer_for_p_wait(tmp_path: Path) -> None:
     lam, s = 2.0 / 60, 180.0  # 6 erlangs offered
     limit = 0.15
-    expected = next(c for c in range(1, 50) if _erlang_c(lam * s, c) <= limit)
+    expected = next(c for c in range(1, 50) if erlang_c_wait(lam * s, c) <= limit)
     # the limit sits well between neighbours, so sampling noise cannot move the answer
-    assert _erlang_c(lam * s, expected - 1) > limit + 0.04
-    assert _erlang_c(lam * s, expected) < limit - 0.03
+    assert erlang_c_wait(lam * s, expected - 1) > limit + 0.04
+    assert erlang_c_wait(lam * s, expected) < limit - 0.03
     path = _textbook(tmp_path, rate_per_min=2, handling_min=3, agents=3)
     out = tmp_path / "plan.json"
     code, stdout, _ = _plan(str(path), "--target", f"aftersales.wait.p_delayed <= {limit}",
@@ -96,7 +84,7 @@ def test_plan_finds_the_erlang_c_answer_for_p_wait(tmp_path: Path) -> None:
 def test_plan_finds_the_erlang_c_answer_for_wait_over_t(tmp_path: Path) -> None:
     # first reply p95 <= t  <=>  P(wait > t) <= 5 %, for customers who never leave
     lam, s, t = 3.0 / 60, 120.0, 30.0
-    expected = next(c for c in range(1, 50) if _p_wait_longer(lam, s, c, t) <= 0.05)
+    expected = next(c for c in range(1, 50) if p_wait_longer(lam, s, c, t) <= 0.05)
     path = _textbook(tmp_path, rate_per_min=3, handling_min=2, agents=2)
     code, stdout, _ = _plan(str(path), "--target", f"aftersales.first_reply.p95_s <= {t}",
                             "--vary", "aftersales.agents", "-r", "8")
@@ -115,7 +103,7 @@ def test_per_shift_plan_on_two_shifts(tmp_path: Path) -> None:
     plan = json.loads(out.read_text())
     quiet, busy = plan["answer"]
     # arrival rates: 1 viewer/s present for a minute at 1 chat per viewer-hour = 1/min
-    want = [next(c for c in range(1, 60) if _erlang_c(rate / 60 * 240, c) <= 0.2)
+    want = [next(c for c in range(1, 60) if erlang_c_wait(rate / 60 * 240, c) <= 0.2)
             for rate in (1.0, 4.0)]
     assert abs(quiet - want[0]) <= 1 and abs(busy - want[1]) <= 1
     assert busy > quiet

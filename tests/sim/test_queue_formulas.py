@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from queueing import erlang_c
 
 from simlive.scenario import parse_scenario
 from simlive.sim.replications import simulate
@@ -38,16 +39,6 @@ aftersales:
   horizon: 2d
 simulation: {{step: 60, desk_engine: {engine}}}
 """
-
-
-def erlang_c(lam: float, mu: float, c: int) -> dict[str, float]:
-    """M/M/c: P(wait > 0) by the Erlang C formula, mean wait = C / (c mu - lam)."""
-    a = lam / mu
-    assert a < c, "unstable"
-    head = sum(a**k / math.factorial(k) for k in range(c))
-    tail = a**c / math.factorial(c) * c / (c - a)
-    p_wait = tail / (head + tail)
-    return {"p_delayed": p_wait, "wait": p_wait / (c * mu - lam), "abandoned": 0.0}
 
 
 def erlang_a(lam: float, mu: float, c: int, theta: float, n_max: int = 5000) -> dict[str, float]:

@@ -5,10 +5,9 @@ computed here from first principles."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from queueing import service_level
 
 from simlive.scenario import parse_scenario
 from simlive.sim.engine import run_replication
@@ -94,15 +93,6 @@ def test_both_desk_engines_agree_with_overlap_shrinkage_and_concurrency(extra):
         assert counts.tolist() == simpy.intervals.answered[t].tolist()
 
 
-def erlang_c_service_level(lam: float, mean_service: float, c: int, t: float) -> float:
-    """1 - C(c, a) exp(-(c mu - lambda) t): Erlang C's P(wait <= t), from its definition."""
-    a = lam * mean_service
-    terms = [a ** k / math.factorial(k) for k in range(c)]
-    top = a ** c / math.factorial(c) * c / (c - a)
-    p_wait = top / (sum(terms) + top)
-    return 1 - p_wait * math.exp(-(c / mean_service - lam) * t)
-
-
 TEXTBOOK = """\
 name: concurrency
 seed: 5
@@ -136,7 +126,7 @@ def test_concurrency_is_more_slots_with_stretched_handling_against_erlang_c():
     lam, s, c = 3 / 60, 90.0, 6
     for t, name in ((20.0, "aftersales.service_level(20s)"),
                     (60.0, "aftersales.service_level(1m)")):
-        truth = erlang_c_service_level(lam, s, c, t)
+        truth = service_level(lam, s, c, t)
         kpi = result.kpis[name]
         lo, hi = kpi["ci95"]
         slack = 0.25 * (hi - lo) / 2 + 0.002

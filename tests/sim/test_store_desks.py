@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from test_queue_formulas import erlang_c
+from queueing import erlang_c
 
 from simlive.scenario import parse_scenario
 from simlive.sim.replications import simulate

@@ -28,8 +28,10 @@ def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     customer leaves only if the wait exceeds the patience.
     """
     import simpy
+    from simpy.events import EventPriority
 
-    late, last = 2, 3  # after SimPy's URGENT (0) and NORMAL (1) events of the same instant
+    # after SimPy's URGENT (0) and NORMAL (1) events of the same instant
+    late, last = EventPriority(2), EventPriority(3)
     env = simpy.Environment()
     n = arrival.size
     start = np.full(n, INF)
@@ -40,7 +42,7 @@ def desk_simpy(arrival: np.ndarray, handling: np.ndarray, patience: np.ndarray,
     assigned: dict[int, simpy.Event] = {}
     state = {"busy": 0.0, "pending": False}
 
-    def at_end_of_instant(priority: int, fn: Any) -> None:
+    def at_end_of_instant(priority: EventPriority, fn: Any) -> None:
         ev = env.event()
         ev._ok, ev._value = True, None  # a succeeded event, scheduled at a later priority
         ev.callbacks.append(lambda _ev: fn())

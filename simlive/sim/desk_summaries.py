@@ -43,10 +43,11 @@ def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str,
         for name in names:
             unit = KPI_UNITS.get(name, "fraction")
             mean, ci = summarise_metric([row.kpis.get(name) for row in rows])
-            finite = mean is not None and math.isfinite(mean)
-            kpis[name] = {"mean": rounded(mean) if finite else mean, "unit": unit,
-                          "ci95": None if ci is None or not finite else
-                          [rounded(ci[0]), rounded(ci[1])]}
+            if mean is None or not math.isfinite(mean):
+                kpis[name] = {"mean": mean, "unit": unit, "ci95": None}
+                continue
+            kpis[name] = {"mean": rounded(mean), "unit": unit,
+                          "ci95": None if ci is None else [rounded(ci[0]), rounded(ci[1])]}
         ms = [desk_measures(r.measures, d) for r in reps]
         verdicts = [rule_verdict(rid, ms, params[rid], conf, None, None if stops is None
                                  else stops.get(desk_key(d, rid), (len(ms), None)))

@@ -180,7 +180,8 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
         model = SkuModel(sku, p["seg"], p["fs"], p["rs"], s.orders, s.duration, step, max_lag)
         out = model.run(audience.concurrent, streams.get("sku", j), stride if keep_series else 0)
         orders_per_step[out.placed_bins] += out.placed_counts  # the peak, every replication
-        if keep_series:
+        if keep_series:  # a stride of one step or more: the series were kept
+            assert out.remaining is not None and out.displayed is not None
             stock_series[sku.sku] = (out.remaining, out.displayed)
         out.remaining = out.displayed = None
         outcomes.append(out)
@@ -190,9 +191,9 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
                            cat.skus, contacts=streams.get("contacts"))
     routing = route(s, cat.skus)
     if len(routing) > 1:  # chats about no SKU go to the pooled desk (0)
-        sku = tickets.sku
-        tickets.desk = np.where(sku >= 0, routing.sku_desk[np.maximum(sku, 0)], 0).astype(
-            np.int32)
+        sku_of = tickets.sku
+        tickets.desk = np.where(sku_of >= 0, routing.sku_desk[np.maximum(sku_of, 0)],
+                                0).astype(np.int32)
     return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride, routing)
 
 
@@ -204,12 +205,14 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     streams = Streams(s.seed, replication)
     params = rule_params(s.rule_overrides())
     step = s.simulation.step
-    key = front_key(s, replication, keep_series) if cache is not None else None
-    front = cache.get(key) if cache is not None else None
-    if front is None:
-        front = _front(s, keep_series, progress, streams, params)
-        if cache is not None:
+    if cache is not None:
+        key = front_key(s, replication, keep_series)
+        front = cache.get(key)
+        if front is None:
+            front = _front(s, keep_series, progress, streams, params)
             cache.put(key, front)
+    else:
+        front = _front(s, keep_series, progress, streams, params)
     audience, outcomes = front.audience, front.outcomes
     orders_per_step, stock_series, stride = (front.orders_per_step, front.stock_series,
                                              front.stride)

@@ -206,7 +206,7 @@ class SkuModel:
                             owed = 0
                         rem += mult * self._expired_units(steps, released)
                         released += 1
-                else:
+                elif paid_at is not None:  # by unit (not by order): always kept
                     rem -= int(paid_at[cursor + 1:b + 1].sum())
                 cursor = b
             out.placed += k
@@ -467,11 +467,11 @@ class SkuModel:
         for lo, hi in ((0, first), (end, self.bins)):  # stretches where nothing changes
             if hi > lo:
                 point = np.asarray([lo])
-                real = max(int(self._remaining_at(at, remaining, point)[0]), 0)
-                shown = int(self._shown(at, remaining, point)[0])
-                if shown != real:
+                real_at = max(int(self._remaining_at(at, remaining, point)[0]), 0)
+                shown_at = int(self._shown(at, remaining, point)[0])
+                if shown_at != real_at:
                     mismatch += hi - lo
-                    phantom += (hi - lo) if shown > 0 and real == 0 else 0
+                    phantom += (hi - lo) if shown_at > 0 and real_at == 0 else 0
         if end > first:
             start = max(0, first - lag - 1)
             real = np.maximum(self._remaining_at(at, remaining, np.arange(start, end)), 0)

@@ -108,8 +108,8 @@ def service_levels(reps: list[ReplicationResult]) -> dict[str, Any] | None:
     if not counts:
         return None
     within = min(counts[0].answered)
-    offered = sum(c.offered for c in counts)
-    answered = sum(c.answered[within] for c in counts)
+    offered = np.sum([c.offered for c in counts], axis=0)  # the same intervals in each
+    answered = np.sum([c.answered[within] for c in counts], axis=0)
     busy = np.flatnonzero(offered)
     last = int(busy[-1]) + 1 if busy.size else 0
     length = counts[0].length
@@ -130,13 +130,13 @@ def sold_out(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str
     first_slot: dict[str, float] = {}
     for seg in catalogue.schedule:
         first_slot[seg.sku] = min(seg.start, first_slot.get(seg.sku, math.inf))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j, sku in enumerate(catalogue.skus):
-        times = [r.sold_out_at[j] for r in reps if r.sold_out_at
-                 and r.sold_out_at[j] is not None]
+        times = [t for r in reps if r.sold_out_at and (t := r.sold_out_at[j]) is not None]
         if not times:
             continue
-        mean, ci = summarise_metric(times)
+        mean, ci = summarise_metric(list(times))
+        assert mean is not None  # the mean of some times
         slot = first_slot.get(sku.sku)
         into = [t - slot for t in times if slot is not None and t >= slot]
         rows.append({"sku": sku.sku, "name": sku.name, "replications": len(times),
@@ -156,10 +156,11 @@ def _shifts(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str,
         names = reps[0].by_shift[i].keys() if reps[0].by_shift else []
         for name in names:
             mean, ci = summarise_metric([r.by_shift[i].get(name) for r in reps])
-            finite = mean is not None and math.isfinite(mean)
-            row[name] = {"mean": rounded(mean) if finite else mean,
-                         "ci95": None if ci is None or not finite else
-                         [rounded(ci[0]), rounded(ci[1])]}
+            if mean is None or not math.isfinite(mean):
+                row[name] = {"mean": mean, "ci95": None}
+                continue
+            row[name] = {"mean": rounded(mean),
+                         "ci95": None if ci is None else [rounded(ci[0]), rounded(ci[1])]}
         out.append(row)
     return out
 
@@ -215,11 +216,14 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
         state = SequentialState(conf, certain)
         reps = []
         batch_size = workers.size
+
+        def report_from(done: int) -> Progress:
+            return lambda d: report(done + d)
+
         while len(reps) < replications and not state.done():
             batch = min(batch_size, replications - len(reps))
             done = len(reps)
-            for r in workers.map(scenario, done, batch,
-                                 lambda d, done=done: report(done + d)):
+            for r in workers.map(scenario, done, batch, report_from(done)):
                 if state.done():
                     break  # decided by an earlier replication of this batch: not counted
                 reps.append(r)

@@ -69,29 +69,30 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
     f = s.fulfilment
     shipping = None if f is None else _shipping(s, outcomes, step)
     for j, o in enumerate(outcomes):
-        sku = skus[j]
+        item = skus[j]
         fractions = {
-            RETURN: a.returns.fraction if sku.return_rate is None else sku.return_rate,
+            RETURN: a.returns.fraction if item.return_rate is None else item.return_rate,
             REPLACEMENT: a.replacements.fraction,
             REFUND: a.refunds.fraction,
             COMPLAINT: a.complaints.fraction,
         }
-        for kind, frac in fractions.items():
+        for code, frac in fractions.items():
             paid = _paid_times(o, frac, step, rng)
             if paid.size == 0:
                 continue
             req = {RETURN: a.returns, REPLACEMENT: a.replacements, REFUND: a.refunds,
-                   COMPLAINT: a.complaints}[kind]
+                   COMPLAINT: a.complaints}[code]
             delay = req.delay.sample(rng, paid.size)
-            if kind == REFUND:  # refund only: asked after paying, before delivery
+            if code == REFUND:  # refund only: asked after paying, before delivery
                 at, after = paid + delay, np.zeros(paid.size)
             elif shipping is None:
                 at, after = paid + s.orders.delivery.sample(rng, paid.size) + delay, delay
             else:  # delivered after the warehouse's backlog, then transit
+                assert f is not None  # shipping is planned from the fulfilment
                 delivered = shipping.ship_times(shipping.positions(paid, rng))
                 at, after = delivered + f.transit.sample(rng, paid.size) + delay, delay
-            parts.append((at, kind, j, after))
-        if shipping is not None and f.wismo > 0:
+            parts.append((at, code, j, after))
+        if f is not None and shipping is not None and f.wismo > 0:
             parts.append(_wismo(s, o, j, shipping, step, rng))
     arrival = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])

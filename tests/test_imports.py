@@ -67,7 +67,7 @@ SIMLIVE = Path(__file__).parents[1] / "simlive"
 LAYERS: dict[str, int] = {
     # the vocabulary: errors, words, the rules and the operations every part speaks
     "simlive": 0, "errors": 0, "text": 0,
-    "rules": 1, "operations": 1,
+    "rules": 1, "operations": 1, "extras": 1,
     "scenario": 2,  # the scenario file: what every feature reads
     "judge": 3,  # the judges over measure records, odds, Wald's test: no simulation
     # the features, each on its own: a feature imports only what lies below it

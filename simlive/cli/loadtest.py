@@ -63,6 +63,10 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
     from simlive.shops.files import load_target, read_tokens, target_path
     from simlive.shops.provision import new_run_id
 
+    if not dry_run:  # a dry run sends nothing: the target file and the scenario suffice
+        from simlive.extras import require
+
+        require("load", "simlive load")
     if not dry_run and serve == bool(host):
         raise UsageError("give exactly one of --serve or --host")
     if faults and not serve:

@@ -42,6 +42,9 @@ def serve(db: str, host: str, port: int, workers: int, faults: tuple[str, ...],
           tokens_file: str | None, payment_timeout: float, sweep_interval: float,
           max_body_bytes: int, stock_buckets: int, write_lanes: int) -> None:
     """Run the reference live-commerce service (the system under test)."""
+    from simlive.extras import require
+
+    require("service", "simlive serve")
     from simlive.service.server import serve as run_service
 
     run_service(db=db, host=host, port=port, workers=workers, faults=list(faults),

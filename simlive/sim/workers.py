@@ -116,10 +116,11 @@ class Cluster:
     simlive version (checked on connecting)."""
 
     def __init__(self, address: str, cached: bool = False) -> None:
-        try:
-            from distributed import Client
-        except ImportError as e:  # pragma: no cover - a dependency of simlive
-            raise UsageError("--cluster needs the 'distributed' package") from e
+        from simlive.extras import require
+
+        require("cluster", "--cluster")
+        from distributed import Client
+
         self.cached = cached
         try:
             self.client = Client(address, timeout="5s", set_as_default=False)

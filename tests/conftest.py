@@ -1,10 +1,18 @@
-"""Shared fixtures: a small valid scenario, writing scenario files, running the CLI."""
+"""Shared fixtures: a small valid scenario, writing scenario files, running the CLI, and
+runs computed once per test run for the tests that read the same run."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -90,3 +98,77 @@ def _table_rows(out: str) -> dict[str, str]:
 def table_rows() -> Callable[[str], dict[str, str]]:
     """table_rows(text) -> the rows of a table the CLI printed, folded lines joined."""
     return _table_rows
+
+
+# --- computed once per test run ----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def once_per_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """once_per_run(name, make) -> a folder that ``make(folder)`` filled, once per test run.
+
+    Under pytest-xdist every worker has a session of its own, so the folder goes in the
+    run's base temp dir (the parent of each worker's): the first worker to need it fills it
+    under a lock while the others wait and reuse it. A ``make`` that raised leaves nothing
+    behind, and the next test to need the folder tries again.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by this run's workers, fresh for each run
+
+    def get(name: str, make: Callable[[Path], None]) -> Path:
+        work = root / name
+        with open(root / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            if not (work / ".done").exists():
+                shutil.rmtree(work, ignore_errors=True)  # what a failed make left
+                work.mkdir()
+                make(work)
+                (work / ".done").touch()
+        return work
+
+    return get
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A ``simlive run`` in a subprocess: its exit code, its output, and the files it wrote
+    (``run.json``, ``report.html``, ``junit.xml``) in ``dir``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    dir: Path
+
+    def json(self) -> Any:
+        return json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def until_decided(once_per_run: Callable[..., Path]) -> Callable[..., Ran]:
+    """until_decided(scenario, jobs, reports=False) -> ``simlive run
+    scenarios/<scenario>.yaml -q --until-decided -j <jobs> --json run.json`` (with
+    ``reports``, --html report.html and --junit junit.xml as well), run once per test run:
+    several tests read the same run (its verdicts, its report, its JUnit, its bytes against
+    the other number of jobs, a cluster's run against it)."""
+
+    def make(folder: Path, scenario: str, jobs: int, reports: bool) -> None:
+        files = ["--html", str(folder / "report.html"), "--junit",
+                 str(folder / "junit.xml")] if reports else []
+        done = subprocess.run(
+            [sys.executable, "-m", "simlive.cli", "run", f"scenarios/{scenario}.yaml", "-q",
+             "--until-decided", "-j", str(jobs), "--json", str(folder / "run.json"), *files],
+            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, cwd=ROOT)
+        (folder / "returncode").write_text(str(done.returncode))
+        (folder / "stdout").write_text(done.stdout)
+        (folder / "stderr").write_text(done.stderr)
+
+    def get(scenario: str, jobs: int, reports: bool = False) -> Ran:
+        name = f"until-decided-{scenario}-j{jobs}" + ("-reports" if reports else "")
+        folder = once_per_run(name, lambda f: make(f, scenario, jobs, reports))
+        return Ran(int((folder / "returncode").read_text()), (folder / "stdout").read_text(),
+                   (folder / "stderr").read_text(), folder)
+
+    return get

@@ -32,11 +32,11 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=90)
 
 
-def test_report_is_self_contained_and_deterministic(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a = _report(tmp_path / "a", "scenarios/noncompliant.yaml", "--until-decided", "-j", "2")
-    b = _report(tmp_path / "b", "scenarios/noncompliant.yaml", "--until-decided")
+def test_report_is_self_contained_and_deterministic(until_decided) -> None:
+    # the noncompliant scenario until decided on two processes and on one (runs shared
+    # with the tests that read their JSON and JUnit)
+    a = until_decided("noncompliant", 2, reports=True).dir / "report.html"
+    b = until_decided("noncompliant", 1, reports=True).dir / "report.html"
     text = a.read_text()
     assert text == b.read_text()
     # nothing to fetch: no scripts, stylesheets, images or fonts from elsewhere

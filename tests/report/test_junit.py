@@ -30,10 +30,11 @@ def cases(path: Path) -> dict[str, str]:
     return out
 
 
-def test_run_writes_valid_junit_with_a_failure_per_broken_rule(tmp_path: Path) -> None:
-    path = tmp_path / "run.xml"
-    done = simlive("run", "scenarios/noncompliant.yaml", "-q", "--until-decided", "-j", "2",
-                   "--junit", str(path))
+def test_run_writes_valid_junit_with_a_failure_per_broken_rule(until_decided) -> None:
+    # the noncompliant scenario until decided on two processes, then on one (runs shared
+    # with the tests that read their JSON and HTML)
+    done = until_decided("noncompliant", 2, reports=True)
+    path = done.dir / "junit.xml"
     assert done.returncode == 1
     SCHEMA.assertValid(etree.parse(str(path)))
     got = cases(path)
@@ -41,9 +42,7 @@ def test_run_writes_valid_junit_with_a_failure_per_broken_rule(tmp_path: Path) -
     broken = {n.split(" ")[0] for n, k in got.items() if k == "fail"}
     assert broken == {"stock.display-matches", "replay.available", "aftersales.first-reply",
                       "reviews.not-deleted", "returns.seven-day"}
-    again = tmp_path / "again.xml"
-    simlive("run", "scenarios/noncompliant.yaml", "-q", "--until-decided", "--junit",
-            str(again))
+    again = until_decided("noncompliant", 1, reports=True).dir / "junit.xml"
     assert again.read_bytes() == path.read_bytes()  # the same run, the same bytes
     assert set(got.values()) == {"pass", "fail"}
 

@@ -123,7 +123,7 @@ def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner:
     base = runner(empty, 0, replications).replications
     desks: list[DeskRoster] = []
     for d, (spec, src) in enumerate(zip(specs, sources, strict=True)):
-        counts = [r.intervals for r in desk_view(base, d if multi else None)]
+        counts = [r.interval_counts() for r in desk_view(base, d if multi else None)]
         cols = columns(roster, length, counts[0].offered.size)
         plan = RosterPlan(targets, length, roster, cols, replications, validate,
                           heads=np.zeros(cols.cost.size, dtype=np.int64))
@@ -165,11 +165,11 @@ def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner:
                 [(index[id(d)] if multi else None, d) for d in held])
             broken = [f"{v.rule_id} ({v.evidence})" for v in verdicts
                       if v.status is Status.FAIL]
-            for d, j in zip(held, checked, strict=True):
+            for desk, j in zip(held, checked, strict=True):
                 j.broken = broken
-                got[id(d)] = j
-                d.plan.validated_on = (fresh_at, used)
-                d.plan.rules = verdicts
+                got[id(desk)] = j
+                desk.plan.validated_on = (fresh_at, used)
+                desk.plan.rules = verdicts
             fresh_at += used
         for desk in open_:
             j = got[id(desk)]

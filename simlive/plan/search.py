@@ -10,7 +10,7 @@ then bisects.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -155,6 +155,7 @@ class Planner:
                     good = nxt
                 else:
                     bad, step = nxt, step * 2
+        assert good is not None and bad is not None  # the value is bracketed
         while good - bad > self.resolution:
             mid = (good + bad) // 2
             if ok(mid):
@@ -179,22 +180,25 @@ def analytic_agents(targets: list[Target], lam: float, handling: float,
         if not t.upper or t.right_metric is not None:
             continue
         limit = t.factor
+        ok: Callable[[int], bool]
         if t.left == "aftersales.first_reply.p95_s" or t.left == "aftersales.first_reply.max_s":
             share = 0.05 if t.left.endswith("p95_s") else 1.0 / max(tickets, 1.0)
 
-            def ok(c: int, limit: float = limit, share: float = share) -> bool:
+            def waits_longer_rarely(c: int, limit: float = limit, share: float = share) -> bool:
                 fig = erlang_c_figures(lam, handling, c)
                 return fig.mean_wait != float("inf") and \
                     fig.p_wait_longer(limit, lam, handling, c) <= share
+            ok = waits_longer_rarely
         elif t.left in ("aftersales.wait.mean_s", "aftersales.wait.p_delayed",
                         "aftersales.abandoned_fraction"):
             key = {"aftersales.wait.mean_s": "mean_wait", "aftersales.wait.p_delayed": "p_wait",
                    "aftersales.abandoned_fraction": "abandon"}[t.left]
 
-            def ok(c: int, limit: float = limit, key: str = key) -> bool:
+            def figure_within(c: int, limit: float = limit, key: str = key) -> bool:
                 fig = (erlang_a(lam, handling, c, patience) if patience else
                        erlang_c_figures(lam, handling, c))
                 return getattr(fig, key) <= limit
+            ok = figure_within
         else:
             continue
         guesses.append(least_agents(lam, handling, ok))
@@ -354,8 +358,8 @@ def _validate(planner: Planner, result: PlanResult, current: list[int], measured
                     for k, texts in missed.items() for t in texts]
 
 
-def _shift_rows(result: PlanResult, shifts: list, guess: list[int | None],
-                answers: list[int | None], notes: list[str]) -> None:
+def _shift_rows(result: PlanResult, shifts: list, guess: Sequence[int | None],
+                answers: Sequence[int | None], notes: list[str]) -> None:
     for k, sh in enumerate(shifts):
         result.shifts.append({"shift": k, "from_s": sh.start, "to_s": sh.end,
                               "scenario": sh.agents, "analytic": guess[k],
@@ -370,7 +374,7 @@ def _agents_guess(planner: Planner) -> list[int | None] | None:
     base = planner.runner(planner.scenario)
     rep = base.replications[0]
     patience = planner.scenario.aftersales.patience
-    counts = rep.intervals
+    counts = rep.interval_counts()
     out: list[int | None] = []
     for sh, stats in zip(planner.scenario.aftersales.agents, rep.by_shift, strict=True):
         mostly_chat = (stats.get("chat.fraction") or 0.0) >= 0.5

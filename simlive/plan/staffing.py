@@ -105,7 +105,7 @@ def requirements(counts: list[IntervalCounts], targets: list[Target],
     offered = np.mean([c.offered for c in counts], axis=0)
     work = np.mean([c.work for c in counts], axis=0)
     length = counts[0].length
-    levels = [t for t in targets if t.within is not None]
+    levels = [(t.within, t.factor) for t in targets if t.within is not None]
     out = np.zeros(offered.size, dtype=np.int64)
     busy = np.flatnonzero(offered > 0)
     if busy.size:  # tickets may come at any time after the first, to the end of the
@@ -114,8 +114,8 @@ def requirements(counts: list[IntervalCounts], targets: list[Target],
         out[busy[0]:] = paid_heads(1, a.chat_concurrency, a.shrinkage)
     for i in busy:
         rate, mean_work = offered[i] / length, work[i] / offered[i]
-        slots = max(erlang_c_slots(rate, mean_work, t.within, t.factor, a.max_occupancy)
-                    for t in levels)
+        slots = max(erlang_c_slots(rate, mean_work, within, factor, a.max_occupancy)
+                    for within, factor in levels)
         out[i] = max(out[i], paid_heads(slots, a.chat_concurrency, a.shrinkage))
     return out
 
@@ -160,7 +160,7 @@ def judge(targets: list[Target], reps: list[ReplicationResult],
     The search raises every interval whose mean misses; the check fails a roster only on
     confident misses, else the last few intervals sitting right at the target would each
     fail on half of all fresh samples and the plan would never end."""
-    counts = [r.intervals for r in reps]
+    counts = [r.interval_counts() for r in reps]
     per = [t for t in targets if t.per_interval]
     judged = [interval_levels(t, counts, level) for t in per]
     misses = {v.index for levels in judged for v in levels
@@ -201,7 +201,7 @@ def unstaffed(j: Judged, scheduled: np.ndarray, reps: list[ReplicationResult]) -
     on the desk as a miss. Such an interval answers nothing, but one ticket in one of
     twenty replications gives its level no interval, so ``judge`` alone would not call it
     missed with confidence."""
-    offered = np.sum([r.intervals.offered for r in reps], axis=0)
+    offered = np.sum([r.interval_counts().offered for r in reps], axis=0)
     empty = np.flatnonzero((offered > 0) & (scheduled[:offered.size] <= 0))
     if not empty.size:
         return j

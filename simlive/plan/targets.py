@@ -207,6 +207,8 @@ def interval_levels(target: Target, counts: Sequence[IntervalCounts],
     from simlive.judge.sequential import clopper_pearson
     from simlive.judge.stats import mean_ci
 
+    assert target.within is not None, target.text  # a service level target
+
     def meets(x: float) -> bool:
         return x > target.factor if target.op == ">" else x >= target.factor - 1e-12
 

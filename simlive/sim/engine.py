@@ -83,6 +83,12 @@ class ReplicationResult:
     # per SKU (catalogue order): when a buyer first found it sold out, None if never
     sold_out_at: list[float | None] = field(default_factory=list)
 
+    def interval_counts(self) -> IntervalCounts:
+        """``intervals``, which every simulated replication has (a plan judges them)."""
+        if self.intervals is None:
+            raise ValueError(f"replication {self.replication} has no interval counts")
+        return self.intervals
+
 
 def series_step(s: Scenario, step: float) -> float:
     if s.simulation.series_step is not None:

@@ -81,11 +81,11 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
     (:mod:`simlive.check.needs`).
     """
     p = rule_params(params)
-    events = history if isinstance(history, list) else list(history)
+    # raw events or paired ops, told apart by the first item
+    events: list[Any] = history if isinstance(history, list) else list(history)
     try:
         ops = history if isinstance(history, Ops) else Ops(
-            events if events and isinstance(events[0], Op)  # type: ignore[arg-type]
-            else pair(events))
+            events if events and isinstance(events[0], Op) else pair(events))
     except (ValueError, KeyError, TypeError) as exc:
         return [Verdict(rid, Status.UNKNOWN, None, RULES[rid].defaults(),
                         f"the history cannot be read: {exc}") for rid in RULE_IDS]
@@ -103,7 +103,7 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
         elif rid == "aftersales.tracked-to-closure" and final_state.tickets is None:
             fn = tickets_from_history
         try:
-            out.append(fn(ops, final_state, p[rid]))  # type: ignore[arg-type]
+            out.append(fn(ops, final_state, p[rid]))
         except Exception as exc:  # noqa: BLE001 - a crashing rule is unknown, never pass
             out.append(Verdict(rid, Status.UNKNOWN, None, p[rid],
                                f"checker error: {type(exc).__name__}: {exc}"))

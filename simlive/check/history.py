@@ -50,7 +50,7 @@ class Op:
         return f"Op({self.process}, {self.f}, {self.type}, {self.args}, {self.value})"
 
 
-class Ops(list):
+class Ops(list[Op]):
     """Paired operations with an index by function, built once: each rule reads only the
     operations it is about instead of scanning the whole history again."""
 
@@ -62,13 +62,13 @@ class Ops(list):
             if bucket is None:
                 index[op.f] = bucket = []
             bucket.append(op)
-        self.index = index
+        self.by_f = index  # not ``index``: that would hide list.index
 
 
 def of(ops: list[Op], f: str) -> list[Op]:
     """The operations of function ``f``, in history order."""
     if isinstance(ops, Ops):
-        return ops.index.get(f, [])
+        return ops.by_f.get(f, [])
     return [op for op in ops if op.f == f]
 
 

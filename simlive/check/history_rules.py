@@ -38,7 +38,8 @@ def _order_bounds(ops: list[Op]) -> tuple[dict[str, Any], dict[str, Any]]:
     sure: dict[str, list[tuple[float, int]]] = defaultdict(list)
     seen: set[Any] = set()
     for op in of(ops, "order"):
-        sku, units = op.args.get("sku"), int(op.args.get("quantity", 1))
+        sku: Any = op.args.get("sku")  # as recorded: any JSON value, None if left out
+        units = int(op.args.get("quantity", 1))
         if op.type == FAIL:
             continue
         maybe[sku].append((op.start, units))
@@ -60,9 +61,10 @@ def _restock_bounds(ops: list[Op]) -> tuple[dict[str, Any], dict[str, Any]]:
         if op.type == FAIL:
             continue
         units = int(op.args.get("quantity", 0))
-        maybe[op.args.get("sku")].append((op.start, units))
+        sku: Any = op.args.get("sku")  # as recorded: any JSON value, None if left out
+        maybe[sku].append((op.start, units))
         if op.type == OK:
-            sure[op.args.get("sku")].append((op.end, units))
+            sure[sku].append((op.end, units))
     return ({s: _cumulative(v) for s, v in maybe.items()},
             {s: _cumulative(v) for s, v in sure.items()})
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from simlive.check.history import FAIL, OK, Op, of
-from simlive.check.state import FinalState, epoch
+from simlive.check.state import FinalState, epoch, needed
 from simlive.judge.measures import (
     ClosureMeasures,
     FirstReplyMeasures,
@@ -66,7 +66,7 @@ def _waited(ticket: dict[str, Any], timeout: float) -> bool:
 
 def tracked_to_closure(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
     acked = acknowledged(ops, "open_ticket", "ticket_id")
-    present = {t["id"]: t for t in state.tickets}
+    present = {t["id"]: t for t in needed(state.tickets)}
     if not acked and not present:
         return Verdict("aftersales.tracked-to-closure", Status.UNKNOWN, None,
                        {"max_lost": p["max_lost"], "close_within_s": p["close_within"],
@@ -117,7 +117,7 @@ def refund_record(state: FinalState, p: dict[str, float]) -> RefundMeasures:
     owed (late once owed longer than the rule allows)."""
     paid = late = pending = 0
     slowest: float | None = None
-    for t in state.tickets:
+    for t in needed(state.tickets):
         due = refund_due(t)
         if due is None:
             continue
@@ -143,7 +143,7 @@ def refund_deadline(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
 
 
 def seven_day_returns(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    delivered = {o["id"]: epoch(o.get("delivered_at")) for o in state.orders}
+    delivered = {o["id"]: epoch(o.get("delivered_at")) for o in needed(state.orders)}
     asked, refused = 0, []
     for op in of(ops, "open_ticket"):
         if op.args.get("kind") != "return":
@@ -169,7 +169,8 @@ def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
     if not acked:
         return Verdict("reviews.not-deleted", Status.UNKNOWN, None, limit,
                        "no review was acknowledged during the load test")
-    present = {r["id"]: r for r in state.reviews}
+    reviews = needed(state.reviews)
+    present = {r["id"]: r for r in reviews}
     gone = missing(acked, present, ("sku", "rating", "text"))
     deletes = sum(1 for op in of(ops, "delete_review") if op.type == OK)
     sent = [args for rid in acked for args in acked[rid]]
@@ -177,7 +178,7 @@ def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
                    and a["rating"] <= BAD_RATING)
     gone_bad = sum(1 for rid in set(gone) for a in acked[rid]
                    if a.get("rating") is not None and a["rating"] <= BAD_RATING)
-    hidden = [r for r in state.reviews if r.get("hidden")]
+    hidden = [r for r in reviews if r.get("hidden")]
     bad = [r for r in hidden if r.get("rating") is None or r["rating"] <= BAD_RATING]
     unread = [r["id"] for r in bad if "hidden_reason" not in r]
     suppressed = [r["id"] for r in bad if "hidden_reason" in r
@@ -242,8 +243,8 @@ def replay_available(ops: list[Op], state: FinalState, p: dict[str, float]) -> V
     if state.broadcasts is None:
         return _replay_from_history(ops, p)
     ended = [b for b in state.broadcasts if b.get("state") == "ended"]
-    acked_end = {op.args.get("broadcast_id") for op in of(ops, "end_broadcast")
-                 if op.type == OK}
+    acked_end: set[Any] = {op.args.get("broadcast_id") for op in of(ops, "end_broadcast")
+                           if op.type == OK}  # as recorded: any JSON value
     known = {b["id"] for b in ended}
     missing_ended = sorted(acked_end - known)
     if not ended and not acked_end:
@@ -275,17 +276,17 @@ def _promised(records: list[dict[str, Any]], start_key: str) -> float | None:
 def retained(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
     """The promise each record carries (``retain_until``): years of keeping cannot be
     observed in a load test."""
-    replays = [dict(b["replay"]) for b in state.broadcasts if b.get("replay")]
+    replays = [dict(b["replay"]) for b in needed(state.broadcasts) if b.get("replay")]
     recording = _promised(replays, "published_at")
-    books = [v for v in (_promised(state.orders, "created_at"),
-                         _promised(state.receipts, "issued_at")) if v is not None]
+    books = [v for v in (_promised(needed(state.orders), "created_at"),
+                         _promised(needed(state.receipts), "issued_at")) if v is not None]
     if recording is None and not books:
         return Verdict("replay.retained", Status.UNKNOWN, None,
                        {"min_retention_s": p["min_retention"]},
                        "no replay or order carries a retention date")
     # a part no record dates is judged by the other
-    record = RetentionMeasures(min(books) if recording is None else recording,
-                               recording if not books else min(books))
+    recorded = min(books) if recording is None else recording
+    record = RetentionMeasures(recorded, min(books) if books else recorded)
     return verdict("replay.retained", record, p)
 
 

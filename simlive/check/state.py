@@ -91,6 +91,15 @@ STATE_KEYS = (*LIST_KEYS, "fetched_at", "source")
 PART = "a list of objects (or null: not read)"
 
 
+def needed(part: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A part of the state that a rule needs (``check.needs``): the checker holds back the
+    rules whose parts were not read, so None here is a checker bug, and the rule says
+    unknown with this error."""
+    if part is None:
+        raise ValueError("a part of the final state this rule needs was not read")
+    return part
+
+
 def state_problems(data: Any) -> list[ScenarioProblem]:
     """What is wrong with a stored final state (``FinalState.to_dict()``); [] if nothing."""
     if not isinstance(data, dict):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from simlive.check.history import FAIL, OK, Op, of
-from simlive.check.state import FinalState, epoch
+from simlive.check.state import FinalState, epoch, needed
 from simlive.judge.measures import LedgerMeasures, OversellMeasures
 from simlive.judge.rulebook import verdict
 from simlive.rules import Status, Verdict, format_duration
@@ -68,7 +68,8 @@ def restocked(ops: list[Op], until: float | None = None, surely: bool = False
             continue
         if until is not None and (op.end if surely else op.start) > until:
             continue
-        out[op.args.get("sku")] += int(op.args.get("quantity", 0))
+        sku: Any = op.args.get("sku")  # as recorded: any JSON value, None if left out
+        out[sku] += int(op.args.get("quantity", 0))
     return dict(out)
 
 
@@ -91,7 +92,8 @@ def acknowledged_units(ops: list[Op]) -> dict[str, int]:
             seen.add(oid)
         elif pays:
             continue
-        units[op.args.get("sku")] += int(op.args.get("quantity", 1))
+        sku: Any = op.args.get("sku")  # as recorded: any JSON value, None if left out
+        units[sku] += int(op.args.get("quantity", 1))
     return units
 
 
@@ -186,7 +188,7 @@ def ledger_balances(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
         elif -fl["unbacked"] > p["tolerance"]:
             off[r["sku"]] = (-fl["unbacked"], f"{-fl['unbacked']} unit(s) left stock with no "
                              "order")
-    in_books = {o["id"]: o for o in state.orders}
+    in_books = {o["id"]: o for o in needed(state.orders)}
     lost = [op.value["order_id"] for op in of(ops, "order") if op.type == OK
             and op.value and op.value.get("order_id") not in in_books]
     unpaid = [op.value["order_id"] for op in of(ops, "pay") if op.type == OK
@@ -256,7 +258,7 @@ def _moves(ops: list[Op], state: FinalState) -> tuple[dict, dict]:
     ends: dict[str, list[float]] = defaultdict(list)
     for op in of(ops, "order"):
         if op.type != "fail":
-            sku = op.args.get("sku")
+            sku: Any = op.args.get("sku")  # as recorded: any JSON value, None if left out
             starts[sku].append(op.start)
             ends[sku].append(op.end)
     takes = {sku: (sorted(starts[sku]), sorted(ends[sku])) for sku in starts}

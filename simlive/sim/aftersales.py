@@ -71,18 +71,60 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     """The desks' first replies, then each ticket's way to closure. ``desks``: each desk's
     settings (``scenario.desks``), tickets routed by ``tickets.desk``; None: one pooled
     desk. The draws are made in the same order whatever the desks (per desk, then per kind),
-    so a scenario with the pooled desk alone draws what it always did."""
+    so a scenario with the pooled desk alone draws what it always did. Each phase is a
+    function of its own, so the large per-ticket arrays of one are freed when it returns."""
     a = s.aftersales
-    n = len(tickets)
     horizon_end = s.duration + a.horizon
     if desks is None:
         desks = [pooled(s)]
-    desk_of = tickets.desk if len(desks) > 1 else None
     # each desk's tickets in arrival order (None: all of them, the one desk)
-    index: list[np.ndarray] | None = None if desk_of is None else split(desk_of, len(desks))
+    index = None if len(desks) == 1 else split(tickets.desk, len(desks))
+    handling, patience = _draw_handling(desks, index, tickets.kind, rng)
+    lost = rng.random(len(tickets)) < a.lose_fraction
+    queue = _run_desks(s, desks, index, tickets.arrival, handling, patience, lost, horizon_end)
+    replies = _first_replies(s, desks, index, tickets, queue, handling, patience, lost,
+                             params["aftersales.first-reply"]["max_reply"], horizon_end)
+    del patience
+    end = queue.start + handling
+    np.copyto(end, queue.start, where=queue.abandoned)
+    del handling
+    closure = _to_closure(s, tickets, params, rng, queue, end, lost, horizon_end,
+                          replies.per_desk, index)
+    chats = tickets.kind == CONSULTATION
+    return AftersalesOutcome(
+        tickets=len(tickets),
+        by_kind={name: int((tickets.kind == code).sum())
+                 for code, name in enumerate(TICKET_KINDS)},
+        lost=int(lost.sum()),
+        wait_mean=replies.wait_mean,
+        p_delayed=replies.p_delayed,
+        chat_first_reply_p95=p95(replies.chat_first),
+        chat_first_reply=replies.chat_first,
+        abandoned_fraction=float(queue.abandoned[chats].mean()) if chats.any() else 0.0,
+        utilization=queue.busy / queue.on_duty if queue.on_duty else 0.0,
+        unanswered_overdue=replies.unreplied,
+        first_reply_late=replies.late,
+        first_reply_max=replies.max_replied,
+        first_reply_max_all=replies.max_all,
+        engine=queue.engine,
+        backlog_times=tickets.arrival,
+        reply_times=replies.reply_times,
+        by_shift=replies.by_shift,
+        intervals=replies.intervals,
+        steady=replies.steady,
+        desks=replies.per_desk,
+        **vars(closure),
+    )
+
+
+def _draw_handling(desks: list[DeskSettings], index: list[np.ndarray] | None,
+                   kind: np.ndarray, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Each ticket's handling time (by its desk and kind) and each chat's patience (inf:
+    the others wait for ever), drawn desk by desk."""
+    n = kind.size
     handling = np.zeros(n)
     patience = np.full(n, np.inf)
-    kind = tickets.kind
     chats = kind == CONSULTATION
     for d, spec in enumerate(desks):
         if index is None:
@@ -103,64 +145,104 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         if spec.patience is not None:
             at = np.flatnonzero(chats) if index is None else index[d][chats[index[d]]]
             patience[at] = spec.patience.sample(rng, at.size)
-    lost = rng.random(n) < a.lose_fraction
-    some_lost = bool(lost.any())
+    return handling, patience
+
+
+@dataclass
+class _Queue:
+    """The desks' queues run: when an agent took each ticket (inf: never), who left."""
+
+    start: np.ndarray
+    abandoned: np.ndarray
+    duty_by_desk: list[tuple[float, float]]  # (busy, on duty) agent-seconds per desk
+    rosters: list[tuple[list, Roster]]  # each desk's slots and roster
+    engine: str
+
+    @property
+    def busy(self) -> float:
+        return sum(b for b, _ in self.duty_by_desk)
+
+    @property
+    def on_duty(self) -> float:
+        return sum(d for _, d in self.duty_by_desk)
+
+
+def _run_desks(s: Scenario, desks: list[DeskSettings], index: list[np.ndarray] | None,
+               arr: np.ndarray, handling: np.ndarray, patience: np.ndarray,
+               lost: np.ndarray, horizon_end: float) -> _Queue:
+    """Every desk's queue, on the engine the scenario asks for (SimPy or the recursion; the
+    engines agree ticket by ticket)."""
+    n = arr.size
     rosters = []
     for spec in desks:
         slots_d = desk_slots([(sh.start, sh.end, sh.agents) for sh in spec.agents],
                              horizon_end, spec.shrinkage, spec.chat_concurrency)
         rosters.append((slots_d, Roster(slots_d, horizon_end)))
-    slots = rosters[0][0]
-    engine = s.simulation.desk_engine
-    arr = tickets.arrival
-    if desk_of is None and not some_lost:  # every ticket reaches the one desk (arrays
-        # freed as soon as they are done with)
-        engine = _engine(engine, n)
+    if index is None and not lost.any():  # every ticket reaches the one desk
+        engine = _engine(s.simulation.desk_engine, n)
         run = desk_simpy if engine == "simpy" else desk_recursion
         desk = run(arr, handling, patience, rosters[0][1])
-        start, abandoned = desk.start, desk.abandoned
-        duty_by_desk = [(desk.busy_seconds, desk.on_duty_seconds)]
-    else:
-        start = np.full(n, np.inf)
-        abandoned = np.zeros(n, dtype=bool)
-        duty_by_desk = []
-        # one engine for every desk, by the tickets of all (the engines agree ticket by
-        # ticket; SimPy is the reference for small cases, not for a night's many desks)
-        engine = _engine(engine, n - int(lost.sum()))
-        run = desk_simpy if engine == "simpy" else desk_recursion
-        for d in range(len(desks)):
-            idx = np.flatnonzero(~lost) if index is None else index[d][~lost[index[d]]]
-            out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])
-            start[idx] = out.start
-            abandoned[idx] = out.abandoned
-            duty_by_desk.append((out.busy_seconds, out.on_duty_seconds))
-            del idx
-    busy = sum(b for b, _ in duty_by_desk)
-    on_duty = sum(d for _, d in duty_by_desk)
-    replied = np.isfinite(start)
+        return _Queue(desk.start, desk.abandoned,
+                      [(desk.busy_seconds, desk.on_duty_seconds)], rosters, engine)
+    start = np.full(n, np.inf)
+    abandoned = np.zeros(n, dtype=bool)
+    duty_by_desk = []
+    # one engine for every desk, by the tickets of all (SimPy is the reference for small
+    # cases, not for a night's many desks)
+    engine = _engine(s.simulation.desk_engine, n - int(lost.sum()))
+    run = desk_simpy if engine == "simpy" else desk_recursion
+    for d in range(len(desks)):
+        idx = np.flatnonzero(~lost) if index is None else index[d][~lost[index[d]]]
+        out: DeskOutcome = run(arr[idx], handling[idx], patience[idx], rosters[d][1])
+        start[idx] = out.start
+        abandoned[idx] = out.abandoned
+        duty_by_desk.append((out.busy_seconds, out.on_duty_seconds))
+    return _Queue(start, abandoned, duty_by_desk, rosters, engine)
 
+
+@dataclass
+class _Replies:
+    """The first replies' figures: the whole desk's, each shift's, each desk's."""
+
+    wait_mean: float
+    p_delayed: float
+    chat_first: np.ndarray
+    late: int
+    unreplied: int
+    max_replied: float | None
+    max_all: float | None
+    reply_times: np.ndarray
+    intervals: IntervalCounts
+    by_shift: list[dict[str, float | None]]
+    steady: dict[str, float | None] | None
+    per_desk: list[DeskResult] | None
+
+
+def _first_replies(s: Scenario, desks: list[DeskSettings], index: list[np.ndarray] | None,
+                   tickets: Tickets, queue: _Queue, handling: np.ndarray,
+                   patience: np.ndarray, lost: np.ndarray, max_reply: float,
+                   horizon_end: float) -> _Replies:
+    """Waits, first replies, service levels per interval, per shift and per desk."""
+    a = s.aftersales
+    arr, start, abandoned = tickets.arrival, queue.start, queue.abandoned
+    chats = tickets.kind == CONSULTATION
+    replied = np.isfinite(start)
+    some_lost = bool(lost.any())
     # time in queue: until an agent takes the ticket, or until the customer leaves
     wait = np.where(replied, start, horizon_end)
     wait -= arr
     left = np.flatnonzero(abandoned)
     wait[left] = np.minimum(patience[left], wait[left])
-    del patience, left
     in_desk = ~lost
     wait_d = wait[in_desk] if some_lost else wait
     first = start - arr  # time to the first reply (not kept: 31 MB on Double 11)
-    fr = params["aftersales.first-reply"]
-    late_reply = int((replied & (first > fr["max_reply"])).sum())
-    first_reply_max = float(np.max(first, where=replied, initial=-np.inf)) \
+    late = int((replied & (first > max_reply)).sum())
+    max_replied = float(np.max(first, where=replied, initial=-np.inf)) \
         if replied.any() else None
-    first_reply_max_all = float((first[in_desk] if some_lost else first).max()) \
+    max_all = float((first[in_desk] if some_lost else first).max()) \
         if in_desk.any() else None
     del first
     chat = chats & in_desk
-    chat_first = start[chat] - arr[chat]
-    del chat
-    wait_mean = float(wait_d.mean()) if wait_d.size else 0.0
-    p_delayed = float((wait_d > 1e-9).mean()) if wait_d.size else 0.0  # not float dust
-    del wait_d
     served = replied & ~abandoned
     sl = a.service_level
     intervals = interval_counts(arr, start, served, handling, sl.within, sl.interval,
@@ -171,37 +253,62 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     reach = np.maximum.accumulate(ends) if not (starts[1:] < starts[:-1]).any() else None
     parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, reach, handling,
              sl.within)
-    del starts, ends, reach
     per_desk = None
+    own = parts
     if index is not None:  # each desk's queue, and the pooled desk's shifts its own
         per_desk = queue_results(desks, index, arr, start, abandoned, served, wait,
-                                 handling, chats, lost, duty_by_desk, fr["max_reply"],
+                                 handling, chats, lost, queue.duty_by_desk, max_reply,
                                  horizon_end, s.duration)
         own = _parts(index[0], arr, in_desk, chats, wait, start, abandoned, served,
-                        handling, desks[0].service_level.within)
-    else:
-        own = parts
-    del served
+                     handling, desks[0].service_level.within)
+    slots = queue.rosters[0][0]
     by_shift = [_shift_kpis(sh.start, min(sh.end, horizon_end),
                             slot_seconds(slots, sh.start, min(sh.end, horizon_end)), *own)
                 for sh in a.agents]
-    del own
-    warmup = s.simulation.warmup
     steady = None
+    warmup = s.simulation.warmup
     if warmup > 0:  # the desk KPIs of a steady-state study: tickets from the warm-up on
-        duty = sum(slot_seconds(r[0], warmup, horizon_end) for r in rosters)
+        duty = sum(slot_seconds(r[0], warmup, horizon_end) for r in queue.rosters)
         steady = _shift_kpis(warmup, horizon_end, duty, *parts)
-    del parts
-    if per_desk is None:
-        del wait  # the largest arrays go first: memory new to the process is slow
     reply_times = start[replied]
     if (reply_times[1:] < reply_times[:-1]).any():  # first come, first served: in order
         reply_times = np.sort(reply_times)
-    unreplied = int((~replied & (horizon_end - arr > fr["max_reply"])).sum())
+    return _Replies(
+        wait_mean=float(wait_d.mean()) if wait_d.size else 0.0,
+        p_delayed=float((wait_d > 1e-9).mean()) if wait_d.size else 0.0,  # not float dust
+        chat_first=start[chat] - arr[chat], late=late,
+        unreplied=int((~replied & (horizon_end - arr > max_reply)).sum()),
+        max_replied=max_replied, max_all=max_all, reply_times=reply_times,
+        intervals=intervals, by_shift=by_shift, steady=steady, per_desk=per_desk)
 
-    end = start + handling
-    np.copyto(end, start, where=abandoned)
-    del handling
+
+@dataclass
+class _Closure:
+    """The tickets' way to closure: the figures of the closure rules."""
+
+    refunds_paid: int
+    refunds_late: int
+    refund_delay_max: float | None
+    returns_refused_in_window: int
+    closed: int
+    closed_without_feedback: int
+    closed_too_early: int
+    open: int
+    open_overdue: int
+    oldest_open_age: float | None
+
+
+def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
+                rng: np.random.Generator, queue: _Queue, end: np.ndarray, lost: np.ndarray,
+                horizon_end: float, per_desk: list[DeskResult] | None,
+                index: list[np.ndarray] | None) -> _Closure:
+    """Each ticket's steps after its first handling (``end``): goods back, refund,
+    replacement, resolution, the consumer's feedback, closure; the closure rules' figures
+    (each desk's filled into ``per_desk``)."""
+    a = s.aftersales
+    kind, arr = tickets.kind, tickets.arrival
+    replied, abandoned = np.isfinite(queue.start), queue.abandoned
+    n = kind.size
 
     def draw(dist, mask: np.ndarray) -> np.ndarray:
         """A draw for each ticket of ``mask``, 0 for the others (in ticket order)."""
@@ -209,12 +316,10 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
         out[mask] = dist.sample(rng, int(mask.sum()))
         return out
 
-    kind = tickets.kind
-    window = params["returns.seven-day"]["window"]
     is_return = kind == RETURN
     refused, wrongly = returns_refused(is_return, tickets.after_delivery,
                                        tickets.exempt[tickets.sku], a.accept_returns_within,
-                                       window)
+                                       params["returns.seven-day"]["window"])
     goods_back = is_return & ~refused | (kind == REPLACEMENT)
     received = draw(a.goods_return, goods_back & replied)
     received += end
@@ -234,17 +339,13 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     later += end[at]
     at, later = at[~abandoned[at]], later[~abandoned[at]]
     resolved[at] = later
-    del at, later, end
     feedback = draw(a.feedback_delay, replied)
     silent = np.zeros(n, dtype=bool)
     if a.feedback_timeout is not None:  # closed as 'no feedback' when the consumer is silent
         silent = feedback > a.feedback_timeout
         np.minimum(feedback, a.feedback_timeout, out=feedback)
-    closed_at = resolved
-    closed_at += feedback
-    del feedback
-    closed = np.isfinite(closed_at) & (closed_at <= horizon_end) & ~lost
-    del closed_at, resolved
+    resolved += feedback  # now when each is closed
+    closed = np.isfinite(resolved) & (resolved <= horizon_end) & ~lost
     open_ = ~closed & ~lost
     tc = params["aftersales.tracked-to-closure"]
     no_feedback = int((closed & silent).sum())
@@ -252,47 +353,20 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     too_early = no_feedback if (a.feedback_timeout or 0.0) < tc["feedback_timeout"] else 0
     rd = params["aftersales.refund-deadline"]["max_delay"]
     refunds = refund_record(refund, received, refund_paid, horizon_end, rd)
-    kinds = {name: int((kind == code).sum()) for code, name in enumerate(TICKET_KINDS)}
     age = horizon_end - arr
     if per_desk is not None and index is not None:
         closure_measures(per_desk, index, {k: i for i, k in enumerate(TICKET_KINDS)}, kind,
                          lost, closed, silent, open_, age, tc["close_within"],
-                         bool(too_early), wrongly, engine,
+                         bool(too_early), wrongly, queue.engine,
                          [refund_record(refund[i], received[i], refund_paid[i], horizon_end,
                                         rd) for i in index])
-    del received, refund_paid
-    return AftersalesOutcome(
-        tickets=n,
-        by_kind=kinds,
-        lost=int(lost.sum()),
-        wait_mean=wait_mean,
-        p_delayed=p_delayed,
-        chat_first_reply_p95=p95(chat_first),
-        chat_first_reply=chat_first,
-        abandoned_fraction=float(abandoned[chats].mean()) if chats.any() else 0.0,
-        utilization=busy / on_duty if on_duty else 0.0,
-        unanswered_overdue=unreplied,
-        first_reply_late=late_reply,
-        first_reply_max=first_reply_max,
-        first_reply_max_all=first_reply_max_all,
-        refunds_paid=refunds.paid,
-        refunds_late=refunds.late,
-        refund_delay_max=refunds.slowest,
-        returns_refused_in_window=int(wrongly.sum()),
-        closed=int(closed.sum()),
-        closed_without_feedback=no_feedback,
-        closed_too_early=too_early,
-        open=int(open_.sum()),
+    return _Closure(
+        refunds_paid=refunds.paid, refunds_late=refunds.late,
+        refund_delay_max=refunds.slowest, returns_refused_in_window=int(wrongly.sum()),
+        closed=int(closed.sum()), closed_without_feedback=no_feedback,
+        closed_too_early=too_early, open=int(open_.sum()),
         open_overdue=int((open_ & (age > tc["close_within"])).sum()),
-        oldest_open_age=float(age[open_].max()) if open_.any() else None,
-        engine=engine,
-        backlog_times=arr,
-        reply_times=reply_times,
-        by_shift=by_shift,
-        intervals=intervals,
-        steady=steady,
-        desks=per_desk,
-    )
+        oldest_open_age=float(age[open_].max()) if open_.any() else None)
 
 
 def returns_refused(is_return: np.ndarray, after_delivery: np.ndarray, exempt: np.ndarray,

@@ -176,9 +176,13 @@ def test_validate_reports_good_and_bad_files_together(invoke, write, tiny_text):
 
 
 def test_validate_ok_exits_zero(invoke, write, tiny_text):
-    result = invoke("validate", str(write("good.yaml", tiny_text)))
+    """It says what it read (the scenario's name and length), and no warning."""
+    path = write("good.yaml", tiny_text)
+    result = invoke("validate", str(path))
     no_crash(result)
     assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: ok (tiny, 1 h)\n"
+    assert result.stderr == ""
 
 
 def test_unknown_ticket_kind_in_handling_names_the_key(invoke, write, tiny_text):

@@ -21,6 +21,8 @@ from typing import Any
 from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState
 from simlive.check.stock_rules import declared_stock, restocked
+from simlive.judge.measures import DisplayMeasures
+from simlive.judge.rulebook import verdict
 from simlive.rules import Status, Verdict, format_duration
 
 
@@ -109,21 +111,14 @@ def display_from_history(ops: list[Op], state: FinalState, p: dict[str, float]) 
                 kind = "false scarcity" if d < low else "phantom stock"
                 if worst is None or gap > worst[0]:
                     worst = (gap, sku, kind)
-    measured = {"readings_checked": checked, "mismatches": mismatches}
     if checked == 0:
-        return Verdict("stock.display-matches", Status.UNKNOWN, measured, limit,
+        return Verdict("stock.display-matches", Status.UNKNOWN,
+                       {"readings_checked": 0, "mismatches": 0}, limit,
                        "no displayed stock figure of this run's products was read")
-    if mismatches > p["max_mismatches"]:
-        assert worst is not None
-        return Verdict("stock.display-matches", Status.FAIL, measured, limit,
-                       f"{mismatches} of {checked} displayed figures lie outside what the "
-                       f"acknowledged orders allow within {format_duration(lag)} (the real "
-                       f"stock cannot be read; bounds from the declared stock and the "
-                       f"history); worst {worst[1]} off by {worst[0]} unit(s), {worst[2]}")
-    return Verdict("stock.display-matches", Status.PASS, measured, limit,
-                   f"all {checked} displayed figures lie within what the acknowledged orders "
-                   f"allow within {format_duration(lag)} (the real stock cannot be read; "
-                   f"bounds from the declared stock and the history)")
+    gap, sku, kind = worst if worst is not None else (0, "", "")
+    return verdict("stock.display-matches",
+                   DisplayMeasures(mismatches, sku or None, readings=checked, worst_gap=gap,
+                                   worst_kind=kind, bounds_only=True), p)
 
 
 def _read_back(ops: list[Op], create: str, id_key: str, read: str, arg: str,

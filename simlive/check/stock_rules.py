@@ -16,9 +16,9 @@ from typing import Any
 
 from simlive.check.history import FAIL, OK, Op, of
 from simlive.check.state import FinalState, epoch, needed
-from simlive.judge.measures import LedgerMeasures, OversellMeasures
+from simlive.judge.measures import DisplayMeasures, LedgerMeasures, OversellMeasures
 from simlive.judge.rulebook import verdict
-from simlive.rules import Status, Verdict, format_duration
+from simlive.rules import Status, Verdict
 
 
 def _flows(row: dict[str, Any]) -> dict[str, int]:
@@ -309,17 +309,11 @@ def display_matches(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
                 gap = low - d if d < low else d - high
                 if worst is None or gap > worst[0]:
                     worst = (gap, sku, a)
-    measured = {"readings_checked": checked, "mismatches": mismatches}
     if checked == 0:
-        return Verdict("stock.display-matches", Status.UNKNOWN, measured, limit,
+        return Verdict("stock.display-matches", Status.UNKNOWN,
+                       {"readings_checked": 0, "mismatches": 0}, limit,
                        "no displayed-stock reading could be compared with a real-stock reading "
                        "taken near it")
-    if mismatches > p["max_mismatches"]:
-        assert worst is not None
-        return Verdict("stock.display-matches", Status.FAIL, measured, limit,
-                       f"{mismatches} of {checked} displayed figures matched no real stock "
-                       f"within {format_duration(lag)}; worst {worst[1]} off by {worst[0]} "
-                       f"unit(s)")
-    return Verdict("stock.display-matches", Status.PASS, measured, limit,
-                   f"all {checked} displayed figures equal the real stock within "
-                   f"{format_duration(lag)}")
+    sku, gap = (worst[1], worst[0]) if worst is not None else (None, 0)
+    return verdict("stock.display-matches",
+                   DisplayMeasures(mismatches, sku, readings=checked, worst_gap=gap), p)

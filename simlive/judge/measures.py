@@ -23,6 +23,10 @@ class StockMeasures:
     display_worst_sku: str | None
     ledger_max_error: int
 
+    def display(self) -> DisplayMeasures:
+        return DisplayMeasures(self.display_mismatch_s / self.step, self.display_worst_sku,
+                               self.step, self.display_mismatch_s, self.display_phantom_s)
+
     def oversell(self) -> OversellMeasures:
         return OversellMeasures(self.oversold_units, self.oversold_skus, self.min_remaining)
 
@@ -40,6 +44,26 @@ class OversellMeasures:
     duplicate_orders: int | None = None  # second orders made by retries (None: the model,
     # which retries nothing)
     details: tuple[str, ...] = ()  # what a load test saw, SKU by SKU, for the evidence
+
+
+@dataclass(frozen=True)
+class DisplayMeasures:
+    """``stock.display-matches``: displayed figures wrong beyond the rule's ``max_lag``.
+
+    The model shows every SKU at every step of ``step`` seconds, so its figures are
+    SKU-seconds; a load test counts the readings it took (``step`` None), each compared
+    with the real stock read near it or, where the shop's real stock cannot be read, with
+    the bounds the declared stock and the acknowledged orders allow (``bounds_only``)."""
+
+    mismatched: float  # readings (the model: SKU-steps) wrong beyond max_lag
+    worst_sku: str | None
+    step: float | None = None
+    sku_seconds: float = 0.0  # the model's mismatch, and of it phantom stock shown
+    phantom_sku_seconds: float = 0.0
+    readings: int = 0  # a load test's readings compared
+    worst_gap: int = 0  # units the worst reading was off
+    worst_kind: str = ""  # "phantom stock" or "false scarcity", when only bounds are known
+    bounds_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from simlive.judge.measures import (
     ClosureMeasures,
+    DisplayMeasures,
     FirstReplyMeasures,
     LedgerMeasures,
     Measures,
@@ -28,7 +29,6 @@ from simlive.judge.measures import (
     RetentionMeasures,
     ReturnMeasures,
     ReviewMeasures,
-    StockMeasures,
 )
 from simlive.rules import RULES, Status, Verdict, format_duration
 from simlive.text import plural
@@ -111,24 +111,46 @@ def _oversell_report(ms: list[OversellMeasures], p: dict, broken: list[bool]
     return measured, p["max_violations"], ev
 
 
-def _display_wrong(m: StockMeasures, p: dict) -> bool:
-    return m.display_mismatch_s / m.step > p["max_mismatches"]
+def _display_wrong(m: DisplayMeasures, p: dict) -> bool:
+    return m.mismatched > p["max_mismatches"]
 
 
-def _display_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    worst = max(m.display_mismatch_s for m in ms)
+def _display_report(ms: list[DisplayMeasures], p: dict, broken: list[bool]
+                    ) -> tuple[Any, Any, str]:
+    lag = format_duration(p["max_lag"])
+    limit = {"max_lag_s": p["max_lag"], "max_mismatches": p["max_mismatches"]}
+    if ms[0].step is None:  # a load test's readings
+        m = ms[0]
+        return ({"readings_checked": m.readings, "mismatches": int(m.mismatched)}, limit,
+                _display_said(m, lag, broken[0]))
+    worst = max(m.sku_seconds for m in ms)
     k, n = sum(broken), len(ms)
-    sku = next((m.display_worst_sku for m in ms if m.display_worst_sku), None)
-    phantom = max(m.display_phantom_s for m in ms)
+    sku = next((m.worst_sku for m in ms if m.worst_sku), None)
+    phantom = max(m.phantom_sku_seconds for m in ms)
     if k:
-        ev = (f"displayed stock wrong beyond {format_duration(p['max_lag'])} for "
+        ev = (f"displayed stock wrong beyond {lag} for "
               f"{worst:,.0f} SKU-seconds{_in_runs(k, n)}, worst SKU {sku}"
               + (f"; phantom stock shown for {phantom:,.0f} SKU-seconds" if phantom else ""))
     else:
-        ev = f"displayed stock within {format_duration(p['max_lag'])} of real stock throughout"
+        ev = f"displayed stock within {lag} of real stock throughout"
     readings = int(worst / ms[0].step)
-    return ({"mismatch_sku_seconds": worst, "mismatched_readings": readings},
-            {"max_lag_s": p["max_lag"], "max_mismatches": p["max_mismatches"]}, ev)
+    return {"mismatch_sku_seconds": worst, "mismatched_readings": readings}, limit, ev
+
+
+def _display_said(m: DisplayMeasures, lag: str, broken: bool) -> str:
+    """A load test's readings: how many were wrong, against what, the worst."""
+    basis = (" (the real stock cannot be read; bounds from the declared stock and the "
+             "history)" if m.bounds_only else "")
+    if m.bounds_only:
+        wrong, right = ("lie outside what the acknowledged orders allow",
+                        "lie within what the acknowledged orders allow")
+    else:
+        wrong, right = "matched no real stock", "equal the real stock"
+    if not broken:
+        return f"all {m.readings} displayed figures {right} within {lag}{basis}"
+    return (f"{int(m.mismatched)} of {m.readings} displayed figures {wrong} within {lag}"
+            f"{basis}; worst {m.worst_sku} off by {m.worst_gap} unit(s)"
+            + (f", {m.worst_kind}" if m.worst_kind else ""))
 
 
 def _ledger_off(m: LedgerMeasures, p: dict) -> bool:
@@ -342,16 +364,12 @@ def _n(**values: Any) -> Callable[[Measures], Numbers]:
                       values.items()}
 
 
-def _stock(m: Measures) -> StockMeasures:
-    return m.stock
-
-
 JUDGES: dict[str, RuleJudge] = {
     "stock.no-oversell": RuleJudge(lambda m: m.stock.oversell(), _oversold, _oversell_report,
                                    _n(oversold_units=lambda m: m.oversold_units)),
     "stock.display-matches": RuleJudge(
-        _stock, _display_wrong, _display_report,
-        _n(mismatch_sku_seconds=lambda m: m.display_mismatch_s)),
+        lambda m: m.stock.display(), _display_wrong, _display_report,
+        _n(mismatch_sku_seconds=lambda m: m.sku_seconds)),
     "stock.ledger-balances": RuleJudge(lambda m: m.stock.ledger(), _ledger_off,
                                        _ledger_report,
                                        _n(max_error_units=lambda m: m.max_error)),

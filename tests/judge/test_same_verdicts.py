@@ -2,8 +2,8 @@
 checker's history and final state of the same small broadcast give the same verdicts.
 
 The broadcasts are built by hand, with times in seconds: tickets, orders, reviews, a
-replay, a stock ledger; every rule but ``stock.display-matches`` (the checker counts
-readings a load test took, the simulator SKU-seconds of its steps: still two judges).
+replay, a stock ledger, displayed stock. ``stock.display-matches`` is judged alike but told
+in each side's unit (the model's SKU-seconds of its steps, a load test's readings).
 The simulator's side is its own record functions over the tickets' arrays (what
 ``run_aftersales`` calls); the checker's side is its rules over a history and a final state
 holding the same events. Both records go through ``judge.rulebook``; the verdicts must agree
@@ -29,9 +29,10 @@ from simlive.check.service_rules import (
     tracked_to_closure,
 )
 from simlive.check.state import FinalState
-from simlive.check.stock_rules import ledger_balances, no_oversell
+from simlive.check.stock_rules import display_matches, ledger_balances, no_oversell
 from simlive.judge.measures import (
     ClosureMeasures,
+    DisplayMeasures,
     FirstReplyMeasures,
     LedgerMeasures,
     OversellMeasures,
@@ -266,3 +267,27 @@ def test_oversell_and_the_ledger_are_judged_alike(sold: int) -> None:
         first = sim_v.evidence.replace("at every step", "at the end")
         assert shop.evidence.startswith(first), (shop.evidence, first)
     assert sim.status is (Status.FAIL if over else Status.PASS)
+
+
+@pytest.mark.parametrize("stale", [0, 3])
+def test_displayed_stock_is_judged_alike(stale: int) -> None:
+    """HOT-1's real stock falls by one a second from 40; it is shown once a second, the
+    last ``stale`` figures 5 s old (beyond the rule's 2 s)."""
+    p = rule_params()["stock.display-matches"]
+    step = 1.0
+    real = [40 - t for t in range(10)]
+    shown = [real[t] if t < 10 - stale else real[t - 5] for t in range(10)]
+    wrong = sum(1 for t in range(10) if shown[t] not in real[max(0, t - 2):t + 1])
+    sim = verdict("stock.display-matches",
+                  DisplayMeasures(wrong, "HOT-1" if wrong else None, step, wrong * step), p)
+    history = []
+    for t in range(10):
+        at = T0 + t
+        history.append(Op("monitor", "true_stock", {}, OK, {"HOT-1": real[t]}, at, at + 0.01))
+        history.append(Op("viewer-1", "read_stock", {}, OK, {"HOT-1": shown[t]}, at + 0.02,
+                          at + 0.03))
+    history.append(Op("monitor", "true_stock", {}, OK, {"HOT-1": real[-1]}, T0 + 10, T0 + 10.01))
+    shop = display_matches(history, FinalState(fetched_at=T0 + 11), p)
+    assert sim.status is shop.status is (Status.FAIL if stale else Status.PASS)
+    assert sim.limit == shop.limit
+    assert shop.measured["mismatches"] == sim.measured["mismatched_readings"] == wrong

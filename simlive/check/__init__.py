@@ -1,4 +1,5 @@
-"""The load-test checker: a recorded history plus the service's final state -> verdicts.
+"""The load-test checker: a recorded history plus the service's final state -> measure
+records, judged by the rulebook's judges (:mod:`simlive.judge.rulebook`), the simulator's.
 
 No Locust and no FastAPI here: :func:`simlive.check.checker.check` is a pure function over
 plain data, :mod:`simlive.check.history` reads and writes the JSON-lines history, and

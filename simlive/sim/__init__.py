@@ -1,1 +1,2 @@
-"""The broadcast model: audience, orders and stock, after-sales desk, records, verdicts."""
+"""The broadcast model: audience, orders and stock, after-sales desks, records. It
+produces measure records (:mod:`simlive.judge.measures`); :mod:`simlive.judge` judges them."""

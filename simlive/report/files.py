@@ -55,9 +55,9 @@ def write_series_csv(directory: str | Path, series: dict[str, Any]) -> list[Path
     with p.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["time_s", "open_unanswered", "agents_on_shift"])
-        for row in zip(series["backlog_time_s"], series["backlog"], series["agents"],
-                       strict=True):
-            w.writerow(row)
+        for values in zip(series["backlog_time_s"], series["backlog"], series["agents"],
+                          strict=True):
+            w.writerow(values)
     written.append(p)
     return written
 

@@ -9,7 +9,7 @@ order of refusals is fixed so clients can rely on it: 401 (no or unknown token) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -46,7 +46,7 @@ async def authenticate(
     return caller
 
 
-def require(*roles: str) -> Callable[..., Caller]:
+def require(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency admitting only ``roles`` (403 for any other authenticated role)."""
     allowed = frozenset(roles)
 

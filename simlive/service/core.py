@@ -200,4 +200,4 @@ async def get_service(request: Request) -> Service:
     ``async`` (it does not block) so FastAPI calls it on the event loop instead of sending it
     to the thread pool, a hop that costs more than the work.
     """
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service

@@ -16,7 +16,7 @@ The ``oversell`` fault replaces the decrement with read-then-write code separate
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from simlive.service.db import LANE
 from simlive.service.faults import Fault
 from simlive.service.problems import ApiError, conflict, not_found
 from simlive.service.schemas import OrderCreate
-from simlive.service.stock import ACTIVE, find_order, request_hash
+from simlive.service.stock import ACTIVE, OrderRow, find_order, request_hash
 
 
 class _Replay(Exception):
@@ -44,7 +44,7 @@ class _Replay(Exception):
 
 
 async def place_order(svc: Service, caller: Caller, key: str,
-                      body: OrderCreate) -> tuple[Mapping[str, Any], bool]:
+                      body: OrderCreate) -> tuple[OrderRow, bool]:
     """Reserve stock and create an order; ``(order, created)``. A repeated key with the same
     body returns the first order (``created`` false); with another body, 409.
 
@@ -329,7 +329,7 @@ def merge_orders(conn: Connection, works: list[OrderWork]) -> dict[int, dict[str
     return placed
 
 
-OrderWork.merger = staticmethod(merge_orders)  # type: ignore[assignment]
+OrderWork.merger = staticmethod(merge_orders)
 
 
 def _within_limits(conn: Connection, facts: Facts, works: list[OrderWork],
@@ -340,7 +340,7 @@ def _within_limits(conn: Connection, facts: Facts, works: list[OrderWork],
     if facts.max_per_buyer is None:
         return members
     buyers = sorted({works[i].caller.id for i in members})
-    held: dict[int, int] = dict(conn.execute(  # type: ignore[arg-type]
+    held: dict[int, int] = dict(conn.execute(
         select(_o.c.buyer_id, func.sum(_o.c.quantity))
         .where(_o.c.product_id == facts.id, _o.c.buyer_id.in_(buyers), _o.c.state.in_(ACTIVE))
         .group_by(_o.c.buyer_id)).all())

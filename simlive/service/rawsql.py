@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Compiled:
@@ -28,6 +29,7 @@ class Compiled:
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         self.dialect = dialect
         compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)  # a statement, not DDL: it has binds
         self.sql = compiled.string
         self.order: list[str] | None = list(compiled.positiontup or []) or None
         self.processors: dict[str, Callable[[Any], Any]] = {}
@@ -86,7 +88,7 @@ def execute(cur: Any, statement: Compiled, values: Mapping[str, Any]) -> None:
                                   statement.dialect.loaded_dbapi.Error) from error
 
 
-def insert_each(cur: Any, statement: Compiled, rows: list[Mapping[str, Any]]) -> list[Any]:
+def insert_each(cur: Any, statement: Compiled, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """psycopg: run a one-row ``INSERT ... RETURNING`` for every row in one pipeline; the
     first returned column of each, in order."""
     params = [statement.params(row) for row in rows]

@@ -52,17 +52,18 @@ def _utc(value: datetime) -> datetime:
 NO_NUL = "^[^\\u0000]*$"  # the schema says what _clean_text refuses
 
 
-def _text(max_length: int) -> type[str]:
-    return Annotated[  # type: ignore[return-value]
-        str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_clean_text),
-        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": max_length,
-                        "pattern": NO_NUL}),
-    ]
+def _schema(max_length: int) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "minLength": 1, "maxLength": max_length,
+                           "pattern": NO_NUL})
 
 
-Name = _text(100)
-Title = _text(200)
-Message = _text(4000)
+# text of 1 to N characters, cleaned (_clean_text); written out, as a type checker needs
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100),
+                 AfterValidator(_clean_text), _schema(100)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200),
+                  AfterValidator(_clean_text), _schema(200)]
+Message = Annotated[str, StringConstraints(min_length=1, max_length=4000),
+                    AfterValidator(_clean_text), _schema(4000)]
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 def _json_int(value: object) -> object:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,10 @@ def order_select() -> Any:
     return select(*ORDER_COLUMNS, t.orders.c.request_hash,
                   t.products.c.merchant_id).join(t.products,
                                                  t.products.c.id == t.orders.c.product_id)
+
+
+OrderRow = Mapping[str, Any] | RowMapping
+"""An order as read (SQLAlchemy's RowMapping) or as built in place (a dict)."""
 
 
 def find_order(conn: Connection, order_id: int) -> RowMapping | None:

@@ -55,7 +55,7 @@ public = APIRouter(tags=["users"], responses=ERRORS)
 @public.get("/me")
 def me(caller: AnyRole) -> UserOut:
     """Who the token belongs to."""
-    return UserOut(id=caller.id, name=caller.name, role=caller.role)  # type: ignore[arg-type]
+    return UserOut(id=caller.id, name=caller.name, role=caller.role)
 
 
 @router.post("/admin/users", status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ never be seen ended without its replay (unless the ``no-replay`` fault is on). R
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import Connection, RowMapping, insert, select, update
@@ -173,7 +173,7 @@ def broadcast_products(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> list[
     p, bp = t.products, t.broadcast_products
     with svc.db.read() as conn:
         _load(conn, caller, broadcast_id)
-        rows: list[Any] = conn.execute(
+        rows = conn.execute(
             products_query().join(bp, bp.c.product_id == p.c.id)
             .where(bp.c.broadcast_id == broadcast_id).order_by(p.c.id)).mappings().all()
     return [product_out(svc, row) for row in rows]

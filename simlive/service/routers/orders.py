@@ -7,7 +7,6 @@ own products, agents and admins all of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -28,6 +27,7 @@ from simlive.service.schemas import (
     ReceiptOut,
 )
 from simlive.service.stock import (
+    OrderRow,
     cancel_order,
     expire_due,
     find_order,
@@ -47,7 +47,7 @@ IdempotencyKey = Annotated[str, Header(
                 "order; the same key with another body is refused (409).")]
 
 
-def order_out(row: Mapping[str, Any]) -> OrderOut:
+def order_out(row: OrderRow) -> OrderOut:
     return OrderOut.model_validate({k: row[k] for k in OrderOut.model_fields})
 
 
@@ -170,7 +170,7 @@ def receipt(order_id: IdPath, caller: AnyRole, svc: Svc) -> ReceiptOut:
     return receipt_out(row, order)
 
 
-def receipt_out(row: RowMapping, order: RowMapping) -> ReceiptOut:
+def receipt_out(row: RowMapping, order: OrderRow) -> ReceiptOut:
     return ReceiptOut(receipt_no=row["receipt_no"], order_id=order["id"],
                       buyer_id=order["buyer_id"], sku=order["sku"],
                       quantity=order["quantity"], amount_cents=row["amount_cents"],

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from simlive.cli.common import Share, console_for, friendly, junit_option, write_junit
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 @click.command()
@@ -169,12 +173,13 @@ def schema(target: bool) -> None:
     """Print the scenario file's (or --target: the target file's) JSON Schema."""
     import json
 
+    model: type[BaseModel]
     if target:
-        from simlive.shops.schema import Target as model
-        title = "simlive target"
+        from simlive.shops.schema import Target
+        model, title = Target, "simlive target"
     else:
-        from simlive.scenario.schema import Scenario as model
-        title = "simlive scenario"
+        from simlive.scenario.schema import Scenario
+        model, title = Scenario, "simlive scenario"
     doc = model.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = title

@@ -258,7 +258,8 @@ class Crowd:
         self.environment.runner.send_message(ANSWERED, {"index": self.sale["index"]})
 
     def write(self, buyers: list[Buyer]) -> None:
-        rows, before = [], {}
+        rows: list[list[Any]] = []
+        before: dict[str, int] = {}
         for b in buyers:
             if b.armed is None or b.armed.sent is None:
                 key = b.before or "not prepared"

@@ -105,10 +105,11 @@ def _configure(environment: Any, run: LoadRun) -> None:
     ls = run.scenario.load
     # with a profile, the plan's rates per operation replace the roles; agents still work
     # the tickets the arrivals open
-    floor = apply_settings(dict(ls.weights), ls.mode, ls.user_rate, ls.peak_users,
+    weights: dict[str, float] = dict(ls.weights.items())
+    floor = apply_settings(weights, ls.mode, ls.user_rate, ls.peak_users,
                            run.target.supports, run.request_timeout,
                            only=("agent",) if run.profile else None)
-    mode = ls.mode
+    mode: str = ls.mode
     ArrivalDriver.weight = 0  # by its fixed count only: none without a profile
     if run.profile:
         floor += ArrivalDriver.configure(run.profile, run.workers, ls.max_inflight,
@@ -159,8 +160,8 @@ def _direct_run(environment: Any) -> LoadRun:
 
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
-    _send_counts.environment = environment  # type: ignore[attr-defined]
-    _receive_counts.environment = environment  # type: ignore[attr-defined]
+    _send_counts.environment = environment
+    _receive_counts.environment = environment
     opts = environment.parsed_options
     if opts is None:
         return

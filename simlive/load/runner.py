@@ -86,9 +86,9 @@ def provision_run(run: LoadRun) -> Path:
         rec.close()
     # how many distinct buyers there are to release (None: each buyer opens its own session)
     cred = run.target.credential("buyer")
-    accounts = None if cred is None or cred.source in ("start_session", "none") else \
+    released: int | None = None if cred is None or cred.source in ("start_session", "none") else \
         len(run.provisioned.tokens.get("buyer") or [])
-    run.provisioned.flash_sales = [{**f.to_dict(), "accounts": accounts} for f in sales]
+    run.provisioned.flash_sales = [{**f.to_dict(), "accounts": released} for f in sales]
     return run.write(out / "run.json")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 from itertools import count
 from typing import Any
 from urllib.parse import urlencode
@@ -77,6 +78,7 @@ class SimliveUser(FastHttpUser):
             raise StopUser()  # setup did not complete; the runner is quitting
         self.ctx = ctx
         run, prov = ctx.run, ctx.run.provisioned
+        self.prov = prov  # what setup provisioned: set before any user starts
         self.number = next(_numbers)
         name = type(self).__name__
         self.rng = random.Random(f"{run.seed}-{run.run_id}-{ctx.tag}-{name}-{self.number}")
@@ -111,7 +113,7 @@ class SimliveUser(FastHttpUser):
 
     @property
     def products(self) -> list[str]:
-        return list(self.ctx.run.provisioned.products)  # type: ignore[union-attr]
+        return list(self.prov.products)
 
     def new_customer(self) -> None:
         """Buy as another customer: another token of the pool (so per-buyer limits do not
@@ -122,7 +124,7 @@ class SimliveUser(FastHttpUser):
             self.ops.tokens["buyer"] = res.fields.get("token") if res.ok else None
             self.buyer = self.process
             return
-        pool = self.ctx.run.provisioned.tokens.get("buyer") or []  # type: ignore[union-attr]
+        pool = self.prov.tokens.get("buyer") or []
         if pool:
             self.buyer = self.rng.randrange(len(pool))
             self.ops.tokens["buyer"] = pool[self.buyer]
@@ -140,14 +142,12 @@ class SimliveUser(FastHttpUser):
             return
         skus = self.products if name == "true_stock" else [self.pick_sku()]
         for sku in skus:
-            self.ops.run(name, {"sku": sku}, value=lambda r, s=sku: self.ops.stock_value(r, s))
+            self.ops.run(name, {"sku": sku}, value=partial(self.ops.stock_value, sku=sku))
 
     def pick_sku(self, ordering: bool = False) -> str:
         """The hot SKU six times in ten, else any; to order, never a flash sale's SKU
         between its units' arrival and its release (they wait for the sale's buyers)."""
-        prov = self.ctx.run.provisioned
-        sku = prov.hot_sku if self.rng.random() < 0.6 else \
-            self.rng.choice(self.products)  # type: ignore[union-attr]
+        sku = self.prov.hot_sku if self.rng.random() < 0.6 else self.rng.choice(self.products)
         holds = self.ctx.holds
         if ordering and holds and time.time() < holds.get(sku, 0.0):
             free = [s for s in self.products if time.time() >= holds.get(s, 0.0)]
@@ -162,7 +162,7 @@ class ViewerUser(SimliveUser):
 
     @task(1)
     def watch(self) -> None:
-        b = self.ctx.run.provisioned.broadcast_id  # type: ignore[union-attr]
+        b = self.prov.broadcast_id
         if self.can("watch") and b is not None:
             self.ops.run("watch", {"broadcast_id": b},
                          value=lambda r: {"state": r.fields.get("state")})
@@ -235,6 +235,7 @@ class AftersalesUser(BuyerUser):
     feedback."""
 
     kind_index = 1  # the first request of each customer is a return, then every kind
+    last_ticket: tuple[Any, Any] | None = None  # (buyer token, ticket id) opened last
 
     @task
     def request(self) -> None:
@@ -245,9 +246,8 @@ class AftersalesUser(BuyerUser):
         self.kind_index += 1
         order_id = None
         if kind in ("return", "replacement", "refund"):
-            prov = self.ctx.run.provisioned
-            cold = [s for s, p in prov.products.items() if not p.get("hot")] or \
-                [prov.hot_sku]  # type: ignore[union-attr]
+            prov = self.prov
+            cold = [s for s, p in prov.products.items() if not p.get("hot")] or [prov.hot_sku]
             sku = self.rng.choice(cold)
             order_id = self.order(sku) if self.can("order") else None
             if order_id is None or not self.pay(order_id, sku):
@@ -259,7 +259,7 @@ class AftersalesUser(BuyerUser):
         res = self.ops.run("open_ticket", {"kind": kind, "order_id": order_id,
                                            "message": message},
                            value=lambda r: {"ticket_id": r.fields.get("ticket_id")})
-        if self.can("read_ticket") and getattr(self, "last_ticket", None) is not None:
+        if self.can("read_ticket") and self.last_ticket is not None:
             # read the previous ticket back (as its customer): a lost one shows here
             last_token, last_id = self.last_ticket
             mine = self.ops.tokens.get("buyer")
@@ -377,7 +377,8 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
     a profile, only the agents: arrival drivers do the rest).
     """
     SimliveUser.network_timeout = SimliveUser.connection_timeout = timeout
-    for cls in (*ROLE_CLASSES.values(), MonitorUser):
+    classes: list[type[SimliveUser]] = [*ROLE_CLASSES.values(), MonitorUser]
+    for cls in classes:
         cls.network_timeout = cls.connection_timeout = timeout
     # a class with no fixed count is spawned by weight: a weight of 0 keeps it out
     counts = fixed_counts(weights, peak_users, supports, only)

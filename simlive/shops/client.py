@@ -220,7 +220,7 @@ class OperationClient:
         self.transport = transport
         self.tokens = dict(tokens)
         self.context = dict(context or {})
-        self.products = dict(products or {})
+        self.products: Mapping[str, Mapping[str, Any]] = dict(products or {})
         self.recorder = recorder
         self.process = process
         self.hooks = hooks

@@ -21,6 +21,7 @@ operation and phase, a fixed seed, and no cache carried from an earlier run.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ PG_ROLES = ("viewer", "merchant")  # the roles whose endpoints differ on Postgre
 CASES = [pytest.param(db, role, id=f"{db}-{role}")
          for db, roles in (("sqlite", ROLES), ("postgres", PG_ROLES)) for role in roles]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+_db_names = itertools.count(1)  # a worker may set the PostgreSQL service up twice
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def own_service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         url = f"sqlite:///{workdir / 'st.db'}"
     else:
         pg: TempPostgres = request.getfixturevalue("postgres")
-        url = pg.create_database("schemathesis")
+        url = pg.create_database(f"schemathesis_{next(_db_names)}")
     svc = ServiceProcess(url, workdir, payment_timeout=2.0, sweep_interval=0.2).start()
     yield svc
     svc.stop()

@@ -11,8 +11,16 @@ shop lacks is ``unsupported``; the rules that need it then say ``unknown``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeGuard, get_args
 
-ROLES = ("buyer", "merchant", "agent", "admin")
+Role = Literal["buyer", "merchant", "agent", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
+def is_role(name: str) -> TypeGuard[Role]:
+    """Whether ``name`` is one of the ROLES a target's requests are sent as."""
+    return name in ROLES
+
 
 # placeholders every request may use; ``product.<field>`` also holds whatever
 # ``create_product`` extracted (the shop's own product id, a stock record id, ...)
@@ -112,6 +120,10 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
 )}
 
 OPERATION_NAMES = tuple(OPERATIONS)
+if TYPE_CHECKING:
+    OperationName = str  # a checker cannot build the Literal below from the registry
+else:
+    OperationName = Literal[OPERATION_NAMES]  # an operation's name, as pydantic checks it
 
 # what the history calls an operation when it differs from its name (kept stable so stored
 # histories stay checkable)

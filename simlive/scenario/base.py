@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -22,9 +22,13 @@ class Span(Model):
     """A stretch of time written ``from``/``to`` (fields ``start``, ``end`` of the model
     that extends this): ``to`` must come after ``from``."""
 
+    if TYPE_CHECKING:  # declared by each model that extends this, with its own alias
+        start: float
+        end: float
+
     @model_validator(mode="after")
     def _ordered(self) -> Any:
-        start, end = self.start, self.end  # type: ignore[attr-defined]
+        start, end = self.start, self.end
         if end <= start:
             raise Mismatch("to after from", f"from {durations([start])} to "
                            f"{durations([end])}", as_is=True)

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simlive.operations import OPERATION_NAMES
+from simlive.operations import OperationName
 from simlive.scenario.units import Number, RequestsPerSecond, Seconds
 
 
@@ -25,7 +25,7 @@ class OperationThreshold(_Model):
     """A limit on one operation, over the whole run or one phase of the broadcast:
     a latency percentile (``percentile`` + ``max_ms``), a failure ratio, or a rate."""
 
-    operation: Literal[OPERATION_NAMES]  # type: ignore[valid-type]
+    operation: OperationName
     phase: Literal["all", "flash-sale", "outside-flash-sale"] = Field(default="all", description=(
         "all, or only while a flash sale runs (its window compressed like the curve), or "
         "outside them"))

@@ -183,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.openapi_schema = with_links(plain_openapi())
         return app.openapi_schema
 
+    # FastAPI's documented way to extend the schema; mypy forbids assigning to a method
     app.openapi = openapi  # type: ignore[method-assign]
     return app
 

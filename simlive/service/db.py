@@ -224,7 +224,7 @@ class GroupCommit:
         """Run ``works`` as one batch in the calling thread; each one's ``(result, error)``,
         in order. What a writer thread does with what it found queued (tests call it to
         choose a batch's members)."""
-        pieces: list[Piece] = [(work, None) for work in works]  # type: ignore[misc]
+        pieces: list[Piece] = [(work, None) for work in works]
         return [(result, error) for _, result, error in self._commit(pieces, lane)]
 
     def _run(self, lane: int) -> None:
@@ -303,8 +303,9 @@ class GroupCommit:
         return merged
 
 
-Piece = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
-Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+# a work and the future its caller awaits (None: run_batch's, whose outcomes are returned)
+Piece = tuple[Callable[[Connection], Any], "asyncio.Future[Any] | None"]
+Outcome = tuple["asyncio.Future[Any] | None", Any, BaseException | None]
 
 
 def _answer(outcomes: list[Outcome]) -> None:
@@ -312,7 +313,8 @@ def _answer(outcomes: list[Outcome]) -> None:
     process; tests may run several)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
     for outcome in outcomes:
-        by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        if outcome[0] is not None:  # always, for a queued piece
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
     for loop, mine in by_loop.items():
         try:
             loop.call_soon_threadsafe(_settle, mine)
@@ -322,7 +324,7 @@ def _answer(outcomes: list[Outcome]) -> None:
 
 def _settle(outcomes: list[Outcome]) -> None:
     for done, result, error in outcomes:
-        if done.done():  # the request was cancelled (its client went away)
+        if done is None or done.done():  # the request was cancelled (its client went away)
             continue
         if error is not None:
             done.set_exception(error)

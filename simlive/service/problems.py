@@ -23,9 +23,10 @@ log = logging.getLogger("simlive.service")
 
 
 class ApiError(Exception):
-    """A refusal with an HTTP status, a stable machine-readable ``code`` and a sentence."""
+    """A refusal with an HTTP status, a stable machine-readable ``code`` and a sentence (or,
+    for a request that is invalid, FastAPI's list of what is wrong where)."""
 
-    def __init__(self, status: int, code: str, detail: str,
+    def __init__(self, status: int, code: str, detail: str | list[dict[str, Any]],
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status

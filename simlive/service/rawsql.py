@@ -73,7 +73,9 @@ class Statements:
 
 def cursor(conn: Connection) -> Any:
     """A DBAPI cursor on ``conn``'s own connection: it runs in ``conn``'s transaction."""
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    assert driver is not None  # None only once the connection is invalidated
+    return driver.cursor()
 
 
 def execute(cur: Any, statement: Compiled, values: Mapping[str, Any]) -> None:

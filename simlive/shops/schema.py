@@ -11,19 +11,19 @@ key with examples.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simlive.operations import OPERATIONS, ROLES
+from simlive.operations import OPERATIONS, OperationName, Role, is_role
 from simlive.shops.paths import FUNCTIONS
 
-OperationName = Literal[tuple(OPERATIONS)]  # type: ignore[valid-type]
 RoleName = Literal["buyer", "merchant", "agent", "admin", "none"]
 # the order states the checker reads (simlive.check.state.FinalState.orders)
-STATE_WORDS = ("placed", "paid", "cancelled", "expired", "delivered")
+StateWord = Literal["placed", "paid", "cancelled", "expired", "delivered"]
+STATE_WORDS: tuple[StateWord, ...] = get_args(StateWord)
 STATUS = re.compile(r"^[1-5](\d\d|xx)$")
 
 
@@ -291,9 +291,9 @@ class Target(Model):
     timeout: float = Field(default=10.0, gt=0, le=600, description=(
         "seconds before a request's outcome is recorded unknown (info)"))
     marker: Marker = Field(default_factory=Marker)
-    auth: dict[Literal["buyer", "merchant", "agent", "admin"], Credential] = Field(
+    auth: dict[Role, Credential] = Field(
         default_factory=dict, description="per role; a role left out sends no credentials")
-    operations: dict[OperationName, Operation | None] = Field(  # type: ignore[valid-type]
+    operations: dict[OperationName, Operation | None] = Field(
         default_factory=dict, description=(
             "per operation: its request(s), or 'unsupported'; one left out is unsupported"))
     state: StateMap | None = Field(default=None, description=(
@@ -303,7 +303,7 @@ class Target(Model):
         "default), or pay for shops that allocate stock at payment; a flash sale's buyers "
         "are released on that operation's commit step, the preflight expects the sold-out "
         "refusal there"))
-    states: dict[Literal[STATE_WORDS], list[str]] = Field(  # type: ignore[valid-type]
+    states: dict[StateWord, list[str]] = Field(
         default_factory=dict, description=(
             "the shop's own order states for the words the checker reads, e.g. {paid: "
             "[PAID, completed], cancelled: [void]}; a state listed nowhere is kept as it is"))
@@ -351,4 +351,4 @@ class Target(Model):
         return shop_state
 
     def credential(self, role: str) -> Credential | None:
-        return self.auth.get(role) if role in ROLES else None  # type: ignore[call-overload]
+        return self.auth.get(role) if is_role(role) else None

@@ -88,7 +88,7 @@ def _check_order(svc: Service, conn: Connection, caller: Caller, body: TicketCre
                  now: datetime) -> None:
     if body.order_id is None:
         if body.kind in NEEDS_ORDER:
-            raise ApiError(422, "invalid", [{  # type: ignore[arg-type]
+            raise ApiError(422, "invalid", [{
                 "loc": ["body", "order_id"], "msg": f"a {body.kind} ticket needs an order_id",
                 "type": "missing"}])
         return

@@ -134,41 +134,66 @@ def once_per_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
 
 @dataclass(frozen=True)
 class Ran:
-    """A ``simlive run`` in a subprocess: its exit code, its output, and the files it wrote
-    (``run.json``, ``report.html``, ``junit.xml``) in ``dir``."""
+    """A simlive command run in a subprocess: its exit code, its output, and the folder it
+    wrote its files in."""
 
     returncode: int
     stdout: str
     stderr: str
     dir: Path
 
-    def json(self) -> Any:
-        return json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
+    def json(self, name: str = "run.json") -> Any:
+        return json.loads((self.dir / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
-def until_decided(once_per_run: Callable[..., Path]) -> Callable[..., Ran]:
+def simlive_once(once_per_run: Callable[..., Path]) -> Callable[..., Ran]:
+    """simlive_once(name, *args) -> ``simlive args...`` run once per test run, in a
+    subprocess from the repository's root; ``{out}`` in an argument is the run's folder.
+    For the tests that read the same run."""
+
+    def make(folder: Path, args: tuple[str, ...]) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "simlive.cli",
+             *(a.replace("{out}", str(folder)) for a in args)],
+            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, cwd=ROOT)
+        (folder / "returncode").write_text(str(done.returncode))
+        (folder / "stdout").write_text(done.stdout)
+        (folder / "stderr").write_text(done.stderr)
+
+    def get(name: str, *args: str) -> Ran:
+        folder = once_per_run(name, lambda f: make(f, args))
+        return Ran(int((folder / "returncode").read_text()), (folder / "stdout").read_text(),
+                   (folder / "stderr").read_text(), folder)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def until_decided(simlive_once: Callable[..., Ran]) -> Callable[..., Ran]:
     """until_decided(scenario, jobs, reports=False) -> ``simlive run
     scenarios/<scenario>.yaml -q --until-decided -j <jobs> --json run.json`` (with
     ``reports``, --html report.html and --junit junit.xml as well), run once per test run:
     several tests read the same run (its verdicts, its report, its JUnit, its bytes against
     the other number of jobs, a cluster's run against it)."""
 
-    def make(folder: Path, scenario: str, jobs: int, reports: bool) -> None:
-        files = ["--html", str(folder / "report.html"), "--junit",
-                 str(folder / "junit.xml")] if reports else []
-        done = subprocess.run(
-            [sys.executable, "-m", "simlive.cli", "run", f"scenarios/{scenario}.yaml", "-q",
-             "--until-decided", "-j", str(jobs), "--json", str(folder / "run.json"), *files],
-            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, cwd=ROOT)
-        (folder / "returncode").write_text(str(done.returncode))
-        (folder / "stdout").write_text(done.stdout)
-        (folder / "stderr").write_text(done.stderr)
-
     def get(scenario: str, jobs: int, reports: bool = False) -> Ran:
-        name = f"until-decided-{scenario}-j{jobs}" + ("-reports" if reports else "")
-        folder = once_per_run(name, lambda f: make(f, scenario, jobs, reports))
-        return Ran(int((folder / "returncode").read_text()), (folder / "stdout").read_text(),
-                   (folder / "stderr").read_text(), folder)
+        name = f"until-decided-{scenario}-j{jobs}"
+        files: tuple[str, ...] = ()
+        if reports:
+            name, files = name + "-reports", ("--html", "{out}/report.html", "--junit",
+                                              "{out}/junit.xml")
+        return simlive_once(name, "run", f"scenarios/{scenario}.yaml", "-q",
+                            "--until-decided", "-j", str(jobs), "--json", "{out}/run.json",
+                            *files)
 
     return get
+
+
+@pytest.fixture(scope="session")
+def clean_load_on_workers(simlive_once: Callable[..., Ran]) -> Ran:
+    """``simlive load tests/load/flash.yaml --serve --workers 2``, no fault, once per test
+    run: the clean load the end-to-end test (every rule passes, the reports, an offline
+    re-check) and the Locust modes test (the workers' histories merged) both read."""
+    return simlive_once("clean-load-on-workers", "load", "tests/load/flash.yaml", "--serve",
+                        "--workers", "2", "--out", "{out}/out")

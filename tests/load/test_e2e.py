@@ -26,9 +26,11 @@ def statuses(out: Path) -> dict[str, str]:
     return {v["id"]: v["status"] for v in data["verdicts"]}
 
 
-def test_clean_run_passes_every_rule_and_writes_reports(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    done = simlive("load", str(SCENARIO), "--serve", "--out", str(out))
+def test_clean_run_passes_every_rule_and_writes_reports(clean_load_on_workers) -> None:
+    """``load --serve`` on two Locust workers (the load test_locust_modes reads for the
+    merged histories; the fault loads below run locally)."""
+    done = clean_load_on_workers
+    out = done.dir / "out"
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert statuses(out) == dict.fromkeys(RULE_IDS, "pass")
     for name in ("locust.html", "locust_stats.csv", "history.jsonl", "state.json",

@@ -27,9 +27,11 @@ def simlive(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def test_workers_run_and_histories_merge(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    done = simlive("load", str(SCENARIO), "--serve", "--workers", "2", "--out", str(out))
+def test_workers_run_and_histories_merge(clean_load_on_workers) -> None:
+    """``load --serve --workers 2`` (the clean load test_e2e reads for its verdicts and
+    reports)."""
+    done = clean_load_on_workers
+    out = done.dir / "out"
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     workers = sorted((out / "history").glob("w*.jsonl"))
     assert len(workers) == 2

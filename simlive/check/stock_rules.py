@@ -314,6 +314,6 @@ def display_matches(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
                        {"readings_checked": 0, "mismatches": 0}, limit,
                        "no displayed-stock reading could be compared with a real-stock reading "
                        "taken near it")
-    sku, gap = (worst[1], worst[0]) if worst is not None else (None, 0)
+    worst_sku, gap = (worst[1], worst[0]) if worst is not None else (None, 0)
     return verdict("stock.display-matches",
-                   DisplayMeasures(mismatches, sku, readings=checked, worst_gap=gap), p)
+                   DisplayMeasures(mismatches, worst_sku, readings=checked, worst_gap=gap), p)

@@ -56,9 +56,11 @@ def test_a_recheck_from_the_host_gives_the_load_runs_own_verdicts(tmp_path: Path
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
                         payment_timeout=1.0, sweep_interval=0.5) as svc:
         token = svc.token("admin")
-        for run in ("first", "second"):  # a second run in the same shop: other orders
+        # a second run in the same shop, 2 s long: other orders for the re-check to ignore
+        for run, length in (("first", "5s"), ("second", "2s")):
             done = simlive("load", str(SCENARIO), "--host", svc.base_url, "--admin-token",
-                           token, "--settle", "2", "--out", str(tmp_path / run))
+                           token, "--settle", "2", "--run-time", length,
+                           "--out", str(tmp_path / run))
             assert done.returncode in (0, 1), done.stderr[-3000:]
         out = tmp_path / "first"
         again = simlive("check", "--history", str(out / "history.jsonl"), "--target",

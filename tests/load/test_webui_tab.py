@@ -108,7 +108,7 @@ def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
             # typed into the UI is the compressed broadcast's length, and the run ends by
             # itself then (it was once ignored: the shape ran the scenario's own)
             r = httpx.post(ui + "/swarm", data={"user_count": 10, "spawn_rate": 10,
-                                                "host": svc.base_url, "run_time": "9s"},
+                                                "host": svc.base_url, "run_time": "7s"},
                            timeout=30)
             assert r.json()["success"], r.text
             time.sleep(3)
@@ -121,7 +121,7 @@ def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
             assert len({r["run_id"] for r in runs}) == 2
             times = sorted(json.loads(p.read_text())["scenario"]["load"]["run_time"]
                            for p in out.glob("*/run.json"))
-            assert times == [5.0, 9.0], times  # the scenario's 5s, then the UI's 9s
+            assert times == [5.0, 7.0], times  # the scenario's 5s, then the UI's 7s
             assert all({v["id"]: v["status"] for v in r["verdicts"]}["stock.no-oversell"]
                        == "pass" for r in runs)
         finally:

@@ -78,7 +78,8 @@ def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
     if desks is None:
         desks = [pooled(s)]
     # each desk's tickets in arrival order (None: all of them, the one desk)
-    index = None if len(desks) == 1 else split(tickets.desk, len(desks))
+    desk_of = tickets.desk if len(desks) > 1 else None
+    index = None if desk_of is None else split(desk_of, len(desks))
     handling, patience = _draw_handling(desks, index, tickets.kind, rng)
     lost = rng.random(len(tickets)) < a.lose_fraction
     queue = _run_desks(s, desks, index, tickets.arrival, handling, patience, lost, horizon_end)

@@ -279,7 +279,8 @@ def retained(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
     replays = [dict(b["replay"]) for b in needed(state.broadcasts) if b.get("replay")]
     recording = _promised(replays, "published_at")
     books = [v for v in (_promised(needed(state.orders), "created_at"),
-                         _promised(needed(state.receipts), "issued_at")) if v is not None]
+                         # receipts when the target reads them (check.needs: optional)
+                         _promised(state.receipts or [], "issued_at")) if v is not None]
     if recording is None and not books:
         return Verdict("replay.retained", Status.UNKNOWN, None,
                        {"min_retention_s": p["min_retention"]},

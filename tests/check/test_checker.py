@@ -261,3 +261,17 @@ def test_a_ledger_without_reserved_counts_it_zero() -> None:
     verdicts = _statuses(check(events, dataclasses.replace(state, ledger=rows)))
     assert verdicts["stock.no-oversell"] is Status.PASS
     assert verdicts["stock.ledger-balances"] is Status.PASS
+
+
+def test_retention_is_judged_from_the_orders_when_receipts_are_not_read() -> None:
+    """check.needs lists broadcasts and orders for replay.retained: a target that maps no
+    receipt listing still gets a verdict, from the orders' promise."""
+    events, state = _run()
+    rule = next(v for v in check(events, dataclasses.replace(state, receipts=None))
+                if v.rule_id == "replay.retained")
+    assert rule.status is Status.PASS, rule.evidence
+    short = [dict(o, retain_until=o["created_at"]) for o in state.orders]
+    rule = next(v for v in check(events, dataclasses.replace(state, receipts=None,
+                                                             orders=short))
+                if v.rule_id == "replay.retained")
+    assert rule.status is Status.FAIL, rule.evidence

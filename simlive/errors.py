@@ -32,8 +32,9 @@ class UsageError(SimliveError):
     exit_code = EXIT_BAD_INPUT
 
 
-class ScenarioProblem:
-    """One problem in a scenario file: where it is and what was wrong.
+class FileProblem:
+    """One problem in an input file (a scenario, a target file, a tokens file, a stored
+    run): where it is and what was wrong.
 
     Kept as plain data so that a loader can collect every problem in a file before it
     reports, the way a compiler lists all errors rather than the first one.
@@ -53,15 +54,16 @@ class ScenarioProblem:
         return f"{where}: {key}: expected {self.expected}; found {self.found}"
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"ScenarioProblem({self.path!r}, {self.expected!r}, {self.found!r}, {self.line})"
+        return f"FileProblem({self.path!r}, {self.expected!r}, {self.found!r}, {self.line})"
 
 
-class ScenarioError(SimliveError):
-    """A scenario file that cannot be used: names the file, line, key path and the mismatch."""
+class InputFileError(SimliveError):
+    """An input file that cannot be used (a scenario, a target file, a tokens file): names
+    the file, line, key path and the mismatch."""
 
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, file: str, problems: list[ScenarioProblem]) -> None:
+    def __init__(self, file: str, problems: list[FileProblem]) -> None:
         self.file = file
         self.problems = problems
         super().__init__("\n".join(p.render(file) for p in problems))
@@ -77,20 +79,20 @@ class StoredRunError(SimliveError):
     """A stored run that cannot be re-checked: a history line or a state.json that is not
     what a load run writes.
 
-    Rendered like :class:`ScenarioError`, one line per problem,
+    Rendered like :class:`InputFileError`, one line per problem,
     ``file:line: key.path: expected X; found Y``; the key is left out when the whole line or
     file is wrong (``history.jsonl:3: expected a JSON object (an event); found ...``).
     """
 
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, file: str, problems: list[ScenarioProblem]) -> None:
+    def __init__(self, file: str, problems: list[FileProblem]) -> None:
         self.file = file
         self.problems = problems
         super().__init__("\n".join(self.render(p, file) for p in problems))
 
     @staticmethod
-    def render(problem: ScenarioProblem, file: str) -> str:
+    def render(problem: FileProblem, file: str) -> str:
         where = f"{file}:{problem.line}" if problem.line is not None else file
         key = f" {problem.path}:" if problem.path else ""
         return f"{where}:{key} expected {problem.expected}; found {problem.found}"

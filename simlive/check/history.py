@@ -25,7 +25,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from simlive.errors import ScenarioProblem, StoredRunError
+from simlive.errors import FileProblem, StoredRunError
 
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 COMPLETIONS = frozenset((OK, FAIL, INFO))
@@ -195,7 +195,7 @@ def merge(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
         if enabled:
             gc.enable()
     if not events:
-        raise StoredRunError(_files_name(paths), [ScenarioProblem(
+        raise StoredRunError(_files_name(paths), [FileProblem(
             "", "at least one operation (an invoke line)", "no operations recorded")])
     events.sort(key=_by_time)
     return events
@@ -219,7 +219,7 @@ def read_bytes(path: str | Path) -> bytes:
                 return gzip.decompress(data)
             except (OSError, EOFError) as exc:
                 found = f"a broken gzip file ({exc})"
-                raise StoredRunError(str(path), [ScenarioProblem("", "a readable file",
+                raise StoredRunError(str(path), [FileProblem("", "a readable file",
                                                                  found)]) from None
         return data
     except FileNotFoundError:
@@ -228,7 +228,7 @@ def read_bytes(path: str | Path) -> bytes:
         found = "a folder"
     except OSError as exc:
         found = exc.strerror or type(exc).__name__
-    raise StoredRunError(str(path), [ScenarioProblem("", "a readable file", found)])
+    raise StoredRunError(str(path), [FileProblem("", "a readable file", found)])
 
 
 def _decode(data: bytes, file: str) -> str:
@@ -239,7 +239,7 @@ def _decode(data: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         if not (exc.reason == "unexpected end of data" and exc.end == len(data)):
             line = data.count(b"\n", 0, exc.start) + 1
-            raise StoredRunError(file, [ScenarioProblem(
+            raise StoredRunError(file, [FileProblem(
                 "", "UTF-8 text",
                 f"byte 0x{data[exc.start]:02x} at byte offset {exc.start}", line)]) from None
         text = data.decode("utf-8", "replace")
@@ -279,10 +279,10 @@ def _parse_lines(lines: list[str], file: str) -> tuple[list[Any], list[int]]:
     return values, numbers
 
 
-def _not_json(index: int, line: str, exc: Exception, hint: str = "") -> ScenarioProblem:
+def _not_json(index: int, line: str, exc: Exception, hint: str = "") -> FileProblem:
     why = f"{exc.msg}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) \
         else type(exc).__name__
-    return ScenarioProblem("", "a JSON object (an event)",
+    return FileProblem("", "a JSON object (an event)",
                            f"{_short_text(line)} (not JSON: {why}{hint})", index + 1)
 
 
@@ -312,25 +312,25 @@ def _check_fast(events: list[dict[str, Any]]) -> None:
             raise _Odd
 
 
-def _first_problem(events: list[Any], numbers: list[int] | None) -> ScenarioProblem | None:
+def _first_problem(events: list[Any], numbers: list[int] | None) -> FileProblem | None:
     """The first event that is not what a recorder writes, as a problem with its line."""
     open_: dict[tuple[Any, Any], tuple[float, int]] = {}
     for i, ev in enumerate(events):
         line = numbers[i] if numbers is not None else i + 1
         found = _event_problem(ev)
         if found is not None:
-            return ScenarioProblem(*found, line=line)
+            return FileProblem(*found, line=line)
         typ, process, op, t = ev["type"], ev["process"], ev["op"], ev["time"]
         if typ == INVOKE:
             open_[process, op] = (t, line)
             continue
         invoked = open_.pop((process, op), None)
         if invoked is None:
-            return ScenarioProblem(
+            return FileProblem(
                 "op", f"an invoke of process {json_short(process)} op {op} on an earlier line",
                 f"{typ} without one", line)
         if invoked[0] > t:
-            return ScenarioProblem(
+            return FileProblem(
                 "time", f"no earlier than its invoke's {invoked[0]!r} (line {invoked[1]})",
                 f"{t!r} (did the client's clock go back?)", line)
     return None

@@ -17,7 +17,7 @@ from typing import Any
 
 from simlive.check.history import json_kind as _kind
 from simlive.check.history import json_short as _short
-from simlive.errors import ScenarioProblem, StoredRunError
+from simlive.errors import FileProblem, StoredRunError
 
 
 @dataclass(frozen=True)
@@ -100,38 +100,38 @@ def needed(part: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return part
 
 
-def state_problems(data: Any) -> list[ScenarioProblem]:
+def state_problems(data: Any) -> list[FileProblem]:
     """What is wrong with a stored final state (``FinalState.to_dict()``); [] if nothing."""
     if not isinstance(data, dict):
-        return [ScenarioProblem("", "a JSON object (a final state: ledger, orders, "
+        return [FileProblem("", "a JSON object (a final state: ledger, orders, "
                                 "fetched_at, ...)", f"a JSON {_kind(data)}")]
     problems = []
     for key in REQUIRED_KEYS:
         if key not in data:
             what = PART if key in LIST_KEYS else "a number (epoch seconds)"
-            problems.append(ScenarioProblem(key, f"{what}; this key is required", "nothing"))
+            problems.append(FileProblem(key, f"{what}; this key is required", "nothing"))
     for key in LIST_KEYS:
         items = data.get(key)
         if items is None:
             continue
         if not isinstance(items, list):
-            problems.append(ScenarioProblem(key, PART, _short(items)))
+            problems.append(FileProblem(key, PART, _short(items)))
             continue
         bad = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
         if bad is not None:
-            problems.append(ScenarioProblem(f"{key}[{bad}]", "an object", _short(items[bad])))
+            problems.append(FileProblem(f"{key}[{bad}]", "an object", _short(items[bad])))
     t = data.get("fetched_at", 0.0)
     if not _finite_number(t):
-        problems.append(ScenarioProblem("fetched_at", "a number (epoch seconds)", _short(t)))
+        problems.append(FileProblem("fetched_at", "a number (epoch seconds)", _short(t)))
     source = data.get("source", SOURCES[0])
     if source not in SOURCES:
-        problems.append(ScenarioProblem("source", f"one of {', '.join(SOURCES)}",
+        problems.append(FileProblem("source", f"one of {', '.join(SOURCES)}",
                                         _short(source)))
     for key in data:
         if key not in STATE_KEYS:
             close = difflib.get_close_matches(str(key), STATE_KEYS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "one of " + ", ".join(STATE_KEYS)
-            problems.append(ScenarioProblem(str(key), f"a known key ({hint})",
+            problems.append(FileProblem(str(key), f"a known key ({hint})",
                                             f"unknown key '{key}'"))
     return problems
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from simlive.check.history import merge, read_bytes
 from simlive.check.state import FinalState
-from simlive.errors import ScenarioProblem, StoredRunError
+from simlive.errors import FileProblem, StoredRunError
 
 MERGED_HISTORY = "history.jsonl"
 
@@ -25,13 +25,13 @@ def history_files(path: str | Path) -> list[Path]:
     p = Path(path)
     if not p.is_dir():
         if not p.exists():
-            raise StoredRunError(str(p), [ScenarioProblem(
+            raise StoredRunError(str(p), [FileProblem(
                 "", "a history file or a folder of .jsonl files", "nothing at this path")])
         return [p]
     files = sorted(f for f in p.glob("*.jsonl") if f.is_file())
     per_process = [f for f in files if f.name != MERGED_HISTORY]
     if not files:
-        raise StoredRunError(str(p), [ScenarioProblem(
+        raise StoredRunError(str(p), [FileProblem(
             "", "a folder holding history files (*.jsonl)", "no .jsonl file")])
     return per_process or files
 
@@ -50,20 +50,20 @@ def load_state(path: str | Path) -> FinalState:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise StoredRunError(file, [ScenarioProblem(
+        raise StoredRunError(file, [FileProblem(
             "", "UTF-8 text", f"byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
             data.count(b"\n", 0, exc.start) + 1)]) from None
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise StoredRunError(file, [ScenarioProblem(
+        raise StoredRunError(file, [FileProblem(
             "", "a JSON object (a final state)", "an empty file")])
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StoredRunError(file, [ScenarioProblem(
+        raise StoredRunError(file, [FileProblem(
             "", "JSON", f"a syntax error ({exc.msg}, column {exc.colno})",
             exc.lineno)]) from None
     except RecursionError:
-        raise StoredRunError(file, [ScenarioProblem(
+        raise StoredRunError(file, [FileProblem(
             "", "JSON", "values nested too deeply")]) from None
     return FinalState.from_dict(value, file)

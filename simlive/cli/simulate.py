@@ -146,14 +146,14 @@ def validate(scenarios: tuple[str, ...]) -> None:
 
     Warnings (on stderr, exit 0) point at what is valid but rarely meant: tickets that can
     arrive while nobody is on duty, or far more work than the agents on duty can handle."""
-    from simlive.errors import ScenarioError
+    from simlive.errors import InputFileError
     from simlive.scenario import load_scenario
 
     problems: list[str] = []
     for path in scenarios:
         try:
             sc = load_scenario(path)
-        except ScenarioError as exc:
+        except InputFileError as exc:
             problems.append(str(exc))
             continue
         click.echo(f"{path}: ok ({sc.name}, {sc.duration / 3600:g} h)")

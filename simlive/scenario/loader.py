@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from simlive.errors import ScenarioError, ScenarioProblem
+from simlive.errors import FileProblem, InputFileError
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import Mismatch
 
@@ -135,21 +135,21 @@ def _expanded(root: yaml.Node) -> tuple[int, int, int]:
 
 
 def _lines(node: yaml.Node, path: Loc, table: dict[Loc, int],
-           problems: list[ScenarioProblem]) -> None:
+           problems: list[FileProblem]) -> None:
     """Record the line of every key and list item; flag duplicate keys (YAML allows them),
     keys that are not plain names, and integers too long for Python to read."""
     table.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
         digits = sum(c.isdigit() for c in node.value)
         if _int_limit() and digits > _int_limit():
-            problems.append(ScenarioProblem(
+            problems.append(FileProblem(
                 format_path(path), f"a whole number of at most {_int_limit()} digits",
                 f"one of {digits} digits", node.start_mark.line + 1))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(ScenarioProblem(
+                problems.append(FileProblem(
                     format_path(path), "keys that are names",
                     f"a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'} "
                     "as a key", key_node.start_mark.line + 1))
@@ -161,7 +161,7 @@ def _lines(node: yaml.Node, path: Loc, table: dict[Loc, int],
                 except ValueError:
                     pass
             if key in seen:
-                problems.append(ScenarioProblem(
+                problems.append(FileProblem(
                     format_path(path + (key,)), "each key once", "a duplicate key",
                     key_node.start_mark.line + 1))
             seen.add(key)
@@ -252,7 +252,7 @@ def _short(value: Any) -> str:
 
 
 def _problem(err: ErrorDetails, data: Any, lines: dict[Loc, int],
-             model: type[BaseModel] = Scenario) -> ScenarioProblem:
+             model: type[BaseModel] = Scenario) -> FileProblem:
     loc = tuple(err["loc"])
     path, complete = _resolve(data, loc)
     kind = err["type"]
@@ -311,7 +311,7 @@ def _problem(err: ErrorDetails, data: Any, lines: dict[Loc, int],
     elif kind == "string_pattern_mismatch":
         expected = "letters, digits, '.', '_' or '-' only"
     line = _line_for(path, lines)
-    return ScenarioProblem(format_path(path), expected, found, line)
+    return FileProblem(format_path(path), expected, found, line)
 
 
 def _line_for(path: Loc, lines: dict[Loc, int]) -> int | None:
@@ -322,71 +322,71 @@ def _line_for(path: Loc, lines: dict[Loc, int]) -> int | None:
 
 
 def parse_model(text: str, file: str, model: type[M], what: str) -> M:
-    """Validate YAML ``text`` against ``model``; raise ScenarioError listing every problem
+    """Validate YAML ``text`` against ``model``; raise InputFileError listing every problem
     with its line. Shared by every YAML file simlive reads (scenarios, target files)."""
     model_obj, _ = _parse_model(text, file, model, what)
     return model_obj
 
 
-def _yaml_problem(exc: yaml.YAMLError, text: str) -> ScenarioProblem:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> FileProblem:
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
     if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
         line = text.count("\n", 0, exc.position) + 1
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if isinstance(exc, _Unreadable):
-        return ScenarioProblem("", "values YAML can read", f"one it cannot ({problem})", line)
+        return FileProblem("", "values YAML can read", f"one it cannot ({problem})", line)
     if " of nesting" in problem:
-        return ScenarioProblem("", f"YAML nested at most {MAX_DEPTH} levels deep",
+        return FileProblem("", f"YAML nested at most {MAX_DEPTH} levels deep",
                                problem.removeprefix("found "), line)
     if "(a cycle)" in problem:
-        return ScenarioProblem("", "YAML without cyclic aliases",
+        return FileProblem("", "YAML without cyclic aliases",
                                problem.removeprefix("found "), line)
-    return ScenarioProblem("", "valid YAML", f"a syntax error ({problem})", line)
+    return FileProblem("", "valid YAML", f"a syntax error ({problem})", line)
 
 
 def _compose(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
-    """The data in YAML ``text`` and the line of every key path; ScenarioError for a file
+    """The data in YAML ``text`` and the line of every key path; InputFileError for a file
     that is not YAML, or that would exhaust the stack or the memory of what reads it."""
     try:
         loader = _Loader(text)  # reads the whole text for control characters
         node = loader.get_single_node()
         loader.dispose()
     except yaml.YAMLError as exc:
-        raise ScenarioError(file, [_yaml_problem(exc, text)]) from None
+        raise InputFileError(file, [_yaml_problem(exc, text)]) from None
     if node is None:
         return None, {}
     written, expanded, depth = _expanded(node)
     if expanded - written > MAX_ALIAS_NODES:
-        raise ScenarioError(file, [ScenarioProblem(
+        raise InputFileError(file, [FileProblem(
             "", f"aliases that add at most {MAX_ALIAS_NODES:,} nodes when expanded",
             f"{written:,} nodes that aliases expand to {expanded:.3g}", loader.first_alias)])
     if depth > MAX_DEPTH:
-        raise ScenarioError(file, [ScenarioProblem(
+        raise InputFileError(file, [FileProblem(
             "", f"YAML nested at most {MAX_DEPTH} levels deep, aliases followed",
             f"{depth} levels", loader.first_alias)])
     lines: dict[Loc, int] = {}
-    problems: list[ScenarioProblem] = []
+    problems: list[FileProblem] = []
     _lines(node, (), lines, problems)
     if problems:
-        raise ScenarioError(file, problems)
+        raise InputFileError(file, problems)
     try:
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise ScenarioError(file, [_yaml_problem(exc, text)]) from None
+        raise InputFileError(file, [_yaml_problem(exc, text)]) from None
     return data, lines
 
 
 def _parse_model(text: str, file: str, model: type[M], what: str) -> tuple[M, dict[Loc, int]]:
     data, lines = _compose(text, file)
     if not isinstance(data, dict):
-        raise ScenarioError(file, [ScenarioProblem(
+        raise InputFileError(file, [FileProblem(
             "", f"a mapping of {what}",
             "an empty file" if data is None else type(data).__name__, 1)])
     try:
         return model.model_validate(data), lines
     except ValidationError as exc:
-        raise ScenarioError(file, [_problem(e, data, lines, model) for e in exc.errors(
+        raise InputFileError(file, [_problem(e, data, lines, model) for e in exc.errors(
             include_url=False)]) from None
 
 
@@ -394,45 +394,45 @@ def line_of(text: str, path: Loc) -> int | None:
     """The line of ``path`` (or of its nearest existing parent) in YAML ``text``."""
     try:
         _, lines = _compose(text, "<text>")
-    except ScenarioError:
+    except InputFileError:
         return None
     return _line_for(path, lines)
 
 
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
-    """Validate scenario text; raise ScenarioError listing every problem with its line."""
+    """Validate scenario text; raise InputFileError listing every problem with its line."""
     scenario, lines = _parse_model(text, file, Scenario,
                                    "scenario keys (name, duration, audience, ...)")
     from simlive.scenario.checks import cross_check
 
-    problems = [ScenarioProblem(format_path(p), exp, found, _line_for(tuple(p), lines))
+    problems = [FileProblem(format_path(p), exp, found, _line_for(tuple(p), lines))
                 for p, exp, found in cross_check(scenario)]
     if problems:
-        raise ScenarioError(file, problems)
+        raise InputFileError(file, problems)
     return scenario
 
 
 def read_text(path: str | Path) -> str:
-    """A YAML file's text; a missing or unreadable file is a ScenarioError naming it."""
+    """A YAML file's text; a missing or unreadable file is a InputFileError naming it."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise ScenarioError(str(p), [ScenarioProblem("", "an existing file",
+        raise InputFileError(str(p), [FileProblem("", "an existing file",
                                                      "no such file")]) from None
     except OSError as exc:
-        raise ScenarioError(str(p), [ScenarioProblem("", "a readable UTF-8 text file",
+        raise InputFileError(str(p), [FileProblem("", "a readable UTF-8 text file",
                                                      type(exc).__name__)]) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ScenarioError(str(p), [ScenarioProblem(
+        raise InputFileError(str(p), [FileProblem(
             "", "a UTF-8 text file", f"byte 0x{raw[exc.start]:02x} at column {column}, not "
             "UTF-8 (saved as Latin-1 or another encoding?)", line)]) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; a missing or unreadable file is a ScenarioError."""
+    """Read and validate a scenario file; a missing or unreadable file is a InputFileError."""
     return parse_scenario(read_text(path), str(path))

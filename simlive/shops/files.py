@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from simlive.errors import ScenarioError, ScenarioProblem, UsageError
+from simlive.errors import FileProblem, InputFileError, UsageError
 from simlive.operations import COMMON, OPERATIONS
 from simlive.scenario.loader import line_of, parse_model, read_text
 from simlive.shops.schema import Target
@@ -28,11 +28,11 @@ def target_path(name: str | Path) -> Path:
 
 def parse_target(text: str, file: str = "<target>") -> Target:
     target = parse_model(text, file, Target, "target keys (name, auth, operations, state)")
-    problems = [ScenarioProblem(path, expected, found, line_of(text, tuple(
+    problems = [FileProblem(path, expected, found, line_of(text, tuple(
         int(p) if p.isdigit() else p for p in path.replace("[", ".").replace("]", "")
         .split(".")))) for path, expected, found in cross_check(target)]
     if problems:
-        raise ScenarioError(file, problems)
+        raise InputFileError(file, problems)
     return target
 
 
@@ -51,7 +51,7 @@ def load_target(name: str | Path) -> Target:
         file, _, cls = target.hooks.rpartition(":")
         where = (path.parent / file).resolve()
         if not where.exists():
-            raise ScenarioError(str(path), [ScenarioProblem(
+            raise InputFileError(str(path), [FileProblem(
                 "hooks", "a Python file beside the target file", f"no file {where}",
                 line_of(read_text(path), ("hooks",)))])
         target = target.model_copy(update={"hooks": f"{where}:{cls}"})

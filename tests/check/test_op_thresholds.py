@@ -6,7 +6,7 @@ import pytest
 
 from simlive.check.history import Op, Ops
 from simlive.check.op_thresholds import judge_operations
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.scenario import parse_scenario
 from simlive.scenario.load import OperationThreshold as Limit
 
@@ -48,7 +48,7 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
     text = tiny_text + ("load:\n  thresholds:\n    operations:\n"
                         "      - {operation: order, max_ms: 300, min_rate: 2}\n"
                         "      - {operation: ordr, max_ms: 300}\n")
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(InputFileError) as err:
         parse_scenario(text, "s.yaml")
     assert str(err.value).splitlines() == [
         "s.yaml:20: load.thresholds.operations[0]: expected exactly one of max_ms, "

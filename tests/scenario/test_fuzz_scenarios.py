@@ -156,7 +156,7 @@ def _small(s: Any) -> bool:
                                  HealthCheck.function_scoped_fixture])
 @given(case=mutated())
 def test_validate_and_run_end_with_an_exit_code(invoke, tmp_path, case):
-    from simlive.errors import ScenarioError
+    from simlive.errors import InputFileError
     from simlive.scenario import load_scenario
     from simlive.scenario.catalogue import build_catalogue
 
@@ -171,7 +171,7 @@ def test_validate_and_run_end_with_an_exit_code(invoke, tmp_path, case):
         return
     try:
         s = load_scenario(path)
-    except ScenarioError:  # pragma: no cover - validate said ok
+    except InputFileError:  # pragma: no cover - validate said ok
         raise AssertionError("validate passed, load_scenario refused") from None
     if _small(s):
         event("valid, run")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.scenario import parse_scenario
 
 
@@ -21,7 +21,7 @@ def edit(text: str, old: str, new: str) -> str:
 
 
 def refused(text: str) -> list[str]:
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(InputFileError) as info:
         parse_scenario(text, "f.yaml")
     return str(info.value).splitlines()
 

@@ -135,10 +135,10 @@ def test_a_login_without_a_password_is_bad_input(shop: LoginShop) -> None:
 
 
 def test_login_credentials_need_the_login_operation() -> None:
-    from simlive.errors import ScenarioError
+    from simlive.errors import InputFileError
 
     text = "name: x\nauth:\n  buyer: {from: login}\noperations: {}\n"
-    with pytest.raises(ScenarioError, match="login is not in operations"):
+    with pytest.raises(InputFileError, match="login is not in operations"):
         parse_target(text, "x.yaml")
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import Result
 
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.operations import OPERATIONS
 from simlive.shops.files import load_target, parse_target
 from simlive.shops.starter import starter
@@ -95,7 +95,7 @@ def test_bad_target_file_names_file_line_and_key(tmp_path: Path, edit: tuple[str
                                                  message: str) -> None:
     path = tmp_path / "shop.yaml"
     path.write_text(GOOD.replace(*edit), encoding="utf-8")
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(InputFileError) as err:
         load_target(path)
     text = str(err.value).replace(str(tmp_path) + "/", "")
     assert text.startswith(message), text

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.scenario.loader import parse_scenario
 from simlive.scenario.schema import DailyProfile
 from simlive.sim.contacts import clock_seconds, contact_times
@@ -65,6 +65,6 @@ def test_a_scenario_with_a_profile_gets_no_request_in_closed_hours() -> None:
     ({"start_clock": "8pm", "hourly": [1] * 24}, "start_clock"),
 ])
 def test_bad_profiles_are_named(profile: dict, message: str) -> None:
-    with pytest.raises(ScenarioError) as caught:
+    with pytest.raises(InputFileError) as caught:
         parse_scenario(_scenario(profile), "r.yaml")
     assert message in str(caught.value)

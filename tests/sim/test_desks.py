@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.rules import rule_params
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.desks import POOLED, flatten, route
@@ -175,7 +175,7 @@ def test_same_bytes_whatever_the_jobs():
 def test_bad_desks_are_named(change, message):
     data = copy.deepcopy(BASE)
     change(data)
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(InputFileError) as info:
         scenario(data)
     assert message in str(info.value)
 

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.scenario.loader import parse_scenario
 from simlive.sim.engine import run_replication
 
@@ -91,6 +91,6 @@ def test_bad_presales_are_named(change: dict, message: str) -> None:
     data = yaml.safe_load(_scenario(100, 0.01, 0.1, 0.9, (3 * 86400, 5 * 86400), 1,
                                     {1: 1.0}))
     data["orders"].update(change)
-    with pytest.raises(ScenarioError) as caught:
+    with pytest.raises(InputFileError) as caught:
         parse_scenario(yaml.safe_dump(data), "p.yaml")
     assert message in str(caught.value)

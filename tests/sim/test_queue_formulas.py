@@ -168,11 +168,11 @@ def test_warmup_leaves_early_tickets_out_of_the_desk_kpis_not_out_of_the_rules()
 
 
 def test_a_warmup_past_the_horizon_is_refused_naming_the_key():
-    from simlive.errors import ScenarioError
+    from simlive.errors import InputFileError
 
     text = SCENARIO.format(seed=3, duration="2h", rate="20/min", handling="1m", agents=25,
                            patience="null", engine="fast")
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(InputFileError) as err:
         parse_scenario(text.replace("desk_engine: fast}", "desk_engine: fast, warmup: 3d}"))
     assert ("simulation.warmup: expected a time before the after-sales horizon ends (2d2h: "
             "no ticket would be left for the desk KPIs); found 3d") in str(err.value)

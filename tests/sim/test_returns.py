@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simlive.errors import ScenarioError
+from simlive.errors import InputFileError
 from simlive.rules import RETURN_EXEMPT
 from simlive.scenario import parse_scenario
 from simlive.sim.engine import run_replication
@@ -47,7 +47,7 @@ def test_the_laws_exempt_kinds_may_be_refused(kind: str) -> None:
 
 
 def test_exempt_as_a_yes_no_is_refused_naming_the_kinds() -> None:
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(InputFileError) as err:
         parse_scenario(SHOP.format(category="food", exempt=", return_exempt: true"))
     assert ("products.skus[0].return_exempt: expected one of made-to-order, fresh-perishable, "
             "digital-opened or newspapers-periodicals; found True") in str(err.value)

@@ -168,9 +168,9 @@ def test_per_interval_service_level_sums_to_the_overall_kpi():
                                          "least 1m"),
 ])
 def test_desk_settings_out_of_range_are_refused(extra, message):
-    from simlive.scenario.loader import ScenarioError
+    from simlive.scenario.loader import InputFileError
 
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(InputFileError) as info:
         scenario("[{from: 0h, to: 8h, agents: 6}]", extra)
     assert message in str(info.value)
 

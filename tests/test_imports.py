@@ -179,3 +179,24 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_a_circle_is_found():
     assert ["a", "b"] in _strongly_connected({"a": {"b"}, "b": {"a"}, "c": {"a"}})
+
+
+SHARED_NAMES = {
+    "__main__": "python -m",
+    "aftersales": "the scenario's after-sales block and the model's desks (scenario/, sim/)",
+    "orders": "the model's orders and the service's orders router (a router per resource)",
+    "tickets": "the model's tickets and the service's tickets router",
+    "common": "the CLI's shared options and the routers' shared path types",
+    "files": "reading target files (shops/) and writing report files (report/)",
+}
+"""Module names two packages share on purpose, and why; any other name says which is
+which (``sim/service_levels`` vs ``plan/desk_staffing``, not two ``staffing`` modules)."""
+
+
+def test_module_names_say_which_package_they_belong_to():
+    seen: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        if path.name != "__init__.py":  # a package may share a module's name (load/)
+            seen.setdefault(path.stem, []).append(name)
+    twice = {n: m for n, m in seen.items() if len(m) > 1 and n not in SHARED_NAMES}
+    assert not twice, twice

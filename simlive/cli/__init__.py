@@ -15,7 +15,7 @@ from simlive.cli.loadtest import check, load
 from simlive.cli.planning import plan
 from simlive.cli.serve import serve
 from simlive.cli.simulate import run, schema, validate
-from simlive.cli.targets import target
+from simlive.cli.target_files import target
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

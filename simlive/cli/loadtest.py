@@ -88,7 +88,7 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
             raise UsageError(f"--run-time(={run_time!r}) must be > 0")
     profile = None
     if profile_path is not None:
-        from simlive.load.profile import profile_rates
+        from simlive.load.planned_rates import profile_rates
 
         profile = profile_rates(Path(profile_path))
     if changes:

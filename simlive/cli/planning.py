@@ -85,7 +85,7 @@ def plan(scenario: str, targets: tuple[str, ...], vary: str | None, per_shift: b
     if profile_path:
         import yaml
 
-        from simlive.plan.profile import load_profile
+        from simlive.plan.load_profile import load_profile
         from simlive.sim.replications import simulate
 
         profile = load_profile(sc, simulate(sc, 1, 1))
@@ -132,13 +132,13 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                      write_path: str | None = None) -> None:
     from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
-    from simlive.plan.roster import load_roster
+    from simlive.plan.roster_file import load_roster
     from simlive.plan.rostering import plan_roster
-    from simlive.plan.staffing import Iteration, with_service_levels
+    from simlive.plan.desk_staffing import Iteration, with_service_levels
     from simlive.plan.targets import parse_target
     from simlive.report.console import make_console
     from simlive.report.files import prepare_output, to_json
-    from simlive.report.roster import (
+    from simlive.report.roster_plan import (
         intervals_csv,
         intervals_table,
         roster_dict,
@@ -220,7 +220,7 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
         sys.exit(EXIT_RULE_FAILED)
     if write_path and scenario_path:
         from simlive.plan.apply import apply_roster
-        from simlive.plan.staffing import roster_shifts
+        from simlive.plan.desk_staffing import roster_shifts
 
         _write_scenario(scenario_path, write_path, lambda raw: apply_roster(
             raw, {-1: roster_shifts(result.cols, result.heads)}))
@@ -265,10 +265,10 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
     from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
     from simlive.plan.rostering import for_planning, plan_rosters
-    from simlive.plan.staffing import Iteration
+    from simlive.plan.desk_staffing import Iteration
     from simlive.report.console import make_console
     from simlive.report.files import prepare_output, to_json
-    from simlive.report.roster import desk_rosters_csv, desk_rosters_dict, desks_table
+    from simlive.report.roster_plan import desk_rosters_csv, desk_rosters_dict, desks_table
     from simlive.sim.replications import simulate
     from simlive.sim.workers import open_workers
 
@@ -307,7 +307,7 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
         Path(csv_path).write_text(desk_rosters_csv(desks), encoding="utf-8")
     if html_path:
         from simlive.report.html import render_html
-        from simlive.report.roster import desks_html_table, roster_figures, roster_html_tables
+        from simlive.report.roster_plan import desks_html_table, roster_figures, roster_html_tables
 
         figures = [(f"{d.name}: {title}", svg) for d in desks
                    for title, svg in roster_figures(d.plan)]
@@ -362,7 +362,7 @@ def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift:
     ``per_shift``), with its tables, JSON and HTML."""
     from simlive.errors import EXIT_RULE_FAILED, UsageError
     from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
-    from simlive.plan.staffing import with_service_levels
+    from simlive.plan.desk_staffing import with_service_levels
     from simlive.plan.targets import parse_target
     from simlive.plan.vary import Knob
     from simlive.report.console import make_console as _console

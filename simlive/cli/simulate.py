@@ -175,7 +175,7 @@ def schema(target: bool) -> None:
 
     model: type[BaseModel]
     if target:
-        from simlive.shops.schema import Target
+        from simlive.shops.target_file import Target
         model, title = Target, "simlive target"
     else:
         from simlive.scenario.schema import Scenario

@@ -17,7 +17,7 @@ from simlive.errors import UsageError
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import STORED
 from simlive.shops.provision import Provisioned
-from simlive.shops.schema import Target
+from simlive.shops.target_file import Target
 
 
 @dataclass

@@ -43,7 +43,7 @@ from simlive.report.files import write_json
 from simlive.rules import Status, Verdict, exit_code
 from simlive.shops.audit import ledger_tautology
 from simlive.shops.provision import finish, provision, read_state, scaled_products, teardown
-from simlive.shops.schema import Target
+from simlive.shops.target_file import Target
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 

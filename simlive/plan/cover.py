@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlive.plan.roster import Columns, RosterFile
+from simlive.plan.roster_file import Columns, RosterFile
 
 
 @dataclass(frozen=True)

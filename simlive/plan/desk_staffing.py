@@ -27,14 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from simlive.plan.roster import Columns, RosterFile
+from simlive.plan.roster_file import Columns, RosterFile
 from simlive.plan.targets import IntervalLevel, Target, assess, interval_levels
 from simlive.rules import Verdict
 from simlive.scenario.desks import DeskSettings
 from simlive.scenario.schema import Scenario, ServiceLevel, Shift
 from simlive.sim.engine import ReplicationResult
 from simlive.sim.replications import SimulationResult
-from simlive.sim.staffing import IntervalCounts, available
+from simlive.sim.service_levels import IntervalCounts, available
 
 # simulate(scenario, first replication, count)
 Runner = Callable[[Scenario, int, int], SimulationResult]

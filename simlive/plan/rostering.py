@@ -19,8 +19,8 @@ import numpy as np
 
 from simlive.errors import UsageError
 from simlive.plan.cover import solve_cover
-from simlive.plan.roster import RosterFile, columns
-from simlive.plan.staffing import (
+from simlive.plan.roster_file import RosterFile, columns
+from simlive.plan.desk_staffing import (
     Iteration,
     Judged,
     RosterPlan,
@@ -45,7 +45,7 @@ from simlive.scenario.desks import (
 )
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import duration_text
-from simlive.sim.desks import DESK_KPIS
+from simlive.sim.per_desk import DESK_KPIS
 from simlive.sim.engine import ReplicationResult
 
 

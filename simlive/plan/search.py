@@ -173,7 +173,7 @@ def analytic_agents(targets: list[Target], lam: float, handling: float,
     guesses = []
     for t in targets:
         if t.within is not None:  # a service level: Erlang C's P(wait <= T)
-            from simlive.plan.staffing import erlang_c_slots
+            from simlive.plan.desk_staffing import erlang_c_slots
 
             guesses.append(erlang_c_slots(lam, handling, t.within, t.factor))
             continue

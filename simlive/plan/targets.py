@@ -23,7 +23,7 @@ import numpy as np
 from simlive.errors import UsageError
 
 if TYPE_CHECKING:
-    from simlive.sim.staffing import IntervalCounts
+    from simlive.sim.service_levels import IntervalCounts
 
 _METRIC = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:\([0-9.a-z]+\))?"
 _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
@@ -119,7 +119,7 @@ def parse_target(text: str, known: Iterable[str]) -> Target:
 def _service_level(raw: str, text: str) -> tuple[str, float]:
     """The KPI name and threshold of ``aftersales.service_level(RAW)``."""
     from simlive.scenario.units import Mismatch, parse_duration
-    from simlive.sim.staffing import service_level_name
+    from simlive.sim.service_levels import service_level_name
 
     try:
         within = parse_duration(raw)

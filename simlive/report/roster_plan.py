@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from simlive import __version__
-from simlive.plan.staffing import RosterPlan, roster_shifts
+from simlive.plan.desk_staffing import RosterPlan, roster_shifts
 from simlive.scenario.units import duration_text
 
 TABLE_ROWS = 48  # intervals shown in the terminal; the JSON and CSV have them all

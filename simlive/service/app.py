@@ -29,7 +29,7 @@ from simlive.service.faults import BREAKS, Fault
 from simlive.service.lane import OrderLane
 from simlive.service.problems import BodyLimit, install_handlers
 from simlive.service.routers import admin, broadcasts, orders, products, reviews, tickets
-from simlive.service.schemas import Health
+from simlive.service.bodies import Health
 from simlive.service.settings import Settings
 from simlive.service.stock import expire_due
 

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
 from simlive.service import rawsql
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 
 _b, _p = t.stock_buckets, t.products
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from simlive.service import buckets as bk
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.db import SQLITE_PRAGMAS, Database
 from simlive.service.placing import HOT
 from simlive.service.rawsql import Statements

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import Connection, func, insert, select, update
 
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.db import Database
 from simlive.service.settings import Settings, TokenSpec
 

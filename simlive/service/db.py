@@ -28,7 +28,7 @@ from sqlalchemy.sql import ClauseElement
 
 from simlive.errors import UsageError
 from simlive.service.rawsql import Statements, cursor
-from simlive.service.tables import metadata
+from simlive.service.sql_tables import metadata
 
 T = TypeVar("T")
 log = logging.getLogger("simlive.service")

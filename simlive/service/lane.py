@@ -31,7 +31,7 @@ from simlive.service.core import Service
 from simlive.service.placing import place_order
 from simlive.service.problems import ApiError, api_error_response
 from simlive.service.routers.orders import KEY_MAX, KEY_PATTERN, order_out
-from simlive.service.schemas import OrderCreate
+from simlive.service.bodies import OrderCreate
 
 _KEY = re.compile(KEY_PATTERN)
 _JSON = (b"application/json", b"application/json; charset=utf-8")

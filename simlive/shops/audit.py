@@ -14,7 +14,7 @@ from typing import Any
 
 import jmespath
 
-from simlive.shops.schema import StateMap, Target
+from simlive.shops.target_file import StateMap, Target
 
 
 def _leaves(node: Any, out: set[str]) -> set[str]:

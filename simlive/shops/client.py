@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from simlive.operations import HISTORY_NAME, OPERATIONS
 from simlive.shops.paths import search
-from simlive.shops.schema import Credential, Match, Operation, Request, Target
+from simlive.shops.target_file import Credential, Match, Operation, Request, Target
 from simlive.shops.template import TemplateError, render, stats_name
 
 OK, FAIL, INFO = "ok", "fail", "info"

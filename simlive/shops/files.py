@@ -15,7 +15,7 @@ from pathlib import Path
 from simlive.errors import FileProblem, InputFileError, UsageError
 from simlive.operations import COMMON, OPERATIONS
 from simlive.scenario.loader import line_of, parse_model, read_text
-from simlive.shops.schema import Target
+from simlive.shops.target_file import Target
 from simlive.shops.template import names
 
 REFERENCE = Path(__file__).with_name("reference.yaml")

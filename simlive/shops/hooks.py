@@ -27,7 +27,7 @@ from typing import Any
 
 from simlive.errors import UsageError
 from simlive.shops.client import OK, OperationClient, OpResult, Prepared, read_answer
-from simlive.shops.schema import Request
+from simlive.shops.target_file import Request
 
 __all__ = ["OK", "OpResult", "OperationClient", "Request", "load_hooks", "send"]
 
@@ -56,7 +56,7 @@ def load_hooks(spec: str | None) -> Any:
 def send(client: OperationClient, step: Request, name: str, args: dict[str, Any]) -> OpResult:
     """Send one request described like a target-file step; for hooks that compute headers
     (signatures) and then want the usual reading of the answer."""
-    from simlive.shops.schema import Operation
+    from simlive.shops.target_file import Operation
 
     ctx = client.context_for(name, args)
     req: Prepared = client.prepare(Operation(steps=[step]), step, name, ctx)

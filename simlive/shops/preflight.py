@@ -27,7 +27,7 @@ from simlive.shops.client import (
     Prepared,
     Reading,
 )
-from simlive.shops.schema import StateMap, Target
+from simlive.shops.target_file import StateMap, Target
 
 PRODUCTS = {"HOT": 2, "COLD": 5}  # units; the hot one sells out within the journey
 

@@ -40,7 +40,7 @@ from simlive.shops.client import (
 from simlive.shops.files import env_tokens
 from simlive.shops.hooks import load_hooks
 from simlive.shops.paths import search
-from simlive.shops.schema import Listing, StateMap, Target
+from simlive.shops.target_file import Listing, StateMap, Target
 
 
 def new_run_id() -> str:
@@ -328,7 +328,7 @@ def teardown(target: Target, base_url: str, prov: Provisioned, recorder: Recordi
 def _listing(client: OperationClient, part: str, listing: Listing) -> list[dict[str, Any]]:
     """Every record of a paged listing, by the listing's ``paging``: a cursor the answer
     names (``next``), page numbers, or an offset."""
-    from simlive.shops.schema import Operation
+    from simlive.shops.target_file import Operation
 
     op = Operation(steps=[listing.request])
     out: list[dict[str, Any]] = []

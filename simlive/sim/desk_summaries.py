@@ -19,9 +19,9 @@ from simlive.judge.stats import rounded, summarise_metric
 from simlive.rules import overall
 from simlive.scenario.desks import route
 from simlive.scenario.schema import Scenario
-from simlive.sim.desks import DESK_KPIS
+from simlive.sim.per_desk import DESK_KPIS
 from simlive.sim.engine import KPI_UNITS, ReplicationResult
-from simlive.sim.staffing import SERVICE_LEVEL
+from simlive.sim.service_levels import SERVICE_LEVEL
 
 
 def desk_summaries(s: Scenario, reps: list[ReplicationResult], params: dict[str, dict],

@@ -17,7 +17,7 @@ import numpy as np
 from simlive.judge.measures import DeskMeasures, RefundMeasures
 from simlive.judge.stats import p95
 from simlive.scenario.desks import DeskSettings
-from simlive.sim.staffing import IntervalCounts, interval_counts, service_level_name
+from simlive.sim.service_levels import IntervalCounts, interval_counts, service_level_name
 
 DESK_KPIS = ("aftersales.tickets", "aftersales.wait.mean_s", "aftersales.wait.p_delayed",
              "aftersales.first_reply.p95_s", "aftersales.first_reply.max_s",

@@ -25,7 +25,7 @@ from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
 from simlive.sim.desk_summaries import desk_summaries
 from simlive.sim.engine import KPI_UNITS, OPTIONAL_KPIS, ReplicationResult
-from simlive.sim.staffing import SERVICE_LEVEL
+from simlive.sim.service_levels import SERVICE_LEVEL
 from simlive.sim.workers import Workers, open_workers
 
 Progress = Callable[[float], None]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from simlive.cli import cli
 from simlive.errors import UsageError
-from simlive.load.profile import profile_rate, profile_rates
+from simlive.load.planned_rates import profile_rate, profile_rates
 
 ROOT = Path(__file__).resolve().parents[2]
 

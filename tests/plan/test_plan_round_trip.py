@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simlive.plan.staffing import Judged, unstaffed
+from simlive.plan.desk_staffing import Judged, unstaffed
 from simlive.sim.engine import ReplicationResult
-from simlive.sim.staffing import IntervalCounts
+from simlive.sim.service_levels import IntervalCounts
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from simlive.cli import cli
 from simlive.plan.cover import solve_cover
-from simlive.plan.roster import RosterFile, columns, load_roster
+from simlive.plan.roster_file import RosterFile, columns, load_roster
 from simlive.plan.rostering import plan_roster
-from simlive.plan.staffing import (
+from simlive.plan.desk_staffing import (
     erlang_c_slots,
     looks,
     paid_heads,
@@ -307,7 +307,7 @@ def test_an_interval_misses_with_confidence_only_when_tickets_and_replications_a
     """Three intervals over 20 replications: a quiet one where two replications had one
     chat each, both late (mean 0 %, a t interval of zero width, yet two chats say little);
     a busy one at 70 % (50 chats a replication); a busy one at 85 %."""
-    from simlive.sim.staffing import IntervalCounts
+    from simlive.sim.service_levels import IntervalCounts
 
     rng = np.random.default_rng(4)
     target = parse_target("aftersales.service_level(20s) >= 0.8 per interval", [])
@@ -328,7 +328,7 @@ def test_someone_answers_in_every_interval_from_the_first_ticket_to_the_horizon(
     """A quiet night interval without a ticket in the search replications still gets an
     answering agent, and so does every interval after the last ticket the search saw, to
     the end of the after-sales horizon: another replication may have one there."""
-    from simlive.sim.staffing import IntervalCounts
+    from simlive.sim.service_levels import IntervalCounts
 
     s = with_service_levels(load_scenario(HERE / "spike.yaml"), [], None)
     s = s.model_copy(update={"aftersales": s.aftersales.model_copy(update={"shrinkage": 0.3})})

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.app import create_app
 from simlive.service.ceiling import bare_loop
 from simlive.service.core import Caller, Service
@@ -35,7 +35,7 @@ from simlive.service.db import GroupCommit
 from simlive.service.harness import ServiceProcess, Shop, TempPostgres, http_client
 from simlive.service.placing import OrderWork
 from simlive.service.problems import ApiError
-from simlive.service.schemas import OrderCreate
+from simlive.service.bodies import OrderCreate
 from simlive.service.settings import Settings, TokenSpec
 from simlive.service.stock import ledger
 

@@ -222,6 +222,6 @@ def test_the_service_allows_exactly_the_rules_hide_reasons() -> None:
     import typing
 
     from simlive.rules import HIDE_REASONS
-    from simlive.service.schemas import HideReason
+    from simlive.service.bodies import HideReason
 
     assert set(typing.get_args(HideReason)) == set(HIDE_REASONS)

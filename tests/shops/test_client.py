@@ -13,7 +13,7 @@ from simlive.load.recorder import Recorder
 from simlive.shops.client import Answer, OperationClient, read_answer
 from simlive.shops.files import load_target
 from simlive.shops.provision import HttpxTransport
-from simlive.shops.schema import Match, Request
+from simlive.shops.target_file import Match, Request
 
 _open: list[HttpxTransport] = []
 

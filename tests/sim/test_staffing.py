@@ -12,7 +12,7 @@ from queueing import service_level
 from simlive.scenario import parse_scenario
 from simlive.sim.engine import run_replication
 from simlive.sim.replications import simulate
-from simlive.sim.staffing import available, desk_slots, heads_over_time, interval_counts
+from simlive.sim.service_levels import available, desk_slots, heads_over_time, interval_counts
 
 BASE = """\
 name: staffing

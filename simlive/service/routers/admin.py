@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy import insert, select
 
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.auth import Admin, AnyRole, Svc
 from simlive.service.core import REVOCATION_POLL, REVOKE_WAIT, hash_token, new_token
 from simlive.service.db import display_url
@@ -24,7 +24,7 @@ from simlive.service.routers.common import ERRORS, After, Limit, page, paged
 from simlive.service.routers.orders import list_orders, receipt_out
 from simlive.service.routers.reviews import list_reviews
 from simlive.service.routers.tickets import list_tickets
-from simlive.service.schemas import (
+from simlive.service.bodies import (
     AuditOut,
     BroadcastOut,
     ConfigOut,

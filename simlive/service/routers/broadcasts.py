@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
 from simlive.service.buckets import products_query
 from simlive.service.core import Caller, Service
@@ -21,7 +21,7 @@ from simlive.service.faults import Fault
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 from simlive.service.routers.products import product_out
-from simlive.service.schemas import (
+from simlive.service.bodies import (
     BroadcastCreate,
     BroadcastOut,
     LinkProduct,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Path, Query
 from sqlalchemy import Select
 
-from simlive.service.schemas import MAX_ID, SKU_PATTERN, Page
+from simlive.service.bodies import MAX_ID, SKU_PATTERN, Page
 
 T = TypeVar("T")
 

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import RowMapping, select, update
 
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, MerchantOrAdmin, Svc, Viewer
 from simlive.service.core import Caller, Service
 from simlive.service.placing import place_order
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
-from simlive.service.schemas import (
+from simlive.service.bodies import (
     Deliver,
     OrderCreate,
     OrderOut,

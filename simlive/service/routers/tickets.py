@@ -17,13 +17,13 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
-from simlive.service import tables as t
+from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Staff, Svc, Viewer
 from simlive.service.core import Caller, Service
 from simlive.service.faults import Fault
 from simlive.service.problems import ApiError, conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
-from simlive.service.schemas import (
+from simlive.service.bodies import (
     MAX_COUNT,
     Page,
     TicketClose,

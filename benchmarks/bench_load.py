@@ -111,7 +111,9 @@ def locust_rps(base_url: str, mode: str, seconds: int, users: int,
 
 def checker_rate(n: int) -> tuple[float, float]:
     from simlive.check.checker import check
-    from simlive.check.synthetic import big_history
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testing/: shared helpers
+    from testing.synthetic import big_history
 
     events, state = big_history(random.Random(1), n)
     t = time.perf_counter()
@@ -128,7 +130,7 @@ def main() -> None:
     ap.add_argument("--skip-http", action="store_true")
     a = ap.parse_args()
     if not a.skip_http:
-        from simlive.service.harness import ServiceProcess
+        from simlive.service.process import ServiceProcess
 
         with tempfile.TemporaryDirectory() as tmp, ServiceProcess(
                 f"sqlite:///{tmp}/b.db", Path(tmp) / "svc") as svc:

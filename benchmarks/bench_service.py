@@ -6,7 +6,7 @@ For SQLite (a temp file, ``synchronous=FULL``) and PostgreSQL (a throwaway clust
 machine's own binaries, ``fsync=on``) it measures, in the same run:
 
 - **no-op**: ``GET /health`` requests/s of ``simlive serve`` (one worker; no database);
-- **ceiling**: the bare driver loop of :mod:`simlive.service.ceiling` (sqlite3 / psycopg,
+- **ceiling**: the bare driver loop of :mod:`testing.ceiling` (sqlite3 / psycopg,
   no framework, one transaction an order: the service's conditional decrement, its insert, a
   durable commit) on one stock row, with 1, 4 and ``--connections`` connections: the best;
 - **service**: ``POST /orders`` orders/s on one SKU, one worker, every connection a distinct
@@ -41,8 +41,12 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.table import Table
 
-from simlive.service.ceiling import bare_loop
-from simlive.service.harness import ServiceProcess, Shop, TempPostgres
+from simlive.service.process import ServiceProcess
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testing/: the shared helpers
+from testing.ceiling import bare_loop  # noqa: E402
+from testing.postgres import TempPostgres  # noqa: E402
+from testing.shop import Shop  # noqa: E402
 
 SERVICE_GOAL = 0.8  # of the one-row ceiling, one worker
 BUCKETS_GOAL = 3.0  # x the one-row ceiling, PostgreSQL

@@ -219,7 +219,7 @@ def run_load(run: LoadRun, *, serve: bool, faults: tuple[str, ...] = (), workers
              settle: float | None = None,
              on_progress: Callable[[float], None] | None = None) -> LoadResult:
     """The whole load test; ``run`` carries the effective scenario and the target."""
-    from simlive.service.harness import ServiceProcess, free_port
+    from simlive.service.process import ServiceProcess, free_port
 
     ls = run.scenario.load
     out = Path(run.out)

@@ -6,7 +6,8 @@ validate ``--fault`` names without loading the web stack. Start here:
 
 - :mod:`~simlive.service.server` ``serve()``: what ``simlive serve`` runs;
 - :mod:`~simlive.service.app` ``create_app(settings)``: the app factory;
-- :mod:`~simlive.service.harness`: start the service and a throwaway PostgreSQL for tests,
-  benchmarks and load tests;
+- :mod:`~simlive.service.process`: the service in a subprocess that dies with its starter,
+  for ``simlive load --serve`` (and the tests; their other helpers live in ``testing/``,
+  outside the package);
 - ``API.md`` beside this file: every endpoint, role and field.
 """

@@ -9,8 +9,8 @@ import pytest
 
 from simlive.check.checker import check
 from simlive.check.history import pair
-from simlive.check.synthetic import Builder, clean_run
 from simlive.rules import RULE_IDS, Status
+from testing.synthetic import Builder, clean_run
 
 
 def _run(seed: int = 1):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from simlive.check.checker import check
 from simlive.check.state import FinalState
-from simlive.check.synthetic import Builder
 from simlive.rules import Status
+from testing.synthetic import Builder
 
 
 def run(shown: list[int], pay: bool = True) -> dict[str, object]:

@@ -12,8 +12,8 @@ import pytest
 from simlive.check.history import read_jsonl, write_jsonl
 from simlive.check.state import FinalState
 from simlive.check.stored import load_state, read_history
-from simlive.check.synthetic import clean_run
 from simlive.errors import EXIT_BAD_INPUT, StoredRunError
+from testing.synthetic import clean_run
 
 INVOKE = {"type": "invoke", "process": "u1", "op": 1, "time": 10.0, "f": "order",
           "args": {"sku": "HOT", "quantity": 1}}

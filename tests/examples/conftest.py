@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from simlive.service.process import die_with_parent
+
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "oscar" / "shop.py"
 TARGET = SHOP.with_name("target.yaml")
 N_BUYERS = 200  # a flash sale of 60 users releases 160 buyers: an account each
@@ -75,13 +77,16 @@ def oscar_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def serve_ready(cmd: list[str], log_path: Path, timeout: float,
                 stop_grace: float = 20) -> Iterator[str]:
     """Run a shop script (``{port}`` in ``cmd`` becomes a free port) until it prints
-    ``ready URL`` on stdout: yields the URL; always stops it (SIGTERM, then SIGKILL). Its
-    stderr goes to ``log_path``, whose tail a failure to start shows."""
+    ``ready URL`` on stdout: yields the URL; always stops it (SIGTERM, then SIGKILL to its
+    process group). Its stderr goes to ``log_path``, whose tail a failure to start shows.
+    The script runs in a process group of its own and is sent SIGTERM when the test process
+    dies (its own handler then stops the shop's servers), so a killed run leaves no shop."""
     port = str(free_port())
     cmd = [port if part == "{port}" else part for part in cmd]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent(signal.SIGTERM))
         try:
             url = None
             sel = selectors.DefaultSelector()
@@ -104,7 +109,7 @@ def serve_ready(cmd: list[str], log_path: Path, timeout: float,
                 try:
                     proc.wait(timeout=stop_grace)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=5)
             proc.stdout.close()  # type: ignore[union-attr]
 

@@ -50,7 +50,7 @@ def test_a_recheck_from_the_host_gives_the_load_runs_own_verdicts(tmp_path: Path
     """``simlive check --host`` reads the state as the run did (its run id, products and
     broadcast from run.json): it once rendered {{ run_id }} empty and judged every run's
     orders, saying "38 acknowledged order(s) missing" where the run said 4."""
-    from simlive.service.harness import ServiceProcess
+    from simlive.service.process import ServiceProcess
 
     out = tmp_path / "out"
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",

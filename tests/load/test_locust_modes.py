@@ -16,7 +16,7 @@ from simlive.check.checker import check
 from simlive.check.history import merge, pair
 from simlive.check.state import FinalState
 from simlive.rules import Status
-from simlive.service.harness import ServiceProcess, free_port
+from simlive.service.process import ServiceProcess, free_port
 
 SCENARIO = Path(__file__).with_name("flash.yaml")
 LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from simlive.check.history import read_jsonl
-from simlive.service.harness import ServiceProcess
+from simlive.service.process import ServiceProcess
 
 SCENARIO = Path(__file__).with_name("flash.yaml")
 LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from simlive.service.harness import ServiceProcess, free_port
+from simlive.service.process import ServiceProcess, free_port
 
 SCENARIO = Path(__file__).with_name("flash.yaml")
 LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"

@@ -1,14 +1,14 @@
 """Fixtures: the real service on 127.0.0.1 (SQLite and PostgreSQL) and a throwaway PostgreSQL.
 
 Every service here is ``simlive serve`` in a subprocess on an ephemeral port (see
-:mod:`simlive.service.harness`), shared per session and stopped at teardown:
+:mod:`simlive.service.process`), shared per session and stopped at teardown:
 
 - ``postgres``: a :class:`TempPostgres` cluster (fails, never skips, without the binaries);
 - ``sqlite_service`` / ``pg_service``: correct services, payment timeout 2 s;
 - ``service``: parametrized over both of them;
 - ``pg_lanes_service``: PostgreSQL with ``--stock-buckets 4 --write-lanes 4``;
 - ``faulty_sqlite_service``: every fault on; ``faulty_pg_service``: the race faults on;
-- ``shop_of(service)`` / ``shop``: a :class:`~simlive.service.harness.Shop` (a client per
+- ``shop_of(service)`` / ``shop``: a :class:`~testing.shop.Shop` (a client per
   role and helpers that set up data).
 """
 
@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 from simlive.service.faults import FAULT_NAMES
-from simlive.service.harness import ServiceProcess, Shop, TempPostgres, find_pg_bin
+from simlive.service.process import ServiceProcess
+from testing.postgres import TempPostgres, find_pg_bin
+from testing.shop import Shop
 
 PAYMENT_TIMEOUT = 2.0
 FAULTY_PAYMENT_TIMEOUT = 1.0
@@ -36,7 +38,7 @@ def _sqlite_url(workdir: Path) -> str:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[TempPostgres]:
     if find_pg_bin() is None:
-        pytest.fail("PostgreSQL binaries (initdb, pg_ctl) are missing: the PostgreSQL tests "
+        pytest.fail("PostgreSQL binaries (initdb, postgres) are missing: the PostgreSQL tests "
                     "need them (apt-get install postgresql; CI installs them)")
     with TempPostgres() as pg:
         yield pg

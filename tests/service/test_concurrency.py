@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from simlive.service.harness import ServiceProcess, Shop, http_client
+from simlive.service.process import ServiceProcess, http_client
+from testing.shop import Shop
 
 BUYERS = 50
 STOCK = 100

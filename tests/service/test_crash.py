@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from simlive.service.harness import ServiceProcess, Shop, http_client
+from simlive.service.process import ServiceProcess, http_client
+from testing.shop import Shop
 
 WRITERS = 8
 MAX_ORDERS_PER_WRITER = 400

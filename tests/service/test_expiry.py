@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from simlive.service.harness import ServiceProcess, Shop, http_client
+from simlive.service.process import ServiceProcess, http_client
+from testing.shop import Shop
 
 
 def _past_deadline(order: dict[str, Any], margin: float = 0.05) -> None:

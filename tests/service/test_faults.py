@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from simlive.cli import cli
 from simlive.rules import RULES
 from simlive.service.faults import BREAKS, FAULT_NAMES, Fault
-from simlive.service.harness import ServiceProcess, Shop
+from simlive.service.process import ServiceProcess
+from testing.shop import Shop
 
 
 @pytest.fixture

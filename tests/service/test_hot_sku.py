@@ -29,15 +29,17 @@ from sqlalchemy import insert, select
 
 from simlive.service import sql_tables as t
 from simlive.service.app import create_app
-from simlive.service.ceiling import bare_loop
+from simlive.service.bodies import OrderCreate
 from simlive.service.core import Caller, Service
 from simlive.service.db import GroupCommit
-from simlive.service.harness import ServiceProcess, Shop, TempPostgres, http_client
 from simlive.service.placing import OrderWork
 from simlive.service.problems import ApiError
-from simlive.service.bodies import OrderCreate
+from simlive.service.process import ServiceProcess, http_client
 from simlive.service.settings import Settings, TokenSpec
 from simlive.service.stock import ledger
+from testing.ceiling import bare_loop
+from testing.postgres import TempPostgres
+from testing.shop import Shop
 
 HOT = Path(__file__).with_name("hot.yaml")
 _batch_dbs = itertools.count(1)

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from simlive.service.harness import ServiceProcess, Shop
+from simlive.service.process import ServiceProcess
+from testing.shop import Shop
 
 ROLES = ("anonymous", "viewer", "merchant", "agent", "admin")
 ALL = frozenset(ROLES) - {"anonymous"}

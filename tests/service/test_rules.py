@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from simlive.service.harness import Shop
+from testing.shop import Shop
 
 THREE_YEARS = timedelta(days=3 * 365)
 

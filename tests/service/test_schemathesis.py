@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from simlive.service.harness import ServiceProcess, TempPostgres
+from simlive.service.process import ServiceProcess
+from testing.postgres import TempPostgres
 
 EXAMPLES = 8
 SEED = 20261111

@@ -16,7 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from simlive.cli import cli
-from simlive.service.harness import ServiceProcess, Shop, TempPostgres, http_client
+from simlive.service.process import ServiceProcess, http_client
+from testing.postgres import TempPostgres
+from testing.shop import Shop
 
 
 def test_banner_names_address_database_and_tokens(sqlite_service: ServiceProcess) -> None:

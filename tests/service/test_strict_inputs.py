@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from simlive.service.harness import Shop
+from testing.shop import Shop
 
 
 def fields(answer) -> set[str]:

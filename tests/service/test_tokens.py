@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from simlive.cli import cli
-from simlive.service.harness import ServiceProcess, Shop, http_client
+from simlive.service.process import ServiceProcess, http_client
+from testing.shop import Shop
 
 
 def _me(svc: ServiceProcess, token: str) -> httpx.Response:

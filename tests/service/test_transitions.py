@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from simlive.service.harness import Shop, http_client
+from simlive.service.process import http_client
+from testing.shop import Shop
 
 N = 10
 

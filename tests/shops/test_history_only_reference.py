@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from simlive.service.harness import ServiceProcess
+from simlive.service.process import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "tests" / "load" / "flash.yaml"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simlive.service.harness import ServiceProcess, free_port
+from simlive.service.process import ServiceProcess, free_port
 
 SCENARIO = Path(__file__).parents[1] / "load" / "flash.yaml"
 

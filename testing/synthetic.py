@@ -1,4 +1,5 @@
-"""Synthetic, self-consistent histories and final states, for tests and the benchmark.
+"""Synthetic, self-consistent histories and final states, for the checker's tests and
+benchmarks/bench_load.py.
 
 A made-up run of a compliant service: buyers order (some retried with their key, some with
 unknown outcome that did or did not take effect), pay or let orders expire, viewers read the

@@ -9,6 +9,7 @@ so orders commit one after another: that rate is the row's ceiling. With ``bucke
 thread decrements its own bucket (thread i takes bucket i mod k).
 
 Bounded in time and in count; the stock is checked afterwards (units taken = orders made).
+For benchmarks/bench_service.py and the tests (tests/service/test_hot_sku.py).
 """
 
 from __future__ import annotations

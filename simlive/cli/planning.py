@@ -12,6 +12,7 @@ import click
 from simlive.cli.common import friendly, interval_option
 
 if TYPE_CHECKING:
+    from simlive.plan.rostering import DeskRoster
     from simlive.scenario.schema import Scenario
 
 
@@ -130,23 +131,14 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                      json_path: str | None, html_path: str | None,
                      csv_path: str | None, scenario_path: str | None = None,
                      write_path: str | None = None) -> None:
-    from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
+    from simlive.plan.desk_staffing import Iteration, with_service_levels
     from simlive.plan.roster_file import load_roster
     from simlive.plan.rostering import plan_roster
-    from simlive.plan.desk_staffing import Iteration, with_service_levels
     from simlive.plan.targets import parse_target
     from simlive.report.console import make_console
-    from simlive.report.files import prepare_output, to_json
-    from simlive.report.roster_plan import (
-        intervals_csv,
-        intervals_table,
-        roster_dict,
-        roster_figures,
-        roster_html_tables,
-        roster_status,
-        roster_table,
-    )
+    from simlive.report.files import prepare_output
+    from simlive.report.roster_plan import roster_status
     from simlive.sim.engine import PLAN_METRICS
     from simlive.sim.replications import simulate
     from simlive.sim.workers import open_workers
@@ -187,6 +179,41 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                                  max_iterations, on_iteration=told)
     finally:
         workers.close()
+    _roster_outputs(result, sc, roster_path, replications, json_path, csv_path, html_path)
+    if result.uncovered:
+        click.echo(f"warning: {len(result.uncovered)} interval(s) with tickets have no "
+                   "template covering them (first at "
+                   f"{result.uncovered[0] * result.interval:g} s)", err=True)
+    _rules_line(result.rules, (result.validated_on or (0, 0))[1])
+    if not result.met:
+        click.echo(f"FAIL: {roster_status(result)}", err=True)
+        sys.exit(EXIT_RULE_FAILED)
+    if write_path and scenario_path:
+        from simlive.plan.apply import apply_roster
+        from simlive.plan.desk_staffing import roster_shifts
+
+        _write_scenario(scenario_path, write_path, lambda raw: apply_roster(
+            raw, {-1: roster_shifts(result.cols, result.heads)}))
+    click.echo(f"plan: {roster_status(result)}")
+
+
+def _roster_outputs(result, sc: Scenario, roster_path: str,  # noqa: ANN001 - a RosterPlan
+                    replications: int, json_path: str | None, csv_path: str | None,
+                    html_path: str | None) -> None:
+    """A roster plan's tables on the terminal, and its JSON, CSV and HTML files."""
+    from simlive import __version__
+    from simlive.report.console import make_console
+    from simlive.report.files import to_json
+    from simlive.report.roster_plan import (
+        intervals_csv,
+        intervals_table,
+        roster_dict,
+        roster_figures,
+        roster_html_tables,
+        roster_status,
+        roster_table,
+    )
+
     out = make_console()
     out.print(roster_table(result))
     out.print(intervals_table(result))
@@ -210,21 +237,6 @@ def plan_with_roster(sc: Scenario, targets: tuple[str, ...], roster_path: str,
                                      "tables": roster_html_tables(result)}},
                            None, extra_figures=roster_figures(result))
         Path(html_path).write_text(page, encoding="utf-8")
-    if result.uncovered:
-        click.echo(f"warning: {len(result.uncovered)} interval(s) with tickets have no "
-                   "template covering them (first at "
-                   f"{result.uncovered[0] * result.interval:g} s)", err=True)
-    _rules_line(result.rules, (result.validated_on or (0, 0))[1])
-    if not result.met:
-        click.echo(f"FAIL: {roster_status(result)}", err=True)
-        sys.exit(EXIT_RULE_FAILED)
-    if write_path and scenario_path:
-        from simlive.plan.apply import apply_roster
-        from simlive.plan.desk_staffing import roster_shifts
-
-        _write_scenario(scenario_path, write_path, lambda raw: apply_roster(
-            raw, {-1: roster_shifts(result.cols, result.heads)}))
-    click.echo(f"plan: {roster_status(result)}")
 
 
 def _rules_line(verdicts: list, count: int) -> None:
@@ -262,10 +274,9 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
                json_path: str | None, html_path: str | None, csv_path: str | None,
                scenario_path: str | None = None, write_path: str | None = None) -> None:
     """``plan --roster`` for a scenario with ``aftersales.desks``: a roster per desk."""
-    from simlive import __version__
     from simlive.errors import EXIT_RULE_FAILED
-    from simlive.plan.rostering import for_planning, plan_rosters
     from simlive.plan.desk_staffing import Iteration
+    from simlive.plan.rostering import for_planning, plan_rosters
     from simlive.report.console import make_console
     from simlive.report.files import prepare_output, to_json
     from simlive.report.roster_plan import desk_rosters_csv, desk_rosters_dict, desks_table
@@ -306,27 +317,7 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
     if csv_path:
         Path(csv_path).write_text(desk_rosters_csv(desks), encoding="utf-8")
     if html_path:
-        from simlive.report.html import render_html
-        from simlive.report.roster_plan import desks_html_table, roster_figures, roster_html_tables
-
-        figures = [(f"{d.name}: {title}", svg) for d in desks
-                   for title, svg in roster_figures(d.plan)]
-        met = all(d.plan.met for d in desks)
-        rules = next((d.plan.rules for d in desks if d.plan.rules), [])
-        count = max(((d.plan.validated_on or (0, 0))[1] for d in desks), default=0)
-        tables = [desks_html_table(desks)] + [t for d in desks
-                                              for t in roster_html_tables(d.plan, f"{d.name}: ")]
-        summary = (f"plan: every desk's roster held on fresh replications ({len(desks)} "
-                   "desks)" if met else "FAIL: no roster met every target for "
-                   f"{sum(not d.plan.met for d in desks)} desk(s)")
-        page = render_html({"scenario": f"{sc.name}: desk rosters from {Path(roster_path).name}",
-                            "simlive_version": __version__, "seed": sc.seed,
-                            "meta": f"seed {sc.seed} · {replications} search replications",
-                            "rules": [v.to_dict() for v in rules], "kpis": {},
-                            "plan": {"met": met, "summary": summary, "replications": count,
-                                     "tables": tables}},
-                           None, extra_figures=figures)
-        Path(html_path).write_text(page, encoding="utf-8")
+        _desks_html(desks, sc, roster_path, replications, html_path)
     _rules_line(next((d.plan.rules for d in desks if d.plan.rules), []),
                 max(((d.plan.validated_on or (0, 0))[1] for d in desks), default=0))
     missed = [d for d in desks if not d.plan.met]
@@ -354,6 +345,33 @@ def plan_desks(sc: Scenario, parsed: list, roster, roster_path: str, replication
                "replications")
 
 
+def _desks_html(desks: list[DeskRoster], sc: Scenario, roster_path: str,
+                replications: int, html_path: str) -> None:
+    """Every desk's roster plan as one HTML report."""
+    from simlive import __version__
+    from simlive.report.html import render_html
+    from simlive.report.roster_plan import desks_html_table, roster_figures, roster_html_tables
+
+    figures = [(f"{d.name}: {title}", svg) for d in desks
+               for title, svg in roster_figures(d.plan)]
+    met = all(d.plan.met for d in desks)
+    rules = next((d.plan.rules for d in desks if d.plan.rules), [])
+    count = max(((d.plan.validated_on or (0, 0))[1] for d in desks), default=0)
+    tables = [desks_html_table(desks)] + [t for d in desks
+                                          for t in roster_html_tables(d.plan, f"{d.name}: ")]
+    summary = (f"plan: every desk's roster held on fresh replications ({len(desks)} "
+               "desks)" if met else "FAIL: no roster met every target for "
+               f"{sum(not d.plan.met for d in desks)} desk(s)")
+    page = render_html({"scenario": f"{sc.name}: desk rosters from {Path(roster_path).name}",
+                        "simlive_version": __version__, "seed": sc.seed,
+                        "meta": f"seed {sc.seed} · {replications} search replications",
+                        "rules": [v.to_dict() for v in rules], "kpis": {},
+                        "plan": {"met": met, "summary": summary, "replications": count,
+                                 "tables": tables}},
+                       None, extra_figures=figures)
+    Path(html_path).write_text(page, encoding="utf-8")
+
+
 def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift: bool,
                    interval: float | None, low: int, high: int, resolution: int,
                    replications: int, jobs: int, cluster: str | None, validate_reps: int,
@@ -361,8 +379,8 @@ def plan_with_vary(sc: Scenario, targets: tuple[str, ...], vary: str, per_shift:
     """``simlive plan --vary``: the least value of one parameter (per shift with
     ``per_shift``), with its tables, JSON and HTML."""
     from simlive.errors import EXIT_RULE_FAILED, UsageError
-    from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
     from simlive.plan.desk_staffing import with_service_levels
+    from simlive.plan.search import Planner, make_runner, plan_per_shift, plan_scalar
     from simlive.plan.targets import parse_target
     from simlive.plan.vary import Knob
     from simlive.report.console import make_console as _console

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.medusa, pytest.mark.slow]
+# the first test waits for the build (up to BUILD_TIMEOUT) and the shop's start
+pytestmark = [pytest.mark.medusa, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 MEDUSA = ROOT / "examples" / "medusa"

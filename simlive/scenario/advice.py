@@ -9,7 +9,7 @@ would only show after minutes of simulation.
 from __future__ import annotations
 
 from simlive.rules import rule_params
-from simlive.scenario.checks import Estimate, estimate
+from simlive.scenario.estimate import Estimate, estimate
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import duration_text
 

@@ -115,7 +115,7 @@ def test_a_desk_of_many_planned_shifts_is_not_counted_twice() -> None:
     scenario for gigabytes. A desk's roster is slots x shifts, as the pooled desk's."""
     import yaml
 
-    from simlive.scenario.checks import ROSTER_BYTES, estimate
+    from simlive.scenario.estimate import ROSTER_BYTES, estimate
     from simlive.scenario.schema import Scenario
 
     doc = yaml.safe_load((ROOT / "tests" / "plan" / "desks.yaml").read_text())

@@ -143,7 +143,7 @@ def _no_traceback(result: Any, codes: tuple[int, ...]) -> None:
 
 
 def _small(s: Any) -> bool:
-    from simlive.scenario.checks import estimate
+    from simlive.scenario.estimate import estimate
 
     e = estimate(s)
     return (e.bytes < 600 * 2**20 and e.steps * e.skus < 3e6 and e.orders < 3e5

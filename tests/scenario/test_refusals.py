@@ -267,7 +267,7 @@ def test_sku_steps_beyond_the_work_bound_name_duration_step_and_skus(tiny_text):
 
 
 def test_the_estimate_bounds_what_a_run_takes(tiny_text):
-    from simlive.scenario.checks import estimate
+    from simlive.scenario.estimate import estimate
     from simlive.sim.engine import run_replication
 
     text = edit(edit(tiny_text, "rate: 30/min", "rate: 30/s"), "stock: 50", "stock: 5000")

@@ -42,8 +42,8 @@ def fast(target: str, out: Path) -> tuple[float, float, int]:
 
 def slow(target: str) -> tuple[float, dict]:
     """The plan on one core, nothing reused between rosters: seconds and per-interval heads."""
-    from simlive.plan.roster_file import load_roster
     from simlive.plan.desk_staffing import plan_roster, with_service_levels
+    from simlive.plan.roster_file import load_roster
     from simlive.plan.targets import parse_target
     from simlive.scenario import load_scenario
     from simlive.sim.engine import PLAN_METRICS

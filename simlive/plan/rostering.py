@@ -19,7 +19,6 @@ import numpy as np
 
 from simlive.errors import UsageError
 from simlive.plan.cover import solve_cover
-from simlive.plan.roster_file import RosterFile, columns
 from simlive.plan.desk_staffing import (
     Iteration,
     Judged,
@@ -32,6 +31,7 @@ from simlive.plan.desk_staffing import (
     roster_shifts,
     unstaffed,
 )
+from simlive.plan.roster_file import RosterFile, columns
 from simlive.plan.targets import Target
 from simlive.rules import Status, Verdict
 from simlive.scenario.aftersales import Shift
@@ -45,8 +45,8 @@ from simlive.scenario.desks import (
 )
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import duration_text
-from simlive.sim.per_desk import DESK_KPIS
 from simlive.sim.engine import ReplicationResult
+from simlive.sim.per_desk import DESK_KPIS
 
 
 @dataclass

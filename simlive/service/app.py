@@ -24,12 +24,12 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from simlive import __version__
+from simlive.service.bodies import Health
 from simlive.service.core import ACK_EVERY, REVOCATION_POLL, Service
 from simlive.service.faults import BREAKS, Fault
 from simlive.service.lane import OrderLane
 from simlive.service.problems import BodyLimit, install_handlers
 from simlive.service.routers import admin, broadcasts, orders, products, reviews, tickets
-from simlive.service.bodies import Health
 from simlive.service.settings import Settings
 from simlive.service.stock import expire_due
 

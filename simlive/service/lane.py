@@ -27,11 +27,11 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simlive.service.bodies import OrderCreate
 from simlive.service.core import Service
 from simlive.service.placing import place_order
 from simlive.service.problems import ApiError, api_error_response
 from simlive.service.routers.orders import KEY_MAX, KEY_PATTERN, order_out
-from simlive.service.bodies import OrderCreate
 
 _KEY = re.compile(KEY_PATTERN)
 _JSON = (b"application/json", b"application/json; charset=utf-8")

@@ -27,11 +27,11 @@ from starlette.concurrency import run_in_threadpool
 
 from simlive.service import buckets, rawsql
 from simlive.service import sql_tables as t
+from simlive.service.bodies import OrderCreate
 from simlive.service.core import Caller, Service
 from simlive.service.db import LANE
 from simlive.service.faults import Fault
 from simlive.service.problems import ApiError, conflict, not_found
-from simlive.service.bodies import OrderCreate
 from simlive.service.stock import ACTIVE, OrderRow, find_order, request_hash
 
 

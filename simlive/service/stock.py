@@ -26,10 +26,10 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from simlive.service import buckets
 from simlive.service import sql_tables as t
+from simlive.service.bodies import LedgerOut, OrderCreate
 from simlive.service.core import Service
 from simlive.service.faults import Fault
 from simlive.service.problems import conflict, not_found
-from simlive.service.bodies import LedgerOut, OrderCreate
 
 ACTIVE = ("reserved", "paid")
 RELEASED = ("expired", "cancelled")

@@ -17,8 +17,8 @@ from simlive.scenario.desks import DeskSettings, pooled
 from simlive.scenario.schema import TICKET_KINDS, Scenario
 from simlive.sim.desk import DeskOutcome, desk_recursion
 from simlive.sim.desk_simpy import desk_simpy
-from simlive.sim.per_desk import DeskResult, closure_measures, queue_results, split
 from simlive.sim.duty import Roster
+from simlive.sim.per_desk import DeskResult, closure_measures, queue_results, split
 from simlive.sim.service_levels import (
     IntervalCounts,
     desk_slots,

@@ -19,8 +19,8 @@ from simlive.judge.stats import rounded, summarise_metric
 from simlive.rules import overall
 from simlive.scenario.desks import route
 from simlive.scenario.schema import Scenario
-from simlive.sim.per_desk import DESK_KPIS
 from simlive.sim.engine import KPI_UNITS, ReplicationResult
+from simlive.sim.per_desk import DESK_KPIS
 from simlive.sim.service_levels import SERVICE_LEVEL
 
 

@@ -28,8 +28,8 @@ from simlive.scenario.desks import Routing, all_settings, route
 from simlive.scenario.schema import Scenario
 from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
-from simlive.sim.per_desk import DeskResult
 from simlive.sim.orders import SkuModel, SkuOutcome
+from simlive.sim.per_desk import DeskResult
 from simlive.sim.records import RecordsOutcome, simulate_records
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams

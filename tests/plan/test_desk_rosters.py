@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from simlive.cli import cli
+from simlive.plan.desk_staffing import requirements, with_service_levels
 from simlive.plan.roster_file import load_roster
 from simlive.plan.rostering import desk_view, for_planning, plan_rosters, shift_rows
-from simlive.plan.desk_staffing import requirements, with_service_levels
 from simlive.plan.targets import interval_levels, parse_target
 from simlive.scenario import load_scenario
 from simlive.scenario.desks import with_desk_shifts

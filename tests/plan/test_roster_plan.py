@@ -16,8 +16,6 @@ from click.testing import CliRunner
 
 from simlive.cli import cli
 from simlive.plan.cover import solve_cover
-from simlive.plan.roster_file import RosterFile, columns, load_roster
-from simlive.plan.rostering import plan_roster
 from simlive.plan.desk_staffing import (
     erlang_c_slots,
     looks,
@@ -27,6 +25,8 @@ from simlive.plan.desk_staffing import (
     with_service_levels,
     with_shifts,
 )
+from simlive.plan.roster_file import RosterFile, columns, load_roster
+from simlive.plan.rostering import plan_roster
 from simlive.plan.targets import interval_levels, parse_target
 from simlive.scenario import load_scenario
 from simlive.sim.replications import simulate

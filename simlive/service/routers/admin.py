@@ -15,15 +15,6 @@ from sqlalchemy import insert, select
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import Admin, AnyRole, Svc
-from simlive.service.core import REVOCATION_POLL, REVOKE_WAIT, hash_token, new_token
-from simlive.service.db import display_url
-from simlive.service.faults import BREAKS
-from simlive.service.problems import ApiError, not_found
-from simlive.service.routers.broadcasts import list_broadcasts
-from simlive.service.routers.common import ERRORS, After, Limit, page, paged
-from simlive.service.routers.orders import list_orders, receipt_out
-from simlive.service.routers.reviews import list_reviews
-from simlive.service.routers.tickets import list_tickets
 from simlive.service.bodies import (
     AuditOut,
     BroadcastOut,
@@ -46,6 +37,15 @@ from simlive.service.bodies import (
     UsersCreated,
     UserWithToken,
 )
+from simlive.service.core import REVOCATION_POLL, REVOKE_WAIT, hash_token, new_token
+from simlive.service.db import display_url
+from simlive.service.faults import BREAKS
+from simlive.service.problems import ApiError, not_found
+from simlive.service.routers.broadcasts import list_broadcasts
+from simlive.service.routers.common import ERRORS, After, Limit, page, paged
+from simlive.service.routers.orders import list_orders, receipt_out
+from simlive.service.routers.reviews import list_reviews
+from simlive.service.routers.tickets import list_tickets
 from simlive.service.stock import expire_due, ledger
 
 router = APIRouter(tags=["admin"], responses=ERRORS)

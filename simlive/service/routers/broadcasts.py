@@ -15,12 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
-from simlive.service.buckets import products_query
-from simlive.service.core import Caller, Service
-from simlive.service.faults import Fault
-from simlive.service.problems import conflict, forbidden, not_found
-from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
-from simlive.service.routers.products import product_out
 from simlive.service.bodies import (
     BroadcastCreate,
     BroadcastOut,
@@ -29,6 +23,12 @@ from simlive.service.bodies import (
     ProductOut,
     ReplayOut,
 )
+from simlive.service.buckets import products_query
+from simlive.service.core import Caller, Service
+from simlive.service.faults import Fault
+from simlive.service.problems import conflict, forbidden, not_found
+from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
+from simlive.service.routers.products import product_out
 
 router = APIRouter(tags=["broadcasts"], responses=ERRORS)
 

@@ -14,10 +14,6 @@ from sqlalchemy import RowMapping, select, update
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, MerchantOrAdmin, Svc, Viewer
-from simlive.service.core import Caller, Service
-from simlive.service.placing import place_order
-from simlive.service.problems import conflict, forbidden, not_found
-from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 from simlive.service.bodies import (
     Deliver,
     OrderCreate,
@@ -26,6 +22,10 @@ from simlive.service.bodies import (
     Page,
     ReceiptOut,
 )
+from simlive.service.core import Caller, Service
+from simlive.service.placing import place_order
+from simlive.service.problems import conflict, forbidden, not_found
+from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 from simlive.service.stock import (
     OrderRow,
     cancel_order,

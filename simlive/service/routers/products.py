@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from simlive.service import buckets
 from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
+from simlive.service.bodies import LedgerOut, Page, ProductCreate, ProductOut, Restock
 from simlive.service.buckets import products_query
 from simlive.service.core import Caller, Service
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, Limit, SkuPath, page, paged
-from simlive.service.bodies import LedgerOut, Page, ProductCreate, ProductOut, Restock
 from simlive.service.stock import displayed, ledger
 
 router = APIRouter(tags=["products"], responses=ERRORS)

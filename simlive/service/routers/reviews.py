@@ -15,10 +15,10 @@ from sqlalchemy import RowMapping, delete, insert, select, update
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import Admin, AnyRole, Svc, Viewer
+from simlive.service.bodies import Page, ReviewCreate, ReviewHide, ReviewOut, Sku
 from simlive.service.core import Caller, Service
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
-from simlive.service.bodies import Page, ReviewCreate, ReviewHide, ReviewOut, Sku
 
 router = APIRouter(tags=["reviews"], responses=ERRORS)
 rv = t.reviews

@@ -19,10 +19,6 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Staff, Svc, Viewer
-from simlive.service.core import Caller, Service
-from simlive.service.faults import Fault
-from simlive.service.problems import ApiError, conflict, forbidden, not_found
-from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 from simlive.service.bodies import (
     MAX_COUNT,
     Page,
@@ -36,6 +32,10 @@ from simlive.service.bodies import (
     TicketResolve,
     TicketState,
 )
+from simlive.service.core import Caller, Service
+from simlive.service.faults import Fault
+from simlive.service.problems import ApiError, conflict, forbidden, not_found
+from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 
 router = APIRouter(tags=["tickets"], responses=ERRORS)
 STEP_409: dict[int | str, dict[str, Any]] = {

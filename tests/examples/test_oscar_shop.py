@@ -1,8 +1,8 @@
 """The django-oscar example shop (examples/oscar/shop.py), over HTTP only.
 
 The shop runs in a subprocess (`shop.py serve`); nothing from Django/Oscar is imported in
-the pytest process. Skipped when django-oscar / django-oscar-api / gunicorn are not
-installed. The Oscar project is built once for the module (~10 s of SQLite migrations).
+the pytest process. The test extra installs django-oscar, django-oscar-api and gunicorn;
+the Oscar project is built once per test run (~10 s of SQLite migrations) and shared.
 """
 
 from __future__ import annotations

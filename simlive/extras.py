@@ -12,9 +12,10 @@ import importlib.util
 
 from simlive.errors import UsageError
 
+_SERVICE = ("fastapi", "uvicorn", "sqlalchemy", "psycopg")
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "service": ("fastapi", "uvicorn", "sqlalchemy", "psycopg"),
-    "load": ("locust", "fastapi", "uvicorn", "sqlalchemy"),  # --serve starts the service
+    "service": _SERVICE,
+    "load": ("locust", *_SERVICE),  # --serve starts the service
     "cluster": ("distributed",),
 }
 

@@ -50,11 +50,6 @@ class Confidence:
                 "alpha": self.alpha, "beta": self.beta, "indifference": self.indifference}
 
 
-def more_needed(test: Sprt, k: int, n: int) -> int | None:
-    """About how many more replications Wald's test would need (``Sprt.more_needed``)."""
-    return test.more_needed(k, n)
-
-
 def by_interval(k: int, n: int, risk: float) -> Status:
     lo, hi = clopper_pearson(k, n)
     if hi <= risk:
@@ -136,7 +131,7 @@ def rule_verdict(rule_id: str, ms: list[Measures], p: dict, conf: Confidence,
     status = by_interval(k, n, risk)
     if status is not Status.UNDECIDED:
         return _verdict(rule_id, f, status, risk, "interval", None)
-    return _verdict(rule_id, f, status, risk, "none", more_needed(conf.sprt(rule_id), k, n))
+    return _verdict(rule_id, f, status, risk, "none", conf.sprt(rule_id).more_needed(k, n))
 
 
 def _verdict(rule_id: str, f: Finding, status: Status, risk: float, how: str,

@@ -13,7 +13,14 @@ from functools import cache
 from typing import Any
 
 from simlive.report.figures import odds_figure, run_figures, service_level_figure
-from simlive.report.tables import DECIDED_NOTE, compact, fmt_number, share
+from simlive.report.tables import (
+    DECIDED_NOTE,
+    DESK_COLUMNS,
+    compact,
+    desk_rows,
+    fmt_number,
+    share,
+)
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -91,7 +98,7 @@ def render_html(result: dict[str, Any], series: dict[str, Any] | None,
         warnings=result.get("warnings") or [],
         kpis=[{"name": name, "mean": fmt_number(k.get("mean"), k["unit"]), "ci": _ci(k),
                "unit": k["unit"]} for name, k in result.get("kpis", {}).items()],
-        desk_columns=_desk_columns(), desks=_desk_rows(result.get("desks") or []),
+        desk_columns=list(DESK_COLUMNS), desks=_desk_rows(result.get("desks") or []),
         sold_out=[{"sku": r["sku"], "name": r["name"], "replications": r["replications"],
                    "at": fmt_number(r["at_s"]["mean"], "s"),
                    "into_slot": fmt_number(r["into_slot_s"], "s")}
@@ -138,17 +145,9 @@ def _flash_row(r: dict[str, Any]) -> dict[str, Any]:
             "why": r.get("why", ""), "units_added": r.get("units_added", "")}
 
 
-def _desk_columns() -> list[str]:
-    from simlive.report.tables import DESK_COLUMNS
-
-    return list(DESK_COLUMNS)
-
-
 def _desk_rows(desks: list[dict[str, Any]]) -> list[list[tuple[str, str]]]:
     """Every desk (``aftersales.desks``), its KPIs and its verdict on the after-sales rules:
     (class, text) per cell, numbers right-aligned, the status coloured."""
-    from simlive.report.tables import desk_rows
-
     return [[("num" if 0 < i < len(row) - 1 else d["status"] if i else "", str(cell))
              for i, cell in enumerate(row)]
             for d, row in zip(desks, desk_rows(desks), strict=True)]

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from simlive.judge.odds import Confidence, SequentialState, by_interval, more_needed
+from simlive.judge.odds import Confidence, SequentialState, by_interval
 from simlive.judge.sequential import Sprt
 from simlive.judge.stats import summarise_metric
 from simlive.rules import RULE_IDS, Status
@@ -29,12 +29,12 @@ def test_the_interval_decides_only_when_it_lies_on_one_side(k, n, status):
 def test_more_needed_tracks_walds_boundaries():
     test = Sprt(0.05, 0.025)
     # clean replications: the pass boundary ln(1/19) at -0.0527 a step, 56 in all
-    assert more_needed(test, 0, 1) == 55
+    assert test.more_needed(0, 1) == 55
     assert test.decide(0, 55) is None and test.decide(0, 56) == "pass"
     # broken every time: the fail boundary ln 19 at ln 3 a step, 3 in all
-    assert more_needed(test, 1, 1) == 2 and test.decide(3, 3) == "fail"
+    assert test.more_needed(1, 1) == 2 and test.decide(3, 3) == "fail"
     # right at the risk the walk has no drift either way... nearly: no useful estimate
-    assert more_needed(test, 1, 1 / 0.0493) is None or more_needed(test, 1, 20) > 100
+    assert test.more_needed(1, 1 / 0.0493) is None or test.more_needed(1, 20) > 100
 
 
 def test_sequential_state_stops_each_rule_where_walds_test_does():

@@ -234,8 +234,9 @@ def _receipts_from_history(ops: list[Op], p: dict[str, float]) -> Verdict:
     if not judged:
         return Verdict("evidence.receipt", Status.UNKNOWN, {"paid": len(paid)}, limit,
                        "no receipt of a paid order was read back")
-    return verdict("evidence.receipt", ReceiptMeasures(len(judged), len(without),
-                                                       tuple(map(str, without[:5]))), p)
+    return verdict("evidence.receipt", ReceiptMeasures(
+        len(judged), len(without), tuple(map(str, without[:5])),
+        (f"{len(judged)} of {len(paid)} paid orders read back",)), p)
 
 
 def replay_available(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
@@ -301,5 +302,6 @@ def receipts(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
                        "no order was paid during the load test")
     have = {r["order_id"] for r in state.receipts}
     without = [i for i in paid if i not in have]
-    return verdict("evidence.receipt", ReceiptMeasures(len(paid), len(without),
-                                                       tuple(map(str, without[:5]))), p)
+    return verdict("evidence.receipt", ReceiptMeasures(
+        len(paid), len(without), tuple(map(str, without[:5])),
+        (f"{len(paid)} paid orders in the shop's books",)), p)

@@ -208,6 +208,7 @@ class ReceiptMeasures:
     paid_orders: int
     missing: int
     examples: tuple[str, ...] = ()  # a few paid orders without one, for the evidence
+    details: tuple[str, ...] = ()  # what a load test judged them over
 
 
 @dataclass(frozen=True)

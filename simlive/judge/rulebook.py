@@ -354,7 +354,7 @@ def _receipt_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     low = min(_receipt_fraction(m) for m in ms)
     missing = max(m.missing for m in ms)
     ev = (f"{missing} paid orders without a receipt{_in_runs(sum(broken), len(ms))}"
-          f"{_examples(ms)}" if any(broken) else "every paid order has a receipt")
+          f"{_examples(ms)}" if any(broken) else "every paid order has a receipt") + _details(ms)
     return {"fraction": round(low, 6), "missing": missing}, p["min_fraction"], ev
 
 

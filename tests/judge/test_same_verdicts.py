@@ -154,7 +154,9 @@ def test_receipts_are_judged_alike(with_receipt: list[int], status: Status) -> N
     sim = verdict("evidence.receipt", ReceiptMeasures(3, len(missing)), p)
     shop = receipts([], shop_state([], orders=orders, receipts_of=with_receipt), p)
     assert sim.status is status
-    same(sim, shop, f", e.g. {[str(i) for i in missing]}" if missing else "")
+    # the checker says what it judged over: the paid orders in the shop's books
+    same(sim, shop, (f", e.g. {[str(i) for i in missing]}" if missing else "")
+         + "; 3 paid orders in the shop's books")
 
 
 @pytest.mark.parametrize(("chat_waits", "status"), [([30.0, 60.0, 90.0], Status.PASS),

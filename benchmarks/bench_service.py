@@ -10,7 +10,7 @@ machine's own binaries, ``fsync=on``) it measures, in the same run:
   no framework, one transaction an order: the service's conditional decrement, its insert, a
   durable commit) on one stock row, with 1, 4 and ``--connections`` connections: the best;
 - **service**: ``POST /orders`` orders/s on one SKU, one worker, every connection a distinct
-  viewer ordering 1 unit;
+  buyer ordering 1 unit;
 - **bucket ceiling** and **service + buckets**: the same with the SKU's stock split over
   ``--buckets`` rows (``simlive serve --stock-buckets``).
 
@@ -122,7 +122,7 @@ class Orders:
         self.svc = svc
         self.shop = Shop(svc)
         self.host = urlsplit(svc.base_url).netloc
-        self.tokens = self.shop.mint("viewer", connections)
+        self.tokens = self.shop.mint("buyer", connections)
         self.ledgers: list[dict[str, Any]] = []
 
     def noop(self, seconds: float) -> Rate:

@@ -130,7 +130,7 @@ def _prepare(db: Database, connections: int, buckets: int) -> tuple[int, list[in
         if buckets > 1:
             bk.create(conn, product_id, STOCK, buckets)
         buyers = [conn.execute(insert(u).values(
-            name=f"ceiling-{i}", role="viewer", token_hash=f"ceiling-{tag}-{i}",
+            name=f"ceiling-{i}", role="buyer", token_hash=f"ceiling-{tag}-{i}",
             created_at=now).returning(u.c.id)).scalar_one() for i in range(connections)]
     return product_id, buyers
 

@@ -23,9 +23,9 @@ class Shop:
         self.admin = svc.client("admin")
         self.merchant = svc.client("merchant")
         self.agent = svc.client("agent")
-        self.viewer = svc.client("viewer")
+        self.buyer = svc.client("buyer")
         self.anonymous = svc.client()
-        self._clients = [self.admin, self.merchant, self.agent, self.viewer, self.anonymous]
+        self._clients = [self.admin, self.merchant, self.agent, self.buyer, self.anonymous]
 
     @staticmethod
     def _expect(r: httpx.Response, status: int) -> Any:
@@ -62,12 +62,12 @@ class Shop:
     def order(self, sku: str, quantity: int = 1, client: httpx.Client | None = None,
               key: str | None = None) -> httpx.Response:
         """``POST /orders`` (a fresh idempotency key unless ``key``); the raw response."""
-        return (client or self.viewer).post(
+        return (client or self.buyer).post(
             "/orders", json={"sku": sku, "quantity": quantity},
             headers={"Idempotency-Key": key or uuid.uuid4().hex})
 
     def paid_order(self, sku: str, client: httpx.Client | None = None) -> dict[str, Any]:
-        c = client or self.viewer
+        c = client or self.buyer
         order = self._expect(self.order(sku, 1, c), 201)
         return self._expect(c.post(f"/orders/{order['id']}/pay"), 200)  # type: ignore[no-any-return]
 

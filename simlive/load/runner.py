@@ -78,7 +78,7 @@ def provision_run(run: LoadRun) -> Path:
     sc = run.scenario
     # each flash sale's buyers need accounts of their own where the shop mints them
     sales = plan_flash_sales(sc, scaled_products(sc, sc.load.max_stock, run.run_id))
-    accounts = max([sc.load.viewer_tokens, *(f.buyers for f in sales)])
+    accounts = max([sc.load.buyer_accounts, *(f.buyers for f in sales)])
     try:
         run.provisioned = provision(run.target, run.host, run.tokens, sc, run.run_id,
                                     rec, accounts)

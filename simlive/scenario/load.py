@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from simlive.operations import OperationName
 from simlive.scenario.units import Number, RequestsPerSecond, Seconds
@@ -79,6 +79,9 @@ def _weights() -> dict[Role, float]:
 
 
 class LoadSettings(_Model):
+    # buyer_accounts is also read under its old name, viewer_tokens
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     run_time: Seconds = Field(default=60.0, gt=0, description=(
         "real seconds the whole broadcast is compressed into"))
     peak_users: int = Field(default=50, ge=1, le=1_000_000, description=(
@@ -93,8 +96,9 @@ class LoadSettings(_Model):
     weights: dict[Role, Annotated[Number, Field(ge=0)]] = Field(default_factory=_weights)
     max_stock: int | None = Field(default=40, ge=1, description=(
         "cap on each SKU's stock for a short test; the hot SKU keeps the smallest stock"))
-    viewer_tokens: int = Field(default=200, ge=1, le=100_000, description=(
-        "distinct viewer accounts minted at setup"))
+    buyer_accounts: int = Field(default=200, ge=1, le=100_000, validation_alias=AliasChoices(
+        "buyer_accounts", "viewer_tokens"), description=(
+        "distinct buyer accounts minted at setup (viewer_tokens: its old name, still read)"))
     payment_timeout: Seconds = Field(default=3.0, gt=0, description=(
         "with --serve: the service's payment timeout, so unpaid orders expire within the test"))
     request_timeout: Seconds | None = Field(default=None, gt=0, le=600, description=(

@@ -39,7 +39,7 @@ DESCRIPTION = """\
 The reference live-commerce service of **simlive**: a real system under test that keeps every
 compliance rule of the simlive design under concurrency (unless started with `--fault`).
 
-Authenticate with `Authorization: Bearer <token>`; roles are viewer, merchant, agent and
+Authenticate with `Authorization: Bearer <token>`; roles are buyer, merchant, agent and
 admin. Errors are `{"detail": ..., "code": ...}`; a 422's `detail` lists each bad field.
 Listings page by id: pass `next_after` back as `after`.
 """

@@ -1,7 +1,7 @@
 """Bearer-token roles: who is calling, and whether their role may call this endpoint.
 
-Four roles (viewer, merchant, agent, admin). Each endpoint declares the roles it admits with
-:func:`require`; ownership (a viewer's own orders, a merchant's own products) is checked by
+Four roles (buyer, merchant, agent, admin). Each endpoint declares the roles it admits with
+:func:`require`; ownership (a buyer's own orders, a merchant's own products) is checked by
 the endpoint itself once it has loaded the record, because only then is the owner known. The
 order of refusals is fixed so clients can rely on it: 401 (no or unknown token) before 403
 (wrong role) before 404 (unknown id) before 403 (not the owner).
@@ -61,8 +61,8 @@ def require(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
     return dependency
 
 
-AnyRole = Annotated[Caller, Depends(require("viewer", "merchant", "agent", "admin"))]
-Viewer = Annotated[Caller, Depends(require("viewer"))]
+AnyRole = Annotated[Caller, Depends(require("buyer", "merchant", "agent", "admin"))]
+Buyer = Annotated[Caller, Depends(require("buyer"))]
 Merchant = Annotated[Caller, Depends(require("merchant"))]
 MerchantOrAdmin = Annotated[Caller, Depends(require("merchant", "admin"))]
 Staff = Annotated[Caller, Depends(require("agent", "admin"))]

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from simlive.service.settings import MAX_BUCKETS
+from simlive.service.settings import MAX_BUCKETS, role_named
 
 MAX_ID = 2**53  # JSON-safe integers; also inside every database's BIGINT
 MAX_COUNT = 10**9
@@ -91,7 +91,10 @@ When = Annotated[datetime, Strict(False), BeforeValidator(_time_text), AfterVali
                  WithJsonSchema({"type": "string", "format": "date-time",
                                  "pattern": "^(2[01][0-9]{2}|2200)-",
                                  "description": "ISO 8601, between the years 2000 and 2200"})]
-Role = Literal["viewer", "merchant", "agent", "admin"]
+Role = Literal["buyer", "merchant", "agent", "admin"]
+# what a request may name: "viewer" is the name older versions gave buyers
+RoleIn = Annotated[Literal["buyer", "merchant", "agent", "admin", "viewer"],
+                   AfterValidator(role_named)]
 TicketKind = Literal["consultation", "return", "replacement", "refund", "complaint"]
 TicketState = Literal["open", "replied", "in_progress", "resolved", "closed"]
 OrderState = Literal["reserved", "paid", "expired", "cancelled"]
@@ -107,7 +110,8 @@ class Request(BaseModel):
 
 # --- users -------------------------------------------------------------------------------
 class UserCreate(Request):
-    role: Role
+    role: RoleIn = Field(description="buyer (viewer: its old name, read as buyer), merchant, "
+                                     "agent or admin.")
     name: Name | None = Field(None, description="Display name; numbered when count > 1.")
     count: JsonInt = Field(1, ge=1, le=1000, description="How many users to mint at once.")
     expires_at: When | None = Field(None, description="Their tokens stop working then.")

@@ -21,14 +21,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.sql import ClauseElement
 
 from simlive.errors import UsageError
 from simlive.service.rawsql import Statements, cursor
-from simlive.service.sql_tables import metadata
+from simlive.service.settings import OLD_ROLE_NAMES
+from simlive.service.sql_tables import metadata, users
 
 T = TypeVar("T")
 log = logging.getLogger("simlive.service")
@@ -54,6 +55,13 @@ def normalize_url(url: str) -> str:
 def display_url(url: str) -> str:
     """The URL with any password hidden, fit to print."""
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
+
+
+def _rename_old_roles(conn: Connection) -> None:
+    """Users an older version stored under a role's old name (``viewer``) get its current
+    one (``buyer``), so their tokens keep the rights they had; idempotent."""
+    for old, new in OLD_ROLE_NAMES.items():
+        conn.execute(update(users).where(users.c.role == old).values(role=new))
 
 
 class Database:
@@ -120,6 +128,7 @@ class Database:
                             kind = col.type.compile(dialect=self.engine.dialect)
                             conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN '
                                                  f'"{col.name}" {kind}')
+                _rename_old_roles(conn)
 
     def statements(self, sources: Mapping[str, ClauseElement]) -> Statements:
         """``sources`` compiled for this database's dialect (once per process)."""

@@ -4,7 +4,7 @@ A hot SKU's throughput is bounded by one worker's CPU. Through FastAPI an order 
 ~390 µs on the event loop (routing over every route, six dependencies, the middleware stack)
 against ~90 µs for the no-op endpoint, while the order itself (two statements on the driver's
 cursor, a share of a group commit) costs ~25 µs. The lane takes the requests FastAPI would
-accept without comment — a cached viewer token, a well-formed ``Idempotency-Key``, a JSON
+accept without comment — a cached buyer token, a well-formed ``Idempotency-Key``, a JSON
 body within the size limit that ``OrderCreate`` accepts — before FastAPI's middleware stack
 (:class:`~simlive.service.app.ServiceApp`), and places them with the same
 :func:`~simlive.service.placing.place_order`, answering with the bytes FastAPI would send
@@ -38,7 +38,7 @@ _JSON = (b"application/json", b"application/json; charset=utf-8")
 
 
 class OrderLane:
-    """Places ordinary viewer orders itself (see the module docstring); ``app`` is FastAPI,
+    """Places ordinary buyer orders itself (see the module docstring); ``app`` is FastAPI,
     which gets every request the lane does not answer."""
 
     def __init__(self, app: ASGIApp, service: Service, max_bytes: int) -> None:
@@ -58,7 +58,7 @@ class OrderLane:
             return
         token, key, length = head
         caller = self.svc.cached_caller(token)
-        if caller is None or caller.role != "viewer":
+        if caller is None or caller.role != "buyer":
             await self.app(scope, receive, send)
             return
         received, body = await _read(receive, length)

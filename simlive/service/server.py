@@ -18,17 +18,18 @@ from pathlib import Path
 
 from simlive.errors import UsageError
 from simlive.service.faults import BREAKS, parse_faults
-from simlive.service.settings import ROLES, Settings, TokenSpec
+from simlive.service.settings import OLD_ROLE_NAMES, ROLES, Settings, TokenSpec, role_named
 
 LISTEN_PREFIX = "simlive service listening on "
 
 
 def read_tokens(path: Path) -> tuple[TokenSpec, ...]:
-    """Tokens from a JSON file: ``{"viewer": ["tok", ...], "admin": "tok", ...}``.
+    """Tokens from a JSON file: ``{"buyer": ["tok", ...], "admin": "tok", ...}``.
 
     Each role maps to one token or a list; a token may be ``{"token": "tok", "expires":
     "2026-12-01T00:00:00Z"}`` to stop working then. Users are named ``<role>-<n>`` in file
     order; the file is the list of configured users (one taken out is revoked at start).
+    ``viewer``, the name older versions gave buyers, is read as ``buyer``.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -37,10 +38,12 @@ def read_tokens(path: Path) -> tuple[TokenSpec, ...]:
     if not isinstance(data, dict):
         raise UsageError(f"--tokens(={str(path)!r}) must hold a JSON object of role -> tokens")
     specs = []
-    for role, value in data.items():
+    for key, value in data.items():
+        role = role_named(key)
         if role not in ROLES:
-            raise UsageError(f"--tokens(={str(path)!r}): key(={role!r}) must be one of "
-                             f"{', '.join(ROLES)}")
+            raise UsageError(f"--tokens(={str(path)!r}): key(={key!r}) must be one of "
+                             f"{', '.join(ROLES)} (or {', '.join(OLD_ROLE_NAMES)}, an old "
+                             f"name)")
         entries = [value] if isinstance(value, str | dict) else value
         if not isinstance(entries, list):
             entries = [None]

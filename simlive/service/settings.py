@@ -21,7 +21,14 @@ from simlive.service.faults import Fault, parse_faults
 ENV_VAR = "SIMLIVE_SERVICE_SETTINGS"
 MAX_BUCKETS = 64  # schemas.MAX_BUCKETS: a product's own stock_buckets has the same bound
 MAX_LANES = 16
-ROLES: tuple[str, ...] = ("viewer", "merchant", "agent", "admin")
+ROLES: tuple[str, ...] = ("buyer", "merchant", "agent", "admin")
+OLD_ROLE_NAMES = {"viewer": "buyer"}
+"""Role names older versions wrote (token files, ``POST /admin/users``): still read."""
+
+
+def role_named(name: str) -> str:
+    """The role ``name`` stands for: itself, or the current name of an old one."""
+    return OLD_ROLE_NAMES.get(name, name)
 
 DEFAULT_RETENTION = RULES["replay.retained"].defaults()["min_retention"]
 DEFAULT_RETURN_WINDOW = RULES["returns.seven-day"].defaults()["window"]

@@ -216,7 +216,7 @@ def log_in_all(target: Target, transport: Any, tokens: dict[str, list[str]],
 
 def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
               scenario: Scenario, run_id: str, recorder: Recording | None,
-              viewer_accounts: int) -> Provisioned:
+              buyer_accounts: int) -> Provisioned:
     """Create this run's accounts, products and broadcast on the shop."""
     transport = HttpxTransport(base_url, max(30.0, target.timeout))
     tokens = static_tokens(target, given_tokens)
@@ -232,7 +232,7 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
             cred = target.credential(role)
             if cred is None or cred.source != "create_users":
                 continue
-            want = cred.count or (viewer_accounts if role == "buyer" else 1)
+            want = cred.count or (buyer_accounts if role == "buyer" else 1)
             minted: list[str] = []
             while len(minted) < want:
                 n = min(1000, want - len(minted))

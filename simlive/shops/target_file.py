@@ -209,7 +209,7 @@ class Credential(Model):
     account: str | None = Field(default=None, description=(
         "the shop's own name for this role, {{ role }} in create_users (default: the role)"))
     count: int | None = Field(default=None, ge=1, le=100_000, description=(
-        "create_users: accounts to mint (default: 1; buyers: load.viewer_tokens)"))
+        "create_users: accounts to mint (default: 1; buyers: load.buyer_accounts)"))
 
     @model_validator(mode="after")
     def _env(self) -> Credential:

@@ -191,7 +191,7 @@ def test_closure_is_judged_alike(silent_for: float) -> None:
                  "created_at": T0, "resolved_at": T0 + DAY, "closed_at": T0 + DAY + silent_for})
     rows.append({"id": 4, "kind": "consultation", "state": "open", "created_at":
                  T0 + HORIZON - 3 * DAY})
-    history = [Op("viewer-1", "open_ticket", {"kind": r["kind"], "order_id": None},
+    history = [Op("buyer-1", "open_ticket", {"kind": r["kind"], "order_id": None},
                   OK, {"ticket_id": r["id"]}, T0, T0 + 0.1) for r in rows]
     shop = tracked_to_closure(history, FinalState(tickets=rows, fetched_at=T0 + HORIZON), p)
     assert sim.status is (Status.FAIL if early else Status.PASS)
@@ -224,7 +224,7 @@ def test_reviews_are_judged_alike(deleted: bool) -> None:
     """Three reviews, one of them bad (rated 1): deleted, or kept."""
     p = rule_params()["reviews.not-deleted"]
     sent = [("HOT-1", 5, "great"), ("HOT-1", 1, "broke on day one"), ("COLD-1", 4, "fine")]
-    history = [Op("viewer-1", "review", {"sku": sku, "rating": r, "text": t}, OK,
+    history = [Op("buyer-1", "review", {"sku": sku, "rating": r, "text": t}, OK,
                   {"review_id": i + 1}, T0 + i, T0 + i + 0.1)
                for i, (sku, r, t) in enumerate(sent)]
     rows = [{"id": i + 1, "sku": sku, "rating": r, "text": t, "hidden": False}
@@ -250,10 +250,10 @@ def test_oversell_and_the_ledger_are_judged_alike(sold: int) -> None:
                   OversellMeasures(over, ("HOT-1",) if over else (), min(40 - sold, 8)), po)
     history, books = [], []
     for i, sku in enumerate(["HOT-1"] * sold + ["COLD-1"] * 2):
-        history.append(Op(f"viewer-{i}", "order", {"sku": sku, "quantity": 1, "key": f"k{i}",
+        history.append(Op(f"buyer-{i}", "order", {"sku": sku, "quantity": 1, "key": f"k{i}",
                                                    "buyer": i}, OK, {"order_id": i},
                           T0 + i, T0 + i + 0.1))
-        history.append(Op(f"viewer-{i}", "pay", {"order_id": i}, OK, {"order_id": i},
+        history.append(Op(f"buyer-{i}", "pay", {"order_id": i}, OK, {"order_id": i},
                           T0 + i + 1, T0 + i + 1.1))
         books.append({"id": i, "sku": sku, "quantity": 1, "state": "paid"})
     ledger = [{"sku": "HOT-1", "initial": 40, "sold": sold, "reserved": 0,

@@ -337,3 +337,14 @@ def test_the_simpy_desk_is_refused_for_millions_of_tickets(tiny_text):
         "than 1e+06 tickets (the SimPy desk takes about 100 us each); found simpy for about "
         "1,080,002 tickets"]
     assert parse_scenario(bad.replace("simpy", "auto")).simulation.desk_engine == "auto"
+
+
+def test_the_old_name_of_buyer_accounts_is_read_and_named_in_errors(tiny_text):
+    """``load.viewer_tokens`` (the name before buyers and viewers were told apart) still
+    sets ``buyer_accounts``; a bad value under it is refused naming the key as written."""
+    s = parse_scenario(tiny_text + "load:\n  viewer_tokens: 7\n")
+    assert s.load.buyer_accounts == 7
+    lines = refused(tiny_text + "load:\n  viewer_tokens: 0\n")
+    assert any("load.viewer_tokens" in line and "f.yaml:" in line for line in lines), lines
+    both = refused(tiny_text + "load:\n  viewer_tokens: 7\n  buyer_accounts: 8\n")
+    assert any("viewer_tokens" in line for line in both), both

@@ -48,14 +48,14 @@ def _buy_until_sold_out(shop: Shop, sku: str, tokens: list[str],
 
 def test_fifty_buyers_sell_exactly_the_stock(shop: Shop) -> None:
     sku = shop.product(stock=STOCK, max_per_buyer=PER_BUYER)
-    paid = _buy_until_sold_out(shop, sku, shop.mint("viewer", BUYERS))
+    paid = _buy_until_sold_out(shop, sku, shop.mint("buyer", BUYERS))
 
     assert sum(o["quantity"] for o in paid) == STOCK
     ledger = shop.ledger(sku)
     assert ledger == {**ledger, "sold": STOCK, "reserved": 0, "remaining": 0, "oversold": 0,
                       "balanced": True}
     assert shop.anonymous.get(f"/products/{sku}").status_code == 401
-    assert shop.viewer.get(f"/products/{sku}").json()["displayed_stock"] == 0
+    assert shop.buyer.get(f"/products/{sku}").json()["displayed_stock"] == 0
     receipts = {r["order_id"] for r in shop.all("/admin/receipts")}
     assert {o["id"] for o in paid} <= receipts
 
@@ -65,7 +65,7 @@ def test_oversell_fault_sells_more_than_the_stock(faulty_service: ServiceProcess
                                                   ) -> None:
     shop = shop_of(faulty_service)
     sku = shop.product(stock=STOCK, max_per_buyer=4)
-    paid = _buy_until_sold_out(shop, sku, shop.mint("viewer", BUYERS), per_buyer=4)
+    paid = _buy_until_sold_out(shop, sku, shop.mint("buyer", BUYERS), per_buyer=4)
 
     assert sum(o["quantity"] for o in paid) > STOCK
     ledger = shop.ledger(sku)
@@ -95,7 +95,7 @@ def test_concurrent_retries_of_one_key_make_one_order(shop: Shop) -> None:
     barrier = threading.Barrier(threads)
 
     def retry(_: int) -> httpx.Response:
-        with http_client(shop.svc.base_url, shop.svc.token("viewer"), timeout=60) as c:
+        with http_client(shop.svc.base_url, shop.svc.token("buyer"), timeout=60) as c:
             barrier.wait(timeout=30)
             return shop.order(sku, 2, c, key=key)
 
@@ -116,6 +116,6 @@ def test_displayed_stock_is_the_real_stock(shop: Shop) -> None:
     sku = shop.product(stock=20)
     for quantity in (1, 2, 3):
         assert shop.order(sku, quantity).status_code == 201
-        shown = shop.viewer.get(f"/products/{sku}").json()["displayed_stock"]
+        shown = shop.buyer.get(f"/products/{sku}").json()["displayed_stock"]
         assert shown == shop.ledger(sku)["remaining"]
     assert shown == 14

@@ -28,7 +28,7 @@ def test_acknowledged_orders_survive_sigkill(tmp_path: Path) -> None:
     try:
         shop = Shop(svc)
         sku = shop.product(stock=10**6)
-        tokens = shop.mint("viewer", WRITERS)
+        tokens = shop.mint("buyer", WRITERS)
         shop.close()
         acked: list[int] = []
         lock = threading.Lock()

@@ -29,7 +29,7 @@ def _read_concurrently(svc: ServiceProcess, order_id: int, threads: int = 12) ->
     barrier = threading.Barrier(threads)
 
     def read(_: int) -> str:
-        with http_client(svc.base_url, svc.token("viewer")) as c:
+        with http_client(svc.base_url, svc.token("buyer")) as c:
             barrier.wait(timeout=30)
             r = c.get(f"/orders/{order_id}")
             assert r.status_code == 200, r.text
@@ -52,10 +52,10 @@ def test_expiry_returns_stock_exactly_once(shop: Shop) -> None:
     ledger = shop.ledger(sku)
     assert (ledger["remaining"], ledger["released"], ledger["returned"]) == (10, 3, 3)
     assert ledger["balanced"]
-    paid = shop.viewer.post(f"/orders/{order['id']}/pay")
+    paid = shop.buyer.post(f"/orders/{order['id']}/pay")
     assert paid.status_code == 409
     assert paid.json()["code"] == "order_expired"
-    assert shop.viewer.get(f"/orders/{order['id']}/receipt").status_code == 404
+    assert shop.buyer.get(f"/orders/{order['id']}/receipt").status_code == 404
 
 
 def test_sweeper_expires_untouched_orders(shop: Shop) -> None:
@@ -67,7 +67,7 @@ def test_sweeper_expires_untouched_orders(shop: Shop) -> None:
     deadline = time.monotonic() + shop.svc.payment_timeout + 10
     shown = None
     while time.monotonic() < deadline:
-        shown = shop.viewer.get(f"/products/{sku}").json()["displayed_stock"]
+        shown = shop.buyer.get(f"/products/{sku}").json()["displayed_stock"]
         if shown == 5:
             break
         time.sleep(0.05)
@@ -77,11 +77,11 @@ def test_sweeper_expires_untouched_orders(shop: Shop) -> None:
 def test_cancel_returns_stock_once(shop: Shop) -> None:
     sku = shop.product(stock=4)
     order = shop.order(sku, 2).json()
-    first = shop.viewer.post(f"/orders/{order['id']}/cancel")
-    again = shop.viewer.post(f"/orders/{order['id']}/cancel")  # a retry changes nothing
+    first = shop.buyer.post(f"/orders/{order['id']}/cancel")
+    again = shop.buyer.post(f"/orders/{order['id']}/cancel")  # a retry changes nothing
     assert (first.status_code, first.json()["state"]) == (200, "cancelled")
     assert (again.status_code, again.json()["state"]) == (200, "cancelled")
-    assert shop.viewer.post(f"/orders/{order['id']}/pay").json()["code"] == "order_cancelled"
+    assert shop.buyer.post(f"/orders/{order['id']}/pay").json()["code"] == "order_cancelled"
     ledger = shop.ledger(sku)
     assert (ledger["remaining"], ledger["returned"], ledger["balanced"]) == (4, 2, True)
 
@@ -89,11 +89,11 @@ def test_cancel_returns_stock_once(shop: Shop) -> None:
 def test_paying_in_time_wins_over_expiry(shop: Shop) -> None:
     sku = shop.product(stock=3)
     order = shop.order(sku, 1).json()
-    paid = shop.viewer.post(f"/orders/{order['id']}/pay")
+    paid = shop.buyer.post(f"/orders/{order['id']}/pay")
     assert paid.status_code == 200
-    assert shop.viewer.post(f"/orders/{order['id']}/pay").json()["state"] == "paid"
+    assert shop.buyer.post(f"/orders/{order['id']}/pay").json()["state"] == "paid"
     _past_deadline(order)
-    assert shop.viewer.get(f"/orders/{order['id']}").json()["state"] == "paid"
+    assert shop.buyer.get(f"/orders/{order['id']}").json()["state"] == "paid"
     assert shop.ledger(sku)["sold"] == 1
 
 

@@ -29,10 +29,10 @@ def faulty(faulty_sqlite_service: ServiceProcess,
 
 def test_stale_display_fault_shows_stale_stock(faulty: Shop) -> None:
     sku = faulty.product(stock=10)
-    assert faulty.viewer.get(f"/products/{sku}").json()["displayed_stock"] == 10
+    assert faulty.buyer.get(f"/products/{sku}").json()["displayed_stock"] == 10
     for _ in range(3):
         assert faulty.order(sku, 1).status_code == 201
-    shown = faulty.viewer.get(f"/products/{sku}").json()["displayed_stock"]
+    shown = faulty.buyer.get(f"/products/{sku}").json()["displayed_stock"]
     assert shown == 10
     assert faulty.ledger(sku)["remaining"] == 7
 
@@ -40,7 +40,7 @@ def test_stale_display_fault_shows_stale_stock(faulty: Shop) -> None:
 def test_lose_ticket_fault_loses_acknowledged_tickets(faulty: Shop) -> None:
     acknowledged = []
     for i in range(20):
-        r = faulty.viewer.post("/tickets", json={"kind": "complaint", "message": f"late {i}"})
+        r = faulty.buyer.post("/tickets", json={"kind": "complaint", "message": f"late {i}"})
         assert r.status_code == 201
         acknowledged.append(r.json())
     stored = {(t["id"], t["message"]) for t in faulty.all("/admin/tickets")}
@@ -49,9 +49,9 @@ def test_lose_ticket_fault_loses_acknowledged_tickets(faulty: Shop) -> None:
 
 
 def test_delete_review_fault_deletes_reviews(faulty: Shop) -> None:
-    review = faulty.viewer.post("/reviews", json={"sku": faulty.product(), "rating": 1,
+    review = faulty.buyer.post("/reviews", json={"sku": faulty.product(), "rating": 1,
                                                   "text": "bad"}).json()
-    assert faulty.viewer.delete(f"/reviews/{review['id']}").status_code == 204
+    assert faulty.buyer.delete(f"/reviews/{review['id']}").status_code == 204
     assert faulty.admin.get(f"/reviews/{review['id']}").status_code == 404
     assert review["id"] not in {r["id"] for r in faulty.all("/admin/reviews")}
     assert review["id"] not in {a["target_id"] for a in faulty.all("/admin/audit")
@@ -63,13 +63,13 @@ def test_no_replay_fault_publishes_no_replay(faulty: Shop) -> None:
     faulty.merchant.post(f"/broadcasts/{b['id']}/start")
     ended = faulty.merchant.post(f"/broadcasts/{b['id']}/end").json()
     assert ended["state"] == "ended" and ended["replay"] is None
-    assert faulty.viewer.get(f"/broadcasts/{b['id']}/replay").status_code == 404
+    assert faulty.buyer.get(f"/broadcasts/{b['id']}/replay").status_code == 404
 
 
 def test_no_receipt_fault_issues_no_receipt(faulty: Shop) -> None:
     order = faulty.paid_order(faulty.product())
     assert order["state"] == "paid"
-    assert faulty.viewer.get(f"/orders/{order['id']}/receipt").status_code == 404
+    assert faulty.buyer.get(f"/orders/{order['id']}/receipt").status_code == 404
     assert order["id"] not in {r["order_id"] for r in faulty.all("/admin/receipts")}
 
 

@@ -88,11 +88,11 @@ def test_concurrent_buyers_take_exactly_the_stock(hot: tuple[Shop, int | None]) 
                 seen["placed"] += 1
         return seen
 
-    tokens = shop.mint("viewer", 30)
+    tokens = shop.mint("buyer", 30)
     with ThreadPoolExecutor(30) as pool:
         seen = sum(pool.map(buyer, range(30)), Counter())
     assert seen["placed"] >= 40 and seen["cancelled"] > 0, seen
-    last = shop.mint("viewer")[0]
+    last = shop.mint("buyer")[0]
     with http_client(shop.svc.base_url, last, timeout=60) as c:
         for _ in range(stock + 1):
             r = shop.order(sku, 1, c)
@@ -103,7 +103,7 @@ def test_concurrent_buyers_take_exactly_the_stock(hot: tuple[Shop, int | None]) 
     book = shop.ledger(sku)
     assert book == {**book, "remaining": 0, "oversold": 0, "balanced": True,
                     "sold": stock, "reserved": 0}, book
-    assert shop.viewer.get(f"/products/{sku}").json()["displayed_stock"] == 0
+    assert shop.buyer.get(f"/products/{sku}").json()["displayed_stock"] == 0
     paid = [o for o in shop.all("/admin/orders") if o["sku"] == sku and o["state"] == "paid"]
     assert sum(o["quantity"] for o in paid) == stock
 
@@ -119,8 +119,8 @@ def test_an_order_takes_units_from_several_buckets(
     assert shop.order(sku, 2).json()["code"] == "sold_out"  # 1 left in all
     assert shop.order(sku, 1).status_code == 201
     assert shop.ledger(sku)["remaining"] == 0
-    assert shop.viewer.post(f"/orders/{three.json()['id']}/cancel").status_code == 200
-    assert shop.viewer.get(f"/products/{sku}").json()["displayed_stock"] == 3
+    assert shop.buyer.post(f"/orders/{three.json()['id']}/cancel").status_code == 200
+    assert shop.buyer.get(f"/products/{sku}").json()["displayed_stock"] == 3
     assert shop.order(sku, 3).status_code == 201  # the three came back into one bucket
     shop.merchant.post(f"/products/{sku}/restock", json={"quantity": 6})
     assert shop.order(sku, 5).status_code == 201  # 6 over 4 buckets: 2, 2, 1, 1
@@ -133,7 +133,7 @@ def test_retries_of_one_key_make_one_order_through_merging(
     shop, buckets = hot
     sku = shop.product(stock=50, stock_buckets=buckets)
     barrier = threading.Barrier(24)
-    token = shop.mint("viewer")[0]
+    token = shop.mint("buyer")[0]
 
     def retry(_: int) -> httpx.Response:
         with http_client(shop.svc.base_url, token, timeout=60) as c:
@@ -171,7 +171,7 @@ def _setup(svc: Service, stock: int, buckets: int = 1, buyers: int = 6,
     now = datetime.now(UTC)
     with svc.db.write() as conn:
         users = [conn.execute(insert(t.users).values(
-            name=f"u{i}", role="viewer" if i else "merchant", token_hash=f"h{i}",
+            name=f"u{i}", role="buyer" if i else "merchant", token_hash=f"h{i}",
             created_at=now).returning(t.users.c.id)).scalar_one() for i in range(buyers + 1)]
         product = conn.execute(insert(t.products).values(
             sku="HOT", merchant_id=users[0], name="hot", price_cents=100, initial_stock=stock,
@@ -185,7 +185,7 @@ def _setup(svc: Service, stock: int, buckets: int = 1, buyers: int = 6,
             retain_until=now).returning(t.broadcasts.c.id)).scalar_one() for i in range(2)]
         conn.execute(insert(t.broadcast_products).values(
             broadcast_id=casts[0], product_id=product, linked_at=now))
-    return [Caller(u, f"u{u}", "viewer") for u in users[1:]], casts[0], casts[1]
+    return [Caller(u, f"u{u}", "buyer") for u in users[1:]], casts[0], casts[1]
 
 
 def _run(svc: Service, orders: list[tuple[Caller, str, int, int | None]]
@@ -268,7 +268,7 @@ def test_the_lane_answers_as_fastapi_does(sqlite_service: ServiceProcess,
     requests through both give the same bytes."""
     shop = shop_of(sqlite_service)
     sku = shop.product(stock=2)
-    token = shop.mint("viewer")[0]
+    token = shop.mint("buyer")[0]
     shop.order(sku, 1, shop.client(token))  # the token is now cached: the lane takes it
     lane = shop.client(token)
     plain = httpx.Client(base_url=sqlite_service.base_url,
@@ -298,7 +298,7 @@ def test_the_lane_answers_as_fastapi_does(sqlite_service: ServiceProcess,
 def test_the_lane_hands_fastapi_what_it_does_not_take(tmp_path: Path) -> None:
     """In process: count the requests FastAPI's stack sees."""
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'lane.db'}",
-                        tokens=(TokenSpec("v-token", "viewer", "v"),
+                        tokens=(TokenSpec("v-token", "buyer", "v"),
                                 TokenSpec("m-token", "merchant", "m")))
     app = create_app(settings)
     reached: list[str] = []
@@ -339,7 +339,7 @@ def test_the_lane_hands_fastapi_what_it_does_not_take(tmp_path: Path) -> None:
     assert codes == [201, 201, 422, 422, 403, 404]
     orders = [r for r in reached if r == "POST /orders"]
     # the first (token not yet cached), the strict body, the bad key and the merchant went
-    # to FastAPI; the cached viewer's order and the unknown SKU (a refusal of the service's
+    # to FastAPI; the cached buyer's order and the unknown SKU (a refusal of the service's
     # own) did not
     assert len(orders) == 4, reached
 

@@ -18,13 +18,13 @@ import pytest
 from simlive.service.process import ServiceProcess
 from testing.shop import Shop
 
-ROLES = ("anonymous", "viewer", "merchant", "agent", "admin")
+ROLES = ("anonymous", "buyer", "merchant", "agent", "admin")
 ALL = frozenset(ROLES) - {"anonymous"}
 
 
 @dataclass
 class World:
-    """The demo users, plus a second viewer and merchant who own nothing in the cases."""
+    """The demo users, plus a second buyer and merchant who own nothing in the cases."""
 
     shop: Shop
     clients: dict[str, httpx.Client]
@@ -46,14 +46,14 @@ class World:
         assert r.status_code == 201, r.text
         oid = int(r.json()["id"])
         if paid:
-            assert self.shop.viewer.post(f"/orders/{oid}/pay").status_code == 200
+            assert self.shop.buyer.post(f"/orders/{oid}/pay").status_code == 200
         return oid
 
     def ticket(self, state: str = "open", kind: str = "consultation") -> int:
         body: dict[str, Any] = {"kind": kind, "message": "help"}
         if kind != "consultation":
             body["order_id"] = self.order(paid=True)
-        tid = self.shop.viewer.post("/tickets", json=body).json()["id"]
+        tid = self.shop.buyer.post("/tickets", json=body).json()["id"]
         a = self.shop.agent
         steps = [("replied", "reply", {"message": "hi"}), ("in_progress", "start", None),
                  ("resolved", "resolve", {"resolution": "done"})]
@@ -66,7 +66,7 @@ class World:
         return int(tid)
 
     def review(self) -> int:
-        return int(self.shop.viewer.post("/reviews", json={
+        return int(self.shop.buyer.post("/reviews", json={
             "sku": self.sku(), "rating": 5, "text": "great"}).json()["id"])
 
 
@@ -84,12 +84,12 @@ def _key() -> str:
 CASES: list[Case] = [
     ("GET", "/health", _p("/health"), frozenset(ROLES)),
     ("GET", "/me", _p("/me"), ALL),
-    ("POST", "/admin/users", _p("/admin/users", {"role": "viewer"}), frozenset({"admin"})),
+    ("POST", "/admin/users", _p("/admin/users", {"role": "buyer"}), frozenset({"admin"})),
     ("GET", "/admin/users", _p("/admin/users"), frozenset({"admin"})),
     ("GET", "/admin/config", _p("/admin/config"), frozenset({"admin"})),
     ("POST", "/admin/sweep", _p("/admin/sweep"), frozenset({"admin"})),
     ("POST", "/admin/tokens/revoke", lambda w: ("/admin/tokens/revoke", {
-        "token": w.shop.mint("viewer")[0]}), frozenset({"admin"})),
+        "token": w.shop.mint("buyer")[0]}), frozenset({"admin"})),
     ("GET", "/admin/orders", _p("/admin/orders"), frozenset({"admin"})),
     ("GET", "/admin/receipts", _p("/admin/receipts"), frozenset({"admin"})),
     ("GET", "/admin/tickets", _p("/admin/tickets"), frozenset({"admin"})),
@@ -127,24 +127,24 @@ CASES: list[Case] = [
     ("GET", "/products/{sku}/ledger", lambda w: (f"/products/{w.sku()}/ledger", None),
      frozenset({"merchant", "admin"})),
     ("POST", "/orders", lambda w: ("/orders", {"sku": w.sku(), "quantity": 1}),
-     frozenset({"viewer"})),
+     frozenset({"buyer"})),
     ("GET", "/orders", _p("/orders"), ALL),
     ("GET", "/orders/{order_id}", lambda w: (f"/orders/{w.order()}", None), ALL),
     ("POST", "/orders/{order_id}/pay", lambda w: (f"/orders/{w.order()}/pay", None),
-     frozenset({"viewer"})),
+     frozenset({"buyer"})),
     ("POST", "/orders/{order_id}/cancel", lambda w: (f"/orders/{w.order()}/cancel", None),
-     frozenset({"viewer"})),
+     frozenset({"buyer"})),
     ("POST", "/orders/{order_id}/deliver",
      lambda w: (f"/orders/{w.order(paid=True)}/deliver", {}), frozenset({"merchant", "admin"})),
     ("GET", "/orders/{order_id}/receipt",
      lambda w: (f"/orders/{w.order(paid=True)}/receipt", None), ALL),
     ("POST", "/tickets", _p("/tickets", {"kind": "complaint", "message": "late"}),
-     frozenset({"viewer"})),
-    ("GET", "/tickets", _p("/tickets"), frozenset({"viewer", "agent", "admin"})),
+     frozenset({"buyer"})),
+    ("GET", "/tickets", _p("/tickets"), frozenset({"buyer", "agent", "admin"})),
     ("GET", "/tickets/{ticket_id}", lambda w: (f"/tickets/{w.ticket()}", None),
-     frozenset({"viewer", "agent", "admin"})),
+     frozenset({"buyer", "agent", "admin"})),
     ("GET", "/tickets/{ticket_id}/events", lambda w: (f"/tickets/{w.ticket()}/events", None),
-     frozenset({"viewer", "agent", "admin"})),
+     frozenset({"buyer", "agent", "admin"})),
     ("POST", "/tickets/{ticket_id}/reply",
      lambda w: (f"/tickets/{w.ticket()}/reply", {"message": "hello"}),
      frozenset({"agent", "admin"})),
@@ -156,7 +156,7 @@ CASES: list[Case] = [
     ("POST", "/tickets/{ticket_id}/close",
      lambda w: (f"/tickets/{w.ticket('resolved')}/close", {"feedback": "ok",
                                                            "satisfaction": 5}),
-     frozenset({"viewer"})),
+     frozenset({"buyer"})),
     ("POST", "/tickets/{ticket_id}/goods-received",
      lambda w: (f"/tickets/{w.ticket(kind='refund')}/goods-received", {}),
      frozenset({"agent", "admin"})),
@@ -164,20 +164,20 @@ CASES: list[Case] = [
      lambda w: (f"/tickets/{w.ticket(kind='refund')}/refund-paid", {}),
      frozenset({"agent", "admin"})),
     ("POST", "/reviews", lambda w: ("/reviews", {"sku": w.sku(), "rating": 4, "text": "ok"}),
-     frozenset({"viewer"})),
+     frozenset({"buyer"})),
     ("GET", "/reviews", _p("/reviews"), ALL),
     ("GET", "/reviews/{review_id}", lambda w: (f"/reviews/{w.review()}", None), ALL),
 ]
 
 # Someone of the right role who is not the owner: (endpoint, intruder) -> 403.
 NOT_OWNER = [
-    ("GET", "/orders/{order_id}", "viewer2"), ("POST", "/orders/{order_id}/pay", "viewer2"),
-    ("POST", "/orders/{order_id}/cancel", "viewer2"),
-    ("GET", "/orders/{order_id}/receipt", "viewer2"),
+    ("GET", "/orders/{order_id}", "buyer2"), ("POST", "/orders/{order_id}/pay", "buyer2"),
+    ("POST", "/orders/{order_id}/cancel", "buyer2"),
+    ("GET", "/orders/{order_id}/receipt", "buyer2"),
     ("GET", "/orders/{order_id}", "merchant2"),
     ("POST", "/orders/{order_id}/deliver", "merchant2"),
-    ("GET", "/tickets/{ticket_id}", "viewer2"), ("GET", "/tickets/{ticket_id}/events", "viewer2"),
-    ("POST", "/tickets/{ticket_id}/close", "viewer2"),
+    ("GET", "/tickets/{ticket_id}", "buyer2"), ("GET", "/tickets/{ticket_id}/events", "buyer2"),
+    ("POST", "/tickets/{ticket_id}/close", "buyer2"),
     ("GET", "/products/{sku}", "merchant2"), ("POST", "/products/{sku}/restock", "merchant2"),
     ("GET", "/products/{sku}/ledger", "merchant2"),
     ("GET", "/broadcasts/{broadcast_id}", "merchant2"),
@@ -193,9 +193,9 @@ NOT_OWNER = [
 def world(sqlite_service: ServiceProcess,
           shop_of: Callable[[ServiceProcess], Shop]) -> Iterator[World]:
     shop = shop_of(sqlite_service)
-    clients = {"anonymous": shop.anonymous, "viewer": shop.viewer, "merchant": shop.merchant,
+    clients = {"anonymous": shop.anonymous, "buyer": shop.buyer, "merchant": shop.merchant,
                "agent": shop.agent, "admin": shop.admin,
-               "viewer2": shop.client(shop.mint("viewer")[0]),
+               "buyer2": shop.client(shop.mint("buyer")[0]),
                "merchant2": shop.client(shop.mint("merchant")[0])}
     yield World(shop, clients)
 
@@ -231,7 +231,7 @@ def test_not_the_owner_is_403(world: World, method: str, template: str, who: str
 
 
 def test_unknown_token_is_401(world: World) -> None:
-    bad = world.shop.client("sl-viewer-not-a-real-token")
+    bad = world.shop.client("sl-buyer-not-a-real-token")
     assert bad.get("/me").status_code == 401
     assert world.shop.anonymous.get("/me", headers={"Authorization": "Basic abc"}
                                     ).status_code == 401

@@ -23,7 +23,7 @@ def test_ending_a_broadcast_publishes_a_retained_replay(shop: Shop) -> None:
     ended = m.post(f"/broadcasts/{b['id']}/end").json()
     assert ended["state"] == "ended"
 
-    replay = shop.viewer.get(f"/broadcasts/{b['id']}/replay")
+    replay = shop.buyer.get(f"/broadcasts/{b['id']}/replay")
     assert replay.status_code == 200
     body = replay.json()
     assert _when(body["retain_until"]) - _when(body["published_at"]) >= THREE_YEARS
@@ -39,7 +39,7 @@ def test_products_linked_to_a_broadcast_show_real_stock(shop: Shop) -> None:
     assert shop.merchant.post(f"/broadcasts/{b['id']}/products",
                               json={"sku": sku}).status_code == 201
     assert shop.order(sku, 2).status_code == 201
-    shown = shop.viewer.get(f"/broadcasts/{b['id']}/products").json()
+    shown = shop.buyer.get(f"/broadcasts/{b['id']}/products").json()
     assert [(p["sku"], p["displayed_stock"]) for p in shown] == [(sku, 5)]
     assert shop.merchant.post(f"/products/{sku}/restock",
                               json={"quantity": 10}).json()["displayed_stock"] == 15
@@ -59,9 +59,9 @@ def test_sold_out_is_409_and_unknown_sku_404(shop: Shop) -> None:
 def test_paid_order_has_a_retained_receipt(shop: Shop) -> None:
     sku = shop.product(stock=3, price_cents=250)
     order = shop.order(sku, 2).json()
-    assert shop.viewer.get(f"/orders/{order['id']}/receipt").status_code == 404
-    paid = shop.viewer.post(f"/orders/{order['id']}/pay").json()
-    receipt = shop.viewer.get(f"/orders/{order['id']}/receipt").json()
+    assert shop.buyer.get(f"/orders/{order['id']}/receipt").status_code == 404
+    paid = shop.buyer.post(f"/orders/{order['id']}/pay").json()
+    receipt = shop.buyer.get(f"/orders/{order['id']}/receipt").json()
     assert (receipt["order_id"], receipt["amount_cents"], receipt["quantity"]) == \
         (order["id"], 500, 2)
     assert receipt["paid_at"] == paid["paid_at"]
@@ -70,7 +70,7 @@ def test_paid_order_has_a_retained_receipt(shop: Shop) -> None:
 
 
 def test_ticket_is_tracked_to_closure_with_feedback(shop: Shop) -> None:
-    v, a = shop.viewer, shop.agent
+    v, a = shop.buyer, shop.agent
     t = v.post("/tickets", json={"kind": "consultation", "message": "is it waterproof?"}).json()
     assert t["state"] == "open"
     path = f"/tickets/{t['id']}"
@@ -99,7 +99,7 @@ def test_ticket_is_tracked_to_closure_with_feedback(shop: Shop) -> None:
 
 def test_refund_records_goods_back_then_money_paid(shop: Shop) -> None:
     order = shop.paid_order(shop.product(stock=2))
-    t = shop.viewer.post("/tickets", json={"kind": "refund", "message": "broken",
+    t = shop.buyer.post("/tickets", json={"kind": "refund", "message": "broken",
                                            "order_id": order["id"]}).json()
     path = f"/tickets/{t['id']}"
     goods = shop.agent.post(f"{path}/goods-received", json={}).json()
@@ -108,11 +108,11 @@ def test_refund_records_goods_back_then_money_paid(shop: Shop) -> None:
         "already_recorded"
     paid = shop.agent.post(f"{path}/refund-paid", json={}).json()
     assert paid["refund_paid_at"] >= paid["goods_received_at"]
-    consult = shop.viewer.post("/tickets", json={"kind": "consultation",
+    consult = shop.buyer.post("/tickets", json={"kind": "consultation",
                                                  "message": "hi"}).json()
     assert shop.agent.post(f"/tickets/{consult['id']}/refund-paid", json={}
                            ).json()["code"] == "wrong_kind"
-    missing = shop.viewer.post("/tickets", json={"kind": "refund", "message": "no order"})
+    missing = shop.buyer.post("/tickets", json={"kind": "refund", "message": "no order"})
     assert missing.status_code == 422
     assert missing.json()["detail"][0]["loc"] == ["body", "order_id"]
 
@@ -128,7 +128,7 @@ def test_return_within_seven_days_accepted_after_refused_with_reason(shop: Shop)
         assert r.status_code == 200, r.text
 
     def ask(order: dict[str, int]) -> object:
-        return shop.viewer.post("/tickets", json={"kind": "return", "message": "no reason",
+        return shop.buyer.post("/tickets", json={"kind": "return", "message": "no reason",
                                                   "order_id": order["id"]})
 
     accepted = ask(fresh)
@@ -148,9 +148,9 @@ def test_return_within_seven_days_accepted_after_refused_with_reason(shop: Shop)
 
 def test_reviews_cannot_be_deleted_and_hiding_is_audited(shop: Shop) -> None:
     sku = shop.product(stock=1)
-    review = shop.viewer.post("/reviews", json={"sku": sku, "rating": 1,
+    review = shop.buyer.post("/reviews", json={"sku": sku, "rating": 1,
                                                 "text": "off-topic spam"}).json()
-    for client in (shop.viewer, shop.merchant, shop.agent, shop.admin, shop.anonymous):
+    for client in (shop.buyer, shop.merchant, shop.agent, shop.admin, shop.anonymous):
         assert client.delete(f"/reviews/{review['id']}").status_code == 405
     # a bad review may be hidden only for an allowed reason (rules.HIDE_REASONS)
     refused = shop.admin.post(f"/admin/reviews/{review['id']}/hide",
@@ -162,9 +162,9 @@ def test_reviews_cannot_be_deleted_and_hiding_is_audited(shop: Shop) -> None:
     assert hidden["hidden_reason"] == "spam"
     assert shop.admin.post(f"/admin/reviews/{review['id']}/hide",
                            json={"reason": "spam"}).status_code == 409
-    as_viewer = shop.viewer.get(f"/reviews/{review['id']}").json()
-    assert as_viewer["hidden"] and as_viewer["text"] is None
-    visible = shop.viewer.get("/reviews", params={"sku": sku}).json()["items"]
+    as_buyer = shop.buyer.get(f"/reviews/{review['id']}").json()
+    assert as_buyer["hidden"] and as_buyer["text"] is None
+    visible = shop.buyer.get("/reviews", params={"sku": sku}).json()["items"]
     assert visible == []
     assert review["id"] in {r["id"] for r in shop.all("/admin/reviews")}
     # the audit records about this review (a user whose token another test revoked may
@@ -181,29 +181,29 @@ def test_bad_input_is_422_naming_each_field(shop: Shop) -> None:
     fields = {tuple(e["loc"]) for e in r.json()["detail"]}
     assert fields == {("body", "sku"), ("body", "name"), ("body", "price_cents"),
                       ("body", "stock"), ("body", "colour")}
-    no_key = shop.viewer.post("/orders", json={"sku": "X", "quantity": 1})
+    no_key = shop.buyer.post("/orders", json={"sku": "X", "quantity": 1})
     assert no_key.status_code == 422
     assert no_key.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
-    nul = shop.viewer.post("/tickets", json={"kind": "complaint", "message": "a\u0000b"})
+    nul = shop.buyer.post("/tickets", json={"kind": "complaint", "message": "a\u0000b"})
     assert nul.status_code == 422
-    assert shop.viewer.post("/orders", content=b"{not json", headers={
+    assert shop.buyer.post("/orders", content=b"{not json", headers={
         "Idempotency-Key": "k", "Content-Type": "application/json"}).status_code == 422
-    assert shop.viewer.get("/orders/99999999").status_code == 404
-    assert shop.viewer.get("/orders/0").status_code == 422
-    assert shop.viewer.get(f"/orders/{2**70}").status_code == 422
+    assert shop.buyer.get("/orders/99999999").status_code == 404
+    assert shop.buyer.get("/orders/0").status_code == 422
+    assert shop.buyer.get(f"/orders/{2**70}").status_code == 422
     assert shop.admin.get("/tickets/424242424").status_code == 404
-    assert shop.viewer.get("/no/such/path").status_code == 404
+    assert shop.buyer.get("/no/such/path").status_code == 404
 
 
 def test_oversized_body_is_413(shop: Shop) -> None:
     big = {"kind": "complaint", "message": "x" * 200_000}
-    assert shop.viewer.post("/tickets", json=big).status_code == 413
+    assert shop.buyer.post("/tickets", json=big).status_code == 413
 
     def chunks() -> object:
         for _ in range(100):
             yield b"x" * 10_000
 
-    r = shop.viewer.post("/tickets", content=chunks(),  # type: ignore[arg-type]
+    r = shop.buyer.post("/tickets", content=chunks(),  # type: ignore[arg-type]
                          headers={"Content-Type": "application/json"})
     assert r.status_code == 413
 
@@ -214,8 +214,8 @@ def test_health_openapi_and_docs(shop: Shop) -> None:
     assert "/orders" in spec["paths"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "swagger" in shop.anonymous.get("/docs").text.lower()
-    me = shop.viewer.get("/me").json()
-    assert me["role"] == "viewer"
+    me = shop.buyer.get("/me").json()
+    assert me["role"] == "buyer"
 
 
 def test_the_service_allows_exactly_the_rules_hide_reasons() -> None:

@@ -5,7 +5,7 @@ and stateful phases (following the document's links from each create to the oper
 what it made). It must find nothing.
 
 Every role runs on SQLite. On PostgreSQL only the roles whose endpoints run code that
-differs there: the viewer places, pays and cancels orders and the merchant creates products,
+differs there: the buyer places, pays and cancels orders and the merchant creates products,
 restocks them and reads their ledger (the stock rows, bucket locking, the group commit's
 savepoints and the ledger's snapshot read differ on PostgreSQL; the sweeper's expiry runs
 behind every run). The agent's and the admin's endpoints are plain reads and transitions
@@ -34,8 +34,8 @@ from testing.postgres import TempPostgres
 
 EXAMPLES = 8
 SEED = 20261111
-ROLES = ("viewer", "merchant", "agent", "admin")
-PG_ROLES = ("viewer", "merchant")  # the roles whose endpoints differ on PostgreSQL
+ROLES = ("buyer", "merchant", "agent", "admin")
+PG_ROLES = ("buyer", "merchant")  # the roles whose endpoints differ on PostgreSQL
 CASES = [pytest.param(db, role, id=f"{db}-{role}")
          for db, roles in (("sqlite", ROLES), ("postgres", PG_ROLES)) for role in roles]
 CONFIG = Path(__file__).with_name("schemathesis.toml")

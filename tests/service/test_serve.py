@@ -26,12 +26,12 @@ def test_banner_names_address_database_and_tokens(sqlite_service: ServiceProcess
     assert f"simlive service listening on {sqlite_service.base_url}" in log
     assert f"database: sqlite:///{sqlite_service.workdir / 'simlive.db'}" in log
     assert f"{sqlite_service.base_url}/docs" in log
-    for role in ("viewer", "merchant", "agent", "admin"):
+    for role in ("buyer", "merchant", "agent", "admin"):
         assert sqlite_service.token(role) in log
 
 
 def test_tokens_file_is_reused_across_restarts(tmp_path: Path) -> None:
-    tokens = {"viewer": ["viewer-token-1", "viewer-token-2"], "merchant": "merchant-token",
+    tokens = {"buyer": ["buyer-token-1", "buyer-token-2"], "merchant": "merchant-token",
               "agent": ["agent-token-1"], "admin": ["admin-token-1"]}
     (tmp_path / "tokens.json").write_text(json.dumps(tokens))
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
@@ -39,9 +39,9 @@ def test_tokens_file_is_reused_across_restarts(tmp_path: Path) -> None:
     for _ in range(2):
         with ServiceProcess(url, tmp_path) as svc:
             assert "read from" in svc.log()
-            with http_client(svc.base_url, "viewer-token-2") as c:
+            with http_client(svc.base_url, "buyer-token-2") as c:
                 me = c.get("/me").json()
-            assert me["role"] == "viewer" and me["name"] == "viewer-2"
+            assert me["role"] == "buyer" and me["name"] == "buyer-2"
             ids.append(me["id"])
     assert ids[0] == ids[1]
 
@@ -53,7 +53,7 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["serve", "--tokens", str(bad_tokens), "--db",
                                  f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2
-    assert "key(='superuser') must be one of viewer, merchant, agent, admin" in result.output
+    assert "key(='superuser') must be one of buyer, merchant, agent, admin" in result.output
     result = runner.invoke(cli, ["serve", "--db", "mysql://x@127.0.0.1/shop"])
     assert result.exit_code == 2
     assert "must be a sqlite:/// or postgresql:// URL" in result.output
@@ -64,7 +64,7 @@ def test_two_workers_on_postgres_keep_the_stock(postgres: TempPostgres, tmp_path
     with ServiceProcess(url, tmp_path, workers=2) as svc:
         shop = Shop(svc)
         sku = shop.product(stock=30)
-        tokens = shop.mint("viewer", 16)
+        tokens = shop.mint("buyer", 16)
         barrier = threading.Barrier(len(tokens))
 
         def buyer(token: str) -> int:

@@ -24,7 +24,7 @@ def fields(answer) -> set[str]:
 def test_an_order_quantity_must_be_an_integer(shop: Shop, quantity) -> None:
     sku = shop.product(stock=10)
     before = shop.ledger(sku)
-    r = shop.viewer.post("/orders", json={"sku": sku, "quantity": quantity},
+    r = shop.buyer.post("/orders", json={"sku": sku, "quantity": quantity},
                          headers={"Idempotency-Key": uuid.uuid4().hex})
     assert "quantity" in fields(r)
     assert shop.ledger(sku) == before  # nothing reserved
@@ -42,16 +42,16 @@ def test_a_product_field_of_the_wrong_type_is_named(shop: Shop, field: str, valu
 
 def test_times_are_strings_and_ratings_integers(shop: Shop) -> None:
     order = shop.paid_order(shop.product(stock=2))
-    t = shop.viewer.post("/tickets", json={"kind": "refund", "message": "broken",
+    t = shop.buyer.post("/tickets", json={"kind": "refund", "message": "broken",
                                            "order_id": order["id"]}).json()
     mark = shop.agent.post(f"/tickets/{t['id']}/goods-received", json={"at": 1767225600})
     assert "at" in fields(mark)
     assert shop.agent.post(f"/tickets/{t['id']}/goods-received",
                            json={"at": "2026-11-12T08:00:00Z"}).status_code == 200
-    review = shop.viewer.post("/reviews", json={"sku": shop.product(stock=1), "rating": "5",
+    review = shop.buyer.post("/reviews", json={"sku": shop.product(stock=1), "rating": "5",
                                                 "text": "fine"})
     assert "rating" in fields(review)
-    assert "order_id" in fields(shop.viewer.post(
+    assert "order_id" in fields(shop.buyer.post(
         "/tickets", json={"kind": "refund", "message": "x", "order_id": str(order["id"])}))
 
 
@@ -62,7 +62,7 @@ def test_times_are_strings_and_ratings_integers(shop: Shop) -> None:
     b'{"sku": "A", "quantity": 1',  # cut short
 ])
 def test_unreadable_bodies_are_422_naming_the_body(shop: Shop, body: bytes) -> None:
-    r = shop.viewer.post("/orders", content=body, headers={
+    r = shop.buyer.post("/orders", content=body, headers={
         "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex})
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "invalid"
@@ -72,12 +72,12 @@ def test_unreadable_bodies_are_422_naming_the_body(shop: Shop, body: bytes) -> N
 def test_options_and_405_name_every_method_of_the_path(shop: Shop) -> None:
     """GET /orders and POST /orders are two routes: Allow names both (Starlette's own 405
     named the first route's alone)."""
-    r = shop.viewer.options("/orders")
+    r = shop.buyer.options("/orders")
     assert r.status_code == 204 and r.headers["allow"] == "GET, OPTIONS, POST"
-    r = shop.viewer.delete("/orders")
+    r = shop.buyer.delete("/orders")
     assert r.status_code == 405 and r.headers["allow"] == "GET, OPTIONS, POST"
     assert r.json()["code"] == "method_not_allowed"
-    assert shop.viewer.options("/tickets/1/reply").headers["allow"] == "OPTIONS, POST"
+    assert shop.buyer.options("/tickets/1/reply").headers["allow"] == "OPTIONS, POST"
 
 
 def test_the_openapi_says_what_the_service_does(shop: Shop) -> None:
@@ -92,19 +92,19 @@ def test_the_openapi_says_what_the_service_does(shop: Shop) -> None:
     assert schemas["TicketNote"]["properties"]["message"]["pattern"] == "^[^\\u0000]*$"
     # a time the pattern admits is taken, one it refuses is refused, both as the schema says
     order = shop.paid_order(shop.product(stock=2))
-    t = shop.viewer.post("/tickets", json={"kind": "refund", "message": "late",
+    t = shop.buyer.post("/tickets", json={"kind": "refund", "message": "late",
                                            "order_id": order["id"]}).json()
     late = shop.agent.post(f"/tickets/{t['id']}/goods-received",
                            json={"at": "2200-12-31T23:00:00-05:00"})
     assert late.status_code == 200, late.text
     assert "at" in fields(shop.agent.post(f"/tickets/{t['id']}/refund-paid",
                                           json={"at": "1999-12-31T23:00:00Z"}))
-    assert "message" in fields(shop.viewer.post("/tickets", json={"kind": "consultation",
+    assert "message" in fields(shop.buyer.post("/tickets", json={"kind": "consultation",
                                                                   "message": "a\u0000b"}))
 
 
 def test_an_integral_number_is_an_integer_as_json_schema_counts_it(shop: Shop) -> None:
     sku = shop.product(stock=10)
-    r = shop.viewer.post("/orders", json={"sku": sku, "quantity": 2.0},
+    r = shop.buyer.post("/orders", json={"sku": sku, "quantity": 2.0},
                          headers={"Idempotency-Key": uuid.uuid4().hex})
     assert r.status_code == 201 and r.json()["quantity"] == 2

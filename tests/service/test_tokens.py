@@ -26,25 +26,25 @@ def _me(svc: ServiceProcess, token: str) -> httpx.Response:
 def test_a_token_taken_out_of_the_file_stops_working(tmp_path: Path) -> None:
     svc = ServiceProcess(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
     svc.tokens_file.write_text(json.dumps({
-        "admin": ["admin-token-one"], "viewer": ["viewer-token-1", "viewer-token-2"],
+        "admin": ["admin-token-one"], "buyer": ["buyer-token-1", "buyer-token-2"],
         "merchant": ["merchant-token"], "agent": ["agent-token-1"]}))
     with svc:
         admin = _me(svc, "admin-token-one").json()
-        second = _me(svc, "viewer-token-2").json()
+        second = _me(svc, "buyer-token-2").json()
         shop = Shop(svc)
         try:
-            minted = shop.mint("viewer")[0]
+            minted = shop.mint("buyer")[0]
         finally:
             shop.close()
-    # the admin's token changes, the second viewer leaves
+    # the admin's token changes, the second buyer leaves
     svc.tokens_file.write_text(json.dumps({
-        "admin": ["admin-token-two"], "viewer": ["viewer-token-1"],
+        "admin": ["admin-token-two"], "buyer": ["buyer-token-1"],
         "merchant": ["merchant-token"], "agent": ["agent-token-1"]}))
     with svc:
         assert _me(svc, "admin-token-one").status_code == 401
-        assert _me(svc, "viewer-token-2").status_code == 401
+        assert _me(svc, "buyer-token-2").status_code == 401
         assert _me(svc, "admin-token-two").json() == admin  # the same user, a new token
-        assert _me(svc, "viewer-token-1").status_code == 200
+        assert _me(svc, "buyer-token-1").status_code == 200
         assert _me(svc, minted).status_code == 200  # minted users are not the file's
         with http_client(svc.base_url, "admin-token-two") as c:
             users = c.get("/admin/users", params={"limit": 1000}).json()["items"]
@@ -52,16 +52,35 @@ def test_a_token_taken_out_of_the_file_stops_working(tmp_path: Path) -> None:
         assert second["id"] in {u["id"] for u in users}  # kept, with its records
     # back in the file: works again
     svc.tokens_file.write_text(json.dumps({
-        "admin": ["admin-token-two"], "viewer": ["viewer-token-1", "viewer-token-2"],
+        "admin": ["admin-token-two"], "buyer": ["buyer-token-1", "buyer-token-2"],
         "merchant": ["merchant-token"], "agent": ["agent-token-1"]}))
     with svc:
-        assert _me(svc, "viewer-token-2").json() == second
+        assert _me(svc, "buyer-token-2").json() == second
+
+
+def test_the_old_name_of_the_buyer_role_is_still_read(tmp_path: Path) -> None:
+    """Token files and scripts written when buyers were called viewers keep working: the
+    key ``viewer`` and ``{"role": "viewer"}`` make buyers, who may order; nothing else is
+    taken for a role."""
+    svc = ServiceProcess(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    svc.tokens_file.write_text(json.dumps({"admin": ["admin-token-one"],
+                                           "viewer": ["older-file-token"]}))
+    with svc:
+        assert _me(svc, "older-file-token").json()["role"] == "buyer"
+        with http_client(svc.base_url, "admin-token-one") as c:
+            made = c.post("/admin/users", json={"role": "viewer"})
+            assert made.status_code == 201 and made.json()["users"][0]["role"] == "buyer"
+            bad = c.post("/admin/users", json={"role": "shopper"})
+            assert bad.status_code == 422 and "role" in bad.text
+        with http_client(svc.base_url, made.json()["users"][0]["token"]) as c:
+            assert c.post("/tickets", json={"kind": "consultation",
+                                            "message": "hello"}).status_code == 201
 
 
 def _revoke_under_load(svc: ServiceProcess, threads: int = 6) -> None:
     shop = Shop(svc)
     try:
-        victim = shop.mint("viewer")[0]
+        victim = shop.mint("buyer")[0]
         revoked_at: list[float] = []
         seen: list[tuple[float, float, int]] = []
         lock = threading.Lock()
@@ -114,7 +133,7 @@ def test_revocation_reaches_every_worker(tmp_path: Path) -> None:
 
 def test_tokens_expire(shop: Shop, tmp_path: Path) -> None:
     soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
-    made = shop.admin.post("/admin/users", json={"role": "viewer", "expires_at": soon})
+    made = shop.admin.post("/admin/users", json={"role": "buyer", "expires_at": soon})
     assert made.status_code == 201, made.text
     token = made.json()["users"][0]["token"]
     assert _me(shop.svc, token).status_code == 200  # cached from here on
@@ -124,7 +143,7 @@ def test_tokens_expire(shop: Shop, tmp_path: Path) -> None:
     svc = ServiceProcess(f"sqlite:///{tmp_path / 'e.db'}", tmp_path / "e")
     svc.tokens_file.write_text(json.dumps({
         "admin": ["admin-token-one"],
-        "viewer": [{"token": "gone-already", "expires": "2026-01-01T00:00:00Z"},
+        "buyer": [{"token": "gone-already", "expires": "2026-01-01T00:00:00Z"},
                    {"token": "good-for-long", "expires": "2199-01-01T00:00:00+08:00"}]}))
     with svc:
         assert _me(svc, "gone-already").status_code == 401
@@ -139,7 +158,7 @@ def test_tokens_expire(shop: Shop, tmp_path: Path) -> None:
 ])
 def test_bad_token_entries_are_named(tmp_path: Path, entry: dict, message: str) -> None:
     path = tmp_path / "tokens.json"
-    path.write_text(json.dumps({"viewer": [entry]}))
+    path.write_text(json.dumps({"buyer": [entry]}))
     res = CliRunner().invoke(cli, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}",
                                    "--tokens", str(path)])
     assert res.exit_code == 2
@@ -167,7 +186,14 @@ def test_a_database_of_the_previous_version_gains_the_columns(tmp_path: Path) ->
     svc.tokens_file.write_text(json.dumps({"admin": ["old-admin-token"]}))
     with svc:
         assert _me(svc, "old-admin-token").json()["name"] == "admin-1"
-        assert _me(svc, "old-viewer-token").json()["name"] == "shopper"
+        shopper = _me(svc, "old-viewer-token").json()
+        assert shopper["name"] == "shopper"
+        # stored under the buyer role's old name, the user keeps a buyer's rights
+        assert shopper["role"] == "buyer"
+        with http_client(svc.base_url, "old-viewer-token") as c:
+            assert c.get("/orders").status_code == 200
+            assert c.post("/tickets", json={"kind": "consultation",
+                                            "message": "still mine?"}).status_code == 201
     with sqlite3.connect(db) as con:
         cols = {r[1] for r in con.execute("PRAGMA table_info(users)")}
         assert {"origin", "revoked_at", "expires_at"} <= cols
@@ -185,7 +211,7 @@ def test_a_revocation_answers_only_once_every_live_worker_has_seen_it(tmp_path: 
     from simlive.service.settings import Settings, TokenSpec
 
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'acks.db'}",
-                        tokens=(TokenSpec("v-token", "viewer", "v"),
+                        tokens=(TokenSpec("v-token", "buyer", "v"),
                                 TokenSpec("a-token", "admin", "a")))
     app = create_app(settings)
     other = Service(settings.with_(tokens=()))

@@ -49,7 +49,7 @@ def test_concurrent_deliveries_one_wins(shop: Shop) -> None:
     order = shop.paid_order(shop.product(stock=5))
     won = one_wins(race(shop, "merchant", lambda c: c.post(f"/orders/{order['id']}/deliver",
                                                             json={})), "already_delivered")
-    stored = shop.viewer.get(f"/orders/{order['id']}").json()
+    stored = shop.buyer.get(f"/orders/{order['id']}").json()
     assert stored["delivered_at"] == won["delivered_at"]  # the winner's stays recorded
 
 
@@ -58,7 +58,7 @@ def test_concurrent_payments_make_one_receipt(shop: Shop) -> None:
     is one payment time and one receipt."""
     sku = shop.product(stock=5)
     order = shop.order(sku).json()
-    answers = race(shop, "viewer", lambda c: c.post(f"/orders/{order['id']}/pay"))
+    answers = race(shop, "buyer", lambda c: c.post(f"/orders/{order['id']}/pay"))
     assert {r.status_code for r in answers} == {200}
     assert len({r.json()["paid_at"] for r in answers}) == 1
     receipts = [r for r in shop.all("/admin/receipts") if r["order_id"] == order["id"]]
@@ -79,8 +79,8 @@ def test_pay_and_cancel_race_one_outcome(shop: Shop) -> None:
             side = next(sides)
         return c.post(f"/orders/{order['id']}/{side}")
 
-    answers = race(shop, "viewer", pay_or_cancel)
-    final = shop.viewer.get(f"/orders/{order['id']}").json()["state"]
+    answers = race(shop, "buyer", pay_or_cancel)
+    final = shop.buyer.get(f"/orders/{order['id']}").json()["state"]
     assert final in ("paid", "cancelled")
     for r in answers:  # the side that lost is told what the order became
         assert r.status_code == 200 and r.json()["state"] == final or \
@@ -91,30 +91,30 @@ def test_pay_and_cancel_race_one_outcome(shop: Shop) -> None:
 
 
 def test_each_ticket_step_is_taken_once(shop: Shop) -> None:
-    t = shop.viewer.post("/tickets", json={"kind": "consultation", "message": "size?"}).json()
+    t = shop.buyer.post("/tickets", json={"kind": "consultation", "message": "size?"}).json()
     path = f"/tickets/{t['id']}"
     for role, step, body in (("agent", "reply", {"message": "M fits"}),
                              ("agent", "start", None),
                              ("agent", "resolve", {"resolution": "answered"}),
-                             ("viewer", "close", {"feedback": "thanks", "satisfaction": 5})):
+                             ("buyer", "close", {"feedback": "thanks", "satisfaction": 5})):
         won = one_wins(race(shop, role, lambda c, step=step, body=body: c.post(
             f"{path}/{step}", json=body)), "illegal_transition")
         assert won["state"] == {"reply": "replied", "start": "in_progress",
                                 "resolve": "resolved", "close": "closed"}[step]
-    events = shop.viewer.get(f"{path}/events").json()
+    events = shop.buyer.get(f"{path}/events").json()
     assert [e["action"] for e in events if e["action"] != "open"] == \
         ["reply", "start", "resolve", "close"]
 
 
 def test_ticket_marks_are_recorded_once(shop: Shop) -> None:
     order = shop.paid_order(shop.product(stock=2))
-    t = shop.viewer.post("/tickets", json={"kind": "refund", "message": "broken",
+    t = shop.buyer.post("/tickets", json={"kind": "refund", "message": "broken",
                                            "order_id": order["id"]}).json()
     path = f"/tickets/{t['id']}"
     for mark in ("goods-received", "refund-paid"):
         one_wins(race(shop, "agent", lambda c, mark=mark: c.post(f"{path}/{mark}", json={})),
                  "already_recorded")
-    events = [e["action"] for e in shop.viewer.get(f"{path}/events").json()]
+    events = [e["action"] for e in shop.buyer.get(f"{path}/events").json()]
     assert events.count("goods_received") == 1 and events.count("refund_paid") == 1
 
 
@@ -129,7 +129,7 @@ def test_broadcast_steps_are_taken_once_and_publish_one_replay(shop: Shop) -> No
 
 def test_a_review_is_hidden_once_with_one_audit_record(shop: Shop) -> None:
     sku = shop.product(stock=1)
-    review = shop.viewer.post("/reviews", json={"sku": sku, "rating": 1,
+    review = shop.buyer.post("/reviews", json={"sku": sku, "rating": 1,
                                                 "text": "buy followers at spam.example"}
                               ).json()
     one_wins(race(shop, "admin", lambda c: c.post(f"/admin/reviews/{review['id']}/hide",
@@ -146,7 +146,7 @@ def test_admin_may_correct_a_delivery_time(shop: Shop) -> None:
     for when in ("2026-11-01T10:00:00Z", "2026-11-02T10:00:00Z"):
         r = shop.admin.post(f"/orders/{order['id']}/deliver", json={"delivered_at": when})
         assert r.status_code == 200, r.text
-    assert shop.viewer.get(f"/orders/{order['id']}").json()["delivered_at"].startswith(
+    assert shop.buyer.get(f"/orders/{order['id']}").json()["delivered_at"].startswith(
         "2026-11-02")
 
 
@@ -161,7 +161,7 @@ def test_an_order_cites_only_a_broadcast_that_presents_its_sku(shop: Shop) -> No
     theirs = shop.product(stock=5, merchant=other)
 
     def order(sku: str) -> httpx.Response:
-        return shop.viewer.post("/orders", json={"sku": sku, "quantity": 1,
+        return shop.buyer.post("/orders", json={"sku": sku, "quantity": 1,
                                                  "broadcast_id": b["id"]},
                                 headers={"Idempotency-Key": f"k-{sku}-{b['id']}"})
 
@@ -170,6 +170,6 @@ def test_an_order_cites_only_a_broadcast_that_presents_its_sku(shop: Shop) -> No
         r = order(sku)
         assert r.status_code == 409 and r.json()["code"] == "not_presented", r.text
         assert shop.ledger(sku)["reserved"] == 0
-    assert shop.viewer.post("/orders", json={"sku": shown, "quantity": 1,
+    assert shop.buyer.post("/orders", json={"sku": shown, "quantity": 1,
                                              "broadcast_id": 2**52},
                             headers={"Idempotency-Key": "k-unknown"}).status_code == 404

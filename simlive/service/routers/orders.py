@@ -1,7 +1,7 @@
 """Orders: place (idempotent), pay, cancel, deliver, and the receipt.
 
 The rules themselves live in :mod:`simlive.service.stock`; this module maps HTTP onto them
-and checks who may see what: a viewer only their own orders, a merchant only orders of their
+and checks who may see what: a buyer only their own orders, a merchant only orders of their
 own products, agents and admins all of them.
 """
 
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import RowMapping, select, update
 
 from simlive.service import sql_tables as t
-from simlive.service.auth import AnyRole, MerchantOrAdmin, Svc, Viewer
+from simlive.service.auth import AnyRole, Buyer, MerchantOrAdmin, Svc
 from simlive.service.bodies import (
     Deliver,
     OrderCreate,
@@ -52,7 +52,7 @@ def order_out(row: OrderRow) -> OrderOut:
 
 
 def _visible(caller: Caller, row: RowMapping) -> bool:
-    if caller.role == "viewer":
+    if caller.role == "buyer":
         return bool(row["buyer_id"] == caller.id)
     if caller.role == "merchant":
         return bool(row["merchant_id"] == caller.id)
@@ -74,7 +74,7 @@ def list_orders(svc: Service, caller: Caller, state: str | None, after: int,
                 limit: int) -> Page[OrderOut]:
     expire_due(svc)
     query = order_select()
-    if caller.role == "viewer":
+    if caller.role == "buyer":
         query = query.where(o.c.buyer_id == caller.id)
     elif caller.role == "merchant":
         query = query.where(t.products.c.merchant_id == caller.id)
@@ -89,7 +89,7 @@ def list_orders(svc: Service, caller: Caller, state: str | None, after: int,
              responses={200: {"description": "a retry: the order first made with this key"},
                         409: {"description": "sold_out, buyer_limit, idempotency_mismatch or "
                                               "not_presented"}})
-async def create_order(body: OrderCreate, key: IdempotencyKey, caller: Viewer, svc: Svc,
+async def create_order(body: OrderCreate, key: IdempotencyKey, caller: Buyer, svc: Svc,
                        response: Response) -> OrderOut:
     """Reserve ``quantity`` units; pay within the payment timeout or the order expires."""
     row, created = await place_order(svc, caller, key, body)
@@ -102,7 +102,7 @@ async def create_order(body: OrderCreate, key: IdempotencyKey, caller: Viewer, s
 @router.get("/orders")
 def get_orders(caller: AnyRole, svc: Svc, after: After = 0, limit: Limit = 100,
                state: OrderState | None = Query(None)) -> Page[OrderOut]:
-    """Orders in id order: a viewer's own, a merchant's products', or all (agent, admin)."""
+    """Orders in id order: a buyer's own, a merchant's products', or all (agent, admin)."""
     return list_orders(svc, caller, state, after, limit)
 
 
@@ -117,7 +117,7 @@ def _own(caller: Caller, row: RowMapping) -> None:
 
 
 @router.post("/orders/{order_id}/pay", responses={409: {"description": "expired/cancelled"}})
-def pay(order_id: IdPath, caller: Viewer, svc: Svc) -> OrderOut:
+def pay(order_id: IdPath, caller: Buyer, svc: Svc) -> OrderOut:
     """reserved -> paid and a receipt is issued; paying a paid order again changes nothing."""
     row = load_order(svc, caller, order_id)
     _own(caller, row)
@@ -125,7 +125,7 @@ def pay(order_id: IdPath, caller: Viewer, svc: Svc) -> OrderOut:
 
 
 @router.post("/orders/{order_id}/cancel", responses={409: {"description": "not reserved"}})
-def cancel(order_id: IdPath, caller: Viewer, svc: Svc) -> OrderOut:
+def cancel(order_id: IdPath, caller: Buyer, svc: Svc) -> OrderOut:
     """reserved -> cancelled by the buyer; the units go back to stock exactly once."""
     row = load_order(svc, caller, order_id)
     _own(caller, row)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import RowMapping, delete, insert, select, update
 
 from simlive.service import sql_tables as t
-from simlive.service.auth import Admin, AnyRole, Svc, Viewer
+from simlive.service.auth import Admin, AnyRole, Buyer, Svc
 from simlive.service.bodies import Page, ReviewCreate, ReviewHide, ReviewOut, Sku
 from simlive.service.core import Caller, Service
 from simlive.service.problems import conflict, forbidden, not_found
@@ -53,7 +53,7 @@ def _load(svc: Service, review_id: int) -> RowMapping:
 
 
 @router.post("/reviews", status_code=status.HTTP_201_CREATED)
-def create_review(body: ReviewCreate, caller: Viewer, svc: Svc) -> ReviewOut:
+def create_review(body: ReviewCreate, caller: Buyer, svc: Svc) -> ReviewOut:
     """Review a product. Reviews can never be edited or deleted."""
     with svc.db.write() as conn:
         product_id = conn.execute(select(t.products.c.id).where(t.products.c.sku == body.sku)

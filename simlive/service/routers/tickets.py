@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from simlive.service import sql_tables as t
-from simlive.service.auth import AnyRole, Staff, Svc, Viewer
+from simlive.service.auth import AnyRole, Buyer, Staff, Svc
 from simlive.service.bodies import (
     MAX_COUNT,
     Page,
@@ -74,7 +74,7 @@ def _load(conn: Connection, caller: Caller, ticket_id: int) -> RowMapping:
     row = conn.execute(select(tk).where(tk.c.id == ticket_id)).mappings().first()
     if row is None:
         raise not_found("ticket", ticket_id)
-    if caller.role == "viewer" and row["owner_id"] != caller.id:
+    if caller.role == "buyer" and row["owner_id"] != caller.id:
         raise forbidden(f"ticket {ticket_id} is not yours")
     return row
 
@@ -115,7 +115,7 @@ def _check_order(svc: Service, conn: Connection, caller: Caller, body: TicketCre
 
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, responses={
     409: {"description": "not_delivered: a return for an order not delivered yet"}})
-def open_ticket(body: TicketCreate, caller: Viewer, svc: Svc) -> TicketOut:
+def open_ticket(body: TicketCreate, caller: Buyer, svc: Svc) -> TicketOut:
     """Open a consultation, return, replacement, refund or complaint."""
     now = svc.now()
     lose = svc.settings.has(Fault.LOSE_TICKET) and svc.chance(svc.settings.lose_ticket_fraction)
@@ -147,10 +147,10 @@ def get_tickets(caller: AnyRole, svc: Svc, after: After = 0, limit: Limit = 100,
                                                description="Only tickets at least this many "
                                                            "seconds old."),
                 ) -> Page[TicketOut]:
-    """Tickets, oldest first: a viewer's own, or all of them (agent, admin)."""
+    """Tickets, oldest first: a buyer's own, or all of them (agent, admin)."""
     if caller.role == "merchant":
         raise forbidden("tickets are handled by agents")
-    owner = caller.id if caller.role == "viewer" else None
+    owner = caller.id if caller.role == "buyer" else None
     return list_tickets(svc, owner, state, kind, older_than, after, limit)
 
 
@@ -214,7 +214,7 @@ def resolve(ticket_id: IdPath, body: TicketResolve, caller: Staff, svc: Svc) -> 
 
 
 @router.post("/tickets/{ticket_id}/close", responses=STEP_409)
-def close(ticket_id: IdPath, body: TicketClose, caller: Viewer, svc: Svc) -> TicketOut:
+def close(ticket_id: IdPath, body: TicketClose, caller: Buyer, svc: Svc) -> TicketOut:
     """resolved -> closed by the consumer, recording their feedback."""
     return _step(svc, caller, ticket_id, "close", "resolved", "closed", body.feedback,
                  closed_at=None, feedback=body.feedback, satisfaction=body.satisfaction)

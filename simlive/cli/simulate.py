@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,10 @@ from simlive.cli.common import Share, console_for, friendly, junit_option, write
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from rich.console import Console
+
+    from simlive.scenario.schema import Scenario
+    from simlive.sim.replications import SimulationResult
 
 
 @click.command()
@@ -63,21 +67,9 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     any fails, 4 when none fails but some are undecided, 2 for bad input.
     """
     from simlive.errors import UsageError
-    from simlive.report.files import (
-        prepare_output,
-        to_json,
-        write_series_csv,
-        write_sold_out_csv,
-    )
+    from simlive.report.files import prepare_output
     from simlive.report.progress import simulate_with_progress
-    from simlive.report.tables import (
-        VerdictView,
-        desk_table,
-        kpi_table,
-        shift_table,
-        sold_out_table,
-        summary,
-    )
+    from simlive.report.tables import summary
     from simlive.rules import exit_code
     from simlive.scenario import load_scenario
     from simlive.sim.replications import confidence_of
@@ -103,39 +95,59 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     finally:
         workers.close()
     data = result.to_dict()
-    if json_path == "-":
-        click.echo(to_json(data), nl=False)
-    elif json_path:
-        from pathlib import Path
-
-        Path(json_path).write_text(to_json(data), encoding="utf-8")
-    if csv_dir:
-        write_series_csv(csv_dir, result.series)
-        write_sold_out_csv(csv_dir, data["sold_out"])
-    if html_path:
-        from pathlib import Path
-
-        from simlive.report.html import render_html
-
-        Path(html_path).write_text(render_html(data, result.series), encoding="utf-8")
+    _write_files(result, data, json_path, csv_dir, html_path)
     n = len(result.replications)
     how = (f"until decided (at most {count})" if until_decided else "fixed")
     title = f"{sc.name}: {n} replication{'s' if n > 1 else ''} ({how}), seed {sc.seed}"
     if not quiet:
-        console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
-        if len(sc.aftersales.agents) > 1:
-            console.print(shift_table(data["shifts"]))
-        if data.get("desks"):
-            console.print(desk_table(data["desks"]))
-        if data["sold_out"]:
-            console.print(sold_out_table(data["sold_out"], n))
-        console.print(VerdictView(result.verdicts))
+        _print_tables(console, sc, result, data, title)
     write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {n} replication(s))",
                  result.verdicts)
     click.echo(summary(result.verdicts), err=True)
     code = exit_code(result.verdicts)
     if code:
         sys.exit(code)
+
+
+def _write_files(result: SimulationResult, data: dict[str, Any], json_path: str | None,
+                 csv_dir: str | None, html_path: str | None) -> None:
+    """The files a run was asked for, which ``--quiet`` keeps (a CI job reads these)."""
+    from pathlib import Path
+
+    from simlive.report.files import to_json, write_series_csv, write_sold_out_csv
+
+    if json_path == "-":
+        click.echo(to_json(data), nl=False)
+    elif json_path:
+        Path(json_path).write_text(to_json(data), encoding="utf-8")
+    if csv_dir:
+        write_series_csv(csv_dir, result.series)
+        write_sold_out_csv(csv_dir, data["sold_out"])
+    if html_path:
+        from simlive.report.html import render_html
+
+        Path(html_path).write_text(render_html(data, result.series), encoding="utf-8")
+
+
+def _print_tables(console: Console, sc: Scenario, result: SimulationResult,
+                  data: dict[str, Any], title: str) -> None:
+    """The tables a person reads at the terminal, which ``--quiet`` leaves out."""
+    from simlive.report.tables import (
+        VerdictView,
+        desk_table,
+        kpi_table,
+        shift_table,
+        sold_out_table,
+    )
+
+    console.print(kpi_table(data["kpis"], title=f"KPIs ({title})"))
+    if len(sc.aftersales.agents) > 1:
+        console.print(shift_table(data["shifts"]))
+    if data.get("desks"):
+        console.print(desk_table(data["desks"]))
+    if data["sold_out"]:
+        console.print(sold_out_table(data["sold_out"], len(result.replications)))
+    console.print(VerdictView(result.verdicts))
 
 
 @click.command()

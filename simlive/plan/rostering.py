@@ -93,104 +93,152 @@ def for_planning(s: Scenario) -> Scenario:
     return s.model_copy(update={"aftersales": a.model_copy(update={"desks": desks})})
 
 
+@dataclass
+class _Rounds:
+    """What every round of ``plan_rosters`` reads, in one place: its steps take this rather
+    than the same eight arguments each."""
+
+    s: Scenario
+    targets: list[Target]
+    roster: RosterFile
+    runner: Runner
+    replications: int
+    validate: int
+    multi: bool  # desks of their own: each judged on its own view of the replications
+    fresh_at: int  # the next replication never used: validation never reuses a seed
+
+
 def plan_rosters(s: Scenario, targets: list[Target], roster: RosterFile, runner: Runner,
                  replications: int, validate: int, max_iterations: int = 30,
                  on_iteration: Callable[[str, Iteration], None] | None = None
                  ) -> list[DeskRoster]:
     """A roster per desk (the pooled desk first); ``s`` reports the targets' service levels
     (``for_planning`` when it has desks)."""
-    if not any(t.within is not None for t in targets):
-        raise UsageError("--roster plans for service levels: give a target such as "
-                         "--target 'aftersales.service_level(20s) >= 0.8 per interval'")
-    multi = bool(s.aftersales.desks)
-    if multi:
-        bad = [m for t in targets for m in t.metrics()
-               if m not in DESK_KPIS and not m.startswith("aftersales.service_level(")]
-        if bad:
-            raise UsageError(f"with aftersales.desks every desk is staffed to the targets on "
-                             f"its own tickets: {bad[0]} is not a desk's KPI (one of "
-                             f"{', '.join(DESK_KPIS)} or aftersales.service_level(T))")
-        from simlive.scenario.catalogue import build_catalogue
-
-        routing = route(s, build_catalogue(s).skus)
-        specs = all_settings(s, routing)
-        sources = list(routing.source)
-    else:
-        specs, sources = [pooled(s)], [-1]
-    length = s.aftersales.service_level.interval
-    # the tickets and their work per interval do not depend on the agents: no desk needed
-    empty = with_desk_shifts(s, {src: shift_rows([]) for src in sources})
-    base = runner(empty, 0, replications).replications
-    desks: list[DeskRoster] = []
-    for d, (spec, src) in enumerate(zip(specs, sources, strict=True)):
-        counts = [r.interval_counts() for r in desk_view(base, d if multi else None)]
-        cols = columns(roster, length, counts[0].offered.size)
-        plan = RosterPlan(targets, length, roster, cols, replications, validate,
-                          heads=np.zeros(cols.cost.size, dtype=np.int64))
-        plan.erlang = requirements(counts, targets, s, spec)
-        desks.append(DeskRoster(spec.name, src, spec, plan, plan.erlang.copy(),
-                                np.zeros(plan.erlang.size, dtype=np.int64)))  # next raises
+    specs, sources = _desks_to_staff(s, targets)
+    p = _Rounds(s, targets, roster, runner, replications, validate,
+                multi=bool(s.aftersales.desks), fresh_at=replications)
+    desks = _first_requirements(p, specs, sources)
     goal = next((t.factor for t in targets if t.per_interval), None)
-    fresh_at = replications
     for number in range(1, max_iterations + 1):
         open_ = [d for d in desks if not d.done]
         if not open_:
             break
         for desk in open_:
-            plan = desk.plan
-            # after the first roster, keep its heads: intervals that held keep what they had
-            cover = solve_cover(desk.req, plan.cols, roster, at_least=plan.heads) \
-                if number > 1 else None
-            cover = cover or solve_cover(desk.req, plan.cols, roster)
-            if cover is None:
-                plan.why = ("the templates' max_heads cannot cover the requirement "
-                            f"(most needed in one interval: {int(desk.req.max())})")
-                desk.done = True
-                continue
-            plan.uncovered = cover.uncovered
-            desk.shifts = roster_shifts(plan.cols, cover.heads)
-            plan.heads, plan.cost, plan.requirement = cover.heads, cover.cost, desk.req.copy()
+            _cover(desk, roster, number)
         open_ = [d for d in open_ if not d.done]
         if not open_:
             break
-        trial = _scenario(s, desks)
-        search = runner(trial, 0, replications).replications
-        index = {id(d): i for i, d in enumerate(desks)}
-        got = {id(d): _judged(targets, search, index[id(d)] if multi else None, d)
-               for d in open_}
-        held = [d for d in open_ if got[id(d)].held]
-        if held:
-            checked, used, verdicts = _validate(
-                runner, trial, targets, fresh_at, validate,
-                [(index[id(d)] if multi else None, d) for d in held])
-            broken = [f"{v.rule_id} ({v.evidence})" for v in verdicts
-                      if v.status is Status.FAIL]
-            for desk, j in zip(held, checked, strict=True):
-                j.broken = broken
-                got[id(desk)] = j
-                desk.plan.validated_on = (fresh_at, used)
-                desk.plan.rules = verdicts
-            fresh_at += used
+        got, held = _judge_round(p, desks, open_)
         for desk in open_:
             j = got[id(desk)]
             seeds = "fresh" if desk in held else "search"
             _record(desk, number, seeds, j, on_iteration)
-            if j.held:
-                desk.plan.met = seeds == "fresh"
-                desk.done = desk.plan.met
-                continue
-            if j.broken and not j.misses and not j.unmet:
-                # every target held; a compliance rule did not, and no interval says where
-                # more agents would help: the roster is not offered as held
-                desk.plan.why = ("every target held on fresh replications, but the roster "
-                                 "breaks " + "; ".join(j.broken))
-                desk.done = True
-                continue
-            _raise(desk, j, goal)
+            _decide(desk, j, seeds, goal)
     for desk in desks:
         if not desk.done and not desk.plan.why:
             desk.plan.why = f"not every target held after {max_iterations} iterations"
     return desks
+
+
+def _desks_to_staff(s: Scenario, targets: list[Target]) -> tuple[list[DeskSettings], list[int]]:
+    """Each desk's settings and its place in the scenario, after refusing targets a roster
+    cannot be planned for (before anything is simulated)."""
+    if not any(t.within is not None for t in targets):
+        raise UsageError("--roster plans for service levels: give a target such as "
+                         "--target 'aftersales.service_level(20s) >= 0.8 per interval'")
+    if not s.aftersales.desks:
+        return [pooled(s)], [-1]
+    bad = [m for t in targets for m in t.metrics()
+           if m not in DESK_KPIS and not m.startswith("aftersales.service_level(")]
+    if bad:
+        raise UsageError(f"with aftersales.desks every desk is staffed to the targets on "
+                         f"its own tickets: {bad[0]} is not a desk's KPI (one of "
+                         f"{', '.join(DESK_KPIS)} or aftersales.service_level(T))")
+    from simlive.scenario.catalogue import build_catalogue
+
+    routing = route(s, build_catalogue(s).skus)
+    return all_settings(s, routing), list(routing.source)
+
+
+def _first_requirements(p: _Rounds, specs: list[DeskSettings], sources: list[int]
+                        ) -> list[DeskRoster]:
+    """Each desk's Erlang C requirement per interval from one run with nobody on: the
+    tickets and their work per interval do not depend on the agents."""
+    s = p.s
+    length = s.aftersales.service_level.interval
+    empty = with_desk_shifts(s, {src: shift_rows([]) for src in sources})
+    base = p.runner(empty, 0, p.replications).replications
+    desks: list[DeskRoster] = []
+    for d, (spec, src) in enumerate(zip(specs, sources, strict=True)):
+        counts = [r.interval_counts() for r in desk_view(base, d if p.multi else None)]
+        cols = columns(p.roster, length, counts[0].offered.size)
+        plan = RosterPlan(p.targets, length, p.roster, cols, p.replications, p.validate,
+                          heads=np.zeros(cols.cost.size, dtype=np.int64))
+        plan.erlang = requirements(counts, p.targets, s, spec)
+        desks.append(DeskRoster(spec.name, src, spec, plan, plan.erlang.copy(),
+                                np.zeros(plan.erlang.size, dtype=np.int64)))  # next raises
+    return desks
+
+
+def _cover(desk: DeskRoster, roster: RosterFile, number: int) -> None:
+    """The least-cost shifts over the desk's requirement; a desk no shifts can cover is
+    done, with the reason."""
+    plan = desk.plan
+    # after the first roster, keep its heads: intervals that held keep what they had
+    cover = solve_cover(desk.req, plan.cols, roster, at_least=plan.heads) \
+        if number > 1 else None
+    cover = cover or solve_cover(desk.req, plan.cols, roster)
+    if cover is None:
+        plan.why = ("the templates' max_heads cannot cover the requirement "
+                    f"(most needed in one interval: {int(desk.req.max())})")
+        desk.done = True
+        return
+    plan.uncovered = cover.uncovered
+    desk.shifts = roster_shifts(plan.cols, cover.heads)
+    plan.heads, plan.cost, plan.requirement = cover.heads, cover.cost, desk.req.copy()
+
+
+def _judge_round(p: _Rounds, desks: list[DeskRoster], open_: list[DeskRoster]
+                 ) -> tuple[dict[int, Judged], list[DeskRoster]]:
+    """Every open desk judged on one set of search replications, and the ones that held
+    there again on fresh ones: all desks share the simulations. Returns each desk's
+    judgement (by ``id``) and the desks that held on the search replications."""
+    trial = _scenario(p.s, desks)
+    search = p.runner(trial, 0, p.replications).replications
+    index = {id(d): i for i, d in enumerate(desks)}
+    got = {id(d): _judged(p.targets, search, index[id(d)] if p.multi else None, d)
+           for d in open_}
+    held = [d for d in open_ if got[id(d)].held]
+    if held:
+        checked, used, verdicts = _validate(
+            p.runner, trial, p.targets, p.fresh_at, p.validate,
+            [(index[id(d)] if p.multi else None, d) for d in held])
+        broken = [f"{v.rule_id} ({v.evidence})" for v in verdicts
+                  if v.status is Status.FAIL]
+        for desk, j in zip(held, checked, strict=True):
+            j.broken = broken
+            got[id(desk)] = j
+            desk.plan.validated_on = (p.fresh_at, used)
+            desk.plan.rules = verdicts
+        p.fresh_at += used
+    return got, held
+
+
+def _decide(desk: DeskRoster, j: Judged, seeds: str, goal: float | None) -> None:
+    """Done when the roster held on fresh seeds or cannot be mended; else the intervals
+    that missed are raised for the next round."""
+    if j.held:
+        desk.plan.met = seeds == "fresh"
+        desk.done = desk.plan.met
+        return
+    if j.broken and not j.misses and not j.unmet:
+        # every target held; a compliance rule did not, and no interval says where
+        # more agents would help: the roster is not offered as held
+        desk.plan.why = ("every target held on fresh replications, but the roster "
+                         "breaks " + "; ".join(j.broken))
+        desk.done = True
+        return
+    _raise(desk, j, goal)
 
 
 def _record(desk: DeskRoster, number: int, seeds: str, j: Judged,

@@ -15,6 +15,7 @@ from simlive.scenario.schema import Scenario
 from simlive.scenario.units import count, duration_text
 
 Problem = tuple[tuple[Any, ...], str, str]
+Slot = tuple[tuple[Any, ...], float, float, float]  # (key, from, to, propensity)
 
 GIB = 2**30
 MEMORY_BUDGET = 4 * GIB
@@ -104,7 +105,7 @@ def _arrivals(s: Scenario) -> tuple[float, float, float]:
     return total + brought, max(rate), brought
 
 
-def _propensity(s: Scenario, sku_of: dict[str, list[tuple[tuple[Any, ...], float, float, float]]]
+def _propensity(s: Scenario, sku_of: dict[str, list[Slot]]
                 ) -> tuple[float, tuple[Any, ...], float, tuple[Any, ...], str, float]:
     """Sweep each SKU's slots and flash sales: (highest orders per viewer and second, the
     key behind it, the sum over SKUs of orders per viewer over the broadcast, the key
@@ -157,6 +158,22 @@ def _propensity(s: Scenario, sku_of: dict[str, list[tuple[tuple[Any, ...], float
     return best, best_path, area_total, area_path, best_sku, area_best
 
 
+def _slots_by_sku(s: Scenario) -> dict[str, list[Slot]]:
+    """Each SKU's slots with the key behind each, so a refusal can name the key to change."""
+    gen = s.products.generate
+    sku_of: dict[str, list[Slot]] = {}
+    for i, seg in enumerate(s.products.schedule):
+        sku_of.setdefault(seg.sku, []).append(
+            (("products", "schedule", i, "propensity"), seg.start, seg.end, seg.propensity))
+    if gen is not None:
+        weights = popularity_weights(gen, s.seed)
+        for i, (sku, start, end) in enumerate(generated_slots(gen, s.duration)):
+            sku_of.setdefault(sku, []).append(
+                (("products", "generate", "propensity"), start, end,
+                 gen.propensity * float(weights[i])))
+    return sku_of
+
+
 def estimate(s: Scenario) -> Estimate:
     """Steps, viewers, orders and tickets one replication implies, and the memory they take.
 
@@ -178,17 +195,7 @@ def estimate(s: Scenario) -> Estimate:
     dwell = min(s.audience.dwell.mean_value, dur) + step
     present = min(viewers, peak_rate * dwell + brought)
     # orders
-    sku_of: dict[str, list[tuple[tuple[Any, ...], float, float, float]]] = {}
-    for i, seg in enumerate(s.products.schedule):
-        sku_of.setdefault(seg.sku, []).append(
-            (("products", "schedule", i, "propensity"), seg.start, seg.end, seg.propensity))
-    if gen is not None:
-        weights = popularity_weights(gen, s.seed)
-        for i, (sku, start, end) in enumerate(generated_slots(gen, dur)):
-            sku_of.setdefault(sku, []).append(
-                (("products", "generate", "propensity"), start, end,
-                 gen.propensity * float(weights[i])))
-    top, top_path, area, area_path, top_sku, area_one = _propensity(s, sku_of)
+    top, top_path, area, area_path, top_sku, area_one = _propensity(s, _slots_by_sku(s))
     peak_orders = present * top * step
     orders = present * area
     one_sku = present * area_one  # a SKU's orders are drawn and kept while it is run

@@ -101,46 +101,17 @@ class Journey:
         return res
 
 
+StateReader = Callable[[], tuple[dict[str, int], list[dict[str, Any]] | None]]
+
+
 def walk(target: Target, client: OperationClient, products: dict[str, dict[str, Any]],
-         read_state: Callable[[], tuple[dict[str, int], list[dict[str, Any]] | None]] | None,
-         dry: bool = False) -> list[Row]:
+         read_state: StateReader | None, dry: bool = False) -> list[Row]:
     """The whole journey; ``client`` holds the admin's (and later each role's) tokens."""
     j = Journey(client, dry=dry)
-    for role in ("merchant", "agent", "buyer"):
-        cred = target.credential(role)
-        if cred is not None and cred.source == "create_users":
-            res = j.call(f"create_users ({role})", "create_users",
-                         {"role": cred.account or role, "count": 1})
-            tokens = (res.fields.get("tokens") if res is not None else None) or []
-            if isinstance(tokens, list) and tokens:
-                client.tokens[role] = str(tokens[0])
-        elif cred is not None and cred.source == "start_session" and role == "buyer":
-            res = j.call("start_session", "start_session", {})
-            if res is not None and res.fields.get("token"):
-                client.tokens["buyer"] = str(res.fields["token"])
-    for sku, p in products.items():
-        res = j.call(f"create_product {sku.split('.')[0]}", "create_product",
-                     {"sku": sku, "stock": p["stock"]})
-        if res is not None and res.ok:
-            p.update({k: v for k, v in res.fields.items() if v is not None and k != "stock"})
-        p.setdefault("product_id", sku)
-        client.products = products
-        client._by_id = {str(q.get("product_id", s)): s for s, q in products.items()}
-        j.call(f"set_stock {sku.split('.')[0]}", "set_stock", {"sku": sku, "stock": p["stock"]})
+    _sign_up(j, target)
+    _create_products(j, products)
     hot, cold = list(products)
-    res = j.call("create_broadcast", "create_broadcast", {"title": "simlive preflight"})
-    b = res.fields.get("broadcast_id") if res is not None else None
-    client.context["broadcast_id"] = b
-    j.call("add_product", "add_product", {"sku": hot})
-    j.call("start_broadcast", "start_broadcast", {"broadcast_id": b})
-    j.call("watch", "watch", {"broadcast_id": b})
-    j.call("browse", "browse", {})
-    for name in ("read_stock", "true_stock"):
-        r = j.call(name, name, {"sku": hot})
-        if r is not None and r.ok and not dry and not client.stock_value(r, hot):
-            j.rows[-1].works, j.rows[-1].verdict = False, (
-                "ok, but no stock figure of this run's product in the answer (items "
-                "[{product, stock}] or stock)")
+    b = _go_live(j, hot)
     orders, paid_ids = buy_out(j, target, products, hot)
     first = orders[0] if orders else None
     if target.sale == "pay":  # every order was paid above: the sale is at payment
@@ -155,22 +126,7 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
                        needs=("order_id",))
     sent = j.call("deliver", "deliver", after_pay, needs=("order_id",))
     delivered = after_pay["order_id"] is not None and (sent is None or sent.ok)
-    r = j.call("open_ticket", "open_ticket",
-               {"kind": "return", "order_id": first, "message": "preflight return"}
-               if delivered else
-               {"kind": "consultation", "order_id": None, "message": "preflight question"})
-    tid = r.fields.get("ticket_id") if r is not None else None
-    j.call("list_tickets", "list_tickets", {"state": "open"})
-    for name, extra in (("reply", {"message": "on it"}), ("start_ticket", {}),
-                        ("goods_received", {}), ("refund_paid", {}),
-                        ("resolve", {"resolution": "refunded"}),
-                        ("close_ticket", {"feedback": "fine", "satisfaction": 5})):
-        if name in ("goods_received", "refund_paid") and not delivered \
-                and client.supports(name):
-            j.rows.append(Row(name, "-", "-", "-", "skipped: no return ticket (the order "
-                              "was not paid and delivered)", None))
-            continue
-        j.call(name, name, {"ticket_id": tid, **extra}, needs=("ticket_id",))
+    _ticket(j, first, delivered)
     r = j.call("review", "review", {"sku": cold, "rating": 1, "text": "preflight review"})
     rid = r.fields.get("review_id") if r is not None else None
     j.call("list_reviews", "list_reviews", {"sku": cold})
@@ -182,6 +138,89 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
     # a flash sale's units: one more of the hot product (its stock as created, plus one)
     j.call("restock", "restock", {"sku": hot, "quantity": 1,
                                   "supply": products[hot]["stock"] + 1})
+    taken = len(paid_ids if target.sale == "pay" else orders) - (
+        1 if cancelled is not None and cancelled.ok else 0)
+    _state_rows(j, target, read_state, hot, taken)
+    j.call("teardown", "teardown", {"run_id": client.context.get("run_id")})
+    return j.rows
+
+
+def _sign_up(j: Journey, target: Target) -> None:
+    """Each role's own token, where the target makes users or sessions: the later steps
+    must run as the role the load runs them as."""
+    for role in ("merchant", "agent", "buyer"):
+        cred = target.credential(role)
+        if cred is not None and cred.source == "create_users":
+            res = j.call(f"create_users ({role})", "create_users",
+                         {"role": cred.account or role, "count": 1})
+            tokens = (res.fields.get("tokens") if res is not None else None) or []
+            if isinstance(tokens, list) and tokens:
+                j.client.tokens[role] = str(tokens[0])
+        elif cred is not None and cred.source == "start_session" and role == "buyer":
+            res = j.call("start_session", "start_session", {})
+            if res is not None and res.fields.get("token"):
+                j.client.tokens["buyer"] = str(res.fields["token"])
+
+
+def _create_products(j: Journey, products: dict[str, dict[str, Any]]) -> None:
+    """The journey's products with the ids the shop gave them: every later step names a
+    product by them."""
+    client = j.client
+    for sku, p in products.items():
+        res = j.call(f"create_product {sku.split('.')[0]}", "create_product",
+                     {"sku": sku, "stock": p["stock"]})
+        if res is not None and res.ok:
+            p.update({k: v for k, v in res.fields.items() if v is not None and k != "stock"})
+        p.setdefault("product_id", sku)
+        client.products = products
+        client._by_id = {str(q.get("product_id", s)): s for s, q in products.items()}
+        j.call(f"set_stock {sku.split('.')[0]}", "set_stock", {"sku": sku, "stock": p["stock"]})
+
+
+def _go_live(j: Journey, hot: str) -> Any:
+    """A broadcast selling the hot product, and its stock read back: the checker judges
+    the displayed stock by these reads. Returns the broadcast's id."""
+    res = j.call("create_broadcast", "create_broadcast", {"title": "simlive preflight"})
+    b = res.fields.get("broadcast_id") if res is not None else None
+    j.client.context["broadcast_id"] = b
+    j.call("add_product", "add_product", {"sku": hot})
+    j.call("start_broadcast", "start_broadcast", {"broadcast_id": b})
+    j.call("watch", "watch", {"broadcast_id": b})
+    j.call("browse", "browse", {})
+    for name in ("read_stock", "true_stock"):
+        r = j.call(name, name, {"sku": hot})
+        if r is not None and r.ok and not j.dry and not j.client.stock_value(r, hot):
+            j.rows[-1].works, j.rows[-1].verdict = False, (
+                "ok, but no stock figure of this run's product in the answer (items "
+                "[{product, stock}] or stock)")
+    return b
+
+
+def _ticket(j: Journey, first: Any, delivered: bool) -> None:
+    """A ticket through every step: a return where an order was delivered, else a
+    question (a return needs goods to send back)."""
+    r = j.call("open_ticket", "open_ticket",
+               {"kind": "return", "order_id": first, "message": "preflight return"}
+               if delivered else
+               {"kind": "consultation", "order_id": None, "message": "preflight question"})
+    tid = r.fields.get("ticket_id") if r is not None else None
+    j.call("list_tickets", "list_tickets", {"state": "open"})
+    for name, extra in (("reply", {"message": "on it"}), ("start_ticket", {}),
+                        ("goods_received", {}), ("refund_paid", {}),
+                        ("resolve", {"resolution": "refunded"}),
+                        ("close_ticket", {"feedback": "fine", "satisfaction": 5})):
+        if name in ("goods_received", "refund_paid") and not delivered \
+                and j.client.supports(name):
+            j.rows.append(Row(name, "-", "-", "-", "skipped: no return ticket (the order "
+                              "was not paid and delivered)", None))
+            continue
+        j.call(name, name, {"ticket_id": tid, **extra}, needs=("ticket_id",))
+
+
+def _state_rows(j: Journey, target: Target, read_state: StateReader | None, hot: str,
+                taken: int) -> None:
+    """The final state read back, and the ledger against the ``taken`` units: the stock
+    rules are judged on these, not on the answers."""
     if isinstance(target.state, StateMap):
         if read_state is None:
             j.rows.append(Row("state", "-", "-", "-", "not read in a dry run", None))
@@ -189,15 +228,11 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
             try:
                 counts, ledger = read_state()
                 j.rows.append(Row("state", "listings", "-", json.dumps(counts), "ok", True))
-                taken = len(paid_ids if target.sale == "pay" else orders) - (
-                    1 if cancelled is not None and cancelled.ok else 0)
                 j.rows.append(ledger_row(target, ledger, hot, taken))
             except Exception as exc:  # noqa: BLE001 - reported as the row's problem
                 j.rows.append(Row("state", "listings", "-", "-", f"{exc}", False))
     else:
         j.rows.append(Row("state", "-", "-", "-", "history-only", None))
-    j.call("teardown", "teardown", {"run_id": client.context.get("run_id")})
-    return j.rows
 
 
 def ledger_row(target: Target, ledger: list[dict[str, Any]] | None, hot: str,

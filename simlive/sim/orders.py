@@ -16,7 +16,7 @@ Only the steps where something happens cost time: a SKU is on sale for a minute 
 twelve-hour broadcast. Between its events (orders, payments, releases, restocks) the ledger
 is constant, so it is kept as values at those steps, and the displayed stock is compared
 step by step only where it can differ from one step to the next (after an event, for as
-long as the display may lag).
+long as the display may lag; module ``display``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simlive.scenario.schema import FlashSale, Orders, Restock, Segment, Sku
+from simlive.sim.display import Display
 
 
 @dataclass
@@ -62,31 +63,6 @@ class SkuOutcome:
     displayed: np.ndarray | None = None  # stock shown to viewers every `stride` steps
 
 
-def _sliding(values: np.ndarray, window: int, fn: np.ufunc,
-             before: float | None = None) -> np.ndarray:
-    """fn over values[t-window .. t] for every t, in O(n) (van Herk / Gil-Werman).
-
-    ``before`` is the value ahead of the series (the stock before the broadcast began);
-    without it the first value is repeated.
-    """
-    n = values.size
-    if window <= 0 or n == 0:
-        return values.copy()
-    w = window + 1
-    pad = (-n) % w
-    fill = values[0] if before is None else before
-    v = np.concatenate([np.full(w - 1, fill), values, np.full(pad, values[-1])])
-    m = v.size
-    pad2 = (-m) % w
-    v = np.concatenate([v, np.full(pad2, values[-1])])
-    blocks = v.reshape(-1, w)
-    prefix = fn.accumulate(blocks, axis=1).ravel()
-    suffix = fn.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
-    idx = np.arange(n) + (w - 1)  # window end in padded coordinates
-    start = idx - (w - 1)
-    return fn(suffix[start], prefix[idx])
-
-
 BALANCE_BIN = 60.0
 """Seconds a presale's balance payments are counted by (see ``SkuModel._balances``)."""
 
@@ -116,6 +92,21 @@ class _Steps:
         return slice(self.first[j], self.first[j + 1])
 
 
+@dataclass
+class _Stock:
+    """The stock as ``SkuModel.run`` goes from step to step, shared by its kinds of step."""
+
+    rem: int  # units left, as far as the steps are worked out
+    by_order: bool  # reserved when ordered (``reserve_on: order``), else taken when paid
+    mult: int  # units back per unit expired (``release: twice``: 2)
+    most: int  # units one order takes, at the most
+    least: int  # and at the least
+    paid_at: np.ndarray | None  # by unit: units paid per step, taken as the steps come
+    owed: int = 0  # at most this many units of steps not yet worked out (by order)
+    cursor: int = -1  # the step the stock is caught up to
+    released: int = 0  # steps whose expired units are back in stock (by order)
+
+
 class SkuModel:
     """Runs one SKU's stock through the broadcast; one instance per SKU and replication."""
 
@@ -128,7 +119,8 @@ class SkuModel:
         self.bins = int(np.ceil(duration / step))
         self.timeout_bins = max(1, int(np.ceil(orders.payment_timeout / step)))
         self.total_bins = self.bins + self.timeout_bins + 2
-        self.max_lag_bins = int(np.floor(max_lag / step))
+        self.display = Display(sku.stock, sku.displayed_stock, orders.display_refresh, step,
+                               self.bins, int(np.floor(max_lag / step)))
         prop = np.zeros(self.bins)
         price = np.full(self.bins, sku.price)
         restock: dict[int, int] = {}
@@ -176,88 +168,107 @@ class SkuModel:
         surely covers a step's orders, the units drawn are turned into numbers later, all
         at once; where it may not, step by step as it happens.
         """
-        o, sku = self.orders, self.sku
         lam = concurrent[self.on_sale] * self.propensity * self.step
         live = lam > 0
         active = self.on_sale[live]
         counts = rng.poisson(lam[live]) if active.size else np.zeros(0, dtype=np.int64)
-        by_order = o.reserve_on == "order"
-        mult = 2 if o.release == "twice" else 1
-        most, least = int(self.unit_values.max()), int(self.unit_values.min())
-        out = SkuOutcome(sku.sku)
+        out = SkuOutcome(self.sku.sku)
         steps = _Steps(int(counts.sum()))
-        paid_at = np.zeros(self.total_bins, dtype=np.int64) if not by_order else None
-        rem = sku.stock
-        owed = 0  # at most this many units of steps not yet worked out (by_order)
-        cursor = -1
-        released = 0  # steps whose expired units are back in stock (by_order)
-        random, delay = rng.random, o.pay_delay.sample
+        st = self._stock()
         for b, k in zip(active.tolist(), counts.tolist(), strict=True):
             if k == 0:
                 continue
-            if b > cursor:
-                if self.restock_bins:
-                    rem += self._restocked(b) - self._restocked(cursor)
-                if by_order:
-                    while released < len(steps.bins) and \
-                            steps.bins[released] + self.timeout_bins <= b:
-                        if owed:
-                            rem -= self._work_out(steps)
-                            owed = 0
-                        rem += mult * self._expired_units(steps, released)
-                        released += 1
-                elif paid_at is not None:  # by unit (not by order): always kept
-                    rem -= int(paid_at[cursor + 1:b + 1].sum())
-                cursor = b
+            if b > st.cursor:
+                self._catch_up(st, steps, b)
             out.placed += k
-            at = steps.size
-            if by_order and rem - owed >= most * k:  # every order gets its units
-                random(out=steps.uniform[at:at + k])
-                steps.pending[at:at + k] = True
-                steps.taken.append(-1)
-                owed += most * k
-                m = k
-            else:
-                if owed:
-                    rem -= self._work_out(steps)
-                    owed = 0
-                if by_order and rem < least:  # sold out: no order gets anything
-                    random(k)
-                    if out.sold_out_at is None:
-                        out.sold_out_at = b * self.step
-                    out.rejected += k
-                    continue
-                units = self._units(random(k))
-                if by_order:
-                    total = int(units.sum())
-                    if total > rem:
-                        units = units[self._greedy(units, rem)]
-                        total = int(units.sum())
-                        if out.sold_out_at is None:
-                            out.sold_out_at = b * self.step
-                    rem -= total
-                else:
-                    units = units[units <= rem]
-                    total = int(units.sum())
-                m = units.size
-                out.rejected += k - m
-                if m == 0:
-                    continue
-                steps.units[at:at + m] = units
-                steps.taken.append(total)
-            steps.bins.append(b)
-            steps.first.append(at + m)
-            steps.delay[at:at + m] = delay(rng, m)
-            random(out=steps.pay_draw[at:at + m])
-            if paid_at is not None:
-                pays = self._pays(steps, len(steps.bins) - 1)
-                np.add.at(paid_at, b + 1 + self._steps_in(steps.delay[at:at + m][pays]),
-                          units[pays])
-        if owed:
+            m = self._accept(st, steps, out, b, k, rng)
+            if m:
+                self._payments(st, steps, b, m, rng)
+        if st.owed:
             self._work_out(steps)
         out.placed_bins, out.placed_counts = active, counts
-        self._settle(out, steps, mult, by_order, series_stride, rng)
+        self._settle(out, steps, st.mult, st.by_order, series_stride, rng)
         return out
+
+    def _stock(self) -> _Stock:
+        """The stock before the first step, under the scenario's reservation policy."""
+        o = self.orders
+        by_order = o.reserve_on == "order"
+        return _Stock(self.sku.stock, by_order, 2 if o.release == "twice" else 1,
+                      int(self.unit_values.max()), int(self.unit_values.min()),
+                      np.zeros(self.total_bins, dtype=np.int64) if not by_order else None)
+
+    def _catch_up(self, st: _Stock, steps: _Steps, b: int) -> None:
+        """The stock at step ``b``: what changed it since the last step with orders
+        (restocks; expired reservations back, by order; payments, by unit)."""
+        if self.restock_bins:
+            st.rem += self._restocked(b) - self._restocked(st.cursor)
+        if st.by_order:
+            while st.released < len(steps.bins) and \
+                    steps.bins[st.released] + self.timeout_bins <= b:
+                if st.owed:
+                    st.rem -= self._work_out(steps)
+                    st.owed = 0
+                st.rem += st.mult * self._expired_units(steps, st.released)
+                st.released += 1
+        elif st.paid_at is not None:  # by unit (not by order): always kept
+            st.rem -= int(st.paid_at[st.cursor + 1:b + 1].sum())
+        st.cursor = b
+
+    def _accept(self, st: _Stock, steps: _Steps, out: SkuOutcome, b: int, k: int,
+                rng: np.random.Generator) -> int:
+        """Step ``b``'s ``k`` orders against the stock left; returns how many got their
+        units. First come, first served only where the stock may run short; where it surely
+        covers them, their units are drawn now and worked out later, all at once."""
+        at = steps.size
+        if st.by_order and st.rem - st.owed >= st.most * k:  # every order gets its units
+            rng.random(out=steps.uniform[at:at + k])
+            steps.pending[at:at + k] = True
+            steps.taken.append(-1)
+            st.owed += st.most * k
+            return k
+        if st.owed:
+            st.rem -= self._work_out(steps)
+            st.owed = 0
+        if st.by_order and st.rem < st.least:  # sold out: no order gets anything
+            rng.random(k)
+            if out.sold_out_at is None:
+                out.sold_out_at = b * self.step
+            out.rejected += k
+            return 0
+        units = self._units(rng.random(k))
+        if st.by_order:
+            total = int(units.sum())
+            if total > st.rem:
+                units = units[self._greedy(units, st.rem)]
+                total = int(units.sum())
+                if out.sold_out_at is None:
+                    out.sold_out_at = b * self.step
+            st.rem -= total
+        else:
+            units = units[units <= st.rem]
+            total = int(units.sum())
+        m = units.size
+        out.rejected += k - m
+        if m:
+            steps.units[at:at + m] = units
+            steps.taken.append(total)
+        return m
+
+    def _payments(self, st: _Stock, steps: _Steps, b: int, m: int,
+                  rng: np.random.Generator) -> None:
+        """Step ``b``'s ``m`` accepted orders draw their payments right after their units,
+        as the seed's order of draws has it; by unit, the units paid are taken from the
+        stock at the step they are paid."""
+        at = steps.size
+        steps.bins.append(b)
+        steps.first.append(at + m)
+        steps.delay[at:at + m] = self.orders.pay_delay.sample(rng, m)
+        rng.random(out=steps.pay_draw[at:at + m])
+        if st.paid_at is not None:
+            pays = self._pays(steps, len(steps.bins) - 1)
+            np.add.at(st.paid_at, b + 1 + self._steps_in(steps.delay[at:at + m][pays]),
+                      steps.units[at:at + m][pays])
 
     def _units(self, draws: np.ndarray) -> np.ndarray:
         """Units per order from uniform draws: the value whose cumulative probability is
@@ -425,66 +436,9 @@ class SkuModel:
         out.ledger_max_error = int(np.abs(error).max()) if at.size else 0
         out.final_remaining = int(remaining[-1]) if at.size else stock
         out.final_reserved = int(reserved[-1]) if at.size else 0
-        self._display(out, at, remaining, stride)
-
-    def _remaining_at(self, at: np.ndarray, remaining: np.ndarray,
-                      bins: np.ndarray) -> np.ndarray:
-        """The real stock at ``bins`` (the stock before the first event before it)."""
-        if at.size == 0:
-            return np.full(bins.shape, self.sku.stock, dtype=np.int64)
-        i = np.searchsorted(at, bins, "right") - 1
-        return np.where(i >= 0, remaining[np.maximum(i, 0)], self.sku.stock)
-
-    def _shown(self, at: np.ndarray, remaining: np.ndarray, bins: np.ndarray) -> np.ndarray:
-        """What viewers see at ``bins``: the real stock as of the last refresh, plus any
-        linked excess."""
-        refresh = self.orders.display_refresh
-        if refresh <= self.step:
-            idx = bins
-        else:
-            t = bins * self.step
-            idx = ((t // refresh) * refresh / self.step).astype(np.int64) - 1
-        before = np.where(idx >= 0, self._remaining_at(at, remaining, idx), self.sku.stock)
-        shown = np.maximum(before, 0)
-        if self.sku.displayed_stock is not None:
-            shown = np.maximum(shown + (self.sku.displayed_stock - self.sku.stock), 0)
-        return shown
-
-    def _display(self, out: SkuOutcome, at: np.ndarray, remaining: np.ndarray,
-                 stride: int) -> None:
-        """Steps where the display is wrong: shown outside the real stock's range over the
-        last ``max_lag``. Before the first event and once the last one has had time to show,
-        every step is the same, so they are counted, not compared."""
-        lag = self.max_lag_bins
-        show_lag = 0 if self.orders.display_refresh <= self.step else \
-            int(np.ceil(self.orders.display_refresh / self.step)) + 2
-        initial = max(self.sku.stock, 0)
-        changes = at[at < self.bins]
-        first = int(changes[0]) if changes.size else self.bins
-        last = int(changes[-1]) if changes.size else 0
-        end = min(self.bins, last + lag + show_lag + 2) if changes.size else self.bins
-        mismatch = phantom = 0
-        for lo, hi in ((0, first), (end, self.bins)):  # stretches where nothing changes
-            if hi > lo:
-                point = np.asarray([lo])
-                real_at = max(int(self._remaining_at(at, remaining, point)[0]), 0)
-                shown_at = int(self._shown(at, remaining, point)[0])
-                if shown_at != real_at:
-                    mismatch += hi - lo
-                    phantom += (hi - lo) if shown_at > 0 and real_at == 0 else 0
-        if end > first:
-            start = max(0, first - lag - 1)
-            real = np.maximum(self._remaining_at(at, remaining, np.arange(start, end)), 0)
-            low = _sliding(real, lag, np.minimum, initial)[first - start:]
-            high = _sliding(real, lag, np.maximum, initial)[first - start:]
-            real = real[first - start:]
-            shown = self._shown(at, remaining, np.arange(first, end))
-            wrong = (shown < low) | (shown > high)
-            mismatch += int(wrong.sum())
-            phantom += int(((shown > 0) & (real == 0) & wrong).sum())
-        out.display_mismatch_steps = mismatch
-        out.display_phantom_steps = phantom
+        view = self.display
+        out.display_mismatch_steps, out.display_phantom_steps = view.mismatches(at, remaining)
         if stride:
             points = np.arange(0, self.bins, stride)
-            out.remaining = self._remaining_at(at, remaining, points)
-            out.displayed = self._shown(at, remaining, points)
+            out.remaining = view.remaining_at(at, remaining, points)
+            out.displayed = view.shown(at, remaining, points)

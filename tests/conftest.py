@@ -197,3 +197,21 @@ def clean_load_on_workers(simlive_once: Callable[..., Ran]) -> Ran:
     re-check) and the Locust modes test (the workers' histories merged) both read."""
     return simlive_once("clean-load-on-workers", "load", "tests/load/flash.yaml", "--serve",
                         "--workers", "2", "--out", "{out}/out")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow tests run first, the most slow tests first; each module's tests
+    stay together and in order (module fixtures are set up once per worker).
+
+    With ``--maxschedchunk`` (pyproject's addopts) xdist hands each worker a couple of tests
+    at a time in this order, so the long runs start early and the short tests fill the end
+    of both workers instead of one worker finishing a long run alone."""
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_module.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def slow(group: list[pytest.Item]) -> int:
+        return sum(1 for i in group if i.get_closest_marker("slow") is not None)
+
+    groups = sorted(by_module.values(), key=lambda g: -slow(g))  # stable: else as collected
+    items[:] = [item for group in groups for item in group]

@@ -49,6 +49,7 @@ def test_the_core_requires_no_extras_package():
                    for r in extras), (extra, extras)
 
 
+@pytest.mark.slow
 def test_the_core_simulates_plans_and_rechecks_without_the_extras(tmp_path: Path):
     done = without_extras("run", "scenarios/boutique.yaml", "-r", "2", "-q", "--json",
                           str(tmp_path / "run.json"), "--html", str(tmp_path / "run.html"))

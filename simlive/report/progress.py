@@ -18,6 +18,31 @@ def expected_replications(conf: Any) -> int:
     return max(math.ceil(conf.sprt(rid).expected_replications(0.0)) for rid in RULE_IDS)
 
 
+LOG_EVERY = "SIMLIVE_LOG_EVERY"
+"""The environment variable giving the seconds between progress lines in a log (default 5)."""
+
+
+def log_every() -> float:
+    """Seconds between progress lines when stderr is not a terminal: ``SIMLIVE_LOG_EVERY``,
+    for a CI log that wants more or fewer of them, else 5."""
+    import math
+    import os
+
+    from simlive.errors import UsageError
+
+    text = os.environ.get(LOG_EVERY, "").strip()
+    if not text:
+        return 5.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.1 <= value <= 86400:
+        raise UsageError(f"{LOG_EVERY}(={text!r}) must be a number of seconds from 0.1 to "
+                         f"86400")
+    return value
+
+
 def simulate_with_progress(sc: Any, count: int, jobs: int, until_decided: bool, conf: Any,
                            quiet: bool, workers: Any, console: Any) -> Any:
     """``simulate`` with progress: a bar on a terminal, a line every few seconds when piped;
@@ -33,13 +58,14 @@ def simulate_with_progress(sc: Any, count: int, jobs: int, until_decided: bool, 
 
     expected = min(count, expected_replications(conf)) if until_decided else count
     tty = sys.stderr.isatty()
+    every = log_every()
     said = [time.monotonic(), 0]
 
     def line(done: int) -> None:
-        # piped: a line every 5 s once a run has taken that long (so a log shows life),
+        # piped: a line every few seconds once a run has taken that long (a log shows life),
         # and the last one then; a short run prints none (its tables follow at once)
         now = time.monotonic()
-        if not tty and done > said[1] and (now - said[0] >= 5 or (done >= count
+        if not tty and done > said[1] and (now - said[0] >= every or (done >= count
                                                                    and said[1] > 0)):
             echo(f"  {sc.name}: {done} of "
                        + (f"~{expected} expected (at most {count})" if until_decided

@@ -33,7 +33,7 @@ def simlive(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str
 
 def load(shop: Any, out: Path, users: int = 60) -> dict[str, Any]:
     done = simlive("load", str(SCENARIO), "--target", str(TARGET), "--host", shop.url,
-                   "--token-file", str(shop.tokens_path), "--run-time", "10s", "--users",
+                   "--token-file", str(shop.tokens_path), "--run-time", "6s", "--users",
                    str(users), "--out", str(out))
     assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads((out / "verdicts.json").read_text())

@@ -26,6 +26,7 @@ def statuses(out: Path) -> dict[str, str]:
     return {v["id"]: v["status"] for v in data["verdicts"]}
 
 
+@pytest.mark.slow
 def test_clean_run_passes_every_rule_and_writes_reports(clean_load_on_workers) -> None:
     """``load --serve`` on two Locust workers (the load test_locust_modes reads for the
     merged histories; the fault loads below run locally)."""
@@ -46,6 +47,7 @@ def test_clean_run_passes_every_rule_and_writes_reports(clean_load_on_workers) -
     assert again.returncode == 0, again.stdout + again.stderr
 
 
+@pytest.mark.slow
 def test_a_recheck_from_the_host_gives_the_load_runs_own_verdicts(tmp_path: Path) -> None:
     """``simlive check --host`` reads the state as the run did (its run id, products and
     broadcast from run.json): it once rendered {{ run_id }} empty and judged every run's

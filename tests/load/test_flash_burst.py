@@ -39,6 +39,7 @@ def verdict(data: dict[str, Any], rid: str) -> dict[str, Any]:
     return next(v for v in data["verdicts"] if v["id"] == rid)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", range(3), ids=["1-of-3", "2-of-3", "3-of-3"])
 def test_the_bundled_flash_sale_catches_the_lost_update_every_time(tmp_path: Path, run: int
                                                                    ) -> None:
@@ -83,6 +84,7 @@ def test_the_bundled_flash_sale_catches_the_lost_update_every_time(tmp_path: Pat
     assert not sniped, sniped[:3]
 
 
+@pytest.mark.slow
 def test_the_release_instant_reaches_every_worker(tmp_path: Path) -> None:
     with racy_shop() as shop:
         done, data = load(shop, tmp_path / "out", "--workers", "2")
@@ -112,6 +114,7 @@ def test_the_release_instant_reaches_every_worker(tmp_path: Path) -> None:
     assert orders == workers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pause", [0.002])
 def test_an_honest_shop_passes_and_says_what_it_survived(tmp_path: Path, pause: float
                                                          ) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from simlive.check.checker import check
 from simlive.check.history import merge, pair
@@ -40,6 +41,7 @@ def test_workers_run_and_histories_merge(clean_load_on_workers) -> None:
     assert {w.stem.split("-")[0] for w in workers} <= processes
 
 
+@pytest.mark.slow
 def test_locustfile_headless_then_web_ui(tmp_path: Path) -> None:
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
                         payment_timeout=1.0, sweep_interval=0.5) as svc:
@@ -76,6 +78,7 @@ def test_locustfile_headless_then_web_ui(tmp_path: Path) -> None:
                 web.wait()
 
 
+@pytest.mark.slow
 def test_sigkill_and_restart_mid_load_keeps_stock_rules(tmp_path: Path) -> None:
     port = free_port()
     svc = ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
@@ -124,6 +127,7 @@ def test_sigkill_and_restart_mid_load_keeps_stock_rules(tmp_path: Path) -> None:
     assert again["stock.no-oversell"] is Status.PASS
 
 
+@pytest.mark.slow
 def test_master_and_workers_in_separate_folders_end_with_every_history(tmp_path: Path
                                                                       ) -> None:
     """Workers send their history to the master over Locust's messages: the master's run

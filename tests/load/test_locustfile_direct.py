@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from simlive.check.history import read_jsonl
 from simlive.service.process import ServiceProcess
 
@@ -21,6 +23,7 @@ def locust(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(SCENARIO.read_text().replace("peak_users: 16", "peak_users: lots"))
@@ -43,6 +46,7 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_exit_code_follows_the_verdicts_and_run_time_is_honoured(tmp_path: Path) -> None:
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
                         faults=("stale-display",), payment_timeout=1.0,

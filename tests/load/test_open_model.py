@@ -28,6 +28,7 @@ def test_controller(current: int, measured: float, target: float, expected: int)
                             if expected == 12 else 1000) == expected
 
 
+@pytest.mark.slow
 def test_open_model_run_follows_the_curve(tmp_path: Path) -> None:
     text = SCENARIO.read_text().replace("  peak_users: 16\n", "  peak_users: 4\n  mode: open\n"
                                         "  arrival_rate: 300/s\n  user_rate: 4/s\n")

@@ -82,6 +82,7 @@ def load_with_profile(tmp_path: Path, profile: str, scenario: str | None = None,
     return done, json.loads((out / "verdicts.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2], ids=["local", "2-workers"])
 def test_locust_holds_each_operations_planned_rate(tmp_path: Path, workers: int) -> None:
     """Through real Locust processes (the run object carries the profile to each): every
@@ -107,6 +108,7 @@ def test_locust_holds_each_operations_planned_rate(tmp_path: Path, workers: int)
     assert "Load profile: planned vs achieved" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_generator_that_cannot_keep_up_says_so(tmp_path: Path) -> None:
     scenario = FLAT.read_text().replace("  request_timeout: 3s\n",
                                         "  request_timeout: 3s\n  max_inflight: 2\n")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from load.racy_shop import racy_shop
 from simlive.check.history import pair, read_jsonl
 
@@ -33,6 +35,7 @@ def test_the_preflight_expects_the_sold_out_refusal_at_payment() -> None:
         assert "│ ok " in row(label), row(label)  # ordering takes no stock: all placed
 
 
+@pytest.mark.slow
 def test_flash_sale_buyers_are_released_on_payment(tmp_path: Path) -> None:
     with racy_shop() as shop:
         done = simlive("load", str(FLASH), "--target", str(TARGET), "--host", shop.url,

@@ -9,12 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 SCENARIO = Path(__file__).with_name("flash.yaml")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow
 def test_threshold_per_operation_and_phase_and_the_report(tmp_path: Path) -> None:
     doc = yaml.safe_load(SCENARIO.read_text())
     doc["load"]["thresholds"]["operations"] = [

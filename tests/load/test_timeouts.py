@@ -70,6 +70,7 @@ def checkouts(folder: Path) -> list:
             and not (o.value or {}).get("interrupted")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["closed", "profile"])
 def test_the_scenarios_timeout_wins_over_the_targets(timeout_loads: Path, model: str) -> None:
     # the scenario allows 8 s, the target 2 s: the 5.5 s checkouts are answered (a

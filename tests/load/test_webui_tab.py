@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from simlive.service.process import ServiceProcess, free_port
 
@@ -49,6 +50,7 @@ def listening(port: int) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_compliance_tab_and_a_second_swarm(tmp_path: Path) -> None:
     with ServiceProcess("sqlite:///" + str(tmp_path / "s.db"), tmp_path / "svc",
                         payment_timeout=1.0, sweep_interval=0.5) as svc:

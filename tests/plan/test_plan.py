@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from queueing import erlang_c_wait, p_wait_longer
@@ -121,6 +122,7 @@ def test_unmeetable_target_exits_1_naming_it(tmp_path: Path) -> None:
     assert "aftersales.wait.p_delayed <= 0.15" in stderr
 
 
+@pytest.mark.slow
 def test_stock_plan_against_a_ratio_target() -> None:
     """The search bracketed around the answer (~230k) at a coarse resolution: 8 candidates
     where 0..1,000,000 at 2,000 took 17; the answer is still checked within 100k..400k."""

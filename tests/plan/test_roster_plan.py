@@ -102,6 +102,7 @@ def _plan(*args: str):
     return res.exit_code, res.stdout, res.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("per_hour", "aht_min", "within", "level"), [
     (600, 4, 20, 0.8), (3000, 5, 30, 0.9)])
 def test_stationary_service_level_plan_is_erlang_c_within_one_agent(

@@ -32,6 +32,7 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=90)
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_and_deterministic(until_decided) -> None:
     # the noncompliant scenario until decided on two processes and on one (runs shared
     # with the tests that read their JSON and JUnit)
@@ -57,6 +58,7 @@ def test_report_is_self_contained_and_deterministic(until_decided) -> None:
     assert "measured (worst replication)" in text
 
 
+@pytest.mark.slow
 def test_report_renders_in_chromium(tmp_path: Path) -> None:
     report = _report(tmp_path, "scenarios/boutique.yaml")
     dom = _chromium(tmp_path, "--dump-dom", report.as_uri())

@@ -40,23 +40,33 @@ def test_a_wide_terminal_gets_the_table_saying_what_measured_is(runs: dict[str, 
 
 
 def test_a_piped_run_says_how_far_it_got(tmp_path: Path) -> None:
-    """No bar in a log, but a line every 5 s once the run has taken that long, and one when
-    the last replication is in; a short run prints none."""
+    """No bar in a log, but a line every few seconds (SIMLIVE_LOG_EVERY, read by the run's
+    own process) once the run has taken that long, and one when the last replication is in;
+    a short run prints none; a bad interval is refused."""
+    import os
     import re
     import subprocess
     import sys
 
-    def run(n: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "simlive.cli", "run", BOUTIQUE, "-r", n],
-                              capture_output=True, text=True, timeout=300,
+    def run(n: str, every: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "SIMLIVE_LOG_EVERY"}
+        if every is not None:
+            env["SIMLIVE_LOG_EVERY"] = every
+        return subprocess.run([sys.executable, "-m", "simlive.cli", "run", BOUTIQUE, "-r", n],
+                              capture_output=True, text=True, timeout=300, env=env,
                               stdin=subprocess.DEVNULL)
-        assert done.returncode in (0, 4), done.stderr
-        return done.stderr
 
-    assert "replications\n" not in run("3")
-    long = run("400")  # about 10 s on this machine
-    lines = re.findall(r"  boutique: (\d+) of 400 replications", long)
-    assert lines and lines[-1] == "400", lines
+    short = run("3")
+    assert short.returncode in (0, 4), short.stderr
+    assert "replications\n" not in short.stderr  # well under the default 5 s
+    long = run("100", every="0.2")  # about 2.5 s on this machine
+    assert long.returncode in (0, 4), long.stderr
+    lines = re.findall(r"  boutique: (\d+) of 100 replications", long.stderr)
+    assert len(lines) >= 2 and lines[-1] == "100", lines
+    assert [int(n) for n in lines] == sorted(int(n) for n in lines)
+    bad = run("3", every="soon")
+    assert bad.returncode == 2 and "SIMLIVE_LOG_EVERY(='soon')" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_until_decided_counts_against_the_replications_it_likely_needs() -> None:

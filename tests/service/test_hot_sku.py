@@ -355,6 +355,7 @@ def test_the_bare_loop_keeps_its_stock(postgres: TempPostgres, tmp_path: Path,
 
 
 # --- the checker, buckets on ----------------------------------------------------------
+@pytest.mark.slow
 def test_load_and_checker_pass_with_buckets_and_lanes(pg_lanes_service: ServiceProcess,
                                                       tmp_path: Path) -> None:
     out = tmp_path / "out"

@@ -31,6 +31,7 @@ def history_only_target(tmp_path: Path) -> Path:
 # Two loads: a clean one, and one with the three faults together (a load per fault cost
 # three more Locust runs); they touch apart things (the displayed stock, reviews, tickets),
 # and each fault's rule must fail in the shared load.
+@pytest.mark.slow
 @pytest.mark.parametrize("faults, expected", [
     ((), {"stock.no-oversell": "pass", "stock.display-matches": "pass",
           "reviews.not-deleted": "pass", "aftersales.tracked-to-closure": "unknown",

@@ -115,6 +115,7 @@ def mini_loads(once_per_run: Callable[..., Path]) -> Path:
     return once_per_run("mini-shop-loads", make)
 
 
+@pytest.mark.slow
 def test_history_only_shop_is_judged_from_the_history(mini_loads: Path) -> None:
     folder = mini_loads / "two-runs"
     done, v = verdicts(folder / "out")

@@ -208,6 +208,7 @@ def test_the_desks_in_the_terminal_json_and_html(tmp_path):
     assert all(d["kpis"]["aftersales.tickets"]["ci95"] is not None for d in desks)
 
 
+@pytest.mark.slow
 def test_until_decided_decides_every_desks_rules_by_walds_test():
     data = copy.deepcopy(BASE)
     data["duration"] = "30m"

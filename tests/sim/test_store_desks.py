@@ -85,6 +85,7 @@ def inside(kpi: dict, truth: float, width: float = 0.06) -> None:
     assert lo - 0.25 * half <= truth <= hi + 0.25 * half, (kpi, truth)
 
 
+@pytest.mark.slow
 def test_each_store_desk_is_its_own_erlang_c_queue():
     result = simulate(scenario("14d", 31, each=False), 10, jobs=2)
     desks = result.to_dict()["desks"]

@@ -83,6 +83,7 @@ def test_roster_plan_on_a_cluster_is_the_local_plan(cluster, tmp_path: Path) -> 
     assert len(held) == 2 and min(held.values()) >= 2, held
 
 
+@pytest.mark.slow
 def test_an_unreachable_cluster_is_a_clear_error() -> None:
     res = CliRunner().invoke(cli, ["run", str(BOUTIQUE), "-q", "--cluster",
                                    "tcp://127.0.0.1:9"])

@@ -56,26 +56,59 @@ RETURN_EXEMPT: dict[str, str] = {
 Protection Law art. 25). Nothing else is exempt: food in general is not."""
 
 
+class Basis(StrEnum):
+    """What a rule or a default limit rests on, strongest first. A user weighing a failed
+    verdict needs to know whether it breaks a statute or a figure simlive assumed."""
+
+    LAW = "law"  # a national statute (E-Commerce Law, Consumer Rights Protection Law)
+    REGULATION = "regulation"  # measures of a State Council department, in force
+    DRAFT = "draft regulation"  # published for comment, not in force
+    STANDARD = "group standard"  # a voluntary standard of a trade body
+    PLATFORM = "platform norm"  # one platform's own rule for its merchants
+    BOOKKEEPING = "bookkeeping"  # an accounting identity: holds by arithmetic or not at all
+    DEFAULT = "simlive default"  # no source: an assumption, to be set per scenario
+
+
+class Party(StrEnum):
+    """Who owes the duty: the verdicts grouped by party go to the people who must act."""
+
+    PLATFORM = "platform"  # the live-commerce platform: replays, records, reviews
+    STORE = "brand store"  # the seller: stock books, receipts, after-sales, returns
+    HOST = "host"  # the live-stream host and team: what is shown and claimed on air
+
+
 @dataclass(frozen=True)
 class Param:
-    """One tunable limit of a rule. ``kind`` tells the scenario loader how to parse it."""
+    """One tunable limit of a rule. ``kind`` tells the scenario loader how to parse it.
+    ``basis`` is the limit's own when it differs from its rule's (a default figure of a
+    rule whose duty is law, say)."""
 
     name: str
     kind: str  # "duration" (seconds), "count", or "fraction"
     default: float
     doc: str
+    basis: Basis | None = None
 
 
 @dataclass(frozen=True)
 class Rule:
+    """A duty simlive judges: what it checks (``summary``), on what ``basis`` and which
+    ``source`` (citations, as published), and which ``party`` owes it."""
+
     id: str
     name: str
     summary: str
     source: str
     params: tuple[Param, ...] = field(default_factory=tuple)
+    basis: Basis = Basis.DEFAULT
+    party: Party = Party.STORE
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
+
+    def param_basis(self) -> dict[str, str]:
+        """Each limit's basis, the rule's unless the limit has its own."""
+        return {p.name: (p.basis or self.basis).value for p in self.params}
 
 
 RULES: dict[str, Rule] = {
@@ -85,62 +118,79 @@ RULES: dict[str, Rule] = {
             "stock.no-oversell",
             "No oversell",
             "confirmed orders of a SKU never exceed its stock; stock never negative",
-            "Zhejiang live e-commerce service specification (linked quantity must match "
-            "actual stock)",
+            "Zhejiang live e-commerce service specification (group standard, 2020): the "
+            "quantity linked in the broadcast matches the actual stock",
             (Param("max_violations", "count", 0, "SKU-units sold beyond stock allowed"),),
+            Basis.STANDARD, Party.HOST,
         ),
         Rule(
             "stock.display-matches",
             "Displayed stock matches real stock",
             "the stock a viewer is shown equals the real, sellable stock (no false scarcity, "
             "no phantom stock)",
-            "Zhejiang live e-commerce service specification; Zhejiang live-marketing conduct "
-            "guide (no false stock or countdown claims)",
+            "Zhejiang live e-commerce service specification (group standard, 2020); "
+            "Zhejiang live-marketing conduct guide (no false stock or countdown claims)",
             (
-                Param("max_lag", "duration", 2.0, "how stale a displayed figure may be"),
+                Param("max_lag", "duration", 2.0, "how stale a displayed figure may be",
+                      Basis.DEFAULT),
                 Param("max_mismatches", "count", 0, "readings wrong beyond max_lag allowed"),
             ),
+            Basis.STANDARD, Party.HOST,
         ),
         Rule(
             "stock.ledger-balances",
             "Stock ledger balances",
             "initial = sold + reserved + remaining; cancelled or returned units go back "
             "exactly once",
-            "bookkeeping invariant",
+            "bookkeeping identity (no published source: the books either balance or not)",
             (Param("tolerance", "count", 0, "units the ledger may be off by"),),
+            Basis.BOOKKEEPING, Party.STORE,
         ),
         Rule(
             "replay.available",
             "Replay available",
             "every finished broadcast has a replay (look-back) that can be opened",
-            "SAMR Online Transaction Measures (draft: look-back function)",
-            (Param("publish_within", "duration", 10 * MINUTE, "after the broadcast ends"),),
+            "look-back function: SAMR Online Transaction Supervision Measures, draft for "
+            "comment (2020); the measures in force since 1 May 2021 require keeping the "
+            "video, not a replay viewers can open",
+            (Param("publish_within", "duration", 10 * MINUTE, "after the broadcast ends",
+                   Basis.DEFAULT),),
+            Basis.DRAFT, Party.PLATFORM,
         ),
         Rule(
             "replay.retained",
             "Replay and records retained",
-            "the recording and the transaction records are kept",
-            "SAMR Online Transaction Measures (live video >= 3 years); E-Commerce Law art. 31 "
-            "(transaction records >= 3 years)",
+            "the recording is kept from the broadcast's end, and the transaction records from "
+            "each transaction's completion, for at least min_retention",
+            "SAMR Online Transaction Supervision Measures, in force 1 May 2021 (live video "
+            ">= 3 years from the broadcast's end); E-Commerce Law art. 31 (transaction "
+            "records >= 3 years from the transaction's completion)",
             (Param("min_retention", "duration", 3 * YEAR, "how long both must be kept"),),
+            Basis.LAW, Party.PLATFORM,
         ),
         Rule(
             "aftersales.first-reply",
             "After-sales first reply",
             "every consultation, return, replacement, refund or complaint gets a first reply",
-            "Douyin 3-minute reply rate; Zhejiang consumer-protection rules (reply within "
-            "5 days)",
+            "Zhejiang live e-commerce service specification (answer consumers' requests); "
+            "chat_p95: Douyin e-commerce's 3-minute reply rate (a platform norm, counted "
+            "08:00-23:00; other platforms set their own); max_reply: no source found",
             (
-                Param("chat_p95", "duration", 3 * MINUTE, "p95 first reply to live chats"),
-                Param("max_reply", "duration", 5 * DAY, "latest first reply to any request"),
+                Param("chat_p95", "duration", 3 * MINUTE, "p95 first reply to live chats",
+                      Basis.PLATFORM),
+                Param("max_reply", "duration", 5 * DAY, "latest first reply to any request",
+                      Basis.DEFAULT),
             ),
+            Basis.STANDARD, Party.STORE,
         ),
         Rule(
             "aftersales.refund-deadline",
             "Refund deadline",
             "a refund is paid after the returned goods are received",
-            "Consumer Rights Protection Law art. 25; 2015 SAMR penalty measures art. 9",
+            "Consumer Rights Protection Law art. 25 (refund within 7 days of receiving the "
+            "goods back); SAIC Measures on Penalties for Infringing Consumer Rights (2015)",
             (Param("max_delay", "duration", 7 * DAY, "from goods received to money paid"),),
+            Basis.LAW, Party.STORE,
         ),
         Rule(
             "aftersales.tracked-to-closure",
@@ -148,33 +198,38 @@ RULES: dict[str, Rule] = {
             "every ticket reaches a terminal state with the consumer's feedback recorded, or "
             "is closed as 'no feedback' after the consumer stayed silent for feedback_timeout; "
             "none is lost",
-            "Zhejiang specification (track feedback until handling completes); E-Commerce "
-            "Law art. 59",
+            "Zhejiang live e-commerce service specification (track the consumer's feedback "
+            "until handling completes); E-Commerce Law art. 59 (complaint mechanism); "
+            "close_within and feedback_timeout: no source found",
             (
                 Param("max_lost", "count", 0, "tickets that vanished"),
                 Param("close_within", "duration", 15 * DAY, "age past which an open ticket "
-                      "is overdue"),
+                      "is overdue", Basis.DEFAULT),
                 Param("feedback_timeout", "duration", 7 * DAY, "how long after resolution a "
                       "silent consumer is waited for before the ticket may be closed as 'no "
-                      "feedback'"),
+                      "feedback'", Basis.DEFAULT),
             ),
+            Basis.STANDARD, Party.STORE,
         ),
         Rule(
             "reviews.not-deleted",
             "Reviews never deleted",
             "no review is ever deleted; a bad review is hidden only for an allowed reason "
             "(illegal content, personal data, spam), with the data and an audit row kept",
-            "E-Commerce Law art. 39; Zhejiang E-Commerce Regulations art. 19",
+            "E-Commerce Law art. 39 (a platform must not delete consumers' reviews)",
             (Param("max_deletions", "count", 0, "reviews deleted"),
              Param("max_suppressed", "count", 0, "bad reviews hidden without an allowed "
                    "reason")),
+            Basis.LAW, Party.PLATFORM,
         ),
         Rule(
             "evidence.receipt",
             "Receipt for every paid order",
             "every paid order has a retrievable receipt (the consumer's evidence)",
-            "keep consumption evidence; E-Commerce Law art. 31",
+            "E-Commerce Law art. 14 (issue an invoice or other purchase voucher); Consumer "
+            "Rights Protection Law art. 22",
             (Param("min_fraction", "fraction", 1.0, "paid orders with a receipt"),),
+            Basis.LAW, Party.STORE,
         ),
         Rule(
             "returns.seven-day",
@@ -182,8 +237,10 @@ RULES: dict[str, Rule] = {
             "a no-reason return requested within 7 days of receipt is accepted (only the "
             "law's exempt kinds aside: made-to-order, fresh and perishable, digital goods "
             "opened, newspapers and periodicals)",
-            "Consumer Rights Protection Law art. 25",
+            "Consumer Rights Protection Law art. 25; SAIC Interim Measures for Seven-day "
+            "No-reason Returns of Online Purchases (2017)",
             (Param("window", "duration", 7 * DAY, "from receipt of the goods"),),
+            Basis.LAW, Party.STORE,
         ),
     )
 }
@@ -261,6 +318,10 @@ class Verdict:
             "measured": self.measured,
             "limit": self.limit,
             "evidence": self.evidence,
+            "party": RULES[self.rule_id].party.value,
+            "basis": RULES[self.rule_id].basis.value,
+            "defaults_basis": RULES[self.rule_id].param_basis(),
+            "source": RULES[self.rule_id].source,
         }
         if self.odds is not None:
             out.update(self.odds.to_dict(), verdict=self.status.value)

@@ -46,6 +46,12 @@ def junit_option(func: Callable[..., Any]) -> Callable[..., Any]:
                              "case per rule, failed or skipped (unknown).")(func)
 
 
+def by_party_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--by-party", "by_party", is_flag=True,
+                        help="Group the verdicts by who owes each rule: the platform, the "
+                             "brand store, the host.")(func)
+
+
 def console_for(stderr: bool = False):
     """A rich console sized for where it prints (``report.console.make_console``)."""
     from simlive.report.console import make_console
@@ -100,13 +106,14 @@ def fault_names(_ctx: click.Context, _param: click.Parameter,
     return value
 
 
-def print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None) -> int:
+def print_verdicts(verdicts: list[Any], thresholds: list[Any] | None = None,
+                   by_party: bool = False) -> int:
     from simlive.load.runner import threshold_table
     from simlive.report.tables import VerdictView, summary
     from simlive.rules import exit_code
 
     console = console_for()
-    console.print(VerdictView(verdicts))
+    console.print(VerdictView(verdicts, parties=by_party))
     if thresholds:
         console.print(threshold_table(thresholds))
     click.echo(summary(verdicts, thresholds or []), err=True)

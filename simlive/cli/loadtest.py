@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from simlive.cli.common import (
+    by_party_option,
     console_for,
     fault_names,
     friendly,
@@ -47,12 +48,13 @@ from simlive.cli.common import (
                    "load runs them, the flash sale's commit step) with whole bodies, "
                    "without sending anything.")
 @junit_option
+@by_party_option
 @friendly
 def load(scenario: str, serve: bool, host: str | None, target_file: str,
          token_file: str | None, admin_token: str | None, users: int | None,
          run_time: str | None, workers: int, out_dir: str, faults: tuple[str, ...],
          settle: float | None, profile_path: str | None, dry_run: bool,
-         junit_path: str | None) -> None:
+         junit_path: str | None, by_party: bool) -> None:
     """Load-test a shop with Locust along the scenario, then check every rule."""
     from pathlib import Path
 
@@ -117,7 +119,7 @@ def load(scenario: str, serve: bool, host: str | None, target_file: str,
         click.echo(f"warning: {note}", err=True)
     write_junit(junit_path, f"{sc.name} (load test of {target.name}, run {run.run_id})",
                  result.verdicts, result.thresholds)
-    sys.exit(print_verdicts(result.verdicts, result.thresholds))
+    sys.exit(print_verdicts(result.verdicts, result.thresholds, by_party))
 
 
 def _dry_run(run: Any) -> None:
@@ -170,10 +172,11 @@ def _dry_run(run: Any) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the verdicts as JSON to this file.")
 @junit_option
+@by_party_option
 @friendly
 def check(history: str, state_file: str | None, host: str | None, target_file: str,
           token_file: str | None, admin_token: str | None, scenario: str | None,
-          json_path: str | None, junit_path: str | None) -> None:
+          json_path: str | None, junit_path: str | None, by_party: bool) -> None:
     """Check a stored load-test history against a shop's final state."""
     from simlive.check.stored import load_state
     from simlive.errors import UsageError
@@ -206,4 +209,4 @@ def check(history: str, state_file: str | None, host: str | None, target_file: s
     if json_path:
         write_json(json_path, {"verdicts": [v.to_dict() for v in verdicts]})
     write_junit(junit_path, f"stored run {history} ({tgt.name})", verdicts)
-    sys.exit(print_verdicts(verdicts))
+    sys.exit(print_verdicts(verdicts, by_party=by_party))

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from simlive.cli.common import Share, console_for, friendly, junit_option, write_junit
+from simlive.cli.common import (
+    Share,
+    by_party_option,
+    console_for,
+    friendly,
+    junit_option,
+    write_junit,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -54,12 +61,13 @@ if TYPE_CHECKING:
               help="Write a self-contained HTML report with plots to this file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no tables.")
 @junit_option
+@by_party_option
 @friendly
 def run(scenario: str, replications: int | None, until_decided: bool, max_replications: int,
         risk: float | None, alpha: float | None, beta: float | None,
         indifference: float | None, jobs: int, cluster: str | None, seed: int | None,
         json_path: str | None, csv_dir: str | None, html_path: str | None, quiet: bool,
-        junit_path: str | None) -> None:
+        junit_path: str | None, by_party: bool) -> None:
     """Simulate a broadcast and judge every compliance rule.
 
     A rule passes when P(broken) <= risk is established over the replications, fails when
@@ -100,7 +108,7 @@ def run(scenario: str, replications: int | None, until_decided: bool, max_replic
     how = (f"until decided (at most {count})" if until_decided else "fixed")
     title = f"{sc.name}: {n} replication{'s' if n > 1 else ''} ({how}), seed {sc.seed}"
     if not quiet:
-        _print_tables(console, sc, result, data, title)
+        _print_tables(console, sc, result, data, title, by_party)
     write_junit(junit_path, f"{sc.name} (simulated, seed {sc.seed}, {n} replication(s))",
                  result.verdicts)
     click.echo(summary(result.verdicts), err=True)
@@ -130,7 +138,7 @@ def _write_files(result: SimulationResult, data: dict[str, Any], json_path: str 
 
 
 def _print_tables(console: Console, sc: Scenario, result: SimulationResult,
-                  data: dict[str, Any], title: str) -> None:
+                  data: dict[str, Any], title: str, by_party: bool = False) -> None:
     """The tables a person reads at the terminal, which ``--quiet`` leaves out."""
     from simlive.report.tables import (
         VerdictView,
@@ -147,7 +155,7 @@ def _print_tables(console: Console, sc: Scenario, result: SimulationResult,
         console.print(desk_table(data["desks"]))
     if data["sold_out"]:
         console.print(sold_out_table(data["sold_out"], len(result.replications)))
-    console.print(VerdictView(result.verdicts))
+    console.print(VerdictView(result.verdicts, parties=by_party))
 
 
 @click.command()

@@ -26,7 +26,7 @@ STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
 max-width:1100px;color:#1d2330;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem}
-.meta{color:#5b6475} table{border-collapse:collapse;width:100%;font-size:.9rem}
+.meta,.basis{color:#5b6475} table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e2e5ea;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f6f9} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#137333;font-weight:600} .fail{color:#c5221f;font-weight:600}
@@ -116,7 +116,19 @@ def _rule_row(r: dict[str, Any]) -> dict[str, Any]:
                 "risk": share(r["risk"])}
     return {"id": r["id"], "name": r.get("name", ""), "status": r["status"], "odds": odds,
             "measured": compact(r.get("measured")), "limit": compact(r.get("limit")),
-            "evidence": r.get("evidence", "")}
+            "evidence": r.get("evidence", ""), "basis": _basis(r)}
+
+
+def _basis(r: dict[str, Any]) -> str:
+    """What the rule rests on and who owes it (the rulebook's, for a stored run's verdicts
+    written before they carried it)."""
+    from simlive.rules import RULES
+
+    rule = RULES.get(r["id"])
+    party = r.get("party") or (rule.party.value if rule else "")
+    basis = r.get("basis") or (rule.basis.value if rule else "")
+    source = r.get("source") or (rule.source if rule else "")
+    return f"{basis}, owed by the {party}: {source}" if party else ""
 
 
 def _threshold_row(t: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
-from simlive.rules import Status, Verdict, format_duration
+from simlive.rules import RULES, Party, Status, Verdict, format_duration
 
 STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.UNKNOWN: "yellow",
                 Status.UNDECIDED: "yellow"}
@@ -102,22 +102,39 @@ NARROW = 120
 whose evidence column would break words mid-way."""
 
 
+def by_party(verdicts: Iterable[Verdict]) -> list[tuple[Party, list[Verdict]]]:
+    """The verdicts of each party that owes rules (platform, brand store, host), in the
+    rulebook's order within each: what each of them must act on."""
+    verdicts = list(verdicts)
+    return [(party, mine) for party in Party
+            if (mine := [v for v in verdicts if RULES[v.rule_id].party is party])]
+
+
 class VerdictView:
     """The verdicts as a table on a wide terminal, as a list on a narrow one: decided when
-    printed, from the console's width (the terminal's, or ``COLUMNS``)."""
+    printed, from the console's width (the terminal's, or ``COLUMNS``). ``parties``: one
+    table per party that owes the rules (``--by-party``)."""
 
-    def __init__(self, verdicts: Iterable[Verdict], title: str = "Compliance") -> None:
-        self.verdicts, self.title = list(verdicts), title
+    def __init__(self, verdicts: Iterable[Verdict], title: str = "Compliance",
+                 parties: bool = False) -> None:
+        self.verdicts, self.title, self.parties = list(verdicts), title, parties
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
+        if not self.parties:
+            yield from self._one(self.title, self.verdicts, options)
+            return
+        for party, mine in by_party(self.verdicts):
+            yield from self._one(f"{self.title}: owed by the {party.value}", mine, options)
+
+    def _one(self, title: str, verdicts: list[Verdict], options: Any) -> Any:
         if options.max_width >= NARROW:
-            yield verdict_table(self.verdicts, self.title)
+            yield verdict_table(verdicts, title)
             return
         from rich.text import Text
 
-        odds = any(v.odds is not None for v in self.verdicts)
-        yield Text(self.title, style="italic")
-        for v in self.verdicts:
+        odds = any(v.odds is not None for v in verdicts)
+        yield Text(title, style="italic")
+        for v in verdicts:
             head = Text(v.rule_id, style="bold")
             head.append("  ")
             head.append(v.status.value, style=STATUS_STYLE[v.status])

@@ -47,6 +47,14 @@ class Requests(Model):
                                                                sd="2d"))
 
 
+class Returns(Requests):
+    """Returns: a SKU's (or its category's) ``return_rate`` wins over ``fraction``, so a
+    catalogue whose every SKU has a rate needs none."""
+
+    fraction: Fraction = Field(default=0.1, description=(
+        "returns per paid order of a SKU without a return_rate of its own"))
+
+
 class Shift(Span):
     start: Seconds = Field(alias="from")
     end: Seconds = Field(alias="to")
@@ -131,7 +139,7 @@ class Desk(Model):
 
 class Aftersales(Model):
     consultations: Consultations = Consultations()
-    returns: Requests = Requests(fraction=0.1)
+    returns: Returns = Returns()
     replacements: Requests = Requests(fraction=0.01)
     refunds: Requests = Requests(fraction=0.02, delay=_exp("12h"))
     complaints: Requests = Requests(fraction=0.005)

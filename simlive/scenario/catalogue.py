@@ -50,6 +50,13 @@ def popularity_weights(gen: Generate, seed: int) -> np.ndarray:
     return weights / weights.mean()
 
 
+def by_popularity(stocks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each SKU's drawn stock scaled by its popularity weight (mean 1): the draw is the
+    stock a product of average demand gets, so the total stays as drawn while the hero
+    products get theirs. The same draws, so nothing else in the catalogue moves."""
+    return np.clip(np.round(stocks * weights), 0, STOCK_MAX).astype(np.int64)
+
+
 def store_ids(gen: Generate) -> list[str]:
     """The generated stores' ids, ``PREFIX-001`` onwards."""
     if gen.stores is None:
@@ -96,6 +103,8 @@ def build_catalogue(s: Scenario) -> Catalogue:
         weights = np.asarray([gen.categories[c] for c in names], dtype=float)
         cats = rng.choice(len(names), size=gen.count, p=weights / weights.sum())
         weights = popularity_weights(gen, s.seed)
+        if gen.stock_by_popularity:
+            stocks = by_popularity(stocks, weights)
         stores = generated_stores(gen, weights)
         for i, sku_id in enumerate(generated_ids(gen)):
             cat = names[int(cats[i])]

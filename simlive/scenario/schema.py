@@ -153,8 +153,21 @@ class Generate(Model):
     propensity: PerSecond = Field(default=0.0, description="orders per present viewer")
     popularity: Popularity | None = Field(default=None, description=(
         "skew the propensity over the SKUs (default: every SKU the same)"))
+    stock_by_popularity: bool = Field(default=False, description=(
+        "scale each drawn stock by its SKU's popularity weight (mean 1), as a team sizes "
+        "stock to expected demand: stock is then what a product of average demand gets "
+        "(default: drawn independently of popularity)"))
     stores: Stores | None = Field(default=None, description=(
         "the stores the SKUs come from (default: none named)"))
+
+    @model_validator(mode="after")
+    def _ranked(self) -> Generate:
+        if self.stock_by_popularity and (self.popularity is None
+                                         or self.popularity.spread == 0):
+            raise Mismatch("a popularity with spread > 0 to size the stock by",
+                           "stock_by_popularity: true and every SKU equally popular",
+                           as_is=True)
+        return self
 
 
 class Segment(Span):

@@ -21,7 +21,9 @@ from simlive.sim.duty import Roster
 from simlive.sim.per_desk import DeskResult, closure_measures, queue_results, split
 from simlive.sim.service_levels import (
     IntervalCounts,
+    busy_per_interval,
     desk_slots,
+    duty_per_interval,
     interval_counts,
     service_level_name,
     slot_seconds,
@@ -251,6 +253,10 @@ def _first_replies(s: Scenario, desks: list[DeskSettings], index: list[np.ndarra
     starts = start[served]
     ends = handling[served]
     ends += starts
+    edges = np.arange(intervals.offered.size + 1) * sl.interval
+    intervals.busy = busy_per_interval(starts, np.minimum(ends, horizon_end), edges)
+    intervals.duty = sum((duty_per_interval(r[0], edges) for r in queue.rosters),
+                         np.zeros(edges.size - 1))
     reach = np.maximum.accumulate(ends) if not (starts[1:] < starts[:-1]).any() else None
     parts = (arr, in_desk, chats, wait, start, abandoned, starts, ends, reach, handling,
              sl.within)

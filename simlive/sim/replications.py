@@ -113,11 +113,21 @@ def service_levels(reps: list[ReplicationResult]) -> dict[str, Any] | None:
     busy = np.flatnonzero(offered)
     last = int(busy[-1]) + 1 if busy.size else 0
     length = counts[0].length
-    return {"interval_s": length, "within_s": within,
-            "from_s": [i * length for i in range(last)],
-            "offered": [rounded(float(n) / len(counts)) for n in offered[:last]],
-            "level": [rounded(float(a) / float(n)) if n else None
-                      for a, n in zip(answered[:last], offered[:last], strict=True)]}
+    out = {"interval_s": length, "within_s": within,
+           "from_s": [i * length for i in range(last)],
+           "offered": [rounded(float(n) / len(counts)) for n in offered[:last]],
+           "level": [rounded(float(a) / float(n)) if n else None
+                     for a, n in zip(answered[:last], offered[:last], strict=True)]}
+    busies = [c.busy for c in counts if c.busy is not None]
+    duties = [c.duty for c in counts if c.duty is not None]
+    if len(busies) == len(duties) == len(counts):
+        # every desk's agents: time handling within the interval over time on duty in it,
+        # pooled over the replications (None: nobody on duty)
+        busy = np.sum(busies, axis=0)
+        duty = np.sum(duties, axis=0)
+        out["utilization"] = [rounded(float(b) / float(d)) if d > 0 else None
+                              for b, d in zip(busy[:last], duty[:last], strict=True)]
+    return out
 
 
 def sold_out(scenario: Scenario, reps: list[ReplicationResult]) -> list[dict[str, Any]]:

@@ -80,6 +80,10 @@ class IntervalCounts:
     offered: np.ndarray  # int64 per interval
     answered: dict[float, np.ndarray]  # threshold (s) -> int64 per interval
     work: np.ndarray  # handling seconds the interval's tickets brought (desk slot-seconds)
+    # slot-seconds spent handling within each interval, and on duty in it, over every desk
+    # (set by the run of all desks; a single desk's view leaves them out)
+    busy: np.ndarray | None = None
+    duty: np.ndarray | None = None
 
     def service_level(self, within: float) -> np.ndarray:
         """Per interval; NaN where nothing was offered."""
@@ -126,3 +130,27 @@ def interval_counts(arrival: np.ndarray, start: np.ndarray, answered_ok: np.ndar
     for t in within:
         answered[float(t)] = per_interval(answered_ok & (wait <= t), np.int64)
     return IntervalCounts(length, offered, answered, per_interval(handling, np.float64))
+
+
+def busy_per_interval(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Slot-seconds spent handling within each interval ``edges[i] .. edges[i + 1]``, from
+    the handlings' start and end times (in any order). The busy time before ``t`` is
+    ``sum(t - start, start < t) - sum(t - end, end < t)``: two sorts and prefix sums, not a
+    ticket-by-interval table the size of a Double 11's tickets."""
+    def before(times: np.ndarray) -> np.ndarray:
+        times = np.sort(times)
+        k = np.searchsorted(times, edges, "left")
+        prefix = np.concatenate(([0.0], np.cumsum(times)))
+        return edges * k - prefix[k]
+
+    # the prefix sums run to 1e13 s on a Double 11: round the float dust off, to the ms
+    return np.maximum(np.round(np.diff(before(starts) - before(ends)), 3), 0.0)
+
+
+def duty_per_interval(slots: Sequence[Segment], edges: np.ndarray) -> np.ndarray:
+    """Slot-seconds on duty within each interval, from a desk's slots over time."""
+    on = np.zeros(edges.size)
+    for lo, hi, n in slots:
+        on += n * np.clip(edges - lo, 0.0, hi - lo)
+    return np.diff(on)
+

@@ -27,8 +27,9 @@ HOURLY = ROOT / "tests" / "plan" / "hourly.yaml"
 def cluster():
     import distributed
 
+    # the dashboard on any free port: None still took 8787, and two runs side by side clashed
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
+                                  host="127.0.0.1", dashboard_address=":0",
                                   worker_dashboard_address=None) as lc:
         yield lc.scheduler_address
 

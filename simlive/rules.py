@@ -55,6 +55,29 @@ RETURN_EXEMPT: dict[str, str] = {
 """The kinds of goods the law exempts from seven-day no-reason returns (Consumer Rights
 Protection Law art. 25). Nothing else is exempt: food in general is not."""
 
+RETURN_EXCLUDABLE: dict[str, str] = {
+    "unsealed-health-quality": "goods that, once unsealed, may affect health or safety or "
+                               "change in quality (e.g. cosmetics, personal hygiene)",
+    "activated-or-tried": "goods whose value drops markedly once activated or tried (e.g. "
+                          "electronics activated)",
+    "disclosed-expiry-or-flaw": "goods sold as near their expiry date or with a defect "
+                                "disclosed at the sale",
+}
+"""The kinds of goods a seller may exclude from no-reason returns only when the buyer
+confirmed the exclusion at purchase (SAIC Interim Measures for Seven-day No-reason Returns
+of Online Purchases, 2017, art. 7). Unconfirmed, they are returnable like any other. A
+seller may also refuse a return whose goods do not come back intact (art. 8)."""
+
+
+def return_deadline(delivered: Any, window: float, utc_offset: float) -> Any:
+    """When a no-reason return stops being owed: 24:00 local time of the last of ``window``
+    (whole days, in seconds) calendar days counted from the day after the consumer signed
+    for the goods at ``delivered`` (SAIC Interim Measures 2017, art. 6). Times are seconds
+    on one clock (epoch seconds, or a simulator's); ``utc_offset``: what to add to that
+    clock to read the local time of day (UTC+8: 8 h on epoch seconds; a simulator's start
+    clock on its seconds since the start). Works on a number or a numpy array alike."""
+    return ((delivered + utc_offset) // DAY + 1) * DAY + window - utc_offset
+
 
 class Basis(StrEnum):
     """What a rule or a default limit rests on, strongest first. A user weighing a failed
@@ -84,7 +107,8 @@ class Param:
     rule whose duty is law, say)."""
 
     name: str
-    kind: str  # "duration" (seconds), "count", or "fraction"
+    kind: str  # "duration" or "days" (seconds), "offset" (seconds, signed), "count",
+    # or "fraction"
     default: float
     doc: str
     basis: Basis | None = None
@@ -234,12 +258,19 @@ RULES: dict[str, Rule] = {
         Rule(
             "returns.seven-day",
             "Seven-day no-reason returns",
-            "a no-reason return requested within 7 days of receipt is accepted (only the "
-            "law's exempt kinds aside: made-to-order, fresh and perishable, digital goods "
-            "opened, newspapers and periodicals)",
+            "a no-reason return requested by 24:00 local time of the 7th day after the day "
+            "the consumer signed for the goods is accepted; it may be refused only for the "
+            "law's exempt kinds (made-to-order, fresh and perishable, digital goods opened, "
+            "newspapers and periodicals), for goods the buyer confirmed at purchase as "
+            "excluded (unsealed hygiene goods, activated goods, disclosed near-expiry or "
+            "defective goods), or when the goods do not come back intact",
             "Consumer Rights Protection Law art. 25; SAIC Interim Measures for Seven-day "
-            "No-reason Returns of Online Purchases (2017)",
-            (Param("window", "duration", 7 * DAY, "from receipt of the goods"),),
+            "No-reason Returns of Online Purchases (2017) arts. 6-8",
+            (Param("window", "days", 7 * DAY, "calendar days, counted from the day after "
+                   "the consumer signs for the goods"),
+             Param("utc_offset", "offset", 8 * HOUR, "the local time of the consumer's "
+                   "calendar (China: UTC+8); a load test's timestamps are UTC, the "
+                   "simulator counts in its start_clock's local time")),
             Basis.LAW, Party.STORE,
         ),
     )

@@ -26,7 +26,16 @@ from simlive.judge.measures import (
 )
 from simlive.judge.rulebook import verdict
 from simlive.judge.stats import p95
-from simlive.rules import BAD_RATING, HIDE_REASONS, Status, Verdict, format_duration
+from simlive.rules import (
+    BAD_RATING,
+    HIDE_REASONS,
+    RETURN_EXCLUDABLE,
+    RETURN_EXEMPT,
+    Status,
+    Verdict,
+    format_duration,
+    return_deadline,
+)
 
 
 def acknowledged(ops: list[Op], f: str, id_key: str) -> dict[Any, list[dict[str, Any]]]:
@@ -142,25 +151,50 @@ def refund_deadline(ops: list[Op], state: FinalState, p: dict[str, float]) -> Ve
     return verdict("aftersales.refund-deadline", record, p)
 
 
+REFUSED_LATE, REFUSED_EXCLUDED, REFUSED_NOT_INTACT = (
+    "return_window_closed", "return_excluded", "goods_not_intact")
+"""The refusals of a return the checker recognises (a target's ``refusals`` maps a shop's
+own answers onto them): too late, goods the seller excludes, goods not intact."""
+
+
+def _exclusion_confirmed(order: dict[str, Any]) -> bool:
+    """Whether ``order`` shows a lawful exclusion: ``return_exclusion`` holding a reason
+    the law exempts, or one the seller may exclude with ``confirmed: true`` (the buyer's
+    confirmation at purchase). A record without one shows none."""
+    ex = order.get("return_exclusion")
+    if not isinstance(ex, dict):
+        return False
+    return ex.get("reason") in RETURN_EXEMPT or (
+        ex.get("reason") in RETURN_EXCLUDABLE and ex.get("confirmed") is True)
+
+
 def seven_day_returns(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    delivered = {o["id"]: epoch(o.get("delivered_at")) for o in needed(state.orders)}
-    asked, refused = 0, []
+    """Returns of delivered orders asked by the law's deadline (``p['window']`` calendar
+    days after the day of signing, local time ``p['utc_offset']``): a refusal as too late
+    is unlawful; one as excluded, unless the order shows the buyer confirmed the exclusion
+    (or the goods are exempt); one as not intact is lawful."""
+    orders = {o["id"]: o for o in needed(state.orders)}
+    asked, refused, unconfirmed = 0, [], 0
     for op in of(ops, "open_ticket"):
-        if op.args.get("kind") != "return":
+        order = orders.get(op.args.get("order_id"), {})
+        at = epoch(order.get("delivered_at"))
+        if op.args.get("kind") != "return" or at is None:
             continue
-        at = delivered.get(op.args.get("order_id"))
-        if at is None or op.start - at > p["window"]:
+        code = (op.value or {}).get("code") if op.type == FAIL else None
+        if op.type == OK or code in (REFUSED_LATE, REFUSED_EXCLUDED, REFUSED_NOT_INTACT):
+            asked += 1  # answered, in the window or after it
+        if op.start > return_deadline(at, p["window"], p["utc_offset"]):
             continue
-        if op.type == OK:
-            asked += 1
-        elif op.type == FAIL and (op.value or {}).get("code") == "return_window_closed":
-            asked += 1
+        if code == REFUSED_LATE or code == REFUSED_EXCLUDED and not _exclusion_confirmed(
+                order):
             refused.append(f"order {op.args.get('order_id')}")
+            unconfirmed += code == REFUSED_EXCLUDED
     if not asked:
         return Verdict("returns.seven-day", Status.UNKNOWN, {"refused_in_window": 0},
                        {"window_s": p["window"]},
                        "no return of a delivered order was asked for during the load test")
-    return verdict("returns.seven-day", ReturnMeasures(len(refused), tuple(refused[:5])), p)
+    return verdict("returns.seven-day", ReturnMeasures(len(refused), tuple(refused[:5]),
+                                                       unconfirmed), p)
 
 
 def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:

@@ -27,7 +27,10 @@ class FinalState:
     - ``ledger``: per SKU ``sku, initial, restocked, sold, reserved, remaining, released,
       returned`` (units).
     - ``orders``: ``id, buyer_id, sku, quantity, state, created_at, paid_at, closed_at,
-      delivered_at, retain_until``.
+      delivered_at, retain_until``, and where the seller excludes the goods from no-reason
+      returns ``return_exclusion``: ``{reason, confirmed}`` (a reason of
+      ``rules.RETURN_EXCLUDABLE`` or ``RETURN_EXEMPT``; ``confirmed``: the buyer confirmed
+      it at purchase).
     - ``receipts``: ``order_id, receipt_no, retain_until``.
     - ``tickets``: ``id, kind, state, order_id, created_at, first_reply_at, resolved_at,
       closed_at, feedback, goods_received_at, refund_paid_at``. A ticket closed without

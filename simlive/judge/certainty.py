@@ -12,6 +12,7 @@ contradicts it.
 
 from __future__ import annotations
 
+from simlive.rules import DAY
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.dists import Empirical, Fixed, Uniform
 from simlive.scenario.schema import Scenario
@@ -59,7 +60,13 @@ def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
         out["evidence.receipt"] = False
     if rv.delete_bad == 0.0 and (rv.hide_bad != "all" or rv.bad_with_cause >= 1.0):
         out["reviews.not-deleted"] = False
-    # returns: refused only past the merchant's window, or for the law's exempt kinds
-    if a.accept_returns_within >= params["returns.seven-day"]["window"]:
+    # returns: refused past the merchant's window, for the law's exempt kinds, for goods
+    # not intact, or for goods it excludes, lawfully only where the buyer confirmed it; a
+    # window counted in hours must cover the law's last day, whenever the goods arrived
+    window = params["returns.seven-day"]["window"]
+    covers = a.accept_returns_within >= window + (DAY if a.accept_returns_counted == "hours"
+                                                  else 0.0)
+    if covers and all(k.return_excluded is None or k.return_excluded.confirmed_at_purchase
+                      >= 1.0 for k in skus):
         out["returns.seven-day"] = False
     return out

@@ -115,11 +115,15 @@ class RefundMeasures:
 
 @dataclass(frozen=True)
 class ReturnMeasures:
-    """``returns.seven-day``: returns asked within the window of receipt that were refused
-    (the exempt kinds of goods aside)."""
+    """``returns.seven-day``: returns asked by the law's deadline (the window's calendar
+    days after the day of signing) that were refused without a lawful reason (the law's
+    exempt goods, goods excluded with the buyer's confirmation at purchase, goods not
+    intact); ``unconfirmed``: of those, goods the seller excluded without that
+    confirmation."""
 
     refused_in_window: int
     examples: tuple[str, ...] = ()  # a few refused requests, for the evidence
+    unconfirmed: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class DeskMeasures:
     returns: int
     returns_refused_in_window: int
     engine: str  # "simpy" or "fast"
+    returns_refused_unconfirmed: int = 0  # of which excluded goods, buyer not asked
 
     def first_replies(self) -> FirstReplyMeasures:
         return FirstReplyMeasures(self.chat_p95,
@@ -156,7 +161,8 @@ class DeskMeasures:
         return RefundMeasures(self.refunds_paid, self.refunds_late, self.refund_delay_max)
 
     def returns_record(self) -> ReturnMeasures:
-        return ReturnMeasures(self.returns_refused_in_window)
+        return ReturnMeasures(self.returns_refused_in_window,
+                              unconfirmed=self.returns_refused_unconfirmed)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from simlive.judge.measures import (
     ReturnMeasures,
     ReviewMeasures,
 )
-from simlive.rules import RULES, Status, Verdict, format_duration
+from simlive.rules import DAY, RULES, Status, Verdict, format_duration
 from simlive.text import plural
 
 M = list[Any]  # one rule's records, one per replication (or one for a load test)
@@ -305,11 +305,14 @@ def _returns_refused(m: ReturnMeasures, p: dict) -> bool:
 def _returns_report(ms: list[ReturnMeasures], p: dict, broken: list[bool]
                     ) -> tuple[Any, Any, str]:
     worst = max(m.refused_in_window for m in ms)
+    unconfirmed = max(m.unconfirmed for m in ms)
     k, n = sum(broken), len(ms)
-    ev = (f"{worst} returns requested within {format_duration(p['window'])} refused"
-          f"{_in_runs(k, n)}{_examples(ms)}" if k else
-          f"every return requested within {format_duration(p['window'])} accepted "
-          "(exempt kinds of goods aside)")
+    within = f"by 24:00 of day {p['window'] / DAY:g} after the day of signing"
+    ev = (f"{worst} returns requested {within} refused{_in_runs(k, n)}"
+          + (f" ({unconfirmed} of goods excluded without the buyer's confirmation at "
+             "purchase)" if unconfirmed else "") + _examples(ms) if k else
+          f"every return requested {within} accepted (exempt goods, exclusions the buyer "
+          "confirmed and goods not intact aside)")
     return {"refused_in_window": worst}, {"window_s": p["window"]}, ev
 
 

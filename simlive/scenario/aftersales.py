@@ -162,6 +162,15 @@ class Aftersales(Model):
         "tickets the desk silently drops: breaks tracked-to-closure"))
     accept_returns_within: Seconds = Field(default=7 * 86400.0, description=(
         "the merchant's no-reason return window; shorter than 7d breaks the law"))
+    accept_returns_counted: Literal["calendar", "hours"] = Field(
+        default="calendar", description=(
+            "how the merchant counts accept_returns_within: calendar (from the end of the "
+            "day the goods were signed for, local time: 7d runs to 24:00 of the 7th day "
+            "after, as the law counts) or hours (from the delivery itself: 7d refuses "
+            "returns the law still allows on the last day)"))
+    returns_not_intact: Fraction = Field(default=0.0, description=(
+        "fraction of returns whose goods would not come back intact: the merchant refuses "
+        "them, lawfully"))
     horizon: Seconds = Field(default=30 * 86400.0, gt=0, description=(
         "how long after the broadcast after-sales are simulated"))
     shrinkage: Annotated[float, BeforeValidator(parse_share), Field(ge=0), at_most(

@@ -118,6 +118,7 @@ def build_catalogue(s: Scenario) -> Catalogue:
                 store=None if stores is None else stores[i],
                 return_rate=gen.return_rates.get(cat),
                 return_exempt=gen.return_exempt.get(cat),
+                return_excluded=gen.return_excluded.get(cat),
             ))
         for i, (sku_id, start, end) in enumerate(generated_slots(gen, s.duration)):
             schedule.append(Segment.model_validate(

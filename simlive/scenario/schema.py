@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -36,20 +37,43 @@ from simlive.scenario.units import (
     PRICE_BOUND,
     STOCK_BOUND,
     UNITS_BOUND,
+    Days,
     Fraction,
     Mismatch,
     Number,
+    Offset,
     PerSecond,
     Seconds,
     at_least,
     at_most,
     count,
     durations,
+    parse_share,
 )
 
 ExemptKind = Literal["made-to-order", "fresh-perishable", "digital-opened",
                      "newspapers-periodicals"]
 """simlive.rules.RETURN_EXEMPT: the kinds of goods exempt from no-reason returns."""
+ExcludableKind = Literal["unsealed-health-quality", "activated-or-tried",
+                         "disclosed-expiry-or-flaw"]
+"""simlive.rules.RETURN_EXCLUDABLE: goods a seller may exclude if the buyer confirms it."""
+
+
+def _confirmed_share(raw: object) -> object:
+    """``true``/``false`` for every purchase or none, else a share of purchases."""
+    return float(raw) if isinstance(raw, bool) else parse_share(raw)
+
+
+class ReturnExclusion(Model):
+    """The seller excludes the SKU from no-reason returns (and refuses every return of it);
+    lawful only for purchases whose buyer confirmed the exclusion when buying."""
+
+    reason: ExcludableKind = Field(description=(
+        "unsealed-health-quality, activated-or-tried or disclosed-expiry-or-flaw"))
+    confirmed_at_purchase: Annotated[float, BeforeValidator(_confirmed_share),
+                                     Field(ge=0, le=1)] = Field(description=(
+        "whether the buyer confirmed the exclusion when buying: true, false, or the share "
+        "of purchases confirmed (e.g. 80%)"))
 
 
 
@@ -109,6 +133,16 @@ class Sku(Model):
         "why the law exempts this SKU from seven-day no-reason returns: made-to-order, "
         "fresh-perishable, digital-opened or newspapers-periodicals (food in general is not "
         "exempt)"))
+    return_excluded: ReturnExclusion | None = Field(default=None, description=(
+        "the seller excludes this SKU from no-reason returns: {reason, "
+        "confirmed_at_purchase}; a refusal is lawful only where the buyer confirmed"))
+
+    @model_validator(mode="after")
+    def _exempt_or_excluded(self) -> Sku:
+        if self.return_exempt is not None and self.return_excluded is not None:
+            raise Mismatch("return_exempt or return_excluded, not both (goods the law "
+                           "exempts need no buyer's confirmation)", "both", as_is=True)
+        return self
 
 
 class Popularity(Model):
@@ -146,6 +180,17 @@ class Generate(Model):
     return_rates: dict[str, Fraction] = {}
     return_exempt: dict[str, ExemptKind] = Field(default_factory=dict, description=(
         "category -> the law's exempt kind for its SKUs, e.g. {fresh: fresh-perishable}"))
+    return_excluded: dict[str, ReturnExclusion] = Field(default_factory=dict, description=(
+        "category -> the seller's exclusion for its SKUs, e.g. {beauty: {reason: "
+        "unsealed-health-quality, confirmed_at_purchase: true}}"))
+
+    @model_validator(mode="after")
+    def _exempt_or_excluded(self) -> Generate:
+        both = sorted(set(self.return_exempt) & set(self.return_excluded))
+        if both:
+            raise Mismatch("return_exempt or return_excluded per category, not both",
+                           ", ".join(both), as_is=True)
+        return self
     start: Seconds = 0.0
     segment: Annotated[Seconds, at_least(1.0, "a presentation shorter than a second is a "
                                         "typo")] = Field(default=120.0, description=(
@@ -307,8 +352,8 @@ def _rule_overrides() -> type[BaseModel]:
     for rule in RULES.values():
         fields: dict[str, Any] = {}
         for p in rule.params:
-            typ: Any = {"duration": Seconds, "count": Annotated[int, Field(ge=0)],
-                   "fraction": Fraction}[p.kind]
+            typ: Any = {"duration": Seconds, "days": Days, "offset": Offset,
+                        "count": Annotated[int, Field(ge=0)], "fraction": Fraction}[p.kind]
             fields[p.name] = (typ | None, Field(default=None, description=p.doc))
         fields["risk"] = (RiskFraction | None, Field(default=None, description=(
             "this rule's risk, instead of compliance.risk")))

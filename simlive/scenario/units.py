@@ -229,6 +229,47 @@ REQUEST_RATE_SCHEMA = {"anyOf": [
     RATE_SCHEMA["anyOf"][1],
 ]}
 Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
+
+
+def _whole_days(value: float) -> float:
+    if value % UNIT_SECONDS["d"] or value <= 0:
+        raise Mismatch("whole calendar days, at least 1 (e.g. 7d)", duration_text(value),
+                       as_is=True)
+    return value
+
+
+Days = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_whole_days),
+                 WithJsonSchema(DURATION_SCHEMA)]
+"""A count of calendar days, as a duration in whole days: ``7d``."""
+OFFSET_RANGE = (-12 * 3600.0, 14 * 3600.0)
+"""The local times of the world's calendars: UTC-12 to UTC+14."""
+
+
+def parse_offset(raw: object) -> float:
+    """A signed time zone offset from UTC: ``8h``, ``+8h``, ``-5h``, ``5h30m``, or seconds;
+    UTC-12 .. UTC+14."""
+    text = raw.strip() if isinstance(raw, str) else raw
+    sign = -1.0 if isinstance(text, str) and text.startswith("-") else 1.0
+    if isinstance(text, str) and text[:1] in "+-" and text[1:2] not in ("", "+", "-"):
+        text = text[1:]
+    elif isinstance(text, int | float) and not isinstance(text, bool) and text < 0:
+        sign, text = -1.0, -text
+    hint = "a UTC offset like 8h, +5h30m, -5h (UTC-12 to UTC+14)"
+    try:
+        value = sign * parse_duration(text)
+    except Mismatch:
+        raise Mismatch(hint, raw) from None
+    if not OFFSET_RANGE[0] <= value <= OFFSET_RANGE[1]:
+        raise Mismatch(hint, raw)
+    return value
+
+
+Offset = Annotated[float, BeforeValidator(parse_offset), WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": OFFSET_RANGE[0], "maximum": OFFSET_RANGE[1],
+     "description": "seconds east of UTC"},
+    {"type": "string", "pattern": rf"^\s*[+-]?({_NUMBER}\s*{_UNIT}\s*)+$",
+     "examples": ["8h", "+5h30m", "-5h"]}]})]
+"""A time zone's offset from UTC, signed: ``8h`` (China), ``-5h``."""
 def _rate_field(raw: object, info: ValidationInfo) -> float:
     """A scenario's rate: with its unit in a file; a plain number (per second) only in a
     scenario simlive stored itself (run.json, a plan's candidate), validated with the

@@ -168,6 +168,8 @@ class ConfigOut(BaseModel):
     sweep_interval: float
     retention: float
     return_window: float
+    return_utc_offset: float = Field(description=(
+        "seconds east of UTC: the local calendar return_window's days are counted in"))
     stale_display_seconds: float
     lose_ticket_fraction: float
     max_body_bytes: int

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from simlive.errors import UsageError
-from simlive.rules import RULES
+from simlive.rules import DAY, HOUR, RULES
 from simlive.service.faults import Fault, parse_faults
 
 ENV_VAR = "SIMLIVE_SERVICE_SETTINGS"
@@ -32,6 +32,7 @@ def role_named(name: str) -> str:
 
 DEFAULT_RETENTION = RULES["replay.retained"].defaults()["min_retention"]
 DEFAULT_RETURN_WINDOW = RULES["returns.seven-day"].defaults()["window"]
+DEFAULT_RETURN_UTC_OFFSET = RULES["returns.seven-day"].defaults()["utc_offset"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ class Settings:
     retention: float = DEFAULT_RETENTION
     """Replays, orders and receipts carry ``retain_until = created + retention``."""
     return_window: float = DEFAULT_RETURN_WINDOW
-    """No-reason returns are accepted within this many seconds of delivery."""
+    """No-reason returns are accepted for this many calendar days (whole days, in seconds)
+    after the day of delivery, to 24:00 local time of the last (``returns.seven-day``)."""
+    return_utc_offset: float = DEFAULT_RETURN_UTC_OFFSET
+    """The consumers' local time those days are counted in: seconds east of UTC."""
     stale_display_seconds: float = 5.0
     """``stale-display`` fault: how long the displayed stock is cached."""
     lose_ticket_fraction: float = 0.5
@@ -81,6 +85,12 @@ class Settings:
         for name in ("payment_timeout", "sweep_interval", "retention", "return_window"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{name}(={getattr(self, name)!r}) must be > 0")
+        if self.return_window % DAY:
+            raise UsageError(f"return_window(={self.return_window!r}) must be whole days "
+                             f"(a multiple of {DAY:g} s)")
+        if not -14 * HOUR <= self.return_utc_offset <= 14 * HOUR:
+            raise UsageError(f"return_utc_offset(={self.return_utc_offset!r}) must be in "
+                             f"[-50400, 50400] (UTC-14 .. UTC+14)")
         if not 0.0 <= self.lose_ticket_fraction <= 1.0:
             raise UsageError(
                 f"lose_ticket_fraction(={self.lose_ticket_fraction!r}) must be in [0, 1]"

@@ -307,11 +307,14 @@ class Target(Model):
         default_factory=dict, description=(
             "the shop's own order states for the words the checker reads, e.g. {paid: "
             "[PAID, completed], cancelled: [void]}; a state listed nowhere is kept as it is"))
-    refusals: dict[Literal["return_window_closed"], Match] = Field(
+    refusals: dict[Literal["return_window_closed", "return_excluded", "goods_not_intact"],
+                   Match] = Field(
         default_factory=dict, description=(
-            "answers that are a refusal the rules must recognise, by meaning: "
-            "return_window_closed (open_ticket refusing a return as too late, for "
-            "returns.seven-day), e.g. {status: [422], when: \"code == 'late'\"}"))
+            "answers that are a refusal the rules must recognise, by meaning, for "
+            "returns.seven-day: return_window_closed (open_ticket refusing a return as too "
+            "late), return_excluded (as goods the seller excludes: lawful only if the order's "
+            "return_exclusion shows the buyer confirmed it), goods_not_intact (lawful), "
+            "e.g. {status: [422], when: \"code == 'late'\"}"))
     hooks: str | None = Field(default=None, pattern=r"^[^:]+:[A-Za-z_]\w*$", description=(
         "a Python hook class: module.path:ClassName, or file.py:ClassName (a file beside "
         "the target file)"))

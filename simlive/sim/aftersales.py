@@ -15,10 +15,12 @@ from simlive.judge.measures import RefundMeasures
 from simlive.judge.stats import p95
 from simlive.scenario.desks import DeskSettings, pooled
 from simlive.scenario.schema import TICKET_KINDS, Scenario
+from simlive.sim.contacts import clock_seconds
 from simlive.sim.desk import DeskOutcome, desk_recursion
 from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.duty import Roster
 from simlive.sim.per_desk import DeskResult, closure_measures, queue_results, split
+from simlive.sim.returns import ReturnPolicy, returns_refused
 from simlive.sim.service_levels import (
     IntervalCounts,
     busy_per_interval,
@@ -52,6 +54,7 @@ class AftersalesOutcome:
     refunds_late: int  # paid later than max_delay after goods came back, or overdue
     refund_delay_max: float | None
     returns_refused_in_window: int
+    returns_refused_unconfirmed: int  # of which goods excluded without the buyer's consent
     closed: int
     closed_without_feedback: int  # closed as 'no feedback' after the merchant's timeout
     closed_too_early: int  # of which before the rule's feedback_timeout
@@ -297,6 +300,7 @@ class _Closure:
     refunds_late: int
     refund_delay_max: float | None
     returns_refused_in_window: int
+    returns_refused_unconfirmed: int
     closed: int
     closed_without_feedback: int
     closed_too_early: int
@@ -324,9 +328,13 @@ def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
         return out
 
     is_return = kind == RETURN
-    refused, wrongly = returns_refused(is_return, tickets.after_delivery,
-                                       tickets.exempt[tickets.sku], a.accept_returns_within,
-                                       params["returns.seven-day"]["window"])
+    refusable, lawful = tickets.refusable()
+    policy = ReturnPolicy(a.accept_returns_within, a.accept_returns_counted,
+                          clock_seconds(s.start_clock))
+    refused, wrongly = returns_refused(is_return, tickets.delivered, arr, refusable, lawful,
+                                       policy, params["returns.seven-day"]["window"])
+    unconfirmed = wrongly & tickets.unconfirmed()
+    del refusable, lawful
     goods_back = is_return & ~refused | (kind == REPLACEMENT)
     received = draw(a.goods_return, goods_back & replied)
     received += end
@@ -364,25 +372,17 @@ def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
     if per_desk is not None and index is not None:
         closure_measures(per_desk, index, {k: i for i, k in enumerate(TICKET_KINDS)}, kind,
                          lost, closed, silent, open_, age, tc["close_within"],
-                         bool(too_early), wrongly, queue.engine,
+                         bool(too_early), (wrongly, unconfirmed), queue.engine,
                          [refund_record(refund[i], received[i], refund_paid[i], horizon_end,
                                         rd) for i in index])
     return _Closure(
         refunds_paid=refunds.paid, refunds_late=refunds.late,
         refund_delay_max=refunds.slowest, returns_refused_in_window=int(wrongly.sum()),
+        returns_refused_unconfirmed=int(unconfirmed.sum()),
         closed=int(closed.sum()), closed_without_feedback=no_feedback,
         closed_too_early=too_early, open=int(open_.sum()),
         open_overdue=int((open_ & (age > tc["close_within"])).sum()),
         oldest_open_age=float(age[open_].max()) if open_.any() else None)
-
-
-def returns_refused(is_return: np.ndarray, after_delivery: np.ndarray, exempt: np.ndarray,
-                    accept_within: float, window: float) -> tuple[np.ndarray, np.ndarray]:
-    """(refused, refused against ``returns.seven-day``): the merchant refuses a return asked
-    later than its ``accept_within`` after delivery, or of an exempt kind of goods; the rule
-    forbids refusing one asked within its ``window`` unless the goods are exempt."""
-    refused = is_return & ((after_delivery > accept_within) | exempt)
-    return refused, refused & ~exempt & (after_delivery <= window)
 
 
 def refund_record(refund: np.ndarray, received: np.ndarray, refund_paid: np.ndarray,

@@ -314,7 +314,8 @@ def _measures(step: float, outcomes: list[SkuOutcome], after: AftersalesOutcome,
         open_overdue=after.open_overdue, oldest_open_age=after.oldest_open_age,
         closed=after.closed, closed_without_feedback=after.closed_without_feedback,
         closed_too_early=after.closed_too_early, returns=after.by_kind["return"],
-        returns_refused_in_window=after.returns_refused_in_window, engine=after.engine)
+        returns_refused_in_window=after.returns_refused_in_window, engine=after.engine,
+        returns_refused_unconfirmed=after.returns_refused_unconfirmed)
     replay = ReplayMeasures(rec.replay_published, rec.replay_published_after,
                             rec.replay_retention, rec.records_retention)
     reviews = ReviewMeasures(rec.reviews, rec.bad_reviews, rec.reviews_deleted,

@@ -90,11 +90,13 @@ def queue_results(specs: list[DeskSettings], index: list[np.ndarray], arr: np.nd
 def closure_measures(results: list[DeskResult], index: list[np.ndarray], kind_codes: dict,
                      kind: np.ndarray, lost: np.ndarray, closed: np.ndarray,
                      silent: np.ndarray, open_: np.ndarray, age: np.ndarray,
-                     close_within: float, too_early: bool, wrongly: np.ndarray,
+                     close_within: float, too_early: bool,
+                     wrongly: tuple[np.ndarray, np.ndarray],
                      engine: str, refunds: list[RefundMeasures]) -> None:
     """Each desk's tickets on their way to closure: its rule measures (``DeskMeasures``)
     and its open tickets at the horizon, filled into ``results``. ``refunds``: each desk's
-    refund record."""
+    refund record; ``wrongly``: the returns refused against the law, and of those the
+    goods excluded without the buyer's confirmation."""
     for r, idx, owed in zip(results, index, refunds, strict=True):
         q = r.queue
         op = open_[idx]
@@ -112,5 +114,6 @@ def closure_measures(results: list[DeskResult], index: list[np.ndarray], kind_co
             closed=int(closed[idx].sum()), closed_without_feedback=no_feedback,
             closed_too_early=no_feedback if too_early else 0,
             returns=int((kind[idx] == kind_codes["return"]).sum()),
-            returns_refused_in_window=int(wrongly[idx].sum()), engine=engine)
+            returns_refused_in_window=int(wrongly[0][idx].sum()), engine=engine,
+            returns_refused_unconfirmed=int(wrongly[1][idx].sum()))
         r.queue = {}

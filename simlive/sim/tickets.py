@@ -31,6 +31,37 @@ class Tickets:
     after_delivery: np.ndarray  # request delay after the goods arrived (returns), else 0
     exempt: np.ndarray  # per SKU index (and -1): exempt from no-reason returns by law
     desk: np.ndarray | None = None  # the desk each ticket goes to (aftersales.desks)
+    excluded: np.ndarray | None = None  # per SKU index (and -1): the seller excludes it
+    confirmed: np.ndarray | None = None  # per ticket: the buyer confirmed the exclusion
+    intact: np.ndarray | None = None  # per ticket: the goods would come back intact
+
+    @property
+    def delivered(self) -> np.ndarray:
+        """When each ticket's goods were signed for: its arrival less the time since
+        delivery it was asked at (meaningful for returns, replacements and complaints)."""
+        return self.arrival - self.after_delivery
+
+    def refusable(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per ticket, as a return: (the seller refuses it whatever its age: the law's
+        exempt goods, goods it excludes, goods not intact; such a refusal is lawful:
+        exempt, excluded with the buyer's confirmation, or not intact)."""
+        exempt = self.exempt[self.sku]
+        if self.excluded is None and self.intact is None:
+            return exempt, exempt
+        excluded = exempt if self.excluded is None else self.excluded[self.sku]
+        confirmed = excluded if self.confirmed is None else excluded & self.confirmed
+        lawful = exempt | confirmed
+        refuse = exempt | excluded
+        if self.intact is not None:
+            lawful = lawful | ~self.intact
+            refuse = refuse | ~self.intact
+        return refuse, lawful
+
+    def unconfirmed(self) -> np.ndarray:
+        """Per ticket: goods the seller excludes whose buyer did not confirm it."""
+        if self.excluded is None or self.confirmed is None:
+            return np.zeros(len(self), dtype=bool)
+        return self.excluded[self.sku] & ~self.confirmed
 
     def __len__(self) -> int:
         return int(self.arrival.size)
@@ -53,7 +84,9 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
                  contacts: np.random.Generator | None = None) -> Tickets:
     """The tickets of a replication; ``skus``: the scenario's catalogue, if already built;
     ``contacts``: the stream that times requests by ``aftersales.daily_profile`` (its own,
-    so a scenario without a profile draws exactly what it always did)."""
+    so a scenario without a profile draws exactly what it always did). The returns'
+    confirmations and intact goods are drawn last, and only when a scenario has them, so
+    a scenario without draws what it always did."""
     a = s.aftersales
     parts: list[tuple[np.ndarray, int, int, np.ndarray]] = []
     rate = a.consultations.rate + a.consultations.per_viewer * concurrent
@@ -109,7 +142,30 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
     order = _time_order(arrival) if keep.all() else np.flatnonzero(keep)[
         _time_order(arrival[keep])]
     exempt = np.asarray([k.return_exempt is not None for k in skus] + [False])
-    return Tickets(arrival[order], kind[order], sku[order], after[order], exempt)
+    t = Tickets(arrival[order], kind[order], sku[order], after[order], exempt)
+    _return_conditions(t, skus, a.returns_not_intact, rng)
+    return t
+
+
+def _return_conditions(t: Tickets, skus: tuple[Sku, ...], not_intact: float,
+                       rng: np.random.Generator) -> None:
+    """Fill in what a return's refusal turns on beyond its age: each excluded SKU's returns
+    confirmed at purchase (a draw only where some are and some are not), then the goods of
+    each return intact or not. Nothing is drawn, and nothing set, for a scenario without
+    excluded SKUs or goods coming back not intact."""
+    shares = [None if k.return_excluded is None else k.return_excluded.confirmed_at_purchase
+              for k in skus]
+    is_return = t.kind == RETURN
+    if any(v is not None for v in shares):
+        t.excluded = np.asarray([v is not None for v in shares] + [False])
+        share = np.asarray([1.0 if v is None else v for v in shares] + [1.0])[t.sku]
+        t.confirmed = share >= 1.0
+        draw = np.flatnonzero(is_return & t.excluded[t.sku] & (share > 0) & (share < 1))
+        t.confirmed[draw] = rng.random(draw.size) < share[draw]
+    if not_intact > 0:
+        t.intact = np.ones(len(t), dtype=bool)
+        at = np.flatnonzero(is_return)
+        t.intact[at] = rng.random(at.size) >= not_intact
 
 
 def _shipping(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:

@@ -16,6 +16,7 @@ from simlive.judge.certainty import certainties
 from simlive.judge.rulebook import broken_by_rule
 from simlive.rules import rule_params
 from simlive.scenario import load_scenario
+from simlive.scenario.schema import ReturnExclusion
 from simlive.sim.engine import run_replication
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,11 @@ VARIANTS = {
     "receipts fail": {"orders": {"receipt_failure": 0.2}},
     "hide every bad review": {"reviews": {"hide_bad": "all", "bad_fraction": 0.5}},
     "returns 3d": {"aftersales": {"accept_returns_within": 3 * 86400.0}},
+    # 7 x 24 h from delivery refuses what the law still allows on the 7th day's evening
+    "returns in hours": {"aftersales": {"accept_returns_counted": "hours"}},
+    "returns 8d in hours": {"aftersales": {"accept_returns_counted": "hours",
+                                           "accept_returns_within": 8 * 86400.0}},
+    "goods not intact": {"aftersales": {"returns_not_intact": 0.3}},
 }
 
 
@@ -76,7 +82,22 @@ def test_each_policy_flip_moves_its_rule_out_of_never():
         "slow display": "stock.display-matches", "records kept 1y": "replay.retained",
         "receipts fail": "evidence.receipt", "hide every bad review": "reviews.not-deleted",
         "returns 3d": "returns.seven-day", "no recording": "replay.available",
+        "returns in hours": "returns.seven-day",
     }
     for variant, rid in moved.items():
         c = certainties(_variant("boutique", VARIANTS[variant]), params).get(rid)
         assert c is not False, (variant, rid)
+    for variant in ("returns 8d in hours", "goods not intact"):  # lawful either way
+        c = certainties(_variant("boutique", VARIANTS[variant]), params)
+        assert c["returns.seven-day"] is False, variant
+
+
+def test_excluded_goods_not_all_confirmed_may_break_returns():
+    base = load_scenario(ROOT / "scenarios" / "boutique.yaml")
+    params = rule_params()
+    for share, never in ((1.0, True), (0.9, False)):
+        sku = base.products.skus[0].model_copy(update={"return_excluded": ReturnExclusion(
+            reason="unsealed-health-quality", confirmed_at_purchase=share)})
+        s = base.model_copy(update={"products": base.products.model_copy(
+            update={"skus": [sku, *base.products.skus[1:]]})})
+        assert (certainties(s, params).get("returns.seven-day") is False) is never

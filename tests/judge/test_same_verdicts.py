@@ -44,8 +44,9 @@ from simlive.judge.measures import (
 )
 from simlive.judge.rulebook import verdict
 from simlive.judge.stats import p95
-from simlive.rules import DAY, MINUTE, YEAR, Status, rule_params
-from simlive.sim.aftersales import refund_record, returns_refused
+from simlive.rules import DAY, HOUR, MINUTE, YEAR, Status, rule_params
+from simlive.sim.aftersales import refund_record
+from simlive.sim.returns import ReturnPolicy, returns_refused
 
 T0 = 1_700_000_000.0  # the broadcast's start, as the shop's clock has it
 HORIZON = 20 * DAY  # the state is read (the simulation's horizon ends) 20 days in
@@ -126,23 +127,75 @@ def test_a_refund_still_owed_past_the_deadline_is_late_on_both_sides() -> None:
     same(sim, shop)
 
 
+LOCAL = 8 * HOUR  # the shop's consumers' calendar: UTC+8, the rule's default
+CLOCK = 20 * HOUR  # the simulated broadcast starts at 20:00 local time
+MIDNIGHT = (T0 + LOCAL) // DAY * DAY - LOCAL  # a local midnight on the shop's clock
+
+
+def judged_alike(delivered: float, asked: float, accept_within: float,
+                 counted: str = "calendar", excluded: str | None = None,
+                 confirmed: bool = False, not_intact: bool = False) -> Status:
+    """One return of a delivered order, by local time since a midnight (``delivered``,
+    ``asked``), judged from the simulator's arrays and from a shop's history and state:
+    the merchant's window ``accept_within`` counted as ``counted``; goods it excludes for
+    ``excluded`` (the buyer ``confirmed`` it at purchase or not), or not intact."""
+    p = rule_params()["returns.seven-day"]
+    refusable = np.array([excluded is not None or not_intact])
+    lawful = np.array([excluded is not None and confirmed or not_intact])
+    policy = ReturnPolicy(accept_within, counted, CLOCK)
+    start = -CLOCK  # the simulator's time 0 is 20:00 local time; its midnight is -20 h
+    refused, wrongly = returns_refused(np.array([True]), np.array([start + delivered]),
+                                       np.array([start + asked]), refusable, lawful, policy,
+                                       p["window"])
+    unconfirmed = int(wrongly.sum()) if excluded and not confirmed else 0
+    sim = verdict("returns.seven-day", ReturnMeasures(int(wrongly.sum()),
+                                                      unconfirmed=unconfirmed), p)
+    code = "goods_not_intact" if not_intact else "return_excluded" if excluded else \
+        "return_window_closed"
+    outcome = (FAIL, {"code": code}) if refused[0] else (OK, {"ticket_id": 9})
+    history = [Op("agent-1", "open_ticket", {"kind": "return", "order_id": 7}, outcome[0],
+                  outcome[1], MIDNIGHT + asked, MIDNIGHT + asked + 0.05)]
+    order: dict = {"id": 7, "state": "paid", "delivered_at": MIDNIGHT + delivered}
+    if excluded:
+        order["return_exclusion"] = {"reason": excluded, "confirmed": confirmed}
+    shop = seven_day_returns(history, shop_state([], orders=[order]), p)
+    same(sim, shop, ", e.g. ['order 7']" if sim.status is Status.FAIL else "")
+    return sim.status
+
+
 @pytest.mark.parametrize(("accept_within", "status"), [(7 * DAY, Status.PASS),
                                                        (2 * DAY, Status.FAIL)])
 def test_seven_day_returns_are_judged_alike(accept_within: float, status: Status) -> None:
     """A return asked 3 days after delivery, of goods not exempt: refused by a merchant
     who accepts returns for 2 days only, which the rule's 7 days forbid."""
-    p = rule_params()["returns.seven-day"]
-    delivered, asked = 1 * DAY, 4 * DAY
-    refused, wrongly = returns_refused(np.array([True]), np.array([asked - delivered]),
-                                       np.array([False]), accept_within, p["window"])
-    sim = verdict("returns.seven-day", ReturnMeasures(int(wrongly.sum())), p)
-    outcome = (FAIL, {"code": "return_window_closed"}) if refused[0] else (OK, {"ticket_id": 9})
-    history = [Op("agent-1", "open_ticket", {"kind": "return", "order_id": 7}, outcome[0],
-                  outcome[1], T0 + asked, T0 + asked + 0.05)]
-    state = shop_state([], orders=[{"id": 7, "state": "paid", "delivered_at": T0 + delivered}])
-    shop = seven_day_returns(history, state, p)
-    assert sim.status is status
-    same(sim, shop, ", e.g. ['order 7']" if status is Status.FAIL else "")
+    assert judged_alike(DAY + 10 * HOUR, 4 * DAY + 10 * HOUR, accept_within) is status
+
+
+@pytest.mark.parametrize(("delivered_at", "status"), [(1 * HOUR, Status.FAIL),
+                                                      (23 * HOUR, Status.PASS)])
+def test_the_window_counts_calendar_days_alike(delivered_at: float, status: Status) -> None:
+    """The law's 7 days run from the day after signing to 24:00 of the 7th: a return asked
+    7.5 days after a 01:00 delivery is within it (until 7 d 23 h), so a merchant counting
+    7 x 24 h breaks the law refusing it; 7.5 days after a 23:00 delivery it is past (7 d
+    1 h), and the refusal is lawful."""
+    assert judged_alike(delivered_at, delivered_at + 7.5 * DAY, 7 * DAY, "hours") is status
+    # a merchant counting calendar days as the law does accepts the first
+    assert judged_alike(delivered_at, delivered_at + 7.5 * DAY, 7 * DAY) is Status.PASS
+
+
+@pytest.mark.parametrize(("confirmed", "status"), [(True, Status.PASS),
+                                                   (False, Status.FAIL)])
+def test_an_excluded_return_is_refused_lawfully_only_if_confirmed(
+        confirmed: bool, status: Status) -> None:
+    """Cosmetics the seller excludes, returned unsealed 2 days after delivery: refused
+    lawfully only when the buyer confirmed the exclusion at purchase."""
+    got = judged_alike(10 * HOUR, 2 * DAY + 10 * HOUR, 7 * DAY,
+                       excluded="unsealed-health-quality", confirmed=confirmed)
+    assert got is status
+
+
+def test_goods_not_intact_may_be_refused_alike() -> None:
+    assert judged_alike(10 * HOUR, 2 * DAY, 7 * DAY, not_intact=True) is Status.PASS
 
 
 @pytest.mark.parametrize(("with_receipt", "status"), [([1, 2, 3], Status.PASS),

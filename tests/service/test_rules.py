@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
+
+import httpx
 
 from testing.shop import Shop
 
@@ -144,6 +146,45 @@ def test_return_within_seven_days_accepted_after_refused_with_reason(shop: Shop)
     assert merchant_backdate.status_code == 403
     assert shop.merchant.post(f"/orders/{undelivered['id']}/deliver",
                               json={}).status_code == 200
+
+
+CHINA = timezone(timedelta(hours=8))  # the service's default return_utc_offset
+
+
+def test_returns_count_seven_calendar_days_after_the_day_of_signing(shop: Shop) -> None:
+    """The law's window runs to 24:00 (UTC+8) of the 7th day after the day of delivery:
+    goods signed for at 01:00 local time seven days ago are still returnable today, well
+    over 7 x 24 h later (7.5 days when it is 13:00); goods signed for at 23:00 eight days
+    ago are not, though fewer than 8 x 24 h have passed, and the refusal names the
+    deadline. (Before 02:00 local time the early delivery is put halfway from midnight to
+    now, so that it still lies more than 7 x 24 h back.)"""
+    sku = shop.product(stock=5)
+    early, late = shop.paid_order(sku), shop.paid_order(sku)
+    now = datetime.now(CHINA)
+    today = datetime.combine(now.date(), time(), CHINA)
+    signed_early = today - timedelta(days=7) + min(timedelta(hours=1), (now - today) / 2)
+    signed_late = today - timedelta(days=8) + timedelta(hours=23)
+    for order, at in ((early, signed_early), (late, signed_late)):
+        r = shop.admin.post(f"/orders/{order['id']}/deliver",
+                            json={"delivered_at": at.astimezone(UTC).isoformat()})
+        assert r.status_code == 200, r.text
+
+    def ask(order: dict[str, int]) -> httpx.Response:
+        return shop.buyer.post("/tickets", json={"kind": "return", "message": "no reason",
+                                                  "order_id": order["id"]})
+
+    accepted = ask(early)
+    assert accepted.status_code == 201, accepted.text
+    assert datetime.now(CHINA) - signed_early > timedelta(days=7)  # refused by 7 x 24 h
+    refused = ask(late)
+    assert datetime.now(CHINA) - signed_late < timedelta(days=8, hours=1)
+    assert refused.status_code == 422
+    body = refused.json()
+    last_day = (today - timedelta(days=1)).date()
+    assert body["code"] == "return_window_closed"
+    assert (f"accepted for 7 days after the day of delivery, until the end of {last_day} "
+            f"local time ({today.isoformat()})") in body["detail"], body["detail"]
+    assert f"({signed_late.isoformat()})" in body["detail"]
 
 
 def test_reviews_cannot_be_deleted_and_hiding_is_audited(shop: Shop) -> None:

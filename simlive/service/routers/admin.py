@@ -121,6 +121,7 @@ def config(caller: Admin, svc: Svc) -> ConfigOut:
         faults=[FaultOut(name=f.value, breaks=BREAKS[f]) for f in sorted(s.faults)],
         payment_timeout=s.payment_timeout, sweep_interval=s.sweep_interval,
         retention=s.retention, return_window=s.return_window,
+        return_utc_offset=s.return_utc_offset,
         stale_display_seconds=s.stale_display_seconds,
         lose_ticket_fraction=s.lose_ticket_fraction, max_body_bytes=s.max_body_bytes,
         stock_buckets=s.stock_buckets, write_lanes=svc.db.lanes, database=display_url(s.db_url))

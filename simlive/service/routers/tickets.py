@@ -4,19 +4,21 @@ Each step is one conditional ``UPDATE ... WHERE state = :from`` plus an event ro
 agents racing on one ticket cannot both move it, and a skipped or repeated step is a 409
 naming the state the ticket is in. Closing is the consumer's act and records their feedback
 (``aftersales.tracked-to-closure``). Refund tickets record when goods came back and when the
-money went out (``aftersales.refund-deadline``); a return asked for more than 7 days after
-delivery is refused with the reason (``returns.seven-day``). Staff list tickets by state and
-by age, oldest first, so none is forgotten.
+money went out (``aftersales.refund-deadline``); a return asked for after 24:00 local time
+of the 7th day after the day of delivery is refused with the reason and the deadline
+(``returns.seven-day``, calendar days as the law counts them). Staff list tickets by state
+and by age, oldest first, so none is forgotten.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
+from simlive.rules import DAY, return_deadline
 from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Buyer, Staff, Svc
 from simlive.service.bodies import (
@@ -104,13 +106,25 @@ def _check_order(svc: Service, conn: Connection, caller: Caller, body: TicketCre
     if delivered is None:
         raise conflict("not_delivered", f"order {body.order_id} has not been delivered; a "
                                          f"return can be asked for once it has")
-    window = svc.settings.return_window
-    age = (now - delivered).total_seconds()
-    if age > window:
+    _check_window(svc, delivered, now)
+
+
+def _check_window(svc: Service, delivered: datetime, now: datetime) -> None:
+    """Refuse a return asked after 24:00 local time of the window's last calendar day
+    after the day of delivery, saying when that was."""
+    window, offset = svc.settings.return_window, svc.settings.return_utc_offset
+    aware = delivered if delivered.tzinfo else delivered.replace(tzinfo=UTC)
+    deadline = return_deadline(aware.timestamp(), window, offset)
+    if now.timestamp() > deadline:
+        zone = timezone(timedelta(seconds=offset))
+        local = datetime.fromtimestamp(deadline, zone)
+        age = (now.timestamp() - aware.timestamp()) / DAY
         raise ApiError(422, "return_window_closed",
-                       f"return refused: asked {age / 86400:.1f} days after delivery "
-                       f"({delivered.isoformat()}); no-reason returns are accepted within "
-                       f"{window / 86400:g} days of delivery")
+                       f"return refused: asked {age:.1f} days after delivery "
+                       f"({aware.astimezone(zone).isoformat()}); no-reason returns are "
+                       f"accepted for {window / DAY:g} days after the day of delivery, "
+                       f"until the end of {(local - timedelta(seconds=1)).date()} "
+                       f"local time ({local.isoformat()})")
 
 
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, responses={

@@ -83,7 +83,7 @@ def clean_run(rng: random.Random, orders: int = 50, stock: int = 30,
             receipts.append({"order_id": oid, "receipt_no": f"R{oid}", "issued_at": b.t,
                              "retain_until": b.t + YEAR3})
         else:
-            order.update(state="expired", closed_at=b.t)
+            order.update(state="expired", closed_at=b.t, retain_until=b.t + YEAR3)
             remaining += 1
             released += 1
             truth()
@@ -100,7 +100,9 @@ def clean_run(rng: random.Random, orders: int = 50, stock: int = 30,
     paid = [o for o in books if o["state"] == "paid"]
     if paid:
         o = paid[0]
-        o["delivered_at"] = b.t
+        # delivered: the order and its receipt are kept from now (replay.retained)
+        o.update(delivered_at=b.t, retain_until=b.t + YEAR3)
+        next(r for r in receipts if r["order_id"] == o["id"])["retain_until"] = b.t + YEAR3
         s, e = b.op("c9", "open_ticket", {"kind": "return", "order_id": o["id"]}, "ok",
                     {"ticket_id": 6})
         tickets.append({"id": 6, "kind": "return", "state": "resolved", "order_id": o["id"],

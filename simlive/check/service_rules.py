@@ -8,6 +8,7 @@ record. When the state holds nothing to decide on, the verdict is ``unknown`` an
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from simlive.rules import (
     format_duration,
     return_deadline,
 )
+from simlive.text import plural
 
 
 def acknowledged(ops: list[Op], f: str, id_key: str) -> dict[Any, list[dict[str, Any]]]:
@@ -230,22 +232,40 @@ def not_deleted(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
 
 
 def _replay_from_history(ops: list[Op], p: dict[str, float]) -> Verdict:
-    """No broadcast listing: the replay read back after each acknowledged end."""
-    limit = {"publish_within_s": p["publish_within"]}
+    """No broadcast listing: the replay read back after the first acknowledged end. A read
+    within ``publish_within`` of the end may come before a replay still being published, so
+    only a read later than that can fail the rule, and only such reads decide it. A load
+    rarely waits that long: then the rule could not have failed on this shop, and the
+    verdict says so and is unknown (a pass must be earned), whatever the reads showed."""
+    within = p["publish_within"]
+    limit = {"publish_within_s": within}
     ends = [op for op in of(ops, "end_broadcast") if op.type == OK]
     if not ends:
         return Verdict("replay.available", Status.UNKNOWN, None, limit,
                        "no broadcast end was acknowledged during the load test")
-    reads = [op for op in of(ops, "read_replay") if op.start >= ends[0].start]
+    end = ends[0]
+    reads = [op for op in of(ops, "read_replay") if op.start >= end.start]
     opened = [op for op in reads if op.type == OK]
-    measured = {"ended": len(ends), "replay_reads_ok": len(opened)}
-    if opened:
+    late = [op for op in reads if op.start - end.end >= within and op.type in (OK, FAIL)]
+    measured = {"ended": len(ends), "replay_reads_ok": len(opened),
+                "reads_past_limit": len(late)}
+    if late:
+        missed = [op for op in late if op.type == FAIL]
+        if missed:
+            after = format_duration(missed[0].start - end.end)
+            return Verdict("replay.available", Status.FAIL, measured, limit,
+                           f"the replay could not be opened {after} after the broadcast "
+                           f"ended (the rule allows {format_duration(within)})")
         return Verdict("replay.available", Status.PASS, measured, limit,
-                       f"the replay opened {format_duration(opened[0].end - ends[0].end)} "
-                       f"after the broadcast ended")
+                       f"the replay opened {format_duration(late[0].end - end.end)} after the "
+                       f"broadcast ended, past the {format_duration(within)} the rule allows")
+    seen = (f"the replay opened {format_duration(opened[0].end - end.end)} after the "
+            f"broadcast ended" if opened else
+            "the replay could not be opened right after the end")
     return Verdict("replay.available", Status.UNKNOWN, measured, limit,
-                   "the replay could not be opened right after the end; the rule allows "
-                   f"{format_duration(p['publish_within'])}, which a load test does not wait")
+                   f"{seen}; the shop lists no broadcasts, so only a read "
+                   f"{format_duration(within)} after the end could fail the rule and this "
+                   f"load made none: the rule could not have failed on this shop")
 
 
 def _receipts_from_history(ops: list[Op], p: dict[str, float]) -> Verdict:
@@ -298,32 +318,85 @@ def replay_available(ops: list[Op], state: FinalState, p: dict[str, float]) -> V
     return verdict("replay.available", record, p)
 
 
-def _promised(records: list[dict[str, Any]], start_key: str) -> float | None:
-    """The shortest time ``records`` promise to be kept (to the second), or None."""
-    kept = []
-    for r in records:
-        keep, since = epoch(r.get("retain_until")), epoch(r.get(start_key))
-        if keep is not None and since is not None:
-            kept.append(float(round(keep - since)))
-    return min(kept, default=None)
+def completed_at(order: dict[str, Any]) -> tuple[float | None, str]:
+    """When an order's transaction completed, and by what: its delivery, or for an order
+    never delivered its closing (cancelled, expired); if a shop records both, the later (a
+    transaction closed after its delivery completed then). None while it is still open."""
+    delivered, closed = epoch(order.get("delivered_at")), epoch(order.get("closed_at"))
+    if delivered is not None and (closed is None or closed <= delivered):
+        return delivered, "delivery"
+    return closed, "closing"
+
+
+class _Promises:
+    """The shortest promise among records, to the millisecond (the stored times' float
+    noise is microseconds; a load test's shortfall is a fraction of a second), and the
+    dated records whose clock has not started yet."""
+
+    def __init__(self) -> None:
+        self.shortest: tuple[float, str] | None = None
+        self.not_complete = 0
+
+    def add(self, record: dict[str, Any], since: float | None, what: str) -> None:
+        keep = epoch(record.get("retain_until"))
+        if keep is None:
+            return
+        if since is None:
+            self.not_complete += 1
+            return
+        kept = round(keep - since, 3)
+        if self.shortest is None or kept < self.shortest[0]:
+            self.shortest = (kept, what)
+
+
+def _records(orders: list[dict[str, Any]], receipts: list[dict[str, Any]]) -> _Promises:
+    """Orders and receipts, each promise counted from its transaction's completion."""
+    out = _Promises()
+    done = {}
+    for o in orders:
+        at, how = completed_at(o)
+        done[o.get("id")] = (at, how)
+        out.add(o, at, f"order {o.get('id')}, from its {how}")
+    for r in receipts:
+        at, how = done.get(r.get("order_id"), (None, ""))
+        out.add(r, at, f"receipt {r.get('receipt_no')}, from its order's {how}")
+    return out
+
+
+def _recording(broadcasts: list[dict[str, Any]]) -> _Promises:
+    """Each ended broadcast's replay, its promise counted from the broadcast's end."""
+    out = _Promises()
+    for b in broadcasts:
+        if b.get("replay"):
+            out.add(b["replay"], epoch(b.get("ended_at")),
+                    f"the replay of broadcast {b.get('id')}, from its end")
+    return out
 
 
 def retained(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
-    """The promise each record carries (``retain_until``): years of keeping cannot be
-    observed in a load test."""
-    replays = [dict(b["replay"]) for b in needed(state.broadcasts) if b.get("replay")]
-    recording = _promised(replays, "published_at")
-    books = [v for v in (_promised(needed(state.orders), "created_at"),
-                         # receipts when the target reads them (check.needs: optional)
-                         _promised(state.receipts or [], "issued_at")) if v is not None]
-    if recording is None and not books:
-        return Verdict("replay.retained", Status.UNKNOWN, None,
-                       {"min_retention_s": p["min_retention"]},
-                       "no replay or order carries a retention date")
-    # a part no record dates is judged by the other
-    recorded = min(books) if recording is None else recording
-    record = RetentionMeasures(recorded, min(books) if books else recorded)
-    return verdict("replay.retained", record, p)
+    """The promise each record carries (``retain_until``), from when the law starts the
+    clock: years of keeping cannot be observed in a load test. A record whose transaction
+    is still open has no completion yet: it is counted, not judged; with no completed
+    record the verdict is unknown unless the replay alone fails it. A broadcast that ended
+    without a replay is ``replay.available``'s to fail."""
+    limit = {"min_retention_s": p["min_retention"]}
+    video = _recording(needed(state.broadcasts))
+    books = _records(needed(state.orders), state.receipts or [])  # receipts: check.needs
+    if video.shortest is None and books.shortest is None:
+        return Verdict("replay.retained", Status.UNKNOWN, None, limit,
+                       "no replay or order carries a retention date" if not books.not_complete
+                       else f"no transaction was complete when the state was read: the "
+                       f"promise of {plural(books.not_complete, 'record')} counts from "
+                       f"a completion still to come and cannot be judged yet")
+    least = min(x for x in (video.shortest, books.shortest) if x is not None)
+    recording = (video.shortest or least)[0]  # a part no record dates is judged by the other
+    record = RetentionMeasures(recording, (books.shortest or least)[0], least[1],
+                               books.not_complete)
+    v = verdict("replay.retained", record, p)
+    if books.shortest is None and v.status is Status.PASS:
+        return dataclasses.replace(v, status=Status.UNKNOWN, evidence=(
+            f"{v.evidence}; no transaction record completed, so only the replay was judged"))
+    return v
 
 
 def receipts(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:

@@ -18,7 +18,8 @@ from simlive.cli.common import fault_names, friendly
               help="uvicorn worker processes.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME", callback=fault_names,
               help="Break a rule on purpose (repeatable): oversell, stale-display, "
-                   "lose-ticket, delete-review, no-replay, no-receipt, double-restock.")
+                   "lose-ticket, delete-review, no-replay, no-receipt, double-restock, "
+                   "retain-from-creation.")
 @click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False), default=None,
               help="JSON file of bearer tokens by role; created with fresh tokens if missing "
                    "(default: generated and printed).")

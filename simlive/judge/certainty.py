@@ -54,7 +54,11 @@ def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
         if upper is not None and upper <= within:
             out["replay.available"] = False
     kept = min(rp.retention if rp.record else 0.0, rp.records_retention)
-    out["replay.retained"] = kept < params["replay.retained"]["min_retention"]
+    if kept < params["replay.retained"]["min_retention"]:
+        out["replay.retained"] = True
+    elif rp.records_clock == "completion":
+        out["replay.retained"] = False
+    # counted from creation: short by each broadcast's slowest order, as its orders have it
     # records and reviews
     if o.receipt_failure == 0.0 and params["evidence.receipt"]["min_fraction"] <= 1.0:
         out["evidence.receipt"] = False

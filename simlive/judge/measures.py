@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simlive.rules import format_duration
+
 
 @dataclass(frozen=True)
 class StockMeasures:
@@ -177,11 +179,14 @@ class PublishMeasures:
 
 @dataclass(frozen=True)
 class RetentionMeasures:
-    """``replay.retained``: how long the recording and the transaction records are kept (a
-    load test's: the shortest its records promise)."""
+    """``replay.retained``: how long the recording is kept from the broadcast's end, and the
+    transaction records from each transaction's completion (a load test's: the shortest its
+    completed records promise)."""
 
     recording: float
     records: float
+    shortest: str | None = None  # which record promises the least, and from when (evidence)
+    not_complete: int = 0  # records whose transaction was not complete yet: not judged
 
 
 @dataclass(frozen=True)
@@ -189,13 +194,17 @@ class ReplayMeasures:
     published: bool
     after: float | None  # seconds after the broadcast ended
     retention: float  # of the recording (0 when nothing is recorded)
-    records_retention: float
+    records_retention: float  # from each transaction's completion
+    records_early: float = 0.0  # how long before completion the shop starts the clock
 
     def publish(self) -> PublishMeasures:
         return PublishMeasures(self.published, self.after)
 
     def kept(self) -> RetentionMeasures:
-        return RetentionMeasures(self.retention, self.records_retention)
+        why = None if not self.records_early else (
+            f"records counted from their creation, an order's up to "
+            f"{format_duration(self.records_early)} before its completion")
+        return RetentionMeasures(self.retention, self.records_retention, why)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from simlive.judge.measures import (
     ReturnMeasures,
     ReviewMeasures,
 )
-from simlive.rules import DAY, RULES, Status, Verdict, format_duration
+from simlive.rules import DAY, MINUTE, RULES, Status, Verdict, format_duration
 from simlive.text import plural
 
 M = list[Any]  # one rule's records, one per replication (or one for a load test)
@@ -210,9 +210,26 @@ def _not_retained(m: RetentionMeasures, p: dict) -> bool:
 
 def _retained_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     kept = min(_kept(m) for m in ms)
-    ev = (f"recording or records kept only {format_duration(kept)}" if any(broken) else
+    short = p["min_retention"] - kept
+    ev = (f"recording or records kept only {format_duration(kept)}, {_seconds(short)} short "
+          f"of {format_duration(p['min_retention'])}" if any(broken) else
           f"recording and records kept {format_duration(kept)}")
-    return {"retention_s": kept}, {"min_retention_s": p["min_retention"]}, ev
+    shortest = next((m.shortest for m in ms if m.shortest), None)
+    if shortest:
+        ev += f" ({shortest})"
+    waiting = max(m.not_complete for m in ms)
+    if waiting:
+        ev += (f"; {plural(waiting, 'record')} of transactions not complete when the state "
+               f"was read (neither delivered nor closed): their promise cannot be judged yet")
+    measured: dict[str, Any] = {"retention_s": kept}
+    if waiting:
+        measured["not_complete"] = waiting
+    return measured, {"min_retention_s": p["min_retention"]}, ev
+
+
+def _seconds(s: float) -> str:
+    """A shortfall, to the millisecond below a minute (a load test's are fractions of one)."""
+    return format_duration(s) if s >= MINUTE else f"{s:.3f}".rstrip("0").rstrip(".") + "s"
 
 
 # --- after-sales ---------------------------------------------------------------------------

@@ -312,8 +312,16 @@ class Replay(Model):
     publish_delay: Distribution = Field(default_factory=lambda: Lognormal(
         dist="lognormal", mean="3m", sd="1m"))
     failure_probability: Fraction = 0.0
-    retention: Seconds = 3 * 365 * 86400.0
-    records_retention: Seconds = 3 * 365 * 86400.0
+    retention: Seconds = Field(default=3 * 365 * 86400.0, description=(
+        "how long the recording is kept, from the broadcast's end"))
+    records_retention: Seconds = Field(default=3 * 365 * 86400.0, description=(
+        "how long the transaction records (orders, receipts) are kept, from where "
+        "records_clock starts"))
+    records_clock: Literal["completion", "creation"] = Field(default="completion", description=(
+        "where the shop starts the records' clock: at each transaction's completion (the "
+        "law's: delivery, or closing for an order never paid), or at the record's creation, "
+        "which keeps each order short by the time it took to complete (a presale's deposit "
+        "to the balance's delivery: weeks)"))
 
 
 class Reviews(Model):

@@ -19,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from simlive.service import sql_tables as t
 from simlive.service.db import Database
+from simlive.service.faults import Fault
 from simlive.service.settings import Settings, TokenSpec
 
 
@@ -75,7 +77,19 @@ class Service:
         return datetime.now(UTC)
 
     def retain_until(self, at: datetime) -> datetime:
+        """A record's promise counted from ``at``: a replay's from the broadcast's end; an
+        order's and its receipt's from their creation, a floor until the order completes."""
         return at + timedelta(seconds=self.settings.retention)
+
+    def retain_from(self, column: Any, completed: datetime) -> ColumnElement[datetime]:
+        """``column``'s new value when its transaction completes at ``completed`` (delivered,
+        or cancelled or expired): ``completed + retention``, the law's clock (E-Commerce Law
+        art. 31), never earlier than the promise already made. ``retain-from-creation``
+        leaves the promise counted from creation."""
+        if self.settings.has(Fault.RETAIN_FROM_CREATION):
+            return column
+        until = literal(self.retain_until(completed), t.UTCDateTime())
+        return case((column > until, column), else_=until)
 
     # --- users ----------------------------------------------------------------------------
     def cached_caller(self, token: str) -> Caller | None:

@@ -43,6 +43,11 @@ class Fault(StrEnum):
     """Expiry reads the order, then returns its stock without a conditional state change, so
     concurrent expirers (the sweeper, readers) each return the same units."""
 
+    RETAIN_FROM_CREATION = "retain-from-creation"
+    """Orders and receipts keep ``retain_until = created + retention``: the promise is not
+    moved out when the order is delivered or closed, so it falls short of the law's clock
+    (from the transaction's completion) by the time the order took to complete."""
+
     @property
     def rule_id(self) -> str:
         """The id (in :data:`simlive.rules.RULES`) of the rule this fault breaks."""
@@ -57,6 +62,7 @@ BREAKS: dict[Fault, str] = {
     Fault.NO_REPLAY: "replay.available",
     Fault.NO_RECEIPT: "evidence.receipt",
     Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
+    Fault.RETAIN_FROM_CREATION: "replay.retained",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

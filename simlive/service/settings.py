@@ -56,7 +56,9 @@ class Settings:
     sweep_interval: float = 1.0
     """How often the background sweeper expires overdue orders (reads also expire them)."""
     retention: float = DEFAULT_RETENTION
-    """Replays, orders and receipts carry ``retain_until = created + retention``."""
+    """Records carry ``retain_until``: a replay's is its broadcast's end + retention; an
+    order's and its receipt's creation + retention until the order is delivered or closed,
+    then that completion + retention (never earlier)."""
     return_window: float = DEFAULT_RETURN_WINDOW
     """No-reason returns are accepted for this many calendar days (whole days, in seconds)
     after the day of delivery, to 24:00 local time of the last (``returns.seven-day``)."""

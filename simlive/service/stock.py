@@ -82,7 +82,9 @@ def expire_order(svc: Service, order_id: int, now: datetime,
     def expire(conn: Connection) -> bool:
         row = conn.execute(
             update(o).where(o.c.id == order_id, o.c.state == "reserved", o.c.expires_at <= now)
-            .values(state="expired", closed_at=now).returning(o.c.product_id, o.c.quantity)
+            .values(state="expired", closed_at=now,
+                    retain_until=svc.retain_from(o.c.retain_until, now))
+            .returning(o.c.product_id, o.c.quantity)
         ).first()
         if row is None:
             return False
@@ -110,7 +112,8 @@ def _expire_racy(svc: Service, order_id: int, now: datetime,
         return False
     time.sleep(svc.settings.fault_gap)
     with svc.db.write() as conn:
-        conn.execute(update(o).where(o.c.id == order_id).values(state="expired", closed_at=now))
+        conn.execute(update(o).where(o.c.id == order_id).values(
+            state="expired", closed_at=now, retain_until=svc.retain_from(o.c.retain_until, now)))
         _return_units(conn, row.product_id, row.quantity, order_id)
     return True
 
@@ -178,7 +181,9 @@ def cancel_order(svc: Service, row: RowMapping) -> RowMapping:
     def cancel(conn: Connection) -> None:
         won = conn.execute(
             update(o).where(o.c.id == row["id"], o.c.state == "reserved", o.c.expires_at > now)
-            .values(state="cancelled", closed_at=now).returning(o.c.product_id, o.c.quantity)
+            .values(state="cancelled", closed_at=now,
+                    retain_until=svc.retain_from(o.c.retain_until, now))
+            .returning(o.c.product_id, o.c.quantity)
         ).first()
         if won is not None:
             _return_units(conn, won.product_id, won.quantity, row["id"])

@@ -30,7 +30,7 @@ from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
-from simlive.sim.records import RecordsOutcome, simulate_records
+from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
 from simlive.sim.tickets import make_tickets
@@ -229,7 +229,8 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     paid = sum(o.paid_orders for o in outcomes)
     deposits = sum(o.deposit_orders for o in outcomes)
     # a presale issues a receipt for the deposit and one for the balance
-    rec = simulate_records(s, paid, streams.get("records"), receipts_due=paid + deposits)
+    rec = simulate_records(s, paid, streams.get("records"), receipts_due=paid + deposits,
+                           early=clock_early(s, outcomes, step))
     peak_orders = float(orders_per_step.max() / step) if orders_per_step.size else 0.0
     kpis: dict[str, float | None] = {
         "viewers.total": audience.total,
@@ -317,7 +318,7 @@ def _measures(step: float, outcomes: list[SkuOutcome], after: AftersalesOutcome,
         returns_refused_in_window=after.returns_refused_in_window, engine=after.engine,
         returns_refused_unconfirmed=after.returns_refused_unconfirmed)
     replay = ReplayMeasures(rec.replay_published, rec.replay_published_after,
-                            rec.replay_retention, rec.records_retention)
+                            rec.replay_retention, rec.records_retention, rec.records_early)
     reviews = ReviewMeasures(rec.reviews, rec.bad_reviews, rec.reviews_deleted,
                              rec.reviews_hidden, rec.reviews_suppressed)
     desks = tuple(d.measures for d in after.desks or () if d.measures is not None)

@@ -54,6 +54,11 @@ class SkuOutcome:
     deposit_orders: int = 0  # presale: orders whose deposit was paid
     forfeited_orders: int = 0  # presale: deposits whose balance was not paid in the window
     sold_out_at: float | None = None
+    # creation -> completion, for replay.records_clock (no draws of their own): the longest
+    # an order waited from its placing to its last payment (a presale's: the balance), and
+    # from its placing to its closing, of the orders never paid (expired, forfeited)
+    longest_to_pay: float = 0.0
+    longest_to_close: float = 0.0
     pay_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pay_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pay_width: int = 1  # steps a pay bin spans (a presale's balances: a minute's worth)
@@ -354,9 +359,14 @@ class SkuModel:
         out.gmv = float(np.cumsum(gmv)[-1]) if n else 0.0
         out.accepted = steps.size
         forfeit = None
+        if out.accepted > which.size:  # expired unpaid at the payment timeout
+            out.longest_to_close = self.timeout_bins * self.step
         if o.presale is not None and rng is not None:
             out.deposit_orders = int(which.size)
             which, pay_bin, paid_units, forfeit = self._balances(which, paid_units, rng)
+            if forfeit[2] >= 0:  # closed when the window closes: the earliest waited longest
+                out.longest_to_close = max(out.longest_to_close, o.presale.balance_to
+                                           - int(bins[forfeit[2]]) * self.step)
             balance = np.bincount(which, paid_units, minlength=n).astype(np.int64)
             out.gmv = float(np.sum(self.price[bins] * (o.presale.deposit * paid_by_step + (
                 1 - o.presale.deposit) * balance))) if n else 0.0
@@ -364,6 +374,8 @@ class SkuModel:
             out.pay_width = self._balance_width()
         out.paid_orders = int(which.size)
         out.paid_units = int(paid_units.sum())
+        if which.size:
+            out.longest_to_pay = float((pay_bin - bins[which]).max()) * self.step
         out.expired_orders = out.accepted - (out.deposit_orders if forfeit is not None
                                              else out.paid_orders)
         first = int(pay_bin.min()) if pay_bin.size else 0  # counted from the first payment
@@ -379,10 +391,10 @@ class SkuModel:
                      by_order, stride)
 
     def _balances(self, which: np.ndarray, units: np.ndarray, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int]]:
         """Presale: of the deposits (their step indices ``which`` and ``units``), those whose
         balance is paid in the window: their step indices, balance bins and units; and the
-        forfeits' bin (the window's end) and units."""
+        forfeits' bin (the window's end), units and first step index (-1: none)."""
         p = self.orders.presale
         assert p is not None
         pays = rng.random(which.size) < p.balance_probability
@@ -392,8 +404,10 @@ class SkuModel:
         # tickets come days later still, and the second a balance was paid changes nothing
         # but the cost of millions of one-order bins
         width = self._balance_width()
+        lost = which[~ok]
         return (which[ok], self._steps_in(at[ok]) // width * width, units[ok],
-                (int(p.balance_to // self.step), int(units[~ok].sum())))
+                (int(p.balance_to // self.step), int(units[~ok].sum()),
+                 int(lost.min()) if lost.size else -1))
 
     def _balance_width(self) -> int:
         """Steps a balance's pay bin spans: a minute's worth (at least one step)."""

@@ -100,7 +100,7 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
 
         skus = build_catalogue(s).skus
     f = s.fulfilment
-    shipping = None if f is None else _shipping(s, outcomes, step)
+    shipping = None if f is None else shipping_of(s, outcomes, step)
     for j, o in enumerate(outcomes):
         item = skus[j]
         fractions = {
@@ -168,7 +168,7 @@ def _return_conditions(t: Tickets, skus: tuple[Sku, ...], not_intact: float,
         t.intact[at] = rng.random(at.size) >= not_intact
 
 
-def _shipping(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:
+def shipping_of(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shipping:
     """The warehouse's days, from every SKU's paid orders per step."""
     assert s.fulfilment is not None
     last = max((int(o.pay_bins.max()) + 1 for o in outcomes if o.pay_bins.size), default=0)

@@ -38,6 +38,7 @@ from simlive.judge.measures import (
     OversellMeasures,
     PublishMeasures,
     ReceiptMeasures,
+    ReplayMeasures,
     RetentionMeasures,
     ReturnMeasures,
     ReviewMeasures,
@@ -254,22 +255,58 @@ def test_closure_is_judged_alike(silent_for: float) -> None:
 @pytest.mark.parametrize(("after", "status"), [(4 * MINUTE, Status.PASS),
                                                (30 * MINUTE, Status.FAIL)])
 def test_replay_and_its_retention_are_judged_alike(after: float, status: Status) -> None:
-    """One broadcast, ended and its replay published ``after``; the replay, the orders and
-    the receipts promise three years."""
+    """One broadcast, ended and its replay published ``after``; the replay promises three
+    years from the end, the order and its receipt three years from the delivery."""
     pa, pr = rule_params()["replay.available"], rule_params()["replay.retained"]
     end = T0 + 2 * 3600
     state = FinalState(
         broadcasts=[{"id": 1, "state": "ended", "ended_at": end, "replay": {
-            "published_at": end + after, "retain_until": end + after + 3 * YEAR}}],
-        orders=[{"id": 1, "state": "paid", "created_at": T0, "retain_until": T0 + 3 * YEAR}],
-        receipts=[{"order_id": 1, "issued_at": T0 + 9, "retain_until": T0 + 9 + 3 * YEAR}],
+            "published_at": end + after, "retain_until": end + 3 * YEAR}}],
+        orders=[{"id": 1, "state": "paid", "created_at": T0, "delivered_at": T0 + 2 * DAY,
+                 "retain_until": T0 + 2 * DAY + 3 * YEAR}],
+        receipts=[{"order_id": 1, "issued_at": T0 + 9,
+                   "retain_until": T0 + 2 * DAY + 3 * YEAR}],
         tickets=[], fetched_at=end + HORIZON)
     sim = verdict("replay.available", PublishMeasures(True, after), pa)
     assert sim.status is status
     same(sim, replay_available([], state, pa))
     sim = verdict("replay.retained", RetentionMeasures(3 * YEAR, 3 * YEAR), pr)
     assert sim.status is Status.PASS
-    same(sim, retained([], state, pr))
+    same(sim, retained([], state, pr), " (order 1, from its delivery)")
+
+
+@pytest.mark.parametrize("clock", ["creation", "completion"])
+def test_a_presale_orders_records_are_kept_from_its_delivery_on_both_sides(
+        clock: str) -> None:
+    """A presale order: the deposit placed on day 0, the balance's goods delivered on day
+    20. A shop counting three years from creation keeps it 20 days short; from the
+    delivery, it keeps it three years. The simulator's record is its own
+    (``ReplayMeasures.kept``: the policy's retention less what its clock loses)."""
+    pr = rule_params()["replay.retained"]
+    early = 20 * DAY if clock == "creation" else 0.0
+    end = T0 + 12 * 3600
+    start = T0 if clock == "creation" else T0 + 20 * DAY
+    state = FinalState(
+        broadcasts=[{"id": 1, "state": "ended", "ended_at": end, "replay": {
+            "published_at": end + 60, "retain_until": end + 3 * YEAR}}],
+        orders=[{"id": 7, "state": "paid", "created_at": T0, "paid_at": T0 + 12 * DAY,
+                 "delivered_at": T0 + 20 * DAY, "retain_until": start + 3 * YEAR}],
+        receipts=[{"order_id": 7, "receipt_no": "R7", "issued_at": T0 + 60,
+                   "retain_until": start + 3 * YEAR}],
+        tickets=[], fetched_at=end + HORIZON)
+    sim = verdict("replay.retained", ReplayMeasures(True, 60.0, 3 * YEAR, 3 * YEAR - early,
+                                                    early).kept(), pr)
+    shop = retained([], state, pr)
+    assert (shop.status, shop.measured, shop.limit) == (sim.status, sim.measured, sim.limit)
+    if clock == "creation":
+        assert sim.status is Status.FAIL and sim.measured["retention_s"] == 3 * YEAR - 20 * DAY
+        said = "recording or records kept only 2.9y, 20d short of 3y"
+        assert sim.evidence == f"{said} (records counted from their creation, an order's " \
+            "up to 20d before its completion)"
+        assert shop.evidence == f"{said} (order 7, from its delivery)", shop.evidence
+    else:
+        assert sim.status is Status.PASS
+        same(sim, shop, " (order 7, from its delivery)")
 
 
 @pytest.mark.parametrize("deleted", [False, True])

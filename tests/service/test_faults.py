@@ -73,6 +73,18 @@ def test_no_receipt_fault_issues_no_receipt(faulty: Shop) -> None:
     assert order["id"] not in {r["order_id"] for r in faulty.all("/admin/receipts")}
 
 
+def test_retain_from_creation_fault_keeps_the_creation_clock(faulty: Shop) -> None:
+    """Delivered, the order and its receipt still promise three years from creation:
+    short of the law's clock by the time from creation to delivery."""
+    order = faulty.paid_order(faulty.product())
+    path = f"/orders/{order['id']}"
+    delivered = faulty.merchant.post(f"{path}/deliver", json={}).json()
+    receipt = faulty.buyer.get(f"{path}/receipt")
+    assert receipt.status_code == 404  # no-receipt is on too
+    assert delivered["retain_until"] == order["retain_until"]
+    assert delivered["delivered_at"] > delivered["created_at"]
+
+
 def test_every_fault_has_a_test() -> None:
     source = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     for name in FAULT_NAMES:

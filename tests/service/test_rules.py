@@ -71,6 +71,39 @@ def test_paid_order_has_a_retained_receipt(shop: Shop) -> None:
     assert _when(paid["retain_until"]) - _when(paid["created_at"]) >= THREE_YEARS
 
 
+def test_an_orders_records_are_kept_from_its_completion(shop: Shop) -> None:
+    """``replay.retained``: three years from creation is a floor; delivery (or closing)
+    moves the order's and its receipt's promise out to three years from then, never in."""
+    sku = shop.product(stock=5)
+    paid = shop.paid_order(sku)
+    path = f"/orders/{paid['id']}"
+    assert _when(paid["retain_until"]) - _when(paid["created_at"]) == THREE_YEARS
+    delivered = shop.merchant.post(f"{path}/deliver", json={}).json()
+    receipt = shop.buyer.get(f"{path}/receipt").json()
+    assert _when(delivered["delivered_at"]) > _when(paid["created_at"])
+    for promise in (delivered["retain_until"], receipt["retain_until"]):
+        assert _when(promise) - _when(delivered["delivered_at"]) == THREE_YEARS
+    listed = {o["id"]: o for o in shop.all("/admin/orders")}[paid["id"]]
+    assert listed["retain_until"] == delivered["retain_until"]
+    # an admin back-dating the delivery does not bring the promise in
+    earlier = _when(delivered["delivered_at"]) - timedelta(days=30)
+    again = shop.admin.post(f"{path}/deliver", json={"delivered_at": earlier.isoformat()})
+    assert again.json()["retain_until"] == delivered["retain_until"]
+    # a cancelled order completes when it is closed
+    order = shop.order(sku).json()
+    cancelled = shop.buyer.post(f"/orders/{order['id']}/cancel").json()
+    assert _when(cancelled["retain_until"]) - _when(cancelled["closed_at"]) == THREE_YEARS
+
+
+def test_a_replay_is_kept_from_the_broadcasts_end(shop: Shop) -> None:
+    m = shop.merchant
+    b = m.post("/broadcasts", json={"title": "kept"}).json()
+    m.post(f"/broadcasts/{b['id']}/start")
+    ended = m.post(f"/broadcasts/{b['id']}/end").json()
+    for promise in (ended["retain_until"], ended["replay"]["retain_until"]):
+        assert _when(promise) - _when(ended["ended_at"]) == THREE_YEARS
+
+
 def test_ticket_is_tracked_to_closure_with_feedback(shop: Shop) -> None:
     v, a = shop.buyer, shop.agent
     t = v.post("/tickets", json={"kind": "consultation", "message": "is it waterproof?"}).json()

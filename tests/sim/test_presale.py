@@ -94,3 +94,23 @@ def test_bad_presales_are_named(change: dict, message: str) -> None:
     with pytest.raises(InputFileError) as caught:
         parse_scenario(yaml.safe_dump(data), "p.yaml")
     assert message in str(caught.value)
+
+
+def test_records_counted_from_creation_fall_short_by_deposit_to_delivery() -> None:
+    """``replay.records_clock: creation``: a presale's records are short by the longest an
+    order took from its deposit to its completion, the balance days later plus the
+    delivery (mean 2 days), here 7 to 8 days. Counted from completion (the default), the
+    same draws keep them three years: nothing else changes."""
+    text = _scenario(500, 0.05, 0.2, 0.9, (5 * 86400, 6 * 86400), 10, {1: 1.0})
+    base = parse_scenario(text, "p.yaml")
+    doc = yaml.safe_load(text)
+    doc["replay"] = {"records_clock": "creation"}
+    early = parse_scenario(yaml.safe_dump(doc), "p.yaml")
+    kept, short = run_replication(base, 0), run_replication(early, 0)
+    year3 = 3 * 365 * 86400.0
+    assert kept.measures.replay.records_retention == year3
+    gap = short.measures.replay.records_early
+    assert 7 * 86400 - 3600 <= gap <= 8 * 86400
+    assert short.measures.replay.records_retention == year3 - gap
+    assert kept.kpis == short.kpis and kept.measures.stock == short.measures.stock
+    assert kept.measures.desk == short.measures.desk

@@ -2,7 +2,8 @@
 
 The replay row is written in the same transaction as the ``ended`` state, so a broadcast can
 never be seen ended without its replay (unless the ``no-replay`` fault is on). Replays carry
-``retain_until`` (``replay.retained``); nothing here deletes them.
+``retain_until``, counted from the broadcast's end (``replay.retained``); nothing here deletes
+them.
 """
 
 from __future__ import annotations
@@ -104,12 +105,14 @@ def _transition(svc: Service, caller: Caller, broadcast_id: int, src: str, dst: 
     now = svc.now()
     with svc.db.write() as conn:
         _load(conn, caller, broadcast_id)
+        # the video is kept from the broadcast's end (replay.retained): ``now`` is ended_at
+        kept = {"retain_until": svc.retain_until(now)} if dst == "ended" else {}
         won = conn.execute(update(b).where(b.c.id == broadcast_id, b.c.state == src)
-                           .values(state=dst, **{stamp: now})).rowcount == 1
+                           .values(state=dst, **{stamp: now}, **kept)).rowcount == 1
         if won and dst == "ended" and not svc.settings.has(Fault.NO_REPLAY):
             conn.execute(insert(r).values(
                 broadcast_id=broadcast_id, url=f"/broadcasts/{broadcast_id}/replay",
-                published_at=now, retain_until=svc.retain_until(now)))
+                published_at=now, **kept))
     row = _get(svc, caller, broadcast_id)
     if not won:
         raise conflict("illegal_transition",

@@ -144,9 +144,16 @@ def deliver(order_id: IdPath, body: Deliver, caller: MerchantOrAdmin, svc: Svc) 
     guard = [o.c.id == order_id, o.c.state == "paid"]
     if caller.role != "admin":
         guard.append(o.c.delivered_at.is_(None))
+    delivered = body.delivered_at or svc.now()
     with svc.db.write() as conn:
+        # the transaction is complete: its records are kept from now (replay.retained)
         won = conn.execute(update(o).where(*guard).values(
-            delivered_at=body.delivered_at or svc.now())).rowcount == 1
+            delivered_at=delivered, retain_until=svc.retain_from(o.c.retain_until, delivered))
+        ).rowcount == 1
+        if won:
+            r = t.receipts
+            conn.execute(update(r).where(r.c.order_id == order_id).values(
+                retain_until=svc.retain_from(r.c.retain_until, delivered)))
     row = load_order(svc, caller, order_id)
     if won:
         return order_out(row)

@@ -44,7 +44,7 @@ from simlive.scenario.desks import (
     with_desk_shifts,
 )
 from simlive.scenario.schema import Scenario
-from simlive.scenario.units import duration_text
+from simlive.scenario.units import AGENTS_MAX, duration_text
 from simlive.sim.engine import ReplicationResult
 from simlive.sim.per_desk import DESK_KPIS
 
@@ -61,6 +61,10 @@ class DeskRoster:
     step: np.ndarray
     shifts: list[tuple[float, float, int]] = field(default_factory=list)
     done: bool = False
+    # each interval's service level when it was last raised, and how many raises in a row
+    # left it no better: more agents that change nothing are not a plan
+    raised_at: dict[int, float] = field(default_factory=dict)
+    flat: dict[int, int] = field(default_factory=dict)
 
 
 def desk_view(reps: list[ReplicationResult], d: int | None) -> list[ReplicationResult]:
@@ -278,12 +282,50 @@ def _raise(desk: DeskRoster, j: Judged, goal: float | None) -> None:
         return
     scheduled = plan.cols.cover @ plan.heads  # it missed with these: it needs more
     achieved = {v.index: v.mean for v in j.rows}
+    if _beyond_agents(desk, raise_at, achieved):
+        return
     for i in raise_at:
         if not desk.step[i]:
             gap = goal - achieved[i] if goal is not None and i in achieved else 0.025
             desk.step[i] = max(1, math.ceil(scheduled[i] * min(0.25, max(0.005, gap))))
         desk.req[i] = max(desk.req[i], scheduled[i]) + desk.step[i]
         desk.step[i] *= 2
+    over = [i for i in raise_at if desk.req[i] > AGENTS_MAX]
+    if over:
+        desk.plan.why = (f"interval {_when(over[0], plan.interval)} would need more than "
+                         f"{AGENTS_MAX:,} agents on the desk at once, the most a shift holds")
+        desk.done = True
+
+
+FLAT_RAISES = 4
+"""Raises in a row that leave an interval's service level no better before the plan gives
+up on it: the first raises are small, so one or two may not show."""
+
+
+def _beyond_agents(desk: DeskRoster, raise_at: list[int], achieved: dict[int, float]
+                   ) -> bool:
+    """Whether an interval's service level stayed put through ``FLAT_RAISES`` raises, each
+    at least doubling the step: its tickets are out of the agents' reach (they arrive as the
+    shifts covering them end, or leave sooner than the threshold), and doubling the agents
+    again only grows the desk towards the shift bound. Says so in the plan."""
+    for i in raise_at:
+        level = achieved.get(i, math.nan)
+        before = desk.raised_at.get(i)
+        better = before is None or not (level <= before + 1e-9)
+        desk.flat[i] = 0 if better else desk.flat.get(i, 0) + 1
+        desk.raised_at[i] = level if before is None or better else before
+        if desk.flat[i] >= FLAT_RAISES:
+            desk.plan.why = (f"interval {_when(i, desk.plan.interval)} stays at "
+                             f"{level:.0%} answered in time through {FLAT_RAISES} raises of "
+                             f"its agents: more agents do not reach its tickets (they arrive "
+                             f"as the shifts covering the interval end, or leave first)")
+            desk.done = True
+            return True
+    return False
+
+
+def _when(i: int, interval: float) -> str:
+    return f"{i} (from {duration_text(i * interval)})"
 
 
 def _validate(runner: Runner, trial: Scenario, targets: list[Target], first: int,

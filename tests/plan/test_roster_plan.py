@@ -342,3 +342,34 @@ def test_someone_answers_in_every_interval_from_the_first_ticket_to_the_horizon(
     assert req[0] == 0  # before the first ticket
     assert req[2] == req[3] == req[5] == floor  # a quiet night, and after the last ticket
     assert req[1] > floor and req[4] > floor
+
+
+def _desk_at(levels: list[float]):
+    """A desk whose interval 3 missed at each of ``levels`` in turn, raised after each."""
+    from types import SimpleNamespace
+
+    from simlive.plan.rostering import DeskRoster, _beyond_agents
+
+    plan = SimpleNamespace(interval=3600.0, why="")
+    desk = DeskRoster("d", -1, None, plan, np.zeros(8, dtype=np.int64),  # type: ignore[arg-type]
+                      np.zeros(8, dtype=np.int64))
+    stopped = [_beyond_agents(desk, [3], {3: level}) for level in levels]
+    return desk, stopped
+
+
+def test_an_interval_more_agents_do_not_reach_ends_the_plan_with_why():
+    """BRAND-015 of the reworked presale doubled its agents 17 times (1,927 -> 131,072) on
+    one interval whose service level never moved, then died on the shift bound with a
+    traceback. An interval no better after FLAT_RAISES raises is given up, named."""
+    from simlive.plan.rostering import FLAT_RAISES
+
+    desk, stopped = _desk_at([0.42] * (FLAT_RAISES + 1))
+    assert stopped == [False] * FLAT_RAISES + [True]
+    assert desk.done
+    assert desk.plan.why.startswith("interval 3 (from 3h) stays at 42% answered in time")
+    # a level that keeps improving, however slowly, is raised on
+    desk, stopped = _desk_at([0.42 + 0.001 * k for k in range(12)])
+    assert not any(stopped) and not desk.done
+    # and one that stalls then improves starts counting again
+    desk, stopped = _desk_at([0.5, 0.5, 0.5, 0.6, 0.6, 0.6])
+    assert not any(stopped)

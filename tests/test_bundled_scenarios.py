@@ -16,7 +16,7 @@ SLOW = {"double11-top-host", "double11-flat-benchmark"}  # full scale: seconds a
 
 PARAMS = [pytest.param(p, marks=[pytest.mark.slow] if p.stem in SLOW else [], id=p.stem)
           for p in SCENARIOS]
-PRESALE = "double11-top-host"  # runs below over 12 replications, with these checks too
+PRESALE = "double11-top-host"  # runs below over 6 replications, with these checks too
 
 
 def test_the_glob_finds_the_bundled_scenarios():
@@ -146,3 +146,26 @@ def test_the_presale_breaks_no_rule_in_six_broadcasts(invoke):
     assert kpis["orders.deposits"]["mean"] > kpis["orders.paid"]["mean"] > 0
     assert kpis["orders.balance_fraction"]["mean"] > 0.85  # 0.9 pay, nearly all in time
     assert kpis["aftersales.backlog_at_end"]["mean"] == 0
+    _holds_to_its_sources(data)
+
+
+# the same night's reported takings of the two top hosts' presale streams (20 Oct 2021,
+# third-party estimates quoted in the press); the scenario's host sits between them
+REPORTED_GMV = (8.25e9, 10.65e9)
+
+
+def _holds_to_its_sources(data: dict) -> None:
+    """The flagship's figures against what was reported, and its desks staffed so their
+    verdicts test something: the money within a factor 1.5 of both reported nights, stock
+    sized to demand (most orders served), and the agents on duty at the broadcast's busiest
+    hour between 50 % and 90 % busy (a desk idle at its peak answers every chat at once, one
+    past 90 % has no room for a burst)."""
+    kpis = data["kpis"]
+    gmv = kpis["gmv"]["mean"]
+    assert all(r / 1.5 <= gmv <= r * 1.5 for r in REPORTED_GMV), gmv
+    refused = kpis["orders.sold_out_rejections"]["mean"] / kpis["orders.placed"]["mean"]
+    assert refused < 0.3, refused
+    per = data["service_level_by_interval"]
+    show = [i for i, t in enumerate(per["from_s"]) if t < 12 * 3600]  # the 12 h broadcast
+    peak = max(show, key=lambda i: per["offered"][i])
+    assert 0.5 <= per["utilization"][peak] <= 0.9, (peak, per["utilization"][peak])

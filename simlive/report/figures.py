@@ -151,7 +151,8 @@ def _decided(r: dict[str, Any]) -> str:
 
 
 def service_level_figure(levels: dict[str, Any]) -> tuple[str, str]:
-    """The desk's service level per interval, with the tickets that arrived in each."""
+    """The desk's service level per interval, with the tickets that arrived in each and how
+    busy the agents on duty were."""
     from simlive.rules import format_duration
 
     plt = pyplot()
@@ -165,8 +166,13 @@ def service_level_figure(levels: dict[str, Any]) -> tuple[str, str]:
     shown = [(h, v * 100) for h, v in zip(hours, levels["level"], strict=True) if v is not None]
     ax2.step([h for h, _ in shown], [v for _, v in shown], where="post", color="#1a73e8",
              label="answered within the threshold, %")
+    busy = [(h, u * 100) for h, u in zip(hours, levels.get("utilization") or [], strict=False)
+            if u is not None]
+    if busy:  # the agents' side of the same hours: busy share of their time on duty
+        ax2.step([h for h, _ in busy], [u for _, u in busy], where="post", color="#e37400",
+                 label="agents busy, % of their time on duty")
     ax2.set_ylim(0, 105)
-    ax2.set_ylabel("service level, %")
+    ax2.set_ylabel("service level, busy, %")
     fig.legend(loc="upper right")
     title = (f"Service level per {format_duration(levels['interval_s'])}: first reply within "
              f"{format_duration(levels['within_s'])}")

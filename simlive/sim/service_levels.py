@@ -148,9 +148,13 @@ def busy_per_interval(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -
 
 
 def duty_per_interval(slots: Sequence[Segment], edges: np.ndarray) -> np.ndarray:
-    """Slot-seconds on duty within each interval, from a desk's slots over time."""
-    on = np.zeros(edges.size)
-    for lo, hi, n in slots:
-        on += n * np.clip(edges - lo, 0.0, hi - lo)
-    return np.diff(on)
+    """Slot-seconds on duty within each interval, from a desk's slots over time (in time
+    order, not overlapping, as ``desk_slots`` gives them). The slot-seconds before ``t``
+    are linear between the slots' ends, so one interpolation over the edges gives them all:
+    a month of hourly shifts by minute intervals stays a sort, not a product."""
+    if not slots:
+        return np.zeros(max(edges.size - 1, 0))
+    at = np.asarray([t for lo, hi, _ in slots for t in (lo, hi)], dtype=float)
+    gained = np.asarray([v for lo, hi, n in slots for v in (0.0, n * (hi - lo))])
+    return np.diff(np.interp(edges, at, np.cumsum(gained)))
 

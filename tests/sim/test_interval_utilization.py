@@ -37,3 +37,21 @@ def test_the_run_reports_it_and_it_agrees_with_the_whole_desks(invoke, tiny_text
     # the busiest interval is at least as busy as the whole horizon on average
     whole = data["kpis"]["aftersales.agent_utilization"]["mean"]
     assert max(u for u in util if u is not None) >= whole
+
+
+def test_duty_by_interpolation_is_the_sum_over_slots() -> None:
+    """The interpolation against its definition (each slot's overlap with each interval),
+    on 300 slots with gaps, edges past the last one."""
+    rng = np.random.default_rng(1)
+    t, slots = 0.0, []
+    for _ in range(300):
+        t += rng.uniform(0, 500)
+        d = rng.uniform(1, 3000)
+        slots.append((t, t + d, int(rng.integers(1, 9))))
+        t += d
+    edges = np.arange(0, t + 7200, 900.0)
+    on = np.zeros(edges.size)
+    for lo, hi, n in slots:
+        on += n * np.clip(edges - lo, 0, hi - lo)
+    assert np.allclose(np.diff(on), duty_per_interval(slots, edges))
+    assert duty_per_interval([], edges).tolist() == [0.0] * (edges.size - 1)

@@ -113,6 +113,11 @@ class Param:
     doc: str
     basis: Basis | None = None
 
+    @property
+    def seconds(self) -> bool:
+        """Whether the value is a time in seconds (a table shows it as ``7d``, ``8h``)."""
+        return self.kind in ("duration", "days", "offset")
+
 
 @dataclass(frozen=True)
 class Rule:

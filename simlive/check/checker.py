@@ -46,8 +46,8 @@ assert set(CHECKS) == set(RULE_IDS)
 def _limits(rule_id: str, params: dict[str, float]) -> dict[str, float]:
     """A rule's parameters as a verdict's limit: durations keyed ``<name>_s`` (seconds), as
     the rule functions report them, so tables show ``10m`` rather than ``600``."""
-    kinds = {q.name: q.kind for q in RULES[rule_id].params}
-    return {f"{k}_s" if kinds.get(k) == "duration" else k: v for k, v in params.items()}
+    timed = {q.name for q in RULES[rule_id].params if q.seconds}
+    return {f"{k}_s" if k in timed else k: v for k, v in params.items()}
 
 
 @contextmanager
@@ -87,7 +87,7 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
         ops = history if isinstance(history, Ops) else Ops(
             events if events and isinstance(events[0], Op) else pair(events))
     except (ValueError, KeyError, TypeError) as exc:
-        return [Verdict(rid, Status.UNKNOWN, None, RULES[rid].defaults(),
+        return [Verdict(rid, Status.UNKNOWN, None, _limits(rid, p[rid]),
                         f"the history cannot be read: {exc}") for rid in RULE_IDS]
     final_state = this_run(final_state, ops)
     out = []

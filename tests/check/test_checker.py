@@ -275,3 +275,24 @@ def test_retention_is_judged_from_the_orders_when_receipts_are_not_read() -> Non
                                                              orders=short))
                 if v.rule_id == "replay.retained")
     assert rule.status is Status.FAIL, rule.evidence
+
+
+def test_a_rule_that_cannot_be_judged_states_its_limits_in_units() -> None:
+    """Unknown verdicts give each time limit as seconds keyed ``_s`` (a table shows 7d, 8h):
+    the seven-day rule's calendar window and time zone once showed as 6.048e+05 and
+    2.88e+04 on a shop without tickets."""
+    from simlive.check.needs import NEEDS
+    from simlive.report.tables import compact
+    from simlive.rules import RULES
+
+    events, state = _run()
+    every_op = {op for need in NEEDS.values() for op in need.ops}
+    unknown = [v for v in check(events, state, unsupported=every_op)
+               if v.status is Status.UNKNOWN]
+    assert len(unknown) >= 8, [v.rule_id for v in unknown]
+    for v in unknown:
+        for p in RULES[v.rule_id].params:
+            assert (f"{p.name}_s" if p.seconds else p.name) in v.limit, (v.rule_id, v.limit)
+    returns = next(v for v in check(events, state, unsupported=every_op)
+                   if v.rule_id == "returns.seven-day")
+    assert compact(returns.limit) == "window=7d, utc_offset=8h"

@@ -347,6 +347,7 @@ class Verdict:
         return RULES[self.rule_id].name
 
     def to_dict(self) -> dict[str, Any]:
+        rule = RULES[self.rule_id]
         out = {
             "id": self.rule_id,
             "name": self.name,
@@ -354,10 +355,10 @@ class Verdict:
             "measured": self.measured,
             "limit": self.limit,
             "evidence": self.evidence,
-            "party": RULES[self.rule_id].party.value,
-            "basis": RULES[self.rule_id].basis.value,
-            "defaults_basis": RULES[self.rule_id].param_basis(),
-            "source": RULES[self.rule_id].source,
+            "party": rule.party.value,
+            "basis": rule.basis.value,
+            "defaults_basis": rule.param_basis(),
+            "source": rule.source,
         }
         if self.odds is not None:
             out.update(self.odds.to_dict(), verdict=self.status.value)

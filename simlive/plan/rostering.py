@@ -271,8 +271,7 @@ def _raise(desk: DeskRoster, j: Judged, goal: float | None) -> None:
     raise_at = [i for i in first_of_runs(j.misses) if plan.cols.cover[i].any()]
     if not raise_at:
         if j.misses:
-            at = ", ".join(f"{i} (from {duration_text(i * plan.interval)})"
-                           for i in j.misses[:5])
+            at = ", ".join(_when(i, plan.interval) for i in j.misses[:5])
             plan.why = (f"{len(j.misses)} interval(s) miss and no template of the roster "
                         f"file covers them: {at}")
         else:
@@ -313,7 +312,8 @@ def _beyond_agents(desk: DeskRoster, raise_at: list[int], achieved: dict[int, fl
         before = desk.raised_at.get(i)
         better = before is None or not (level <= before + 1e-9)
         desk.flat[i] = 0 if better else desk.flat.get(i, 0) + 1
-        desk.raised_at[i] = level if before is None or better else before
+        if better:
+            desk.raised_at[i] = level
         if desk.flat[i] >= FLAT_RAISES:
             desk.plan.why = (f"interval {_when(i, desk.plan.interval)} stays at "
                              f"{level:.0%} answered in time through {FLAT_RAISES} raises of "

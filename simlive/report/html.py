@@ -120,15 +120,13 @@ def _rule_row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _basis(r: dict[str, Any]) -> str:
-    """What the rule rests on and who owes it (the rulebook's, for a stored run's verdicts
-    written before they carried it)."""
+    """What the rule rests on and who owes it, from the rulebook (one source, whatever a
+    stored run's verdicts carried)."""
     from simlive.rules import RULES
 
     rule = RULES.get(r["id"])
-    party = r.get("party") or (rule.party.value if rule else "")
-    basis = r.get("basis") or (rule.basis.value if rule else "")
-    source = r.get("source") or (rule.source if rule else "")
-    return f"{basis}, owed by the {party}: {source}" if party else ""
+    return (f"{rule.basis.value}, owed by the {rule.party.value}: {rule.source}"
+            if rule else "")
 
 
 def _threshold_row(t: dict[str, Any]) -> dict[str, Any]:

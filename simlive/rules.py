@@ -25,13 +25,18 @@ class Status(StrEnum):
 
     ``unknown``: there is no evidence to judge on (the shop lacks the operation, a judge
     crashed); ``undecided``: the simulator has evidence but too few replications to establish
-    either answer at the stated risk. Neither is ever a pass.
+    either answer at the stated risk. Neither is ever a pass. ``not judged``: the scenario
+    does not model the duty (no price claims, no fulfilment block), so nothing could have
+    broken it; the verdict says what to add, and it leaves the exit code alone, the way a
+    test that was never written does (a shop that cannot show a duty the scenario models is
+    ``unknown``, not this).
     """
 
     PASS = "pass"
     FAIL = "fail"
     UNDECIDED = "undecided"
     UNKNOWN = "unknown"
+    NOT_JUDGED = "not judged"
 
 
 BAD_RATING = 2
@@ -135,6 +140,12 @@ class Rule:
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
 
+    def limits(self, params: Mapping[str, float]) -> dict[str, float]:
+        """``params`` as a verdict's limit: times keyed ``<name>_s`` (seconds), so tables
+        show ``10m`` rather than ``600``."""
+        timed = {q.name for q in self.params if q.seconds}
+        return {f"{k}_s" if k in timed else k: v for k, v in params.items()}
+
     def param_basis(self) -> dict[str, str]:
         """Each limit's basis, the rule's unless the limit has its own."""
         return {p.name: (p.basis or self.basis).value for p in self.params}
@@ -174,6 +185,68 @@ RULES: dict[str, Rule] = {
             "bookkeeping identity (no published source: the books either balance or not)",
             (Param("tolerance", "count", 0, "units the ledger may be off by"),),
             Basis.BOOKKEEPING, Party.STORE,
+        ),
+        Rule(
+            "display.complete",
+            "Products shown completely",
+            "every product linked in the broadcast is presented on air for at least "
+            "min_presentation, and its page shows the price, the seller and whether it can "
+            "be returned without reason (goods that cannot are flagged)",
+            "E-Commerce Law art. 17 (disclose goods information fully, truly, accurately "
+            "and in time); Zhejiang live e-commerce service specification (group standard, "
+            "2020: show goods completely and clearly); SAIC Interim Measures for Seven-day "
+            "No-reason Returns (2017) art. 7 (goods that cannot be returned are marked on "
+            "the page); min_presentation: no source found",
+            (Param("min_presentation", "duration", 30.0, "on-air presentation each linked "
+                   "product needs", Basis.DEFAULT),
+             Param("max_incomplete", "count", 0, "products presented too briefly or shown "
+                   "without a required field")),
+            Basis.LAW, Party.HOST,
+        ),
+        Rule(
+            "display.counters-true",
+            "Displayed counters true",
+            "the sold count and the viewer count the broadcast shows are no higher than "
+            "what happened (orders taken, viewers present), allowing max_lag",
+            "Anti-Unfair Competition Law art. 8 (no false or misleading publicity of sales "
+            "or other figures); Zhejiang live-marketing conduct guide (no false sales or "
+            "audience figures)",
+            (Param("max_lag", "duration", 5.0, "how stale a shown counter may be",
+                   Basis.DEFAULT),
+             Param("max_overstatement", "fraction", 0.0, "how far above the truth a shown "
+                   "figure may be, as a fraction of the truth")),
+            Basis.LAW, Party.HOST,
+        ),
+        Rule(
+            "pricing.claims-hold",
+            "Price claims hold",
+            "a discount's stated reference price is no higher than the lowest price the "
+            "goods sold at in the window before the claim; a 'lowest price' claim is not "
+            "undercut, in any channel, within the protection period; a buyer who asks for "
+            "the difference within it is paid",
+            "SAMR Interim Provisions on Regulating Promotional Activities (2020) art. 20 (a "
+            "discount with no other stated basis is against the lowest transaction price of "
+            "the 7 days before the promotion); Anti-Unfair Competition Law art. 8; "
+            "protection: no source found (platforms' price-protection promises vary)",
+            (Param("window", "days", 7 * DAY, "days before the claim whose lowest price is "
+                   "the reference"),
+             Param("protection", "duration", 15 * DAY, "how long after a sale a 'lowest "
+                   "price' claim must hold", Basis.DEFAULT),
+             Param("max_broken", "count", 0, "claims broken or price-protection requests "
+                   "refused")),
+            Basis.REGULATION, Party.HOST,
+        ),
+        Rule(
+            "fulfilment.on-time",
+            "Delivered as promised",
+            "every paid order ships within ship_within of payment and is delivered by the "
+            "time promised",
+            "E-Commerce Law art. 20 (deliver in the manner and time promised or agreed); "
+            "ship_within: Taobao and Tmall's default 48-hour shipping time (a platform norm)",
+            (Param("min_on_time", "fraction", 1.0, "paid orders delivered by the promise"),
+             Param("ship_within", "duration", 48 * HOUR, "from payment to shipping, when the "
+                   "store stated no other time", Basis.PLATFORM)),
+            Basis.LAW, Party.STORE,
         ),
         Rule(
             "replay.available",
@@ -241,6 +314,19 @@ RULES: dict[str, Rule] = {
             Basis.STANDARD, Party.STORE,
         ),
         Rule(
+            "aftersales.escalations-answered",
+            "Escalations to the platform answered",
+            "every after-sales request the consumer escalates to the platform (unresolved or "
+            "refused by the store) gets the platform's decision within decide_within",
+            "E-Commerce Law art. 59 (a platform accepts and handles complaints promptly) and "
+            "art. 60; Zhejiang live e-commerce service specification (consumers complain to "
+            "the platform); decide_within: no source found",
+            (Param("decide_within", "duration", 5 * DAY, "from escalation to the platform's "
+                   "decision", Basis.DEFAULT),
+             Param("max_undecided", "count", 0, "escalations decided late or never")),
+            Basis.LAW, Party.PLATFORM,
+        ),
+        Rule(
             "reviews.not-deleted",
             "Reviews never deleted",
             "no review is ever deleted; a bad review is hidden only for an allowed reason "
@@ -250,6 +336,20 @@ RULES: dict[str, Rule] = {
              Param("max_suppressed", "count", 0, "bad reviews hidden without an allowed "
                    "reason")),
             Basis.LAW, Party.PLATFORM,
+        ),
+        Rule(
+            "reviews.order-honest",
+            "Review listing honest",
+            "the default review listing is not ranked by rating, and no review rated "
+            "protected_max or lower is left out of it (hidden) or pushed below better ones",
+            "the draft rules the seed article cites (no 'good reviews first', no hiding "
+            "reviews); E-Commerce Law art. 39; protected_max 3 (neutral reviews protected "
+            "like bad ones): simlive default",
+            (Param("protected_max", "count", 3, "reviews rated this or lower (of 5) are "
+                   "protected", Basis.DEFAULT),
+             Param("max_buried", "count", 0, "protected reviews hidden from or buried in "
+                   "the default listing")),
+            Basis.DRAFT, Party.PLATFORM,
         ),
         Rule(
             "evidence.receipt",

@@ -39,15 +39,32 @@ CHECKS: dict[str, RuleCheck] = {
     "reviews.not-deleted": sr.not_deleted,
     "evidence.receipt": sr.receipts,
     "returns.seven-day": sr.seven_day_returns,
+
+    "display.complete": lambda ops, state, p: _not_checked("display.complete", p),
+
+    "display.counters-true": lambda ops, state, p: _not_checked("display.counters-true", p),
+
+    "pricing.claims-hold": lambda ops, state, p: _not_checked("pricing.claims-hold", p),
+
+    "fulfilment.on-time": lambda ops, state, p: _not_checked("fulfilment.on-time", p),
+
+    "aftersales.escalations-answered": lambda ops, state, p: _not_checked(
+        "aftersales.escalations-answered", p),
+
+    "reviews.order-honest": lambda ops, state, p: _not_checked("reviews.order-honest", p),
 }
 assert set(CHECKS) == set(RULE_IDS)
+
+
+def _not_checked(rule_id: str, p: dict[str, float]) -> Verdict:
+    return Verdict(rule_id, Status.NOT_JUDGED, None, _limits(rule_id, p),
+                   "not judged: simlive does not check this duty on shops yet")
 
 
 def _limits(rule_id: str, params: dict[str, float]) -> dict[str, float]:
     """A rule's parameters as a verdict's limit: durations keyed ``<name>_s`` (seconds), as
     the rule functions report them, so tables show ``10m`` rather than ``600``."""
-    timed = {q.name for q in RULES[rule_id].params if q.seconds}
-    return {f"{k}_s" if k in timed else k: v for k, v in params.items()}
+    return RULES[rule_id].limits(params)
 
 
 @contextmanager
@@ -65,20 +82,24 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState,
           params: Mapping[str, Mapping[str, float]] | None = None,
-          unsupported: Iterable[str] = ()) -> list[Verdict]:
+          unsupported: Iterable[str] = (),
+          not_judged: Mapping[str, str] | None = None) -> list[Verdict]:
     with _no_cycle_collection():
-        return _check(history, final_state, params, frozenset(unsupported))
+        return _check(history, final_state, params, frozenset(unsupported), not_judged or {})
 
 
 def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState,
            params: Mapping[str, Mapping[str, float]] | None = None,
-           unsupported: frozenset[str] = frozenset()) -> list[Verdict]:
+           unsupported: frozenset[str] = frozenset(),
+           not_judged: Mapping[str, str] | None = None) -> list[Verdict]:
     """Judge every rule. ``history``: raw events (invoke/ok/fail/info) or paired ops.
 
     ``params``: per rule id, overrides of the defaults in :mod:`simlive.rules` (a scenario's
     ``compliance`` block). ``unsupported``: operations the shop's target does not map; the
     rules needing them, or needing a part of the state that was not read, are unknown
-    (:mod:`simlive.check.needs`).
+    (:mod:`simlive.check.needs`). ``not_judged``: the rules the load's scenario does not
+    model, and why (``simlive.scenario.scope.unmodelled``): the load never exercised them,
+    so they are ``not judged`` whatever the shop supports.
     """
     p = rule_params(params)
     # raw events or paired ops, told apart by the first item
@@ -92,6 +113,10 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
     final_state = this_run(final_state, ops)
     out = []
     for rid, fn in CHECKS.items():
+        if rid in (not_judged or {}):
+            out.append(Verdict(rid, Status.NOT_JUDGED, None, _limits(rid, p[rid]),
+                               f"not judged: {(not_judged or {})[rid]}"))
+            continue
         why = unmet(rid, unsupported, final_state)
         if why is not None:
             out.append(Verdict(rid, Status.UNKNOWN, None, _limits(rid, p[rid]), why))

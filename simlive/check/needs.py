@@ -33,6 +33,18 @@ NEEDS: dict[str, Need] = {
     "reviews.not-deleted": Need(("review",), ("reviews",), ("read_review",)),
     "evidence.receipt": Need(("order",), ("orders", "receipts"), ("read_receipt",)),
     "returns.seven-day": Need(("deliver", "open_ticket"), ("orders",)),
+
+    "display.complete": Need(),
+
+    "display.counters-true": Need(),
+
+    "pricing.claims-hold": Need(),
+
+    "fulfilment.on-time": Need(),
+
+    "aftersales.escalations-answered": Need(),
+
+    "reviews.order-honest": Need(),
 }
 
 

@@ -10,6 +10,7 @@ string key of a dict would. Plain frozen dataclasses: cheap to pickle back from 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from simlive.rules import format_duration
 
@@ -226,11 +227,49 @@ class ReceiptMeasures:
     details: tuple[str, ...] = ()  # what a load test judged them over
 
 
+# --- display.complete ---------------------------------------------------------------------
+
+
+
+# --- display.counters-true ----------------------------------------------------------------
+
+
+
+# --- pricing.claims-hold ------------------------------------------------------------------
+
+
+
+# --- fulfilment.on-time -------------------------------------------------------------------
+
+
+
+# --- aftersales.escalations-answered ------------------------------------------------------
+
+
+
+# --- reviews.order-honest -----------------------------------------------------------------
+
+
+
 @dataclass(frozen=True)
 class Measures:
+    """One replication's records. A rule whose record is None was not modelled by the
+    scenario (``simlive.scenario.scope``): its verdict is ``not judged``."""
+
     stock: StockMeasures
     desk: DeskMeasures
     replay: ReplayMeasures
     reviews: ReviewMeasures
     receipts: ReceiptMeasures
     desks: tuple[DeskMeasures, ...] = ()  # each desk's, with aftersales.desks (pooled first)
+    presentation: Any = None  # display.complete
+
+    counters: Any = None  # display.counters-true
+
+    pricing: Any = None  # pricing.claims-hold
+
+    fulfilment: Any = None  # fulfilment.on-time
+
+    escalations: Any = None  # aftersales.escalations-answered
+
+    review_order: Any = None  # reviews.order-honest

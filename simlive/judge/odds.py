@@ -73,14 +73,21 @@ class SequentialState:
 
     conf: Confidence
     certain: dict[str, Certainty]
+    not_judged: frozenset[str] = frozenset()  # rules the scenario does not model
     counts: dict[str, list[int]] = field(default_factory=dict)  # rule -> [k, n]
     stopped: dict[str, tuple[int, str | None]] = field(default_factory=dict)  # rule -> (n, how)
     contradicted: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for rid in self.not_judged:  # nothing to test: stopped before the first replication
+            self.stopped[rid] = (0, None)
 
     def add(self, broken: Mapping[str, bool | None]) -> None:
         """One replication's rules broken or not; keys beyond the rules (a desk's rule,
         ``desk_key``) are tested the same way, at their rule's risk."""
         for rid in [*RULES, *(k for k in broken if k not in RULES)]:
+            if rid in self.not_judged:
+                continue
             b = broken.get(rid)
             if b is None:  # a crashed judge: judged (as unknown) at the end
                 self.stopped.setdefault(rid, (self._n(rid) + 1, None))
@@ -107,11 +114,16 @@ class SequentialState:
 
 
 def rule_verdict(rule_id: str, ms: list[Measures], p: dict, conf: Confidence,
-                 certain: Certainty, sequential: tuple[int, str | None] | None) -> Verdict:
+                 certain: Certainty, sequential: tuple[int, str | None] | None,
+                 not_judged: str | None = None) -> Verdict:
     """The verdict of one rule over the replications ``ms`` (in replication order).
 
     ``sequential`` is where Wald's test stopped this rule (replications, decision), or None
-    for a fixed number of replications."""
+    for a fixed number of replications. ``not_judged``: why the scenario gives this rule
+    nothing to judge (``simlive.scenario.scope``), or None when it is in scope."""
+    if not_judged is not None:
+        return Verdict(rule_id, Status.NOT_JUDGED, None, RULES[rule_id].limits(p),
+                       f"not judged: {not_judged}")
     try:
         f = finding(rule_id, ms, p)
         model = consistent(certain, f.broken)
@@ -154,8 +166,12 @@ def _over_replications(f: Finding) -> dict[str, dict]:
 
 def judge_all(ms: list[Measures], params: dict[str, dict], conf: Confidence,
               certain: dict[str, Certainty],
-              stops: Mapping[str, tuple[int, str | None]] | None = None) -> list[Verdict]:
-    """Every rule's verdict over the replications ``ms``."""
+              stops: Mapping[str, tuple[int, str | None]] | None = None,
+              not_judged: Mapping[str, str] | None = None) -> list[Verdict]:
+    """Every rule's verdict over the replications ``ms``; ``not_judged``: the rules the
+    scenario does not model, and why (``simlive.scenario.scope.unmodelled``)."""
+    skip = not_judged or {}
     return ordered(rule_verdict(rid, ms, params[rid], conf, certain.get(rid),
-                                None if stops is None else stops.get(rid, (len(ms), None)))
+                                None if stops is None else stops.get(rid, (len(ms), None)),
+                                skip.get(rid))
                    for rid in RULES)

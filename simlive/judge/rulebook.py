@@ -378,6 +378,38 @@ def _receipt_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
     return {"fraction": round(low, 6), "missing": missing}, p["min_fraction"], ev
 
 
+# --- display.complete ---------------------------------------------------------------------
+
+
+
+# --- display.counters-true ----------------------------------------------------------------
+
+
+
+# --- pricing.claims-hold ------------------------------------------------------------------
+
+
+
+# --- fulfilment.on-time -------------------------------------------------------------------
+
+
+
+# --- aftersales.escalations-answered ------------------------------------------------------
+
+
+
+# --- reviews.order-honest -----------------------------------------------------------------
+
+
+
+def _not_modelled(m: Any, p: dict) -> bool:
+    raise NotImplementedError("this rule has no judge yet: it is never in scope")
+
+
+def _not_modelled_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
+    raise NotImplementedError("this rule has no judge yet: it is never in scope")
+
+
 def _n(**values: Any) -> Callable[[Measures], Numbers]:
     """Per-replication figures to average: name -> function of one replication's measures."""
     return lambda m: {k: (None if (v := fn(m)) is None else float(v)) for k, fn in
@@ -416,6 +448,24 @@ JUDGES: dict[str, RuleJudge] = {
     "returns.seven-day": RuleJudge(
         lambda m: m.desk.returns_record(), _returns_refused, _returns_report,
         _n(refused_in_window=lambda m: m.refused_in_window)),
+
+    "display.complete": RuleJudge(lambda m: m.presentation, _not_modelled,
+                                  _not_modelled_report, _n()),
+
+    "display.counters-true": RuleJudge(lambda m: m.counters, _not_modelled,
+                                       _not_modelled_report, _n()),
+
+    "pricing.claims-hold": RuleJudge(lambda m: m.pricing, _not_modelled,
+                                     _not_modelled_report, _n()),
+
+    "fulfilment.on-time": RuleJudge(lambda m: m.fulfilment, _not_modelled,
+                                    _not_modelled_report, _n()),
+
+    "aftersales.escalations-answered": RuleJudge(lambda m: m.escalations, _not_modelled,
+                                                 _not_modelled_report, _n()),
+
+    "reviews.order-honest": RuleJudge(lambda m: m.review_order, _not_modelled,
+                                      _not_modelled_report, _n()),
 }
 assert set(JUDGES) == set(RULES), "every rule needs a judge"
 
@@ -425,7 +475,10 @@ def broken_by_rule(m: Measures, params: dict[str, dict]) -> dict[str, bool | Non
     out: dict[str, bool | None] = {}
     for rid, j in JUDGES.items():
         try:
-            out[rid] = bool(j.broken(j.record(m), params[rid]))
+            record = j.record(m)
+            if record is None:
+                continue  # not modelled by the scenario: never judged, never a crash
+            out[rid] = bool(j.broken(record, params[rid]))
         except Exception:  # noqa: BLE001 - a broken judge must not pass a rule
             out[rid] = None
     return out

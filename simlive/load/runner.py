@@ -41,6 +41,7 @@ from simlive.load.shortfall import RateRow, rate_rows, read_reports
 from simlive.load.shortfall import warnings as shortfall_warnings
 from simlive.report.files import write_json
 from simlive.rules import Status, Verdict, exit_code
+from simlive.scenario.scope import unmodelled
 from simlive.shops.audit import ledger_tautology
 from simlive.shops.provision import finish, provision, read_state, scaled_products, teardown
 from simlive.shops.target_file import Target
@@ -109,7 +110,8 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
         rec.close()
     events = read_history(run.history_dir)
     ops = Ops(pair(events))  # paired once: the checker, the thresholds and the plots
-    verdicts = check(ops, state, run.scenario.rule_overrides(), run.target.unsupported)
+    verdicts = check(ops, state, run.scenario.rule_overrides(), run.target.unsupported,
+                     unmodelled(run.scenario))
     write_json(out / "state.json", state.to_dict())
     write_jsonl(out / "history.jsonl", events)
     th = run.scenario.load.thresholds
@@ -287,7 +289,8 @@ def stored_verdicts(history: str | Path, state: FinalState, scenario: Any,
     if scenario is None and run is not None:
         scenario = run.scenario
     params = scenario.rule_overrides() if scenario is not None else None
-    verdicts = check(events, state, params, unsupported)
+    verdicts = check(events, state, params, unsupported,
+                     unmodelled(scenario) if scenario is not None else None)
     if run is not None:
         spread = run.scenario.load.flash_sale_spread
         planned = run.provisioned.flash_sales if run.provisioned is not None else []

@@ -49,6 +49,8 @@ def junit_xml(title: str, verdicts: Iterable[Verdict], thresholds: Iterable[Any]
                                                    "would likely decide it" if o.more else ""))
         if v.status is Status.UNKNOWN:
             message = f"unknown: {v.evidence}"
+        elif v.status is Status.NOT_JUDGED:
+            message = v.evidence  # already says "not judged: ..."
         rules.append(("simlive.rules", f"{v.rule_id} ({v.name})", outcome, message, detail))
     _suite(root, f"compliance: {title}", rules)
     limits = [("simlive.thresholds", t.name, "pass" if t.passed else "fail",

@@ -16,7 +16,7 @@ from rich.table import Table
 from simlive.rules import RULES, Party, Status, Verdict, format_duration
 
 STATUS_STYLE = {Status.PASS: "bold green", Status.FAIL: "bold red", Status.UNKNOWN: "yellow",
-                Status.UNDECIDED: "yellow"}
+                Status.UNDECIDED: "yellow", Status.NOT_JUDGED: "dim"}
 
 
 def fmt_number(value: float | None, unit: str = "") -> str:
@@ -292,9 +292,13 @@ def summary(verdicts: Iterable[Verdict], thresholds: Iterable[Any] = ()) -> str:
                      f"beyond their risk: {', '.join(v.rule_id for v in undecided)}{hint}")
     if slow:
         lines.append(f"FAIL: threshold(s) broken: {', '.join(slow)}")
+    skipped = [v.rule_id for v in verdicts if v.status is Status.NOT_JUDGED]
+    aside = (f"NOT JUDGED: {len(skipped)} rule(s) the scenario does not model (see each "
+             f"row for what to add): {', '.join(skipped)}") if skipped else ""
     if lines:
-        return "\n".join(lines)
+        return "\n".join(lines + ([aside] if aside else []))
     simulated = any(v.odds is not None for v in verdicts)
-    return "PASS: every rule passes" + (
+    every = "every rule judged passes" if skipped else "every rule passes"
+    return "PASS: " + every + (
         " (P(broken) within its risk established)" if simulated else "") + (
-        " and every threshold holds" if thresholds else "")
+        " and every threshold holds" if thresholds else "") + (f"\n{aside}" if aside else "")

@@ -23,6 +23,7 @@ from simlive.judge.rulebook import broken_by_desk, broken_by_rule
 from simlive.judge.stats import rounded, summarise_metric
 from simlive.rules import Status, Verdict, overall, rule_params
 from simlive.scenario.schema import Scenario
+from simlive.scenario.scope import unmodelled
 from simlive.sim.desk_summaries import desk_summaries
 from simlive.sim.engine import KPI_UNITS, OPTIONAL_KPIS, ReplicationResult
 from simlive.sim.service_levels import SERVICE_LEVEL
@@ -183,7 +184,8 @@ def summarise(scenario: Scenario, reps: list[ReplicationResult],
     conf = conf or confidence_of(scenario)
     params = rule_params(scenario.rule_overrides())
     certain = certainties(scenario, params) if certain is None else certain
-    verdicts = judge_all([r.measures for r in reps], params, conf, certain, stops)
+    verdicts = judge_all([r.measures for r in reps], params, conf, certain, stops,
+                         unmodelled(scenario))
     return SimulationResult(scenario, reps, verdicts, _kpis(reps), conf, stops is not None,
                             max_replications, _shifts(scenario, reps),
                             desk_summaries(scenario, reps, params, conf, stops))
@@ -223,7 +225,7 @@ def simulate(scenario: Scenario, replications: int = 1, jobs: int = 1,
             return summarise(scenario, reps, conf)
         params = rule_params(scenario.rule_overrides())
         certain = certainties(scenario, params)
-        state = SequentialState(conf, certain)
+        state = SequentialState(conf, certain, frozenset(unmodelled(scenario)))
         reps = []
         batch_size = workers.size
 

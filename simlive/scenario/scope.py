@@ -1,0 +1,24 @@
+"""Which rules a scenario gives the model, and the load, something to judge.
+
+A duty the scenario does not model (no price claims, no fulfilment block, no escalation)
+could not have broken in a simulated broadcast, and a load driven by that scenario never
+exercises it on a shop. Its verdict is ``not judged``, naming what to add, rather than a
+pass nobody earned. The simulator and the checker ask this one function, so a rule is in
+scope on both sides or on neither.
+"""
+
+from __future__ import annotations
+
+from simlive.scenario.schema import Scenario
+
+NEW_DUTY = "simlive does not model this duty yet"
+
+
+def unmodelled(sc: Scenario) -> dict[str, str]:
+    """Rule id -> why the scenario gives it nothing to judge (rules in scope are absent)."""
+    out: dict[str, str] = {}
+    for rid in ("display.complete", "display.counters-true", "pricing.claims-hold",
+                "fulfilment.on-time", "aftersales.escalations-answered",
+                "reviews.order-honest"):
+        out[rid] = NEW_DUTY
+    return out

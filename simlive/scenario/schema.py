@@ -446,6 +446,16 @@ class Scenario(Model):
     simulation: Simulation = Simulation()
     compliance: Compliance = Compliance()
     load: LoadSettings = LoadSettings()
+    # the new duties' blocks, each optional (absent: its rule is not judged, scenario.scope)
+    # -- display.complete
+
+    # -- display.counters-true
+
+    # -- pricing.claims-hold
+
+    # -- aftersales.escalations-answered
+
+    # -- reviews.order-honest
 
     def rule_overrides(self) -> dict[str, dict[str, float]]:
         """The compliance block as ``{rule id: {param: value}}``, unset values left out."""

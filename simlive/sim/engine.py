@@ -267,6 +267,20 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         kpis.update({k: v for k, v in after.steady.items()
                      if k in KPI_UNITS or k.startswith(SERVICE_LEVEL)})
     measures = _measures(step, outcomes, after, rec, paid + deposits)
+    # The new duties, each filled in only when the scenario models it (scenario.scope):
+    # measures = dataclasses.replace(measures, <field>=...) and its KPIs, one block each.
+    # -- display.complete
+
+    # -- display.counters-true
+
+    # -- pricing.claims-hold
+
+    # -- fulfilment.on-time
+
+    # -- aftersales.escalations-answered
+
+    # -- reviews.order-honest
+
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift
     result.intervals = after.intervals
@@ -323,7 +337,7 @@ def _measures(step: float, outcomes: list[SkuOutcome], after: AftersalesOutcome,
                              rec.reviews_hidden, rec.reviews_suppressed)
     desks = tuple(d.measures for d in after.desks or () if d.measures is not None)
     return Measures(stock, desk, replay, reviews, ReceiptMeasures(paid, rec.receipts_missing),
-                    desks)
+                    desks)  # the new duties' records: None until modelled (scenario.scope)
 
 
 def _sample(values: np.ndarray, n: int) -> list[float]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from simlive.rules import RULE_IDS
+from simlive.scenario import load_scenario
+from simlive.scenario.scope import unmodelled
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,6 +211,15 @@ def test_partial_handling_block_runs(invoke, write, tiny_text):
 # --- exit codes -----------------------------------------------------------------------------
 
 
+def not_judged_line(skipped: dict[str, str]) -> str:
+    """The summary's line naming the rules the scenario does not model (none: no line)."""
+    if not skipped:
+        return ""
+    ids = [rid for rid in RULE_IDS if rid in skipped]
+    return (f"NOT JUDGED: {len(ids)} rule(s) the scenario does not model (see each row for "
+            f"what to add): {', '.join(ids)}\n")
+
+
 def test_boutique_passes_with_exit_zero(until_decided):
     # `simlive run scenarios/boutique.yaml -q --until-decided --json FILE` in a subprocess,
     # shared with the tests that read the same run
@@ -216,7 +227,10 @@ def test_boutique_passes_with_exit_zero(until_decided):
     assert "Traceback" not in result.stdout + result.stderr
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
-    assert result.stderr == "PASS: every rule passes (P(broken) within its risk established)\n"
+    skipped = unmodelled(load_scenario(ROOT / "scenarios" / "boutique.yaml"))
+    first = "every rule judged passes" if skipped else "every rule passes"
+    assert result.stderr == (f"PASS: {first} (P(broken) within its risk established)\n"
+                             + not_judged_line(skipped))
 
 
 def test_one_replication_is_undecided_with_exit_four(invoke):
@@ -256,7 +270,9 @@ def test_broken_rule_exits_one_and_is_named(invoke, write, tiny_text):
     result = invoke("run", str(path), "-q", "--until-decided")
     no_crash(result)
     assert result.exit_code == 1
-    assert result.stderr == "FAIL: 1 rule(s) broken: reviews.not-deleted\n"
+    skipped = unmodelled(load_scenario(path))
+    assert result.stderr == ("FAIL: 1 rule(s) broken: reviews.not-deleted\n"
+                             + not_judged_line(skipped))
 
 
 def test_broken_rule_shows_in_the_table(invoke, write, tiny_text):
@@ -451,8 +467,9 @@ def test_json_to_stdout(invoke, write, tiny_text):
     assert data["scenario"] == "tiny" and data["seed"] == 7 and data["replications"] == 3
     assert data["status"] == "undecided" and data["compliance"]["mode"] == "fixed"
     assert [r["id"] for r in data["rules"]] == list(RULE_IDS)
-    assert {r["status"] for r in data["rules"]} == {"pass", "undecided"}
-    for r in data["rules"]:
+    judged = [r for r in data["rules"] if r["status"] != "not judged"]
+    assert {r["status"] for r in judged} == {"pass", "undecided"}
+    for r in judged:
         assert r["replications"] == 3 and r["risk"] == 0.05 and r["verdict"] == r["status"]
         lo, hi = r["p_broken_ci95"]
         assert lo <= r["p_broken"] == r["broken_in"] / 3 <= hi

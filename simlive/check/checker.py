@@ -21,7 +21,7 @@ from simlive.check.history_rules import (
     tickets_from_history,
 )
 from simlive.check.needs import unmet
-from simlive.check.scope import this_run
+from simlive.check.run_scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
 
@@ -59,6 +59,15 @@ assert set(CHECKS) == set(RULE_IDS)
 def _not_checked(rule_id: str, p: dict[str, float]) -> Verdict:
     return Verdict(rule_id, Status.NOT_JUDGED, None, _limits(rule_id, p),
                    "not judged: simlive does not check this duty on shops yet")
+
+
+def _aside(rule_id: str, p: dict[str, float], not_judged: Mapping[str, str] | None
+           ) -> Verdict | None:
+    """The verdict of a rule the load's scenario does not model, or None when it does."""
+    if rule_id not in (not_judged or {}):
+        return None
+    return Verdict(rule_id, Status.NOT_JUDGED, None, _limits(rule_id, p),
+                   f"not judged: {(not_judged or {})[rule_id]}")
 
 
 def _limits(rule_id: str, params: dict[str, float]) -> dict[str, float]:
@@ -108,14 +117,15 @@ def _check(history: Iterable[dict[str, Any]] | list[Op], final_state: FinalState
         ops = history if isinstance(history, Ops) else Ops(
             events if events and isinstance(events[0], Op) else pair(events))
     except (ValueError, KeyError, TypeError) as exc:
-        return [Verdict(rid, Status.UNKNOWN, None, _limits(rid, p[rid]),
-                        f"the history cannot be read: {exc}") for rid in RULE_IDS]
+        return [_aside(rid, p[rid], not_judged) or Verdict(
+            rid, Status.UNKNOWN, None, _limits(rid, p[rid]),
+            f"the history cannot be read: {exc}") for rid in RULE_IDS]
     final_state = this_run(final_state, ops)
     out = []
     for rid, fn in CHECKS.items():
-        if rid in (not_judged or {}):
-            out.append(Verdict(rid, Status.NOT_JUDGED, None, _limits(rid, p[rid]),
-                               f"not judged: {(not_judged or {})[rid]}"))
+        aside = _aside(rid, p[rid], not_judged)
+        if aside is not None:
+            out.append(aside)
             continue
         why = unmet(rid, unsupported, final_state)
         if why is not None:

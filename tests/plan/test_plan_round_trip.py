@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from simlive.plan.desk_staffing import Judged, unstaffed
+from simlive.rules import RULE_IDS
 from simlive.sim.engine import ReplicationResult
 from simlive.sim.service_levels import IntervalCounts
 
@@ -59,7 +60,7 @@ def test_plan_written_as_a_scenario_passes_until_decided(case: str, tmp_path: Pa
         assert all(r["scheduled"] > 0 for r in d["intervals"]
                    if r["service_level"] is not None), d["desk" if "desk" in d else "scenario"]
     rules = desks[0]["rules"]
-    assert len(rules) == 11 and not [r for r in rules if r["status"] == "fail"]
+    assert len(rules) == len(RULE_IDS) and not [r for r in rules if r["status"] == "fail"]
     page = html.read_text()
     assert "plan: " in page and "Roster" in page and "<table" in page
     ran = simlive("run", str(written), "--until-decided", "-j", "2", "--json",

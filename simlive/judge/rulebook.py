@@ -406,12 +406,11 @@ def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[b
         ev = (f"{worst.incomplete} of {worst.linked} linked products incomplete"
               f"{_in_runs(k, n)}: {'; '.join(parts) or 'none named'}; at most "
               f"{p['max_incomplete']} allowed")
-    elif seen:
-        ev = (f"each of {worst.linked} linked products presented at least "
-              f"{format_duration(least_at)} (least: {least.shortest_sku}, "
-              f"{format_duration(least.shortest_s or 0.0)}) and its page shows {fields}")
     else:
         ev = f"each of {worst.linked} linked products' pages shows {fields}"
+        if seen:
+            ev += (f"; each presented at least {format_duration(least_at)} (least: "
+                   f"{least.shortest_sku}, {format_duration(least.shortest_s or 0.0)})")
     if not seen:
         ev += ("; presentation time cannot be seen on a shop: judged on the pages' fields "
                "only")

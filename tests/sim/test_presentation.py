@@ -58,9 +58,9 @@ def test_every_product_presented_long_enough_passes_by_the_model() -> None:
         "    - {sku: B, from: 30.1m"))
     v = next(v for v in simulate(s, 2).verdicts if v.rule_id == "display.complete")
     assert (v.status.value, v.odds.decided_by if v.odds else None) == ("pass", "model")
-    assert v.evidence == ("each of 3 linked products presented at least 30s (least: C, "
-                          "1m) and its page shows its price, its seller and whether it "
-                          "can be returned without reason")
+    assert v.evidence == ("each of 3 linked products' pages shows its price, its seller "
+                          "and whether it can be returned without reason; each presented "
+                          "at least 30s (least: C, 1m)")
 
 
 def test_pages_lacking_a_field_are_named() -> None:

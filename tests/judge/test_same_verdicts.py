@@ -404,7 +404,7 @@ def test_product_pages_are_judged_alike(lacks: list[str]) -> None:
     alone; status, the page figures, the limit and the rest of the evidence agree."""
     from simlive.check.display_rules import display_complete
     from simlive.scenario import parse_scenario
-    from simlive.sim.presentation import presentation_measures
+    from simlive.sim.presented import presentation_measures
 
     s = parse_scenario(PAGES % ({"A": lacks} if lacks else "{}"))
     p = rule_params(None)["display.complete"]

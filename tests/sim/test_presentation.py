@@ -12,7 +12,7 @@ from simlive.errors import InputFileError
 from simlive.scenario import parse_scenario
 from simlive.scenario.on_air import presented_seconds
 from simlive.sim.engine import run_replication
-from simlive.sim.presentation import misdescribed, shortfall
+from simlive.sim.presented import misdescribed, shortfall
 from simlive.sim.replications import simulate
 
 SHOP = """\

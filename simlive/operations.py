@@ -52,7 +52,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
               "open an anonymous session; the shop hands back the token later calls send",
               (), ("token",)),
     Operation("create_product", "merchant", "setup",
-              "create a product with its stock (names carry the run id)", PRODUCT,
+              "create a product with its stock (names carry the run id); seller: its store "
+              "(may be empty), not_returnable: why it cannot be returned without reason "
+              "(empty: it can)", (*PRODUCT, "seller", "not_returnable"),
               ("product_id",), ("stock",)),
     Operation("set_stock", "merchant", "setup",
               "set a product's stock when creating it cannot (called after create_product)",
@@ -62,6 +64,11 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("add_product", "merchant", "setup", "link a product to the broadcast",
               PRODUCT),
     Operation("start_broadcast", "merchant", "setup", "go live"),
+    Operation("read_product", "buyer", "setup",
+              "read a linked product's page as a buyer sees it, once each after setup: its "
+              "price (or price_cents), seller, returnable (true/false) and, when not "
+              "returnable, the reason; args carry the declared price and returnability",
+              PRODUCT, (), ("price", "price_cents", "seller", "returnable", "reason")),
     Operation("restock", "merchant", "load",
               "add units to a product's stock (a flash sale's units, at its opening): "
               "quantity is the units added, supply the product's declared stock after them "

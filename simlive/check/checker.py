@@ -14,6 +14,7 @@ from typing import Any
 
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
+from simlive.check.display_rules import display_complete
 from simlive.check.history import Op, Ops, pair
 from simlive.check.history_rules import (
     display_from_history,
@@ -40,7 +41,7 @@ CHECKS: dict[str, RuleCheck] = {
     "evidence.receipt": sr.receipts,
     "returns.seven-day": sr.seven_day_returns,
 
-    "display.complete": lambda ops, state, p: _not_checked("display.complete", p),
+    "display.complete": display_complete,
 
     "display.counters-true": lambda ops, state, p: _not_checked("display.counters-true", p),
 

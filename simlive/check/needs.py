@@ -34,7 +34,7 @@ NEEDS: dict[str, Need] = {
     "evidence.receipt": Need(("order",), ("orders", "receipts"), ("read_receipt",)),
     "returns.seven-day": Need(("deliver", "open_ticket"), ("orders",)),
 
-    "display.complete": Need(),
+    "display.complete": Need(("read_product",)),  # the pages; time on air is not seen
 
     "display.counters-true": Need(),
 

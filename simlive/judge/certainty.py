@@ -12,9 +12,12 @@ contradicts it.
 
 from __future__ import annotations
 
+import numpy as np
+
 from simlive.rules import DAY
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.dists import Empirical, Fixed, Uniform
+from simlive.scenario.on_air import incomplete
 from simlive.scenario.schema import Scenario
 
 Certainty = bool | None  # True: breaks in every broadcast; False: in none; None: by chance
@@ -73,4 +76,10 @@ def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
     if covers and all(k.return_excluded is None or k.return_excluded.confirmed_at_purchase
                       >= 1.0 for k in skus):
         out["returns.seven-day"] = False
+    # display.complete: the schedule and the pages are the scenario's, the same in every
+    # broadcast (only the goods not as described are drawn, and the rule does not count them)
+    if s.presentation is not None:
+        _, _, short, lacking = incomplete(s, params["display.complete"]["min_presentation"])
+        out["display.complete"] = int(np.count_nonzero(short | lacking)) > params[
+            "display.complete"]["max_incomplete"]
     return out

@@ -230,6 +230,26 @@ class ReceiptMeasures:
 # --- display.complete ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PresentationMeasures:
+    """``display.complete``: the linked products presented on air too briefly, and those
+    whose page lacks the price, the seller or the returnability flag.
+
+    The simulator knows each product's presentation from the schedule; a load test cannot
+    see it (``short`` None) and judges the pages alone."""
+
+    linked: int  # products linked in the broadcast
+    incomplete: int  # products presented too briefly or with a page lacking a field
+    short: int | None  # presented less than min_presentation (None: not seen, a load test)
+    shortest_sku: str | None  # the least presented product, and its seconds on air
+    shortest_s: float | None
+    lacking: int  # pages lacking a required field
+    lacking_pages: tuple[str, ...] = ()  # a few, as "SKU without seller or returnability"
+    misdescribed: int | None = None  # paid orders not as described (the simulator's)
+    min_presentation: float = 0.0  # the limit the figures were measured against
+    details: tuple[str, ...] = ()  # what a load test judged them over
+
+
 
 # --- display.counters-true ----------------------------------------------------------------
 
@@ -262,7 +282,7 @@ class Measures:
     reviews: ReviewMeasures
     receipts: ReceiptMeasures
     desks: tuple[DeskMeasures, ...] = ()  # each desk's, with aftersales.desks (pooled first)
-    presentation: Any = None  # display.complete
+    presentation: PresentationMeasures | None = None  # display.complete
 
     counters: Any = None  # display.counters-true
 

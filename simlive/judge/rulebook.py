@@ -23,6 +23,7 @@ from simlive.judge.measures import (
     LedgerMeasures,
     Measures,
     OversellMeasures,
+    PresentationMeasures,
     PublishMeasures,
     ReceiptMeasures,
     RefundMeasures,
@@ -381,6 +382,50 @@ def _receipt_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
 # --- display.complete ---------------------------------------------------------------------
 
 
+def _incomplete(m: PresentationMeasures, p: dict) -> bool:
+    return m.incomplete > p["max_incomplete"]
+
+
+def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[bool]
+                         ) -> tuple[Any, Any, str]:
+    k, n = sum(broken), len(ms)
+    worst = max(ms, key=lambda m: m.incomplete)
+    least = min(ms, key=lambda m: math.inf if m.shortest_s is None else m.shortest_s)
+    seen = all(m.short is not None for m in ms)
+    least_at = p["min_presentation"]
+    fields = "its price, its seller and whether it can be returned without reason"
+    if k:
+        parts = []
+        if worst.short:
+            parts.append(f"{worst.short} presented under {format_duration(least_at)} "
+                         f"(least: {least.shortest_sku}, "
+                         f"{format_duration(least.shortest_s or 0.0)})")
+        if worst.lacking:
+            parts.append(f"{worst.lacking} shown on a page lacking a field "
+                         f"({', '.join(worst.lacking_pages)})")
+        ev = (f"{worst.incomplete} of {worst.linked} linked products incomplete"
+              f"{_in_runs(k, n)}: {'; '.join(parts) or 'none named'}; at most "
+              f"{p['max_incomplete']} allowed")
+    else:
+        ev = f"each of {worst.linked} linked products' pages shows {fields}"
+        if seen:
+            ev += (f"; each presented at least {format_duration(least_at)} (least: "
+                   f"{least.shortest_sku}, {format_duration(least.shortest_s or 0.0)})")
+    if not seen:
+        ev += ("; presentation time cannot be seen on a shop: judged on the pages' fields "
+               "only")
+    bad = [m.misdescribed for m in ms if m.misdescribed]
+    if bad:
+        ev += f"; up to {max(bad)} paid orders not as described"
+    ev += _details(ms)
+    measured: dict[str, Any] = {"incomplete": worst.incomplete, "lacking": worst.lacking}
+    if seen:
+        measured["short"] = max(m.short or 0 for m in ms)
+        measured["shortest_s"] = least.shortest_s
+    return measured, {"min_presentation_s": least_at,
+                      "max_incomplete": p["max_incomplete"]}, ev
+
+
 
 # --- display.counters-true ----------------------------------------------------------------
 
@@ -449,8 +494,10 @@ JUDGES: dict[str, RuleJudge] = {
         lambda m: m.desk.returns_record(), _returns_refused, _returns_report,
         _n(refused_in_window=lambda m: m.refused_in_window)),
 
-    "display.complete": RuleJudge(lambda m: m.presentation, _not_modelled,
-                                  _not_modelled_report, _n()),
+    "display.complete": RuleJudge(
+        lambda m: m.presentation, _incomplete, _presentation_report,
+        _n(incomplete=lambda m: m.incomplete, short=lambda m: m.short,
+           lacking=lambda m: m.lacking)),
 
     "display.counters-true": RuleJudge(lambda m: m.counters, _not_modelled,
                                        _not_modelled_report, _n()),

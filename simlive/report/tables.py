@@ -55,6 +55,10 @@ KPI_OVER = {
     "aftersales.first_reply.p95_s": "live chats",
     "aftersales.first_reply.max_s": "every ticket",
     "aftersales.backlog_at_end": "waiting for a first reply when the broadcast ends",
+    "presentation.short": "linked products on air under min_presentation (display.complete)",
+    "presentation.shortest_s": "the least presented linked product's time on air",
+    "presentation.misdescribed": "paid orders not as described (more after a short "
+                                 "presentation); a KPI, not tickets for the desk",
 }
 """What a KPI is over, where its name alone does not say (the KPI table's last column)."""
 

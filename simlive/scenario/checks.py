@@ -82,6 +82,11 @@ def cross_check(s: Scenario) -> list[Problem]:
     if gen is not None and sum(gen.categories.values()) <= 0:
         problems.append((("products", "generate", "categories"),
                          "category weights with a positive sum", repr(gen.categories)))
+    if s.presentation is not None:  # display.complete: pages of SKUs the catalogue has
+        for sku in s.presentation.missing_fields:
+            if sku not in known_set:
+                problems.append(_sku_problem(("presentation", "missing_fields", sku), sku,
+                                             known))
     if not problems:
         problems += _flash_sales_in_slots(s)
     if not problems and s.aftersales.desks:

@@ -32,6 +32,7 @@ from simlive.scenario.aftersales import (  # noqa: F401 - the contract's after-s
 from simlive.scenario.base import CLOCK, Model, Span, _exp
 from simlive.scenario.dists import Distribution, Fixed, Gamma, Lognormal
 from simlive.scenario.load import LoadSettings
+from simlive.scenario.presentation import Presentation
 from simlive.scenario.units import (
     BOOST_MAX,
     PRICE_BOUND,
@@ -448,6 +449,9 @@ class Scenario(Model):
     load: LoadSettings = LoadSettings()
     # the new duties' blocks, each optional (absent: its rule is not judged, scenario.scope)
     # -- display.complete
+    presentation: Presentation | None = Field(default=None, description=(
+        "the host's presentation of the linked products and their pages "
+        "(display.complete): {missing_fields, misdescribed}"))
 
     # -- display.counters-true
 

@@ -18,7 +18,10 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
     """Rule id -> why the scenario gives it nothing to judge (rules in scope are absent)."""
     out: dict[str, str] = {}
 
-    out["display.complete"] = NEW_DUTY
+    if sc.presentation is None:
+        out["display.complete"] = ("the scenario has no `presentation` block: add one "
+                                   "(`presentation: {}` will do) to judge how the linked "
+                                   "products are presented and shown")
 
     out["display.counters-true"] = NEW_DUTY
 

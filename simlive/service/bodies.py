@@ -218,6 +218,11 @@ class ProductCreate(Request):
         None, description="Split the stock over this many rows so that this many orders can "
                           "take units at once (a hot SKU); default: the service's "
                           "--stock-buckets. Viewers see the sum.")
+    seller: str | None = Field(None, max_length=120, description=(
+        "The seller the page names (display.complete); default: the merchant's account."))
+    not_returnable: str | None = Field(None, max_length=40, description=(
+        "Why the goods cannot be returned without reason (e.g. fresh-perishable); "
+        "default: they can."))
 
 
 class Restock(Request):
@@ -233,6 +238,10 @@ class ProductOut(BaseModel):
     max_per_buyer: int | None
     stock_buckets: int = Field(description="Rows the stock is split over (1: one row).")
     created_at: datetime
+    seller: str | None = Field(None, description="Who sells it (display.complete).")
+    returnable: bool | None = Field(None, description=(
+        "Whether it can be returned without reason within seven days."))
+    not_returnable: str | None = Field(None, description="Why not, when it cannot.")
 
 
 class LedgerOut(BaseModel):

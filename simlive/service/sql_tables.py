@@ -132,6 +132,10 @@ products = Table(
     # added later: a SKU whose stock is split over k rows of stock_buckets (NULL or 1: the
     # stock is ``remaining`` above). Its sellable stock is remaining + the buckets' sum.
     Column("stock_buckets", Integer, nullable=True),
+    # added later (display.complete): the seller its page names (NULL: the merchant's
+    # account name), and why it cannot be returned without reason (NULL: it can)
+    Column("seller", String(120), nullable=True),
+    Column("not_returnable", String(40), nullable=True),
 )
 
 # A hot SKU's stock split over k rows, so that k transactions can take units at once (one

@@ -386,7 +386,8 @@ def journey_products(run_id: str) -> dict[str, dict[str, Any]]:
     return {f"{name}.{run_id}": {"sku": f"{name}.{run_id}", "name": f"{name}.{run_id}",
                                  "slug": slug(f"{name}.{run_id}"), "stock": units,
                                  "hot": name == "HOT", "limit": None, "price": 9.9,
-                                 "price_cents": 990}
+                                 "price_cents": 990,
+                                 "seller": "", "returnable": True, "not_returnable": ""}
             for name, units in PRODUCTS.items()}
 
 

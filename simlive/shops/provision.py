@@ -25,7 +25,7 @@ import httpx
 from simlive.check.state import FinalState
 from simlive.errors import ServiceError, UsageError
 from simlive.operations import ROLES
-from simlive.scenario.schema import Scenario
+from simlive.scenario.schema import Scenario, Sku
 from simlive.shops.client import (
     OK,
     Answer,
@@ -140,7 +140,26 @@ def scaled_products(scenario: Scenario, max_stock: int | None, run_id: str,
                      "price_cents": int(round(s.price * 100))}
         if units:
             out[name]["flash_units"] = units
+        out[name].update(page_fields(s))  # display.complete: what its page must show
     return out
+
+
+def page_fields(sku: Sku) -> dict[str, Any]:
+    """What a SKU's page shows beyond its price: the seller (its store, empty for the
+    shop to fill in), whether it can be returned without reason, and why not."""
+    reason = sku.return_exempt or (sku.return_excluded.reason if sku.return_excluded
+                                   else None)
+    return {"seller": sku.store or "", "returnable": reason is None,
+            "not_returnable": reason or ""}
+
+
+def read_pages(client: OperationClient, products: dict[str, dict[str, Any]]) -> None:
+    """``display.complete``: a buyer reads each linked product's page once, after setup and
+    before the load, with the declared price and returnability to judge it by."""
+    for sku, p in products.items():
+        client.run("read_product", {"sku": sku, "price": p["price"],
+                                    "price_cents": p["price_cents"],
+                                    "returnable": p["returnable"]})
 
 
 def slug(name: str) -> str:
@@ -274,6 +293,8 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
                 res = admin.run("start_broadcast", {"broadcast_id": broadcast_id})
                 if not res.ok:
                     raise _failed("start_broadcast", res)
+        if scenario.presentation is not None and admin.supports("read_product"):
+            read_pages(admin, products)
         return Provisioned(run_id, broadcast_id, products, tokens, logins=logins)
     except Unsupported as exc:  # a mapping the file cross-check let through
         raise ServiceError(f"setup failed: the target maps no {exc} (nor a hook of that "

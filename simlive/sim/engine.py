@@ -7,6 +7,7 @@ replication that is plotted) the time series.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
+from simlive.sim.presented import presentation_measures
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
@@ -62,11 +64,19 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.backlog_at_end": "tickets",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
+    # display.complete (with a presentation block): linked products, those presented under
+    # min_presentation, the least presented one's seconds, paid orders not as described
+    "presentation.linked": "products",
+    "presentation.short": "products",
+    "presentation.shortest_s": "s",
+    "presentation.misdescribed": "orders",
 }
 
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 """Shown only for the scenarios that have them (a presale's deposits)."""
+OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.shortest_s",
+                  "presentation.misdescribed"}  # display.complete
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -270,6 +280,16 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # The new duties, each filled in only when the scenario models it (scenario.scope):
     # measures = dataclasses.replace(measures, <field>=...) and its KPIs, one block each.
     # -- display.complete
+    if s.presentation is not None:
+        pres = presentation_measures(
+            s, params["display.complete"]["min_presentation"],
+            np.asarray([o.paid_orders for o in outcomes], dtype=np.int64),
+            streams.get("presentation"))
+        measures = dataclasses.replace(measures, presentation=pres)
+        kpis.update({"presentation.linked": float(pres.linked),
+                     "presentation.short": float(pres.short or 0),
+                     "presentation.shortest_s": pres.shortest_s,
+                     "presentation.misdescribed": float(pres.misdescribed or 0)})
 
     # -- display.counters-true
 

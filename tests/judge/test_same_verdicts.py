@@ -383,3 +383,41 @@ def test_displayed_stock_is_judged_alike(stale: int) -> None:
     assert sim.status is shop.status is (Status.FAIL if stale else Status.PASS)
     assert sim.limit == shop.limit
     assert shop.measured["mismatches"] == sim.measured["mismatched_readings"] == wrong
+
+
+PAGES = """\
+name: pages
+duration: 1h
+audience: {arrivals: [{at: 0m, rate: 1/s}]}
+products:
+  skus: [{sku: A, price: 10, stock: 5}, {sku: B, price: 20, stock: 5}]
+  schedule: [{sku: A, from: 0m, to: 10m, propensity: 0/s},
+             {sku: B, from: 10m, to: 20m, propensity: 0/s}]
+aftersales: {agents: [{from: 0h, to: 31d, agents: 1}]}
+presentation: {missing_fields: %s}
+"""
+
+
+@pytest.mark.parametrize("lacks", [[], ["seller", "returnability"]])
+def test_product_pages_are_judged_alike(lacks: list[str]) -> None:
+    """The shop cannot see the time on air: its evidence adds that it judged the pages
+    alone; status, the page figures, the limit and the rest of the evidence agree."""
+    from simlive.check.display_rules import display_complete
+    from simlive.scenario import parse_scenario
+    from simlive.sim.presented import presentation_measures
+
+    s = parse_scenario(PAGES % ({"A": lacks} if lacks else "{}"))
+    p = rule_params(None)["display.complete"]
+    sim = verdict("display.complete", presentation_measures(
+        s, p["min_presentation"], np.zeros(2, dtype=np.int64), np.random.default_rng(0)), p)
+    pages = {"A": {"price_cents": 1000, "seller": None if lacks else "S",
+                   "returnable": None if lacks else True, "reason": None},
+             "B": {"price_cents": 2000, "seller": "S", "returnable": True, "reason": None}}
+    ops = [Op("setup", "read_product", {"sku": k, "price": v["price_cents"] / 100,
+                                        "returnable": True}, OK, v, T0, T0 + 0.01)
+           for k, v in pages.items()]
+    shop = display_complete(ops, FinalState(), p)
+    assert (shop.status, shop.limit) == (sim.status, sim.limit)
+    assert {k: v for k, v in sim.measured.items() if k in shop.measured} == shop.measured
+    assert shop.evidence.startswith(sim.evidence.split("; each presented")[0] + "; "
+                                    "presentation time cannot be seen on a shop")

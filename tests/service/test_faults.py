@@ -85,6 +85,16 @@ def test_retain_from_creation_fault_keeps_the_creation_clock(faulty: Shop) -> No
     assert delivered["delivered_at"] > delivered["created_at"]
 
 
+def test_incomplete_listing_fault_omits_seller_and_returnability(faulty: Shop) -> None:
+    sku = f"P-{faulty.product()}"[:60]
+    faulty.merchant.post("/products", json={"sku": sku, "name": "fish", "price_cents": 500,
+                                            "stock": 3, "seller": "Sea Store",
+                                            "not_returnable": "fresh-perishable"})
+    page = faulty.buyer.get(f"/products/{sku}").json()
+    assert page["price_cents"] == 500
+    assert (page["seller"], page["returnable"], page["not_returnable"]) == (None, None, None)
+
+
 def test_every_fault_has_a_test() -> None:
     source = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     for name in FAULT_NAMES:

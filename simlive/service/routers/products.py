@@ -19,6 +19,7 @@ from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
 from simlive.service.bodies import LedgerOut, Page, ProductCreate, ProductOut, Restock
 from simlive.service.buckets import products_query
 from simlive.service.core import Caller, Service
+from simlive.service.faults import Fault
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, Limit, SkuPath, page, paged
 from simlive.service.stock import displayed, ledger
@@ -33,7 +34,16 @@ def product_out(svc: Service, row: RowMapping) -> ProductOut:
         price_cents=row["price_cents"], displayed_stock=displayed(svc, row["sku"],
                                                                   row["remaining"]),
         max_per_buyer=row["max_per_buyer"], stock_buckets=row["stock_buckets"] or 1,
-        created_at=row["created_at"])
+        created_at=row["created_at"], **page_fields(svc, row))
+
+
+def page_fields(svc: Service, row: RowMapping) -> dict[str, Any]:
+    """What the page says of the seller and of no-reason returns (``display.complete``);
+    the ``incomplete-listing`` fault leaves both out."""
+    if svc.settings.has(Fault.INCOMPLETE_LISTING):
+        return {}
+    reason = row["not_returnable"]
+    return {"seller": row["seller"], "returnable": not reason, "not_returnable": reason}
 
 
 def load_product(svc: Service, caller: Caller, sku: str) -> RowMapping:
@@ -58,7 +68,8 @@ def create_product(body: ProductCreate, caller: Merchant, svc: Svc) -> ProductOu
                 sku=body.sku, merchant_id=caller.id, name=body.name,
                 price_cents=body.price_cents, initial_stock=body.stock, restocked=0,
                 remaining=body.stock if k == 1 else 0, returned=0,
-                max_per_buyer=body.max_per_buyer, stock_buckets=k, created_at=svc.now())
+                max_per_buyer=body.max_per_buyer, stock_buckets=k, created_at=svc.now(),
+                seller=body.seller or caller.name, not_returnable=body.not_returnable or None)
                 .returning(p.c.id)).scalar_one()
             if k > 1:
                 buckets.create(conn, product_id, body.stock, k)

@@ -48,6 +48,11 @@ class Fault(StrEnum):
     moved out when the order is delivered or closed, so it falls short of the law's clock
     (from the transaction's completion) by the time the order took to complete."""
 
+    LOST_SHIPMENT = "lost-shipment"
+    """Shipping an order is acknowledged, but a third of the shipments are never recorded:
+    those orders stay unshipped (and, as delivery needs a shipment, undelivered) past the
+    store's deadlines."""
+
     @property
     def rule_id(self) -> str:
         """The id (in :data:`simlive.rules.RULES`) of the rule this fault breaks."""
@@ -63,6 +68,7 @@ BREAKS: dict[Fault, str] = {
     Fault.NO_RECEIPT: "evidence.receipt",
     Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
     Fault.RETAIN_FROM_CREATION: "replay.retained",
+    Fault.LOST_SHIPMENT: "fulfilment.on-time",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

@@ -417,11 +417,7 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
               f"{ship} of payment, {w.delivered_late} not delivered by the promise)"
               f"{_in_runs(k, n) if k else ''}: on time {_on_time_pct(low)} "
               f"(limit {_on_time_pct(p['min_on_time'])}), worst {_seconds(worst or 0.0)} "
-              f"past its deadline{_examples(ms)}")
-        unrecorded = max(m.unrecorded for m in ms)
-        if unrecorded:
-            ev += (f"; {plural(unrecorded, 'shipment')} acknowledged that the shop never "
-                   "recorded")
+              f"past its deadline")
     elif judged:
         ev = (f"every paid order shipped within {ship} of payment and delivered by the "
               f"promise ({judged} judged{'' if n == 1 else f' over {n} replications'})")
@@ -430,6 +426,11 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
     if pending:
         ev += (f"; up to {plural(pending, 'order')} still within their deadlines at the end "
                "(pending, not judged)")
+    # what only a load test names: late orders, shipments it never recorded, deadlines
+    ev += _examples(ms).replace(", e.g.", "; e.g.", 1)
+    unrecorded = max(m.unrecorded for m in ms)
+    if unrecorded:
+        ev += f"; {plural(unrecorded, 'shipment')} acknowledged that the shop never recorded"
     ev += _details(ms)
     measured: dict[str, Any] = {"on_time_fraction": round(low, 6), "late": late,
                                 "worst_late_s": worst}
@@ -437,7 +438,6 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
         measured["pending"] = pending
     return (measured, {"min_on_time": p["min_on_time"], "ship_within_s": p["ship_within"]},
             ev)
-
 
 
 # --- aftersales.escalations-answered ------------------------------------------------------

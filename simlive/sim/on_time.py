@@ -27,27 +27,36 @@ def on_time(s: Scenario, outcomes: list[SkuOutcome], step: float, ship_within: f
     assert f is not None, "on_time needs a fulfilment block (scenario.scope)"
     horizon = s.duration + s.aftersales.horizon
     shipping = shipping_of(s, outcomes, step)
-    judged = shipped_late = delivered_late = late_n = pending = 0
-    worst: float | None = None
+    records = []
     for o in outcomes:
         paid = paid_times(o, 1.0, step, rng)
         if paid.size == 0:
             continue
         shipped = shipping.ship_times(shipping.positions(paid, rng))  # inf: never
         delivered = shipped + f.transit.sample(rng, paid.size)
-        # an order not shipped (delivered) by the horizon is measured at the horizon
-        ship_by, promised = paid + ship_within, paid + f.promise
-        past_ship = np.minimum(shipped, horizon) - ship_by
-        past_promise = np.minimum(delivered, horizon) - promised
-        ship_late, deliver_late = past_ship > 0, past_promise > 0
-        late = ship_late | deliver_late
-        done = delivered <= horizon
-        shipped_late += int(ship_late.sum())
-        delivered_late += int(deliver_late.sum())
-        late_n += int(late.sum())
-        judged += int((late | done).sum())
-        pending += int((~late & ~done).sum())
-        if late.any():
-            w = float(np.maximum(past_ship[late], past_promise[late]).max())
-            worst = w if worst is None else max(worst, w)
-    return FulfilmentMeasures(judged, shipped_late, delivered_late, late_n, worst, pending)
+        records.append(orders_record(paid, shipped, delivered, ship_within, f.promise,
+                                     horizon))
+    return FulfilmentMeasures(
+        sum(r.judged for r in records), sum(r.shipped_late for r in records),
+        sum(r.delivered_late for r in records), sum(r.late for r in records),
+        max((r.worst_late for r in records if r.worst_late is not None), default=None),
+        sum(r.pending for r in records))
+
+
+def orders_record(paid: np.ndarray, shipped: np.ndarray, delivered: np.ndarray,
+                  ship_within: float, promise: float, horizon: float) -> FulfilmentMeasures:
+    """Orders paid, shipped and delivered at these times (inf: not by the horizon): late
+    when shipped more than ``ship_within`` after payment or delivered more than
+    ``promise`` after it, or still undone at the horizon past either; pending when undone
+    and within both."""
+    # an order not shipped (delivered) by the horizon is measured at the horizon
+    past_ship = np.minimum(shipped, horizon) - (paid + ship_within)
+    past_promise = np.minimum(delivered, horizon) - (paid + promise)
+    ship_late, deliver_late = past_ship > 0, past_promise > 0
+    late = ship_late | deliver_late
+    done = delivered <= horizon
+    worst = float(np.maximum(past_ship[late], past_promise[late]).max()) if late.any() \
+        else None
+    return FulfilmentMeasures(int((late | done).sum()), int(ship_late.sum()),
+                              int(deliver_late.sum()), int(late.sum()), worst,
+                              int((~late & ~done).sum()))

@@ -59,8 +59,11 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("set_stock", "merchant", "setup",
               "set a product's stock when creating it cannot (called after create_product)",
               PRODUCT),
-    Operation("create_broadcast", "merchant", "setup", "create the live broadcast",
-              ("title",), ("broadcast_id",)),
+    Operation("create_broadcast", "merchant", "setup",
+              "create the live broadcast; ship_within and promise are the store's promise "
+              "(seconds from payment to shipping and to delivery, compressed like the "
+              "broadcast; None without a fulfilment block)",
+              ("title", "ship_within", "promise"), ("broadcast_id",)),
     Operation("add_product", "merchant", "setup", "link a product to the broadcast",
               PRODUCT),
     Operation("start_broadcast", "merchant", "setup", "go live"),
@@ -90,6 +93,8 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("pay", "buyer", "load", "pay an order", ("order_id",), (), ("state",)),
     Operation("cancel", "buyer", "load", "cancel an unpaid order", ("order_id",)),
     Operation("deliver", "merchant", "load", "mark a paid order delivered", ("order_id",)),
+    Operation("ship", "merchant", "load", "mark a paid order shipped (handed to the carrier)",
+              ("order_id",)),
     Operation("read_receipt", "buyer", "load", "read a paid order's receipt",
               ("order_id",), (), ("receipt_no",)),
     Operation("open_ticket", "buyer", "load",

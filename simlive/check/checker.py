@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from simlive.check import fulfilment_rules
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
 from simlive.check.display_rules import display_complete
@@ -47,7 +48,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "pricing.claims-hold": lambda ops, state, p: _not_checked("pricing.claims-hold", p),
 
-    "fulfilment.on-time": lambda ops, state, p: _not_checked("fulfilment.on-time", p),
+    "fulfilment.on-time": fulfilment_rules.on_time,
 
     "aftersales.escalations-answered": lambda ops, state, p: _not_checked(
         "aftersales.escalations-answered", p),

@@ -40,7 +40,7 @@ NEEDS: dict[str, Need] = {
 
     "pricing.claims-hold": Need(),
 
-    "fulfilment.on-time": Need(),
+    "fulfilment.on-time": Need(("ship", "deliver"), ("orders",)),
 
     "aftersales.escalations-answered": Need(),
 

@@ -262,6 +262,29 @@ class PresentationMeasures:
 # --- fulfilment.on-time -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FulfilmentMeasures:
+    """``fulfilment.on-time``: the paid orders judged (their deadlines passed, or they were
+    shipped and delivered), of which shipped later than ``ship_within`` after payment (or
+    still unshipped past it), delivered after the promise (or still undelivered past it),
+    late either way; the worst lateness past a deadline; orders still within their
+    deadlines when the horizon came (the model) or the state was read (a load test)."""
+
+    judged: int
+    shipped_late: int
+    delivered_late: int
+    late: int  # orders late in either way (each counted once)
+    worst_late: float | None  # seconds past its deadline, the latest order's
+    pending: int = 0
+    unrecorded: int = 0  # a load test's: shipments acknowledged that the shop never shows
+    examples: tuple[str, ...] = ()  # a few late orders, for the evidence
+    details: tuple[str, ...] = ()  # the deadlines a load test judged by
+
+    @property
+    def on_time(self) -> float:
+        """The share of judged orders neither shipped nor delivered late (1 with none)."""
+        return 1.0 - self.late / self.judged if self.judged else 1.0
+
 
 # --- aftersales.escalations-answered ------------------------------------------------------
 
@@ -288,7 +311,7 @@ class Measures:
 
     pricing: Any = None  # pricing.claims-hold
 
-    fulfilment: Any = None  # fulfilment.on-time
+    fulfilment: FulfilmentMeasures | None = None  # fulfilment.on-time
 
     escalations: Any = None  # aftersales.escalations-answered
 

@@ -20,6 +20,7 @@ from simlive.judge.measures import (
     ClosureMeasures,
     DisplayMeasures,
     FirstReplyMeasures,
+    FulfilmentMeasures,
     LedgerMeasures,
     Measures,
     OversellMeasures,
@@ -438,6 +439,51 @@ def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[b
 # --- fulfilment.on-time -------------------------------------------------------------------
 
 
+def _late_orders(m: FulfilmentMeasures, p: dict) -> bool:
+    return m.judged > 0 and m.on_time < p["min_on_time"]
+
+
+def _on_time_pct(x: float) -> str:
+    return f"{100 * x:.4g} %"
+
+
+def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
+                    ) -> tuple[Any, Any, str]:
+    k, n = sum(broken), len(ms)
+    low = min(m.on_time for m in ms)
+    late = max(m.late for m in ms)
+    worst = _max([m.worst_late for m in ms])
+    pending = max(m.pending for m in ms)
+    judged = sum(m.judged for m in ms)
+    ship = format_duration(p["ship_within"])
+    if k or late:
+        w = max(ms, key=lambda m: (m.late, m.judged))
+        ev = (f"{w.late} of {w.judged} paid orders late ({w.shipped_late} not shipped within "
+              f"{ship} of payment, {w.delivered_late} not delivered by the promise)"
+              f"{_in_runs(k, n) if k else ''}: on time {_on_time_pct(low)} "
+              f"(limit {_on_time_pct(p['min_on_time'])}), worst {_seconds(worst or 0.0)} "
+              f"past its deadline")
+    elif judged:
+        ev = (f"every paid order shipped within {ship} of payment and delivered by the "
+              f"promise ({judged} judged{'' if n == 1 else f' over {n} replications'})")
+    else:
+        ev = "no paid order reached its deadlines"
+    if pending:
+        ev += (f"; up to {plural(pending, 'order')} still within their deadlines at the end "
+               "(pending, not judged)")
+    # what only a load test names: late orders, shipments it never recorded, deadlines
+    ev += _examples(ms).replace(", e.g.", "; e.g.", 1)
+    unrecorded = max(m.unrecorded for m in ms)
+    if unrecorded:
+        ev += f"; {plural(unrecorded, 'shipment')} acknowledged that the shop never recorded"
+    ev += _details(ms)
+    measured: dict[str, Any] = {"on_time_fraction": round(low, 6), "late": late,
+                                "worst_late_s": worst}
+    if pending:
+        measured["pending"] = pending
+    return (measured, {"min_on_time": p["min_on_time"], "ship_within_s": p["ship_within"]},
+            ev)
+
 
 # --- aftersales.escalations-answered ------------------------------------------------------
 
@@ -505,8 +551,10 @@ JUDGES: dict[str, RuleJudge] = {
     "pricing.claims-hold": RuleJudge(lambda m: m.pricing, _not_modelled,
                                      _not_modelled_report, _n()),
 
-    "fulfilment.on-time": RuleJudge(lambda m: m.fulfilment, _not_modelled,
-                                    _not_modelled_report, _n()),
+    "fulfilment.on-time": RuleJudge(
+        lambda m: m.fulfilment, _late_orders, _on_time_report,
+        _n(on_time_fraction=lambda m: m.on_time, late=lambda m: m.late,
+           worst_late_s=lambda m: m.worst_late)),
 
     "aftersales.escalations-answered": RuleJudge(lambda m: m.escalations, _not_modelled,
                                                  _not_modelled_report, _n()),

@@ -27,7 +27,7 @@ from locust import constant, task
 from simlive.load.curve import Curve
 from simlive.load.relay import report_file
 from simlive.load.shortfall import curve_grid
-from simlive.load.users import KINDS, SimliveUser
+from simlive.load.users import KINDS, SimliveUser, fulfil
 
 _drivers = count(0)
 log = logging.getLogger("simlive")
@@ -130,8 +130,11 @@ class ArrivalDriver(SimliveUser):
         oid = res.fields.get("order_id")
         if res.ok and oid is not None and self.can("pay") and \
                 self.rng.random() < self.ctx.run.scenario.orders.pay_probability:
-            self.ops.run("pay", {"order_id": oid, "sku": sku, "quantity": 1},
-                         value=lambda r: {"order_id": oid, "state": r.fields.get("state")})
+            paid = self.ops.run("pay", {"order_id": oid, "sku": sku, "quantity": 1},
+                                value=lambda r: {"order_id": oid,
+                                                 "state": r.fields.get("state")})
+            if paid.outcome != "fail":
+                fulfil(self.ops, self.ctx.run.scenario, oid)
 
     def _read_stock(self) -> None:
         self.read("read_stock")

@@ -33,7 +33,7 @@ from locust.runners import WorkerRunner
 from simlive.load.armed import ArmedRequest
 from simlive.load.context import Context
 from simlive.load.relay import report_file
-from simlive.load.users import LocustTransport
+from simlive.load.users import LocustTransport, fulfil
 from simlive.shops.client import FAIL, OK, OperationClient, OpResult, Staged
 
 FLASH_MESSAGE = "simlive_flash"  # coordinator -> processes: hold, prepare, release
@@ -152,9 +152,14 @@ class Buyer:
         ctx = self.crowd.ctx
         if not self.at_pay and result.ok and oid is not None and self.ops.supports("pay") and \
                 self.crowd.rng_pay(self) < ctx.run.scenario.orders.pay_probability:
-            self.ops.run("pay", {"order_id": oid, "sku": self.crowd.sale["sku"],
-                                 "quantity": 1},
-                         value=lambda r: {"order_id": oid, "state": r.fields.get("state")})
+            paid = self.ops.run("pay", {"order_id": oid, "sku": self.crowd.sale["sku"],
+                                        "quantity": 1},
+                                value=lambda r: {"order_id": oid,
+                                                 "state": r.fields.get("state")})
+            if paid.outcome != "fail":
+                fulfil(self.ops, ctx.run.scenario, oid)
+        elif self.at_pay and result.outcome != "fail" and oid is not None:
+            fulfil(self.ops, ctx.run.scenario, oid)  # the commit was the payment
 
     def outcome(self) -> str:
         r = self.result

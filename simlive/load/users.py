@@ -206,6 +206,10 @@ class BuyerUser(SimliveUser):
                 if res.outcome != "info":
                     break
             ok = res is not None and res.outcome == OK
+            if res is not None and res.outcome != "fail":  # paid, or maybe paid
+                fulfil(self.ops, self.ctx.run.scenario, order_id)
+        else:
+            fulfil(self.ops, self.ctx.run.scenario, order_id)
         if ok and self.can("read_receipt"):
             self.ops.run("read_receipt", {"order_id": order_id},
                          value=lambda r: {"order_id": order_id,
@@ -252,7 +256,8 @@ class AftersalesUser(BuyerUser):
             order_id = self.order(sku) if self.can("order") else None
             if order_id is None or not self.pay(order_id, sku):
                 kind, order_id = "consultation", None
-            elif self.can("deliver"):
+            elif self.can("deliver") and self.ctx.run.scenario.fulfilment is None:
+                # (with a fulfilment block, paying shipped and delivered it)
                 self.ops.run("deliver", {"order_id": order_id},
                              value=lambda r: {"order_id": order_id})
         message = f"{kind} {self.rng.getrandbits(48):012x} from {self.process}"
@@ -278,6 +283,21 @@ class AftersalesUser(BuyerUser):
             self.ops.run("close_ticket", {"ticket_id": t.get("id"), "feedback": "thanks",
                                           "satisfaction": self.rng.randint(1, 5)},
                          value=lambda r: None)
+
+
+def fulfil(ops: OperationClient, scenario: Any, order_id: Any) -> None:
+    """With a fulfilment block (``fulfilment.on-time``), the store ships a paid order and
+    it is delivered, at once: the store's promise is compressed to seconds of load time
+    (``shops.provision.store_promise``), so every order must be shipped and delivered as it
+    is paid. A shipment the shop refused is not delivered."""
+    if scenario.fulfilment is None or order_id is None:
+        return
+    shipped = None
+    if ops.supports("ship"):
+        shipped = ops.run("ship", {"order_id": order_id},
+                          value=lambda r: {"order_id": order_id})
+    if ops.supports("deliver") and (shipped is None or shipped.outcome != "fail"):
+        ops.run("deliver", {"order_id": order_id}, value=lambda r: {"order_id": order_id})
 
 
 def _items(res: OpResult) -> list[dict[str, Any]]:

@@ -27,7 +27,10 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
 
     out["pricing.claims-hold"] = NEW_DUTY
 
-    out["fulfilment.on-time"] = NEW_DUTY
+    if sc.fulfilment is None:
+        out["fulfilment.on-time"] = ("the scenario has no `fulfilment` block (orders.delivery "
+                                     "alone promises nothing): add one to judge shipping "
+                                     "and delivery against the promise")
 
     out["aftersales.escalations-answered"] = NEW_DUTY
 

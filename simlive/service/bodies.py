@@ -181,6 +181,13 @@ class ConfigOut(BaseModel):
 # --- broadcasts --------------------------------------------------------------------------
 class BroadcastCreate(Request):
     title: Title
+    ship_within_s: float | None = Field(None, gt=0, le=365 * 86400, description=(
+        "The store's promise: each order paid in this broadcast ships within this many "
+        "seconds of payment (its ship_by). None: no stated time."))
+    promise_s: float | None = Field(None, gt=0, le=365 * 86400, description=(
+        "The store's promise: each order paid in this broadcast is delivered within this "
+        "many seconds of payment (its promised_at); it must then be shipped before it is "
+        "delivered. None: no promise."))
 
 
 class ReplayOut(BaseModel):
@@ -200,6 +207,8 @@ class BroadcastOut(BaseModel):
     ended_at: datetime | None
     retain_until: datetime
     replay: ReplayOut | None
+    ship_within_s: float | None = None
+    promise_s: float | None = None
 
 
 class LinkProduct(Request):
@@ -286,6 +295,9 @@ class OrderOut(BaseModel):
     closed_at: datetime | None
     delivered_at: datetime | None
     retain_until: datetime
+    shipped_at: datetime | None = None
+    ship_by: datetime | None = None  # the deadlines stamped at payment (the broadcast's)
+    promised_at: datetime | None = None
 
 
 class ReceiptOut(BaseModel):

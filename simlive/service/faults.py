@@ -51,6 +51,10 @@ class Fault(StrEnum):
     INCOMPLETE_LISTING = "incomplete-listing"
     """Product pages leave out the seller and whether the goods can be returned without
     reason."""
+    LOST_SHIPMENT = "lost-shipment"
+    """Shipping an order is acknowledged, but a third of the shipments are never recorded:
+    those orders stay unshipped (and, as delivery needs a shipment, undelivered) past the
+    store's deadlines."""
 
     @property
     def rule_id(self) -> str:
@@ -68,6 +72,7 @@ BREAKS: dict[Fault, str] = {
     Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
     Fault.RETAIN_FROM_CREATION: "replay.retained",
     Fault.INCOMPLETE_LISTING: "display.complete",
+    Fault.LOST_SHIPMENT: "fulfilment.on-time",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

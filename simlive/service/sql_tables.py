@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -104,6 +105,9 @@ broadcasts = Table(
     Column("started_at", UTCDateTime),
     Column("ended_at", UTCDateTime),
     Column("retain_until", UTCDateTime, nullable=False),
+    # fulfilment.on-time: what the store promises each order paid in this broadcast
+    Column("ship_within_s", Float),  # seconds from payment to shipping
+    Column("promise_s", Float),  # seconds from payment to delivery
 )
 
 replays = Table(
@@ -184,6 +188,10 @@ orders = Table(
     Column("closed_at", UTCDateTime),
     Column("delivered_at", UTCDateTime),
     Column("retain_until", UTCDateTime, nullable=False),
+    # fulfilment.on-time: shipped, and the deadlines stamped at payment (broadcast's promise)
+    Column("shipped_at", UTCDateTime),
+    Column("ship_by", UTCDateTime),
+    Column("promised_at", UTCDateTime),
     UniqueConstraint("buyer_id", "idempotency_key", name="uq_orders_idempotency"),
     Index("ix_orders_state_expires", "state", "expires_at"),
     Index("ix_orders_buyer_product", "buyer_id", "product_id"),

@@ -30,6 +30,7 @@ from simlive.service.bodies import LedgerOut, OrderCreate
 from simlive.service.core import Service
 from simlive.service.faults import Fault
 from simlive.service.problems import conflict, not_found
+from simlive.service.promises import stamp_deadlines
 
 ACTIVE = ("reserved", "paid")
 RELEASED = ("expired", "cancelled")
@@ -160,6 +161,8 @@ def pay_order(svc: Service, row: RowMapping) -> RowMapping:
             update(o).where(o.c.id == row["id"], o.c.state == "reserved", o.c.expires_at > now)
             .values(state="paid", paid_at=now)
         ).rowcount == 1
+        if won and row["broadcast_id"] is not None:
+            stamp_deadlines(conn, row["id"], row["broadcast_id"], now)
         if won and not svc.settings.has(Fault.NO_RECEIPT):
             conn.execute(insert(t.receipts).values(
                 order_id=row["id"], receipt_no=f"R{now:%Y%m%d}-{row['id']:010d}",

@@ -124,6 +124,7 @@ def walk(target: Target, client: OperationClient, products: dict[str, dict[str, 
     cancelled = j.call("cancel", "cancel",
                        {"order_id": orders[1] if len(orders) > 1 else None},
                        needs=("order_id",))
+    j.call("ship", "ship", after_pay, needs=("order_id",))
     sent = j.call("deliver", "deliver", after_pay, needs=("order_id",))
     delivered = after_pay["order_id"] is not None and (sent is None or sent.ok)
     _ticket(j, first, delivered)
@@ -180,7 +181,8 @@ def _create_products(j: Journey, products: dict[str, dict[str, Any]]) -> None:
 def _go_live(j: Journey, hot: str) -> Any:
     """A broadcast selling the hot product, and its stock read back: the checker judges
     the displayed stock by these reads. Returns the broadcast's id."""
-    res = j.call("create_broadcast", "create_broadcast", {"title": "simlive preflight"})
+    res = j.call("create_broadcast", "create_broadcast",
+                 {"title": "simlive preflight", "ship_within": None, "promise": None})
     b = res.fields.get("broadcast_id") if res is not None else None
     j.client.context["broadcast_id"] = b
     j.call("add_product", "add_product", {"sku": hot})

@@ -25,6 +25,7 @@ import httpx
 from simlive.check.state import FinalState
 from simlive.errors import ServiceError, UsageError
 from simlive.operations import ROLES
+from simlive.rules import rule_params
 from simlive.scenario.schema import Scenario, Sku
 from simlive.shops.client import (
     OK,
@@ -279,7 +280,8 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
                 recorder.complete(truth, OK, {sku: p["stock"]})
         broadcast_id = None
         if admin.supports("create_broadcast"):
-            res = admin.run("create_broadcast", {"title": f"{scenario.name} {run_id}"})
+            res = admin.run("create_broadcast", {"title": f"{scenario.name} {run_id}",
+                                                 **store_promise(scenario)})
             broadcast_id = res.fields.get("broadcast_id")
             if not res.ok or broadcast_id is None:
                 raise _failed("create_broadcast", res)
@@ -301,6 +303,19 @@ def provision(target: Target, base_url: str, given_tokens: dict[str, list[str]],
                            "name)") from None
     finally:
         transport.close()
+
+
+def store_promise(scenario: Scenario) -> dict[str, float | None]:
+    """The store's promise the load states at setup (``fulfilment.on-time``): the rule's
+    ``ship_within`` and the scenario's ``fulfilment.promise``, in seconds of load time
+    (compressed as the broadcast is into ``load.run_time``); None without a fulfilment
+    block. The history keeps them, so the checker judges by the same deadlines."""
+    f = scenario.fulfilment
+    if f is None:
+        return {"ship_within": None, "promise": None}
+    scale = scenario.duration / scenario.load.run_time
+    ship_within = rule_params(scenario.rule_overrides())["fulfilment.on-time"]["ship_within"]
+    return {"ship_within": round(ship_within / scale, 3), "promise": round(f.promise / scale, 3)}
 
 
 def admin_client(target: Target, base_url: str, prov: Provisioned,

@@ -29,6 +29,7 @@ from simlive.scenario.desks import Routing, all_settings, route
 from simlive.scenario.schema import Scenario
 from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
+from simlive.sim.on_time import on_time
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
 from simlive.sim.presented import presentation_measures
@@ -70,10 +71,14 @@ KPI_UNITS: dict[str, str] = {
     "presentation.short": "products",
     "presentation.shortest_s": "s",
     "presentation.misdescribed": "orders",
+    "orders.on_time_fraction": "fraction",  # fulfilment.on-time, with a fulfilment block
+    "orders.shipped_late": "orders",
+    "orders.delivered_late": "orders",
 }
 
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
+OPTIONAL_KPIS |= {"orders.on_time_fraction", "orders.shipped_late", "orders.delivered_late"}
 """Shown only for the scenarios that have them (a presale's deposits)."""
 OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.shortest_s",
                   "presentation.misdescribed"}  # display.complete
@@ -296,6 +301,14 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- pricing.claims-hold
 
     # -- fulfilment.on-time
+    if s.fulfilment is not None:
+        ful = on_time(s, outcomes, step, params["fulfilment.on-time"]["ship_within"],
+                      streams.get("fulfilment"))
+        measures = dataclasses.replace(measures, fulfilment=ful)
+        # over the paid orders judged (deadline passed or delivered by the horizon)
+        kpis.update({"orders.on_time_fraction": ful.on_time if ful.judged else None,
+                     "orders.shipped_late": float(ful.shipped_late),
+                     "orders.delivered_late": float(ful.delivered_late)})
 
     # -- aftersales.escalations-answered
 

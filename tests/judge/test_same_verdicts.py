@@ -421,3 +421,36 @@ def test_product_pages_are_judged_alike(lacks: list[str]) -> None:
     assert {k: v for k, v in sim.measured.items() if k in shop.measured} == shop.measured
     assert shop.evidence.startswith(sim.evidence.split("; each presented")[0] + "; "
                                     "presentation time cannot be seen on a shop")
+@pytest.mark.parametrize(("third", "status"), [((40 * HOUR, 2.5 * DAY), Status.PASS),
+                                               ((50 * HOUR, 4 * DAY), Status.FAIL)])
+def test_shipping_and_delivery_are_judged_alike(third: tuple[float, float],
+                                                status: Status) -> None:
+    """Three orders shipped and delivered (the third within 48 h and the 3-day promise, or
+    past both), one paid a day before the end and not shipped yet (pending): the model's
+    arrays and the shop's orders, judged by the deadlines the load stated at setup."""
+    from simlive.check.fulfilment_rules import on_time
+    from simlive.sim.on_time import orders_record
+
+    p = rule_params()["fulfilment.on-time"]
+    promise = 3 * DAY
+    paid = [0.0, 100.0, 200.0, HORIZON - DAY]
+    shipped = [HOUR, 30 * HOUR, 200.0 + third[0], None]
+    delivered = [DAY, 2 * DAY, 200.0 + third[1], None]
+    sim = verdict("fulfilment.on-time", orders_record(
+        np.array(paid), np.array([INF if t is None else t for t in shipped]),
+        np.array([INF if t is None else t for t in delivered]), p["ship_within"], promise,
+        HORIZON), p)
+
+    def at(x: float | None) -> float | None:
+        return None if x is None else T0 + x
+
+    orders = [{"id": i + 1, "state": "paid", "paid_at": at(paid[i]),
+               "shipped_at": at(shipped[i]), "delivered_at": at(delivered[i])}
+              for i in range(4)]
+    setup = Op("setup", "create_broadcast", {"title": "t", "ship_within": p["ship_within"],
+                                             "promise": promise}, OK, {}, T0, T0)
+    shop = on_time([setup], FinalState(orders=orders, fetched_at=T0 + HORIZON), p)
+    assert sim.status is status
+    same(sim, shop, ("; e.g. ['order 3 (shipped late)']" if status is Status.FAIL else "")
+         + "; the promise stated at setup: ship within 2d, deliver within 3d of payment "
+           "(the scenario's, compressed into the load's run time)")

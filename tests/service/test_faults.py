@@ -93,6 +93,19 @@ def test_incomplete_listing_fault_omits_seller_and_returnability(faulty: Shop) -
     page = faulty.buyer.get(f"/products/{sku}").json()
     assert page["price_cents"] == 500
     assert (page["seller"], page["returnable"], page["not_returnable"]) == (None, None, None)
+def test_lost_shipment_fault_acknowledges_shipments_it_never_records(faulty: Shop) -> None:
+    from tests.service.test_shipping import promised_order
+
+    lost = 0
+    for _ in range(12):
+        order = promised_order(faulty)
+        path = f"/orders/{order['id']}"
+        shipped = faulty.merchant.post(f"{path}/ship")
+        assert shipped.status_code == 200 and shipped.json()["shipped_at"] is not None
+        if faulty.admin.get(path).json()["shipped_at"] is None:
+            lost += 1  # and it cannot be delivered: it stays unshipped past its promise
+            assert faulty.merchant.post(f"{path}/deliver", json={}).status_code == 409
+    assert 0 < lost < 12
 
 
 def test_every_fault_has_a_test() -> None:

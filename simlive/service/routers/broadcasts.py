@@ -46,7 +46,8 @@ def broadcast_out(row: RowMapping) -> BroadcastOut:
                            retain_until=row["replay_retain_until"])
     return BroadcastOut(replay=replay, **{k: row[k] for k in (
         "id", "merchant_id", "title", "state", "created_at", "started_at", "ended_at",
-        "retain_until")})
+        "retain_until")}, ship_within_s=row.get("ship_within_s"),
+        promise_s=row.get("promise_s"))
 
 
 def list_broadcasts(svc: Service, merchant_id: int | None, state: str | None, after: int,
@@ -82,7 +83,8 @@ def create_broadcast(body: BroadcastCreate, caller: Merchant, svc: Svc) -> Broad
     with svc.db.write() as conn:
         new_id = conn.execute(insert(b).values(
             merchant_id=caller.id, title=body.title, state="scheduled", created_at=now,
-            retain_until=svc.retain_until(now)).returning(b.c.id)).scalar_one()
+            retain_until=svc.retain_until(now), ship_within_s=body.ship_within_s,
+            promise_s=body.promise_s).returning(b.c.id)).scalar_one()
     return broadcast_out(_get(svc, caller, new_id))
 
 

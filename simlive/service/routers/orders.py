@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, or_, select, update
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import AnyRole, Buyer, MerchantOrAdmin, Svc
@@ -48,7 +48,8 @@ IdempotencyKey = Annotated[str, Header(
 
 
 def order_out(row: OrderRow) -> OrderOut:
-    return OrderOut.model_validate({k: row[k] for k in OrderOut.model_fields})
+    # an order built in place on the hot path has no fulfilment columns yet
+    return OrderOut.model_validate({k: row[k] for k in OrderOut.model_fields if k in row})
 
 
 def _visible(caller: Caller, row: RowMapping) -> bool:
@@ -144,6 +145,8 @@ def deliver(order_id: IdPath, body: Deliver, caller: MerchantOrAdmin, svc: Svc) 
     guard = [o.c.id == order_id, o.c.state == "paid"]
     if caller.role != "admin":
         guard.append(o.c.delivered_at.is_(None))
+        # an order with a promise (fulfilment.on-time) ships before it is delivered
+        guard.append(or_(o.c.ship_by.is_(None), o.c.shipped_at.is_not(None)))
     delivered = body.delivered_at or svc.now()
     with svc.db.write() as conn:
         # the transaction is complete: its records are kept from now (replay.retained)
@@ -160,6 +163,9 @@ def deliver(order_id: IdPath, body: Deliver, caller: MerchantOrAdmin, svc: Svc) 
     if row["state"] != "paid":
         raise conflict("order_not_paid", f"order {order_id} is {row['state']}; only a paid "
                                          f"order can be delivered")
+    if row["delivered_at"] is None:
+        raise conflict("not_shipped", f"order {order_id} has not been shipped; an order "
+                                      f"with a delivery promise ships before delivery")
     raise conflict("already_delivered", f"order {order_id} was delivered at "
                                         f"{row['delivered_at'].isoformat()}")
 

@@ -43,7 +43,7 @@ def test_bundled_scenario_runs(invoke, path, tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     assert [r["id"] for r in data["rules"]] == list(RULE_IDS)
     # a judge that crashed would say "unknown": none may
-    assert {r["status"] for r in data["rules"]} <= {"pass", "fail", "undecided"}
+    assert {r["status"] for r in data["rules"]} <= {"pass", "fail", "undecided", "not judged"}
     failed = [r["id"] for r in data["rules"] if r["status"] == "fail"]
     if failed:
         assert result.exit_code == 1
@@ -101,15 +101,18 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
     status = {r["id"]: r["status"] for r in data["rules"]}
     # the rules its header comment lists fail, and every other rule passes
     broken = {"stock.display-matches", "aftersales.first-reply", "replay.available",
-              "reviews.not-deleted", "returns.seven-day"}
+              "reviews.not-deleted", "returns.seven-day",
+              "pricing.claims-hold"}
     assert {rid for rid, st in status.items() if st == "fail"} == broken
     assert {rid for rid, st in status.items() if st != "fail"} == set(RULE_IDS) - broken
-    assert set(status.values()) == {"pass", "fail"}
-    assert result.stderr == (
-        "FAIL: 5 rule(s) broken: stock.display-matches, replay.available, "
-        "aftersales.first-reply, reviews.not-deleted, returns.seven-day\n")
+    assert set(status.values()) <= {"pass", "fail", "not judged"}
+    assert result.stderr.splitlines()[0] == (
+        "FAIL: 6 rule(s) broken: stock.display-matches, pricing.claims-hold, "
+        "replay.available, aftersales.first-reply, reviews.not-deleted, returns.seven-day")
     rules = {r["id"]: r for r in data["rules"]}
     assert "phantom stock" in rules["stock.display-matches"]["evidence"]
+    assert "BAG-1: discount from 599, 200 above the lowest price of the 7d before (399)" in \
+        rules["pricing.claims-hold"]["evidence"]
     # no recording at all: the model decides it from one broadcast
     assert rules["replay.available"]["decided_by"] == "model"
     assert "replay missing in" in rules["replay.available"]["evidence"]

@@ -22,7 +22,9 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
 
     out["display.counters-true"] = NEW_DUTY
 
-    out["pricing.claims-hold"] = NEW_DUTY
+    if sc.pricing is None or not any(k.claims for k in sc.pricing.skus):
+        out["pricing.claims-hold"] = ("the scenario has no `pricing` block with claims: add "
+                                      "the host's price claims to judge them")
 
     out["fulfilment.on-time"] = NEW_DUTY
 

@@ -7,6 +7,7 @@ replication that is plotted) the time series.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
+from simlive.sim.price_claims import price_claims
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
@@ -60,6 +62,10 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.agent_utilization": "fraction",
     "aftersales.open_at_horizon": "tickets",
     "aftersales.backlog_at_end": "tickets",
+    "pricing.claims_broken": "claims",
+    "pricing.orders_undercut": "orders",
+    "pricing.owed": "currency",
+    "pricing.requests_refused": "requests",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
 }
@@ -67,6 +73,8 @@ KPI_UNITS: dict[str, str] = {
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 """Shown only for the scenarios that have them (a presale's deposits)."""
+OPTIONAL_KPIS |= {"pricing.claims_broken", "pricing.orders_undercut", "pricing.owed",
+                  "pricing.requests_refused"}  # a scenario with a pricing block
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -274,6 +282,15 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- display.counters-true
 
     # -- pricing.claims-hold
+    if s.pricing is not None:
+        pm = price_claims(s, outcomes, step, streams.get("pricing"),
+                          params["pricing.claims-hold"]["window"],
+                          params["pricing.claims-hold"]["protection"])
+        measures = dataclasses.replace(measures, pricing=pm)
+        kpis.update({"pricing.claims_broken": float(pm.broken),
+                     "pricing.orders_undercut": float(pm.orders_undercut),
+                     "pricing.owed": pm.owed,
+                     "pricing.requests_refused": float(pm.refused)})
 
     # -- fulfilment.on-time
 

@@ -29,7 +29,15 @@ from simlive.service.core import ACK_EVERY, REVOCATION_POLL, Service
 from simlive.service.faults import BREAKS, Fault
 from simlive.service.lane import OrderLane
 from simlive.service.problems import BodyLimit, install_handlers
-from simlive.service.routers import admin, broadcasts, orders, products, reviews, tickets
+from simlive.service.routers import (
+    admin,
+    broadcasts,
+    orders,
+    prices,
+    products,
+    reviews,
+    tickets,
+)
 from simlive.service.settings import Settings
 from simlive.service.stock import expire_due
 
@@ -172,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (admin, broadcasts, products, orders, tickets, reviews):
         app.include_router(module.router)
     app.include_router(admin.public)
+    app.include_router(prices.router)  # pricing.claims-hold
     if settings.has(Fault.DELETE_REVIEW):
         app.include_router(reviews.faulty_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -48,6 +48,10 @@ class Fault(StrEnum):
     moved out when the order is delivered or closed, so it falls short of the law's clock
     (from the transaction's completion) by the time the order took to complete."""
 
+    INFLATED_REFERENCE = "inflated-reference"
+    """The reference ('was') price shown is always the list price, even after the goods
+    sold lower (a flash sale) within the window: a discount from a price never charged."""
+
     @property
     def rule_id(self) -> str:
         """The id (in :data:`simlive.rules.RULES`) of the rule this fault breaks."""
@@ -63,6 +67,7 @@ BREAKS: dict[Fault, str] = {
     Fault.NO_RECEIPT: "evidence.receipt",
     Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
     Fault.RETAIN_FROM_CREATION: "replay.retained",
+    Fault.INFLATED_REFERENCE: "pricing.claims-hold",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

@@ -132,6 +132,9 @@ products = Table(
     # added later: a SKU whose stock is split over k rows of stock_buckets (NULL or 1: the
     # stock is ``remaining`` above). Its sellable stock is remaining + the buckets' sum.
     Column("stock_buckets", Integer, nullable=True),
+    # added later: the price in force when the merchant set one (a flash sale's), else NULL
+    # and ``price_cents`` (the list price) is charged (pricing.claims-hold)
+    Column("sale_price_cents", BigInteger, nullable=True),
 )
 
 # A hot SKU's stock split over k rows, so that k transactions can take units at once (one

@@ -85,6 +85,18 @@ def test_retain_from_creation_fault_keeps_the_creation_clock(faulty: Shop) -> No
     assert delivered["delivered_at"] > delivered["created_at"]
 
 
+def test_inflated_reference_fault_shows_the_list_price_after_a_flash_sale(
+        faulty: Shop) -> None:
+    sku = faulty.product(price_cents=19900)
+    sale = faulty.merchant.put(f"/products/{sku}/price", json={"price_cents": 990})
+    assert sale.status_code == 200 and sale.json()["price_cents"] == 990
+    order = faulty.paid_order(sku)
+    assert order["amount_cents"] == 990
+    shown = faulty.buyer.get(f"/products/{sku}/price").json()
+    # sold at 9.90 a moment ago, yet shown 'was 199'
+    assert (shown["price"], shown["reference_price"]) == (9.9, 199.0)
+
+
 def test_every_fault_has_a_test() -> None:
     source = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     for name in FAULT_NAMES:

@@ -23,6 +23,7 @@ from simlive.check.state import FinalState
 from simlive.judge.measures import PricingMeasures
 from simlive.judge.rulebook import verdict
 from simlive.rules import RULES, Status, Verdict, format_duration
+from simlive.text import money, plural
 
 RULE = "pricing.claims-hold"
 CENT = 0.005
@@ -88,8 +89,9 @@ def claims_hold(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
         if ref > low + CENT:
             broken += 1
             if ref - low > worst.get(sku, (0.0, ""))[0]:
-                worst[sku] = (ref - low, f"{sku}: shown 'was {ref:g}' when it sold at "
-                                         f"{low:g} within the {format_duration(window)} before")
+                worst[sku] = (ref - low, f"{sku}: discount from {money(ref)}, "
+                                         f"{money(ref - low)} above the lowest price of the "
+                                         f"{format_duration(window)} before ({money(low)})")
     by_sku: dict[str, list[Op]] = {}
     for r in sorted(readings, key=lambda r: r.end):
         by_sku.setdefault(str(r.args.get("sku")), []).append(r)
@@ -104,17 +106,20 @@ def claims_hold(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdic
         price = float(shown.value["price"])
         if units[oid] > price + CENT:
             overcharged += 1
-            if units[oid] - price > worst.get(f"{sku} order", (0.0, ""))[0]:
-                worst[f"{sku} order"] = (units[oid] - price, f"{sku}: order {oid} charged "
-                                         f"{units[oid]:g} a unit after {price:g} was shown")
+            gap = units[oid] - price
+            if gap > worst.get(f"{sku} order", (0.0, ""))[0]:
+                worst[f"{sku} order"] = (gap, f"{sku}: order {oid} charged "
+                                         f"{money(units[oid])} a unit after {money(price)} "
+                                         "was shown")
     if not judged:
         return Verdict(RULE, Status.UNKNOWN, None, RULES[RULE].limits(p),
                        f"{len(readings)} price reading(s), none after a paid order of its "
                        "SKU and no order after a reading: nothing to compare")
     examples = tuple(text for _, text in sorted(worst.values(), reverse=True))[:5]
-    details = (f"{len(readings)} price readings, each reference compared with the lowest "
-               f"unit price paid in the {format_duration(window)} before it where there was "
-               f"one; {len(orders)} acknowledged orders, each compared with the price shown "
-               "just before it; the history shows no price-protection request",)
+    details = (f"{plural(len(readings), 'price reading')}, each reference compared with the "
+               f"lowest unit price paid in the {format_duration(window)} before it where "
+               f"there was one; {plural(len(orders), 'acknowledged order')}, each compared "
+               "with the price shown just before it; the history shows no price-protection "
+               "request",)
     return verdict(RULE, PricingMeasures(judged, broken + overcharged, examples,
                                          overcharged=overcharged, details=details), p)

@@ -26,6 +26,7 @@ from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.pricing import PricedSku, Pricing
 from simlive.scenario.schema import FlashSale, Scenario
 from simlive.sim.orders import SkuOutcome
+from simlive.text import money
 
 CENT = 0.005
 """Prices closer than half a cent are the same price."""
@@ -91,10 +92,6 @@ def segments(item: PricedSku, base: float, flash: list[FlashSale],
                     np.array(prices, dtype=float))
 
 
-def _money(x: float) -> str:
-    return f"{x:,.2f}".rstrip("0").rstrip(".")
-
-
 def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float,
                  rng: np.random.Generator, window: float, protection: float
                  ) -> PricingMeasures:
@@ -122,12 +119,12 @@ def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float,
                     basis = "the last price before (none in the window)"
                 if not np.isfinite(low):
                     broken += 1
-                    examples.append(f"{item.sku}: discount from {_money(ref)} with no earlier "
+                    examples.append(f"{item.sku}: discount from {money(ref)} with no earlier "
                                     "sale behind it")
                 elif ref > low + CENT:
                     broken += 1
-                    examples.append(f"{item.sku}: discount from {_money(ref)}, "
-                                    f"{_money(ref - low)} above {basis} ({_money(low)})")
+                    examples.append(f"{item.sku}: discount from {money(ref)}, "
+                                    f"{money(ref - low)} above {basis} ({money(low)})")
                 continue
             first_lowest = c.at if first_lowest is None else min(first_lowest, c.at)
             claimed = float(c.price if c.price is not None else
@@ -136,8 +133,8 @@ def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float,
                                    closed=True)[0])
             if low < claimed - CENT:
                 broken += 1
-                examples.append(f"{item.sku}: 'lowest price' {_money(claimed)} undercut by "
-                                f"{_money(claimed - low)} (sold at {_money(low)}) within "
+                examples.append(f"{item.sku}: 'lowest price' {money(claimed)} undercut by "
+                                f"{money(claimed - low)} (sold at {money(low)}) within "
                                 f"{format_duration(protection)}")
         o = outcomes[j]
         if first_lowest is None or o.pay_counts.size == 0:

@@ -77,6 +77,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
               "quantity is the units added, supply the product's declared stock after them "
               "(created + every unit added), for shops that set a total",
               (*PRODUCT, "quantity", "supply")),
+    Operation("set_price", "merchant", "load",
+              "charge sale_price (sale_price_cents) for a product from now on: a flash "
+              "sale's price, at its opening", (*PRODUCT, "sale_price", "sale_price_cents")),
     # --- during the load -----------------------------------------------------------------
     Operation("watch", "buyer", "load", "open the broadcast page", (), (), ("state",)),
     Operation("browse", "buyer", "load", "list the shop's products"),
@@ -87,6 +90,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("true_stock", "merchant", "load",
               "the real, sellable stock (the truth displayed figures are judged by); same "
               "shape as read_stock", PRODUCT, (), ("stock", "items")),
+    Operation("read_price", "buyer", "load",
+              "the price a buyer is shown for a product and the reference ('was') price "
+              "struck through, both in the currency", PRODUCT, ("price", "reference_price")),
     Operation("order", "buyer", "load",
               "place an order of one product; key is the idempotency key the run retries "
               "with", (*PRODUCT, "quantity", "key"), ("order_id",), ("state",)),

@@ -116,7 +116,7 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
     # the rules its header comment lists fail, and every other rule passes
     broken = {"stock.display-matches", "aftersales.first-reply", "replay.available",
               "reviews.not-deleted", "returns.seven-day", "display.complete",
-              "fulfilment.on-time"}
+              "fulfilment.on-time", "pricing.claims-hold"}
     assert {rid for rid, st in status.items() if st == "fail"} == broken
     assert {rid for rid, st in status.items() if st != "fail"} == set(RULE_IDS) - broken
     assert {r["status"] for r in in_scope(path, data)} == {"pass", "fail"}
@@ -128,6 +128,8 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
            f"for what to add): {', '.join(skipped)}\n" if skipped else ""))
     rules = {r["id"]: r for r in data["rules"]}
     assert "phantom stock" in rules["stock.display-matches"]["evidence"]
+    assert "BAG-1: discount from 599, 200 above the lowest price of the 7d before (399)" in \
+        rules["pricing.claims-hold"]["evidence"]
     # no recording at all: the model decides it from one broadcast
     assert rules["replay.available"]["decided_by"] == "model"
     assert "replay missing in" in rules["replay.available"]["evidence"]

@@ -23,6 +23,7 @@ from simlive.check.history_rules import (
     tickets_from_history,
 )
 from simlive.check.needs import unmet
+from simlive.check.price_history import claims_hold
 from simlive.check.run_scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
@@ -46,7 +47,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "display.counters-true": lambda ops, state, p: _not_checked("display.counters-true", p),
 
-    "pricing.claims-hold": lambda ops, state, p: _not_checked("pricing.claims-hold", p),
+    "pricing.claims-hold": claims_hold,
 
     "fulfilment.on-time": fulfilment_rules.on_time,
 

@@ -38,7 +38,7 @@ NEEDS: dict[str, Need] = {
 
     "display.counters-true": Need(),
 
-    "pricing.claims-hold": Need(),
+    "pricing.claims-hold": Need(("read_price", "order", "pay"), ("orders",)),
 
     "fulfilment.on-time": Need(("ship", "deliver"), ("orders",)),
 

@@ -27,7 +27,8 @@ class FinalState:
     - ``ledger``: per SKU ``sku, initial, restocked, sold, reserved, remaining, released,
       returned`` (units).
     - ``orders``: ``id, buyer_id, sku, quantity, state, created_at, paid_at, closed_at,
-      delivered_at, retain_until``, and where the seller excludes the goods from no-reason
+      delivered_at, retain_until``, ``amount_cents`` (the total charged, in hundredths of
+      the currency: ``pricing.claims-hold``), and where the seller excludes the goods from no-reason
       returns ``return_exclusion``: ``{reason, confirmed}`` (a reason of
       ``rules.RETURN_EXCLUDABLE`` or ``RETURN_EXEMPT``; ``confirmed``: the buyer confirmed
       it at purchase).

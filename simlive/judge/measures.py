@@ -258,6 +258,35 @@ class PresentationMeasures:
 # --- pricing.claims-hold ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PricingMeasures:
+    """``pricing.claims-hold``: the host's price claims judged and broken, the orders a
+    'lowest price' claim left undercut within the protection period, what their buyers are
+    owed, and their price-protection requests (asked, refused by the store).
+
+    The simulator judges the scenario's claims (a discount's stated reference against the
+    lowest price of the window before it; a 'lowest price' against every channel's prices
+    within the protection period); a load test judges each reference price shown to a buyer
+    against the lowest unit price the shop charged in the window before, and each order
+    against the price shown just before it (``overcharged``). Price-protection requests are
+    counted here only: the after-sales desk does not see them."""
+
+    claims: int  # judged (a load test's: reference prices shown, orders compared)
+    broken: int  # of them broken (a load test's: including ``overcharged``)
+    examples: tuple[str, ...] = ()  # a few broken claims in words: SKU, what, by how much
+    orders_undercut: int = 0  # paid orders a lower price undercut within protection
+    owed: float = 0.0  # currency: the differences those buyers are owed
+    requests: int = 0  # price-protection requests asked
+    refused: int = 0  # of them refused by the store
+    overcharged: int = 0  # a load test's orders charged above the price shown before them
+    details: tuple[str, ...] = ()  # what a load test judged them over
+
+    @property
+    def failures(self) -> int:
+        """What the rule's ``max_broken`` counts: claims broken and requests refused."""
+        return self.broken + self.refused
+
+
 
 # --- fulfilment.on-time -------------------------------------------------------------------
 
@@ -309,7 +338,7 @@ class Measures:
 
     counters: Any = None  # display.counters-true
 
-    pricing: Any = None  # pricing.claims-hold
+    pricing: PricingMeasures | None = None  # pricing.claims-hold
 
     fulfilment: FulfilmentMeasures | None = None  # fulfilment.on-time
 

@@ -25,6 +25,7 @@ from simlive.judge.measures import (
     Measures,
     OversellMeasures,
     PresentationMeasures,
+    PricingMeasures,
     PublishMeasures,
     ReceiptMeasures,
     RefundMeasures,
@@ -435,6 +436,42 @@ def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[b
 # --- pricing.claims-hold ------------------------------------------------------------------
 
 
+def _claims_broken(m: PricingMeasures, p: dict) -> bool:
+    return m.failures > p["max_broken"]
+
+
+def _claims_report(ms: list[PricingMeasures], p: dict, broken: list[bool]
+                   ) -> tuple[Any, Any, str]:
+    k, n = sum(broken), len(ms)
+    worst = max(ms, key=lambda m: (m.failures, m.owed))
+    claims = max(m.claims for m in ms)
+    window, protection = format_duration(p["window"]), format_duration(p["protection"])
+    measured = {"broken": worst.broken, "refused": worst.refused,
+                "orders_undercut": worst.orders_undercut, "owed": worst.owed}
+    limit = {"max_broken": p["max_broken"], "window_s": p["window"],
+             "protection_s": p["protection"]}
+    asked = (f"; {worst.requests} asked for the difference, {worst.refused} refused (the "
+             "after-sales desk does not see these requests)" if worst.requests else "")
+    owed = (f"; {plural(worst.orders_undercut, 'paid order')} undercut within {protection}, "
+            f"{worst.owed:,.2f} owed in differences" if worst.orders_undercut else "")
+    if k:
+        what = [f"{worst.broken} of {plural(worst.claims, 'price claim')} broken"]
+        if worst.overcharged:
+            what.append(f"{plural(worst.overcharged, 'order')} charged above the price shown")
+        ev = (", ".join(what) + owed + asked + f" (limit: {p['max_broken']:g} claims broken "
+              "or requests refused)"
+              + _in_runs(k, n) + "".join(f"; {e}" for e in worst.examples))
+    elif worst.failures:
+        ev = (f"{worst.broken} of {plural(worst.claims, 'price claim')} broken and "
+              f"{worst.refused} request(s) refused, within the limit of "
+              f"{p['max_broken']:g}" + owed)
+    else:
+        ev = (f"{plural(claims, 'price claim')} held: reference prices at or below the "
+              f"lowest of the {window} before, no 'lowest price' undercut within "
+              f"{protection}" + owed + asked)
+    return measured, limit, ev + _details(ms)
+
+
 
 # --- fulfilment.on-time -------------------------------------------------------------------
 
@@ -548,8 +585,10 @@ JUDGES: dict[str, RuleJudge] = {
     "display.counters-true": RuleJudge(lambda m: m.counters, _not_modelled,
                                        _not_modelled_report, _n()),
 
-    "pricing.claims-hold": RuleJudge(lambda m: m.pricing, _not_modelled,
-                                     _not_modelled_report, _n()),
+    "pricing.claims-hold": RuleJudge(
+        lambda m: m.pricing, _claims_broken, _claims_report,
+        _n(claims_broken=lambda m: m.broken, orders_undercut=lambda m: m.orders_undercut,
+           owed=lambda m: m.owed, requests_refused=lambda m: m.refused)),
 
     "fulfilment.on-time": RuleJudge(
         lambda m: m.fulfilment, _late_orders, _on_time_report,

@@ -66,6 +66,31 @@ def add_units(run: LoadRun, sale: dict[str, Any], supply: int, rec: Recorder) ->
         transport.close()
 
 
+def set_sale_price(run: LoadRun, sale: dict[str, Any], rec: Recorder) -> str:
+    """The sale's price in force on the shop (the target's ``set_price``), recorded as a
+    ``set_price``: the checker knows then that readings before it no longer show the price
+    (``pricing.claims-hold``). Returns how, in words."""
+    assert run.provisioned is not None
+    client, transport = admin_client(run.target, run.host, run.provisioned, None)
+    price = float(sale["price"])
+    args = {"sku": sale["sku"], "sale_price": price, "sale_price_cents": int(round(price * 100))}
+    try:
+        if not client.supports("set_price"):
+            return "price: not set (the target does not map set_price)"
+        handle = rec.invoke("setup", "set_price", args)
+        try:
+            res = client.execute("set_price", args)
+        except Exception as exc:  # noqa: BLE001 - a hook's bug: the outcome is unknown
+            res = OpResult(INFO, {}, 0, f"{type(exc).__name__}: {exc}")
+        rec.complete(handle, res.outcome, {"sku": sale["sku"], "price": price}
+                     if res.ok else {"status": res.status, "error": res.error})
+        rec.flush()
+        return f"price {price:g}" if res.outcome == OK else \
+            f"price: set_price answered {res.outcome} ({res.error})"
+    finally:
+        transport.close()
+
+
 class Readiness:
     """The processes' ready messages, per sale (registered on the runner once)."""
 
@@ -109,6 +134,7 @@ def coordinate(environment: Any, run: LoadRun, t0: float, readiness: Readiness) 
             runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "hold"})
             supply[sale["sku"]] += int(sale["units"])
             added = add_units(run, sale, supply[sale["sku"]], rec)
+            added += "; " + set_sale_price(run, sale, rec)
             # the processes by the name their messages carry (a local runner's: "local")
             clients = sorted(runner.clients) if isinstance(runner, MasterRunner) else \
                 ["local"]

@@ -216,6 +216,14 @@ class BuyerUser(SimliveUser):
                                           "receipt_no": r.fields.get("receipt_no")})
         return ok
 
+    def read_price(self, sku: str) -> None:
+        """The price and reference price the buyer is shown before ordering, when the
+        scenario has price claims to judge (``pricing.claims-hold``)."""
+        if self.ctx.run.scenario.pricing is None or not self.can("read_price"):
+            return
+        self.ops.run("read_price", {"sku": sku}, value=lambda r: {
+            "price": r.fields.get("price"), "reference_price": r.fields.get("reference_price")})
+
     @task
     def buy(self) -> None:
         if not self.can("order"):
@@ -223,6 +231,7 @@ class BuyerUser(SimliveUser):
         self.new_customer()
         self.read("read_stock")
         sku = self.pick_sku(ordering=True)
+        self.read_price(sku)
         order_id = self.order(sku)
         if order_id is None:
             return

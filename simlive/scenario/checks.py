@@ -12,6 +12,7 @@ from typing import Any
 from simlive.rules import format_duration
 from simlive.scenario.catalogue import generated_ids, generated_slots
 from simlive.scenario.estimate import budget_problems
+from simlive.scenario.pricing import price_problems
 from simlive.scenario.schema import Scenario
 from simlive.scenario.units import duration_text
 
@@ -78,6 +79,7 @@ def cross_check(s: Scenario) -> list[Problem]:
                          f"a time before the after-sales horizon ends ({duration_text(end)}: "
                          "no ticket would be left for the desk KPIs)",
                          duration_text(s.simulation.warmup)))
+    problems += price_problems(s.pricing, known)
     gen = s.products.generate
     if gen is not None and sum(gen.categories.values()) <= 0:
         problems.append((("products", "generate", "categories"),

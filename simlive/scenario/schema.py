@@ -33,6 +33,7 @@ from simlive.scenario.base import CLOCK, Model, Span, _exp
 from simlive.scenario.dists import Distribution, Fixed, Gamma, Lognormal
 from simlive.scenario.load import LoadSettings
 from simlive.scenario.presentation import Presentation
+from simlive.scenario.pricing import Pricing
 from simlive.scenario.units import (
     BOOST_MAX,
     PRICE_BOUND,
@@ -456,6 +457,9 @@ class Scenario(Model):
     # -- display.counters-true
 
     # -- pricing.claims-hold
+    pricing: Pricing | None = Field(default=None, description=(
+        "the host's price claims and the prices around the broadcast they are judged "
+        "against (pricing.claims-hold)"))
 
     # -- aftersales.escalations-answered
 

@@ -25,7 +25,9 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
 
     out["display.counters-true"] = NEW_DUTY
 
-    out["pricing.claims-hold"] = NEW_DUTY
+    if sc.pricing is None or not any(k.claims for k in sc.pricing.skus):
+        out["pricing.claims-hold"] = ("the scenario has no `pricing` block with claims: add "
+                                      "the host's price claims to judge them")
 
     if sc.fulfilment is None:
         out["fulfilment.on-time"] = ("the scenario has no `fulfilment` block (orders.delivery "

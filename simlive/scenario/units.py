@@ -213,6 +213,12 @@ AGENTS_MAX = 100_000
 
 _NUMBER = r"[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?"
 _UNIT = r"(ms|s|sec|m|min|h|d|w|y)"
+SIGNED_DURATION_SCHEMA = {"anyOf": [
+    {"type": "number", "description": "seconds (negative: before)"},
+    {"type": "string", "pattern": rf"^\s*[-+]?\s*({_NUMBER}\s*{_UNIT}\s*)+$",
+     "examples": ["-7d", "2d", "-1h30m"]},
+]}
+"""A time either side of an instant: ``-7d`` a week before it."""
 DURATION_SCHEMA = {"anyOf": [
     {"type": "number", "minimum": 0, "description": "seconds"},
     {"type": "string", "pattern": rf"^\s*({_NUMBER}\s*{_UNIT}\s*)+$",

@@ -29,7 +29,16 @@ from simlive.service.core import ACK_EVERY, REVOCATION_POLL, Service
 from simlive.service.faults import BREAKS, Fault
 from simlive.service.lane import OrderLane
 from simlive.service.problems import BodyLimit, install_handlers
-from simlive.service.routers import admin, broadcasts, orders, products, reviews, shipping, tickets
+from simlive.service.routers import (
+    admin,
+    broadcasts,
+    orders,
+    prices,
+    products,
+    reviews,
+    shipping,
+    tickets,
+)
 from simlive.service.settings import Settings
 from simlive.service.stock import expire_due
 
@@ -173,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(admin.public)
     app.include_router(shipping.router)  # fulfilment.on-time
+    app.include_router(prices.router)  # pricing.claims-hold
     if settings.has(Fault.DELETE_REVIEW):
         app.include_router(reviews.faulty_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -238,6 +238,25 @@ class Restock(Request):
     quantity: JsonInt = Field(ge=1, le=MAX_COUNT)
 
 
+class PriceSet(Request):
+    price_cents: JsonInt = Field(ge=1, le=MAX_COUNT, description=(
+        "The unit price charged from now on (a flash sale's); the list price charges again "
+        "when set back to it."))
+
+
+class PriceOut(BaseModel):
+    """What a buyer is shown: the price, and the reference ('was') price struck through."""
+
+    sku: str
+    price: float = Field(description="The unit price charged now, in the currency.")
+    reference_price: float = Field(description=(
+        "The 'was' price: the lowest of the list price and the lowest unit price paid in "
+        "the service's price window (7 days) before now."))
+    price_cents: int
+    reference_price_cents: int
+    list_price_cents: int
+
+
 class ProductOut(BaseModel):
     sku: str
     name: str

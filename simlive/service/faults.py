@@ -55,6 +55,9 @@ class Fault(StrEnum):
     """Shipping an order is acknowledged, but a third of the shipments are never recorded:
     those orders stay unshipped (and, as delivery needs a shipment, undelivered) past the
     store's deadlines."""
+    INFLATED_REFERENCE = "inflated-reference"
+    """The reference ('was') price shown is always the list price, even after the goods
+    sold lower (a flash sale) within the window: a discount from a price never charged."""
 
     @property
     def rule_id(self) -> str:
@@ -73,6 +76,7 @@ BREAKS: dict[Fault, str] = {
     Fault.RETAIN_FROM_CREATION: "replay.retained",
     Fault.INCOMPLETE_LISTING: "display.complete",
     Fault.LOST_SHIPMENT: "fulfilment.on-time",
+    Fault.INFLATED_REFERENCE: "pricing.claims-hold",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

@@ -110,6 +110,8 @@ HOT = {
     .join(_p, _p.c.id == t.broadcast_products.c.product_id)
     .where(t.broadcast_products.c.broadcast_id == bindparam("b_id"),
            _p.c.sku == bindparam("b_sku")),
+    "price": select(func.coalesce(_p.c.sale_price_cents, _p.c.price_cents))
+    .where(_p.c.id == bindparam("b_product")),
     "facts": select(_p.c.id, _p.c.price_cents, _p.c.max_per_buyer, _p.c.stock_buckets)
     .where(_p.c.sku == bindparam("b_sku")),
     "by_key": select(_o.c.id).where(_o.c.buyer_id == bindparam("b_buyer"),
@@ -149,6 +151,12 @@ def _facts(svc: Service, sql: _Sql, sku: str) -> Facts:
             raise not_found("product", sku)
         hit = svc.products[sku] = Facts(row[0], row[1], row[2], row[3] or 1)
     return hit
+
+
+def _price(sql: _Sql, facts: Facts) -> int:
+    """The unit price in force, read in the order's transaction: a flash sale's price may
+    change at any moment (``Facts`` holds only what never changes)."""
+    return int(sql.first("price", b_product=facts.id)[0])
 
 
 def _by_key(conn: Connection, buyer_id: int, key: str) -> RowMapping | None:
@@ -241,7 +249,7 @@ def _place(svc: Service, conn: Connection, caller: Caller, key: str, digest: str
     except ApiError:
         _check_key(conn, caller.id, key)
         raise
-    return _insert_order(svc, sql, caller, key, digest, body, facts.id, facts.price_cents)
+    return _insert_order(svc, sql, caller, key, digest, body, facts.id, _price(sql, facts))
 
 
 def _place_racy(svc: Service, caller: Caller, key: str, digest: str,
@@ -268,7 +276,7 @@ def _place_racy(svc: Service, caller: Caller, key: str, digest: str,
         _check_broadcast(sql, body.broadcast_id, body.sku)
         conn.execute(update(row).where(*where).values(remaining=seen - body.quantity))
         _check_limit(sql, caller.id, facts.id, facts.max_per_buyer, body.quantity)
-        return _insert_order(svc, sql, caller, key, digest, body, facts.id, facts.price_cents)
+        return _insert_order(svc, sql, caller, key, digest, body, facts.id, _price(sql, facts))
 
 
 # --- orders of one batch placed together -------------------------------------------------
@@ -384,8 +392,9 @@ def _insert_many(svc: Service, sql: _Sql, works: list[OrderWork],
     text is too long for psycopg to cache: it parsed it again on every batch)."""
     now = svc.now()
     rows, params = [], []
+    price = _price(sql, facts)
     for work in works:
-        row = _order_row(svc, work.caller, work.body, facts.id, facts.price_cents, now)
+        row = _order_row(svc, work.caller, work.body, facts.id, price, now)
         rows.append(row)
         params.append({**row, "idempotency_key": work.key, "request_hash": work.digest})
     if svc.db.is_sqlite:

@@ -33,6 +33,7 @@ def role_named(name: str) -> str:
 DEFAULT_RETENTION = RULES["replay.retained"].defaults()["min_retention"]
 DEFAULT_RETURN_WINDOW = RULES["returns.seven-day"].defaults()["window"]
 DEFAULT_RETURN_UTC_OFFSET = RULES["returns.seven-day"].defaults()["utc_offset"]
+DEFAULT_PRICE_WINDOW = RULES["pricing.claims-hold"].defaults()["window"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Settings:
     after the day of delivery, to 24:00 local time of the last (``returns.seven-day``)."""
     return_utc_offset: float = DEFAULT_RETURN_UTC_OFFSET
     """The consumers' local time those days are counted in: seconds east of UTC."""
+    price_window: float = DEFAULT_PRICE_WINDOW
+    """A product's reference ('was') price is the lowest unit price paid in this window
+    before the reading, if below the list price (``pricing.claims-hold``)."""
     stale_display_seconds: float = 5.0
     """``stale-display`` fault: how long the displayed stock is cached."""
     lose_ticket_fraction: float = 0.5
@@ -87,6 +91,8 @@ class Settings:
         for name in ("payment_timeout", "sweep_interval", "retention", "return_window"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{name}(={getattr(self, name)!r}) must be > 0")
+        if self.price_window <= 0:
+            raise UsageError(f"price_window(={self.price_window!r}) must be > 0")
         if self.return_window % DAY:
             raise UsageError(f"return_window(={self.return_window!r}) must be whole days "
                              f"(a multiple of {DAY:g} s)")

@@ -140,6 +140,9 @@ products = Table(
     # account name), and why it cannot be returned without reason (NULL: it can)
     Column("seller", String(120), nullable=True),
     Column("not_returnable", String(40), nullable=True),
+    # added later: the price in force when the merchant set one (a flash sale's), else NULL
+    # and ``price_cents`` (the list price) is charged (pricing.claims-hold)
+    Column("sale_price_cents", BigInteger, nullable=True),
 )
 
 # A hot SKU's stock split over k rows, so that k transactions can take units at once (one

@@ -33,6 +33,7 @@ from simlive.sim.on_time import on_time
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
 from simlive.sim.presented import presentation_measures
+from simlive.sim.price_claims import price_claims
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
@@ -63,6 +64,10 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.agent_utilization": "fraction",
     "aftersales.open_at_horizon": "tickets",
     "aftersales.backlog_at_end": "tickets",
+    "pricing.claims_broken": "claims",
+    "pricing.orders_undercut": "orders",
+    "pricing.owed": "currency",
+    "pricing.requests_refused": "requests",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
     # display.complete (with a presentation block): linked products, those presented under
@@ -82,6 +87,8 @@ OPTIONAL_KPIS |= {"orders.on_time_fraction", "orders.shipped_late", "orders.deli
 """Shown only for the scenarios that have them (a presale's deposits)."""
 OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.shortest_s",
                   "presentation.misdescribed"}  # display.complete
+OPTIONAL_KPIS |= {"pricing.claims_broken", "pricing.orders_undercut", "pricing.owed",
+                  "pricing.requests_refused"}  # a scenario with a pricing block
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -299,6 +306,15 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- display.counters-true
 
     # -- pricing.claims-hold
+    if s.pricing is not None:
+        pm = price_claims(s, outcomes, step, streams.get("pricing"),
+                          params["pricing.claims-hold"]["window"],
+                          params["pricing.claims-hold"]["protection"])
+        measures = dataclasses.replace(measures, pricing=pm)
+        kpis.update({"pricing.claims_broken": float(pm.broken),
+                     "pricing.orders_undercut": float(pm.orders_undercut),
+                     "pricing.owed": pm.owed,
+                     "pricing.requests_refused": float(pm.refused)})
 
     # -- fulfilment.on-time
     if s.fulfilment is not None:

@@ -57,8 +57,8 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
         "s.yaml:21: load.thresholds.operations[1].operation: expected one of create_users, "
         "login, start_session, create_product, set_stock, create_broadcast, add_product, "
         "start_broadcast, read_product, "  # display.complete's page reads
-        "restock, watch, browse, read_stock, true_stock, order, pay, cancel, "
-        "deliver, ship, read_receipt, open_ticket, list_tickets, reply, start_ticket, "
+        "restock, set_price, watch, browse, read_stock, true_stock, read_price, order, pay, "
+        "cancel, deliver, ship, read_receipt, open_ticket, list_tickets, reply, start_ticket, "
         "goods_received, refund_paid, resolve, close_ticket, review, delete_review, "
         "list_reviews, read_review, read_ticket, end_broadcast, read_replay, settle or "
         "teardown; found 'ordr'"]

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from simlive.check.history import FAIL, OK, Op
+from simlive.check.price_history import claims_hold
 from simlive.check.service_rules import (
     first_reply,
     not_deleted,
@@ -46,7 +47,10 @@ from simlive.judge.measures import (
 from simlive.judge.rulebook import verdict
 from simlive.judge.stats import p95
 from simlive.rules import DAY, HOUR, MINUTE, YEAR, Status, rule_params
+from simlive.scenario import parse_scenario
 from simlive.sim.aftersales import refund_record
+from simlive.sim.orders import SkuOutcome
+from simlive.sim.price_claims import price_claims
 from simlive.sim.returns import ReturnPolicy, returns_refused
 
 T0 = 1_700_000_000.0  # the broadcast's start, as the shop's clock has it
@@ -454,3 +458,38 @@ def test_shipping_and_delivery_are_judged_alike(third: tuple[float, float],
     same(sim, shop, ("; e.g. ['order 3 (shipped late)']" if status is Status.FAIL else "")
          + "; the promise stated at setup: ship within 2d, deliver within 3d of payment "
            "(the scenario's, compressed into the load's run time)")
+@pytest.mark.parametrize(("reference", "status"), [(9.9, Status.PASS), (199.0, Status.FAIL)])
+def test_a_reference_price_is_judged_alike(reference: float, status: Status) -> None:
+    """HOT (list 199) sold at 9.9 from 100 s to 150 s; at 200 s the shop shows (the host
+    claims) a discount from ``reference``: above 9.9 is a claim the week's lowest price does
+    not support, on both sides."""
+    p = rule_params()["pricing.claims-hold"]
+    s = parse_scenario(f"""\
+name: claims
+duration: 1h
+audience: {{arrivals: [{{at: 0m, rate: 1/s}}]}}
+products: {{skus: [{{sku: HOT, price: 199, stock: 10}}]}}
+aftersales: {{agents: [{{from: 0h, to: 1h, agents: 1}}]}}
+pricing:
+  skus:
+    - sku: HOT
+      timeline: [{{at: -1h, price: 199, until: 100s}}, {{at: 100s, price: 9.9, until: 150s}}]
+      claims: [{{kind: discount, at: 200s, reference_price: {reference}}}]
+""")
+    record = price_claims(s, [SkuOutcome("HOT")], 1.0, np.random.default_rng(0),
+                          p["window"], p["protection"])
+    sim = verdict("pricing.claims-hold", record, p)
+    history = [
+        Op("b1", "order", {"sku": "HOT", "quantity": 1, "key": "k1"}, OK, {"order_id": 1},
+           T0 + 100.0, T0 + 100.1),
+        Op("b1", "pay", {"order_id": 1}, OK, {"order_id": 1}, T0 + 101.0, T0 + 101.1),
+        Op("b2", "read_price", {"sku": "HOT"}, OK,
+           {"price": 199.0, "reference_price": reference}, T0 + 200.0, T0 + 200.1),
+    ]
+    orders = [{"id": 1, "sku": "HOT", "quantity": 1, "amount_cents": 990, "state": "paid"}]
+    shop = claims_hold(history, shop_state([], orders=orders), p)
+    assert sim.status is status
+    same(sim, shop, "; 1 price reading, each reference compared with the lowest unit price "
+         "paid in the 7d before it where there was one; 1 acknowledged order, each "
+         "compared with the price shown just before it; the history shows no "
+         "price-protection request")

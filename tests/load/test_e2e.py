@@ -89,7 +89,8 @@ def test_a_recheck_from_the_host_gives_the_load_runs_own_verdicts(tmp_path: Path
 # of its own company. The records kept from their creation fall short by the seconds an
 # order took to be delivered or to expire, which the checker counts to the millisecond.
 FAULT_LOADS = [
-    (Fault.OVERSELL, Fault.LOSE_TICKET, Fault.DELETE_REVIEW, Fault.LOST_SHIPMENT),
+    (Fault.OVERSELL, Fault.LOSE_TICKET, Fault.DELETE_REVIEW, Fault.LOST_SHIPMENT,
+     Fault.INFLATED_REFERENCE),
     (Fault.STALE_DISPLAY, Fault.NO_REPLAY, Fault.NO_RECEIPT,
      Fault.INCOMPLETE_LISTING),
     (Fault.DOUBLE_RESTOCK, Fault.RETAIN_FROM_CREATION),

@@ -106,6 +106,16 @@ def test_lost_shipment_fault_acknowledges_shipments_it_never_records(faulty: Sho
             lost += 1  # and it cannot be delivered: it stays unshipped past its promise
             assert faulty.merchant.post(f"{path}/deliver", json={}).status_code == 409
     assert 0 < lost < 12
+def test_inflated_reference_fault_shows_the_list_price_after_a_flash_sale(
+        faulty: Shop) -> None:
+    sku = faulty.product(price_cents=19900)
+    sale = faulty.merchant.put(f"/products/{sku}/price", json={"price_cents": 990})
+    assert sale.status_code == 200 and sale.json()["price_cents"] == 990
+    order = faulty.paid_order(sku)
+    assert order["amount_cents"] == 990
+    shown = faulty.buyer.get(f"/products/{sku}/price").json()
+    # sold at 9.90 a moment ago, yet shown 'was 199'
+    assert (shown["price"], shown["reference_price"]) == (9.9, 199.0)
 
 
 def test_every_fault_has_a_test() -> None:

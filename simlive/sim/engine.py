@@ -7,6 +7,7 @@ replication that is plotted) the time series.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from simlive.scenario.desks import Routing, all_settings, route
 from simlive.scenario.schema import Scenario
 from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
+from simlive.sim.escalations import simulate_escalations
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
@@ -62,11 +64,14 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.backlog_at_end": "tickets",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
+    "escalations.dispute_rate": "fraction",  # escalated of the requests (chats aside)
+    "escalations.backlog_at_horizon": "escalations",  # undecided by the platform then
 }
 
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 """Shown only for the scenarios that have them (a presale's deposits)."""
+OPTIONAL_KPIS |= {"escalations.dispute_rate", "escalations.backlog_at_horizon"}  # escalation
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -278,6 +283,17 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- fulfilment.on-time
 
     # -- aftersales.escalations-answered
+    esc = s.aftersales.escalation
+    if esc is not None and after.requests is not None:
+        escalations = simulate_escalations(
+            esc, after.requests, s.duration + s.aftersales.horizon,
+            params["aftersales.escalations-answered"]["decide_within"],
+            streams.get("escalations"))
+        measures = dataclasses.replace(measures, escalations=escalations.measures)
+        # over the requests (chats aside) and at the after-sales horizon
+        kpis["escalations.dispute_rate"] = _share(escalations.measures.escalated,
+                                                  escalations.measures.tickets)
+        kpis["escalations.backlog_at_horizon"] = float(escalations.backlog)
 
     # -- reviews.order-honest
 

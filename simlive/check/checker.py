@@ -14,6 +14,7 @@ from typing import Any
 
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
+from simlive.check.escalation_rules import escalations_answered
 from simlive.check.history import Op, Ops, pair
 from simlive.check.history_rules import (
     display_from_history,
@@ -48,8 +49,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "fulfilment.on-time": lambda ops, state, p: _not_checked("fulfilment.on-time", p),
 
-    "aftersales.escalations-answered": lambda ops, state, p: _not_checked(
-        "aftersales.escalations-answered", p),
+    "aftersales.escalations-answered": escalations_answered,
 
     "reviews.order-honest": lambda ops, state, p: _not_checked("reviews.order-honest", p),
 }

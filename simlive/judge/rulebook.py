@@ -422,10 +422,11 @@ def _escalations_report(ms: list[EscalationMeasures], p: dict, broken: list[bool
             ev += f"; the slowest decision took {format_duration(slowest)}"
         ev += _examples(ms)
     elif escalated:
+        decided = sum(m.decided_in_time for m in ms)
         ev = (f"{plural(escalated, 'escalation')} to the platform"
-              f"{'' if n == 1 else f' over {n} replications'}, each decided within {within}"
-              + (f"; the slowest took {format_duration(slowest)}" if slowest is not None
-                 else ""))
+              f"{'' if n == 1 else f' over {n} replications'}: {decided} decided, each within "
+              f"{within}" + (f" (the slowest took {format_duration(slowest)})"
+                             if slowest is not None else ""))
         if pending:
             ev += (f"; {pending} still undecided, within the deadline"
                    + (f" (oldest {format_duration(oldest)})" if oldest is not None else ""))

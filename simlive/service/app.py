@@ -30,6 +30,7 @@ from simlive.service.faults import BREAKS, Fault
 from simlive.service.lane import OrderLane
 from simlive.service.problems import BodyLimit, install_handlers
 from simlive.service.routers import admin, broadcasts, orders, products, reviews, tickets
+from simlive.service.routers.escalations import router as escalations_router
 from simlive.service.settings import Settings
 from simlive.service.stock import expire_due
 
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (admin, broadcasts, products, orders, tickets, reviews):
         app.include_router(module.router)
+    app.include_router(escalations_router)
     app.include_router(admin.public)
     if settings.has(Fault.DELETE_REVIEW):
         app.include_router(reviews.faulty_router)

@@ -90,7 +90,7 @@ def test_a_recheck_from_the_host_gives_the_load_runs_own_verdicts(tmp_path: Path
 # order took to be delivered or to expire, which the checker counts to the millisecond.
 FAULT_LOADS = [
     (Fault.OVERSELL, Fault.LOSE_TICKET, Fault.DELETE_REVIEW),
-    (Fault.STALE_DISPLAY, Fault.NO_REPLAY, Fault.NO_RECEIPT),
+    (Fault.STALE_DISPLAY, Fault.NO_REPLAY, Fault.NO_RECEIPT, Fault.ESCALATION_LOST),
     (Fault.DOUBLE_RESTOCK, Fault.RETAIN_FROM_CREATION),
 ]
 assert sorted(f for load in FAULT_LOADS for f in load) == sorted(Fault)

@@ -155,7 +155,7 @@ def _dry_run(run: Any) -> None:
     click.echo(f"{len(sent)} request(s) would be sent, each with the header "
                f"{marker}: <run id>; the load repeats the load-phase ones along the "
                f"scenario's shape ({ls.peak_users} users at the peak plus {fixed} with a "
-               f"fixed count (after-sales, agents, reviewers, the stock monitor): "
+               f"fixed count (after-sales, agents, reviewers, the stock monitor, the platform): "
                f"{ls.peak_users + fixed} in all, over {ls.run_time:g} s)")
     if stop:
         click.echo(f"note: a real run would stop here: {stop}", err=True)

@@ -128,6 +128,15 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("read_ticket", "buyer", "load",
               "read one's own ticket back (a definite refusal such as 404 means it is lost)",
               ("ticket_id",), (), ("state", "message")),
+    Operation("escalate", "buyer", "load",
+              "take one's own ticket to the platform (unresolved, or refused by the store)",
+              ("ticket_id", "reason"), (), ("escalated_at",)),
+    Operation("list_escalations", "admin", "load",
+              "the platform's queue: escalated tickets not yet decided, oldest first, as "
+              "items [{id}]", (), ("items",)),
+    Operation("decide_escalation", "admin", "load",
+              "the platform's decision on an escalated ticket",
+              ("ticket_id", "decision", "note"), (), ("decided_at",)),
     # --- after the load ------------------------------------------------------------------
     Operation("end_broadcast", "merchant", "after", "end the broadcast (a replay is due)"),
     Operation("read_replay", "buyer", "after", "open the broadcast's replay", (), (),

@@ -16,6 +16,7 @@ from simlive.check import fulfilment_rules
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
 from simlive.check.display_rules import display_complete
+from simlive.check.escalation_rules import escalations_answered
 from simlive.check.history import Op, Ops, pair
 from simlive.check.history_rules import (
     display_from_history,
@@ -51,8 +52,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "fulfilment.on-time": fulfilment_rules.on_time,
 
-    "aftersales.escalations-answered": lambda ops, state, p: _not_checked(
-        "aftersales.escalations-answered", p),
+    "aftersales.escalations-answered": escalations_answered,
 
     "reviews.order-honest": lambda ops, state, p: _not_checked("reviews.order-honest", p),
 }

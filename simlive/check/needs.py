@@ -42,7 +42,7 @@ NEEDS: dict[str, Need] = {
 
     "fulfilment.on-time": Need(("ship", "deliver"), ("orders",)),
 
-    "aftersales.escalations-answered": Need(),
+    "aftersales.escalations-answered": Need(("escalate", "decide_escalation"), ("tickets",)),
 
     "reviews.order-honest": Need(),
 }

@@ -36,6 +36,8 @@ class FinalState:
     - ``tickets``: ``id, kind, state, order_id, created_at, first_reply_at, resolved_at,
       closed_at, feedback, goods_received_at, refund_paid_at``. A ticket closed without
       feedback needs ``resolved_at``: it is within the rule only after feedback_timeout.
+      A ticket taken to the platform also has ``escalated_at`` and, once the platform
+      decided it, ``decided_at`` and ``decision`` (``aftersales.escalations-answered``).
     - ``reviews``: ``id, hidden``, and for hidden bad reviews ``rating`` and
       ``hidden_reason`` (one of ``rules.HIDE_REASONS``).
     - ``broadcasts``: ``id, state, ended_at, replay`` (``{"published_at", "retain_until"}`` or

@@ -150,11 +150,12 @@ def _dry_run(run: Any) -> None:
     from simlive.load.roles import fixed_counts
 
     ls = run.scenario.load
-    fixed = sum(fixed_counts(dict(ls.weights), ls.peak_users, run.target.supports).values())
+    fixed = sum(fixed_counts(dict(ls.weights), ls.peak_users, run.target.supports,
+                             platform=run.scenario.aftersales.escalation is not None).values())
     click.echo(f"{len(sent)} request(s) would be sent, each with the header "
                f"{marker}: <run id>; the load repeats the load-phase ones along the "
                f"scenario's shape ({ls.peak_users} users at the peak plus {fixed} with a "
-               f"fixed count (after-sales, agents, reviewers, the stock monitor): "
+               f"fixed count (after-sales, agents, reviewers, the stock monitor, the platform): "
                f"{ls.peak_users + fixed} in all, over {ls.run_time:g} s)")
     if stop:
         click.echo(f"note: a real run would stop here: {stop}", err=True)

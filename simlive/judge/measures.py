@@ -318,6 +318,31 @@ class FulfilmentMeasures:
 # --- aftersales.escalations-answered ------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EscalationMeasures:
+    """``aftersales.escalations-answered``: the requests consumers escalated to the platform
+    and how the platform's decisions went, at the horizon (a load test's: when the state was
+    read). ``overdue``: undecided and older than ``decide_within`` by then; ``pending``:
+    undecided, still within it; ``lost``: acknowledged to the consumer, absent from the
+    platform's books (a load test's; the simulator's platform loses none)."""
+
+    tickets: int  # requests that could have been escalated
+    escalated: int
+    decided_in_time: int
+    decided_late: int
+    overdue: int
+    pending: int
+    slowest: float | None  # the longest decision, escalation to decision (seconds)
+    oldest_undecided: float | None = None  # the age of the oldest undecided (seconds)
+    lost: int = 0
+    examples: tuple[str, ...] = ()  # a few escalations decided late or never (a load test's)
+
+    @property
+    def unanswered(self) -> int:
+        """Decided late, undecided past the deadline, or lost: what the rule counts."""
+        return self.decided_late + self.overdue + self.lost
+
+
 
 # --- reviews.order-honest -----------------------------------------------------------------
 
@@ -342,6 +367,6 @@ class Measures:
 
     fulfilment: FulfilmentMeasures | None = None  # fulfilment.on-time
 
-    escalations: Any = None  # aftersales.escalations-answered
+    escalations: EscalationMeasures | None = None  # aftersales.escalations-answered
 
     review_order: Any = None  # reviews.order-honest

@@ -19,6 +19,7 @@ from typing import Any
 from simlive.judge.measures import (
     ClosureMeasures,
     DisplayMeasures,
+    EscalationMeasures,
     FirstReplyMeasures,
     FulfilmentMeasures,
     LedgerMeasures,
@@ -525,6 +526,46 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
 # --- aftersales.escalations-answered ------------------------------------------------------
 
 
+def _escalations_unanswered(m: EscalationMeasures, p: dict) -> bool:
+    return m.unanswered > p["max_undecided"]
+
+
+def _escalations_report(ms: list[EscalationMeasures], p: dict, broken: list[bool]
+                        ) -> tuple[Any, Any, str]:
+    within = format_duration(p["decide_within"])
+    k, n = sum(broken), len(ms)
+    worst = max(ms, key=lambda m: (m.unanswered, m.escalated))
+    slowest = _max([m.slowest for m in ms])
+    oldest = _max([m.oldest_undecided for m in ms])
+    pending = max(m.pending for m in ms)
+    escalated = sum(m.escalated for m in ms)
+    if k:
+        parts = [f"{worst.decided_late} decided late" if worst.decided_late else "",
+                 f"{worst.overdue} undecided past it" if worst.overdue else "",
+                 f"{worst.lost} acknowledged but never recorded" if worst.lost else ""]
+        ev = (f"{worst.unanswered} of {plural(worst.escalated, 'escalation')} to the platform "
+              f"had no decision within {within} ({', '.join(x for x in parts if x)})"
+              f"{_in_runs(k, n)}; the rule allows {p['max_undecided']:g}")
+        if slowest is not None:
+            ev += f"; the slowest decision took {format_duration(slowest)}"
+        ev += _examples(ms)
+    elif escalated:
+        decided = sum(m.decided_in_time for m in ms)
+        ev = (f"{plural(escalated, 'escalation')} to the platform"
+              f"{'' if n == 1 else f' over {n} replications'}: {decided} decided, each within "
+              f"{within}" + (f" (the slowest took {format_duration(slowest)})"
+                             if slowest is not None else ""))
+        if pending:
+            ev += (f"; {pending} still undecided, within the deadline"
+                   + (f" (oldest {format_duration(oldest)})" if oldest is not None else ""))
+    else:
+        ev = "no request was escalated to the platform"
+    measured = {"unanswered": worst.unanswered, "escalated": worst.escalated,
+                "slowest_s": slowest, "pending": pending}
+    return measured, {"decide_within_s": p["decide_within"],
+                      "max_undecided": p["max_undecided"]}, ev
+
+
 
 # --- reviews.order-honest -----------------------------------------------------------------
 
@@ -595,8 +636,11 @@ JUDGES: dict[str, RuleJudge] = {
         _n(on_time_fraction=lambda m: m.on_time, late=lambda m: m.late,
            worst_late_s=lambda m: m.worst_late)),
 
-    "aftersales.escalations-answered": RuleJudge(lambda m: m.escalations, _not_modelled,
-                                                 _not_modelled_report, _n()),
+    "aftersales.escalations-answered": RuleJudge(
+        lambda m: m.escalations, _escalations_unanswered, _escalations_report,
+        _n(escalated=lambda m: m.escalated,
+           unanswered=lambda m: m.unanswered,
+           slowest_s=lambda m: m.slowest)),
 
     "reviews.order-honest": RuleJudge(lambda m: m.review_order, _not_modelled,
                                       _not_modelled_report, _n()),

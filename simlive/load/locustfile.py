@@ -37,6 +37,7 @@ from simlive.load.users import (
     AgentUser,
     BuyerUser,
     MonitorUser,
+    PlatformUser,
     ReviewerUser,
     ViewerUser,
     apply_settings,
@@ -45,6 +46,7 @@ from simlive.shops.provision import new_run_id
 
 __all__ = ["AftersalesUser", "AgentUser", "ArrivalDriver", "BuyerUser", "MonitorUser",
            "ReviewerUser", "ScenarioShape", "ViewerUser"]
+__all__ += ["PlatformUser"]  # the platform's arbiter (aftersales.escalation)
 
 RUN_MESSAGE = "simlive_run"
 log = logging.getLogger("simlive")
@@ -108,7 +110,8 @@ def _configure(environment: Any, run: LoadRun) -> None:
     weights: dict[str, float] = dict(ls.weights.items())
     floor = apply_settings(weights, ls.mode, ls.user_rate, ls.peak_users,
                            run.target.supports, run.request_timeout,
-                           only=("agent",) if run.profile else None)
+                           only=("agent",) if run.profile else None,
+                           platform=run.scenario.aftersales.escalation is not None)
     mode: str = ls.mode
     ArrivalDriver.weight = 0  # by its fixed count only: none without a profile
     if run.profile:

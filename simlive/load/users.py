@@ -278,9 +278,10 @@ class AftersalesUser(BuyerUser):
             last_token, last_id = self.last_ticket
             mine = self.ops.tokens.get("buyer")
             self.ops.tokens["buyer"] = last_token
-            self.ops.run("read_ticket", {"ticket_id": last_id},
-                         value=lambda r: {"state": r.fields.get("state"),
-                                          "message": r.fields.get("message")})
+            read = self.ops.run("read_ticket", {"ticket_id": last_id},
+                                value=lambda r: {"state": r.fields.get("state"),
+                                                 "message": r.fields.get("message")})
+            self.escalate(last_id, read)
             self.ops.tokens["buyer"] = mine
         if res.ok and res.fields.get("ticket_id") is not None:
             self.last_ticket = (self.ops.tokens.get("buyer"), res.fields["ticket_id"])
@@ -292,6 +293,19 @@ class AftersalesUser(BuyerUser):
             self.ops.run("close_ticket", {"ticket_id": t.get("id"), "feedback": "thanks",
                                           "satisfaction": self.rng.randint(1, 5)},
                          value=lambda r: None)
+
+    def escalate(self, ticket_id: Any, read: OpResult) -> None:
+        """Take the previous ticket (a while old by now) to the platform when it is still
+        not closed, as a share of consumers do (``aftersales.escalation.unresolved``), with
+        this customer's credentials (set by the caller)."""
+        esc = self.ctx.run.scenario.aftersales.escalation
+        if esc is None or not self.can("escalate") or not read.ok \
+                or read.fields.get("state") == "closed" or self.rng.random() >= esc.unresolved:
+            return
+        self.ops.run("escalate", {"ticket_id": ticket_id,
+                                  "reason": f"still {read.fields.get('state')}, no answer"},
+                     value=lambda r: {"ticket_id": ticket_id,
+                                      "escalated_at": r.fields.get("escalated_at")})
 
 
 def fulfil(ops: OperationClient, scenario: Any, order_id: Any) -> None:
@@ -342,6 +356,27 @@ class AgentUser(SimliveUser):
                 self._step("goods_received", t.get("id"))
                 self._step("refund_paid", t.get("id"))
             self._step("resolve", t.get("id"), resolution="done")
+
+
+class PlatformUser(SimliveUser):
+    """The platform's arbiter (``aftersales.escalations-answered``): decides the escalated
+    tickets, oldest first. One, when the scenario models escalations."""
+
+    fixed_count = 1  # set by apply_settings (Locust drops a class with neither at import)
+    wait_time = between(0.1, 0.3)
+    operations = ("list_escalations", "decide_escalation")
+    decisions = ("for-consumer", "for-store", "partial")
+
+    @task
+    def arbitrate(self) -> None:
+        if not (self.can("list_escalations") and self.can("decide_escalation")):
+            return
+        for t in _items(self.ops.run("list_escalations", {}, value=lambda r: None)):
+            tid = t.get("id")
+            self.ops.run("decide_escalation",
+                         {"ticket_id": tid, "decision": self.rng.choice(self.decisions),
+                          "note": "decided by the platform"},
+                         value=lambda r: {"decided_at": r.fields.get("decided_at")})
 
 
 class ReviewerUser(SimliveUser):
@@ -395,7 +430,7 @@ ROLE_CLASSES: dict[str, type[SimliveUser]] = {
 
 def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_users: int,
                    supports: Any, timeout: float,
-                   only: tuple[str, ...] | None = None) -> int:
+                   only: tuple[str, ...] | None = None, platform: bool = False) -> int:
     """Scenario weights onto the classes (before spawning); open model: fixed pacing.
 
     The minority roles (after-sales, agents, reviewers) get a fixed count, their weighted
@@ -403,17 +438,21 @@ def apply_settings(weights: dict[str, float], mode: str, user_rate: float, peak_
     few users still exercises every rule; viewers and buyers share the rest by weight. A
     role whose key operation the target lacks gets no users. Returns the number of fixed
     users (the shape's floor, monitor included). ``only``: the roles that run at all (with
-    a profile, only the agents: arrival drivers do the rest).
+    a profile, only the agents: arrival drivers do the rest). ``platform``: the scenario
+    models escalations, so one platform user decides them.
     """
     SimliveUser.network_timeout = SimliveUser.connection_timeout = timeout
-    classes: list[type[SimliveUser]] = [*ROLE_CLASSES.values(), MonitorUser]
+    classes: list[type[SimliveUser]] = [*ROLE_CLASSES.values(), MonitorUser, PlatformUser]
     for cls in classes:
         cls.network_timeout = cls.connection_timeout = timeout
     # a class with no fixed count is spawned by weight: a weight of 0 keeps it out
-    counts = fixed_counts(weights, peak_users, supports, only)
+    counts = fixed_counts(weights, peak_users, supports, only, platform)
     MonitorUser.fixed_count = counts["monitor"]
     MonitorUser.weight = 0
     fixed = MonitorUser.fixed_count
+    PlatformUser.fixed_count = counts["platform"]
+    PlatformUser.weight = 0
+    fixed += PlatformUser.fixed_count
     for role, cls in ROLE_CLASSES.items():
         w = weights.get(role, 0.0) if supports(NEEDS[role]) else 0.0
         if only is not None and role not in only:  # a profile's arrivals replace the role

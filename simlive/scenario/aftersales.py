@@ -137,6 +137,30 @@ class Desk(Model):
         return self
 
 
+class Escalation(Model):
+    """Consumers who take a request to the platform (``aftersales.escalation``; it puts
+    ``aftersales.escalations-answered`` in scope): a request still unresolved ``after`` its
+    asking, or a return the store refused, escalates with a probability; the platform's own
+    desk decides escalations first come, first served, at most ``decisions_per_day`` taken
+    up per day (days counted from the broadcast's start), each decided ``decision_time``
+    after it is taken up. Chats (consultations) are not escalated."""
+
+    after: Annotated[Seconds, Field(gt=0), at_most(
+        365 * 86400.0, "a consumer who waits a year for an answer has gone to court")] = \
+        Field(default=3 * 86400.0, description=(
+            "how long a request stays unresolved before its consumer may escalate it"))
+    unresolved: Fraction = Field(default=0.3, description=(
+        "the chance that a request still unresolved ``after`` its asking is escalated"))
+    refused: Fraction = Field(default=0.5, description=(
+        "the chance that a return the store refused is escalated, when it is refused"))
+    decisions_per_day: Annotated[int, Field(ge=1), at_most(
+        10_000_000, "escalations a platform takes up in one day", count)] = Field(
+        default=200, description="escalations the platform's desk takes up per day")
+    decision_time: Distribution = Field(default_factory=lambda: Gamma(
+        dist="gamma", mean="1d", sd="12h"), description=(
+        "from taking an escalation up to the platform's decision"))
+
+
 class Aftersales(Model):
     consultations: Consultations = Consultations()
     returns: Returns = Returns()
@@ -190,6 +214,9 @@ class Aftersales(Model):
         "chat_concurrency at once (handling time x this); default 1 + 0.5 x "
         "(chat_concurrency - 1); at most chat_concurrency")
     service_level: ServiceLevel = ServiceLevel()
+    escalation: Escalation | None = Field(default=None, description=(
+        "consumers escalating requests to the platform, and its decisions "
+        "(aftersales.escalations-answered); absent: that rule is not judged"))
     desks: list[Desk] = Field(default_factory=list, max_length=1000, description=(
         "desks of their own (by store, category or SKU list); what none takes goes to the "
         "pooled desk, whose agents are ``agents``"))

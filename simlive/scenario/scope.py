@@ -34,7 +34,10 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
                                      "alone promises nothing): add one to judge shipping "
                                      "and delivery against the promise")
 
-    out["aftersales.escalations-answered"] = NEW_DUTY
+    if sc.aftersales.escalation is None:
+        out["aftersales.escalations-answered"] = (
+            "the scenario has no `aftersales.escalation` block: add how consumers escalate "
+            "requests to the platform and its desk to judge the platform's decisions")
 
     out["reviews.order-honest"] = NEW_DUTY
 

@@ -39,6 +39,7 @@ from simlive.service.routers import (
     shipping,
     tickets,
 )
+from simlive.service.routers.escalations import router as escalations_router
 from simlive.service.settings import Settings
 from simlive.service.stock import expire_due
 
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (admin, broadcasts, products, orders, tickets, reviews):
         app.include_router(module.router)
+    app.include_router(escalations_router)
     app.include_router(admin.public)
     app.include_router(shipping.router)  # fulfilment.on-time
     app.include_router(prices.router)  # pricing.claims-hold

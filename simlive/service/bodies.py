@@ -351,6 +351,19 @@ class TicketResolve(Request):
     resolution: Message
 
 
+EscalationDecision = Literal["for-consumer", "for-store", "partial"]
+"""What the platform decides on an escalated request."""
+
+
+class TicketEscalate(Request):
+    reason: Message
+
+
+class EscalationDecide(Request):
+    decision: EscalationDecision
+    note: Message
+
+
 class TicketClose(Request):
     feedback: Message
     satisfaction: JsonInt = Field(ge=1, le=5)
@@ -378,6 +391,11 @@ class TicketOut(BaseModel):
     goods_received_at: datetime | None
     refund_paid_at: datetime | None
     retain_until: datetime
+    escalated_at: datetime | None = None  # taken to the platform by the consumer
+    escalation_reason: str | None = None
+    decided_at: datetime | None = None  # the platform's decision
+    decision: EscalationDecision | None = None
+    decision_note: str | None = None
 
 
 class TicketEventOut(BaseModel):

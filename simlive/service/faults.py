@@ -58,6 +58,9 @@ class Fault(StrEnum):
     INFLATED_REFERENCE = "inflated-reference"
     """The reference ('was') price shown is always the list price, even after the goods
     sold lower (a flash sale) within the window: a discount from a price never charged."""
+    ESCALATION_LOST = "escalation-lost"
+    """Every other escalation to the platform is acknowledged, then rolled back: the
+    platform never sees it, so it is never decided."""
 
     @property
     def rule_id(self) -> str:
@@ -77,6 +80,7 @@ BREAKS: dict[Fault, str] = {
     Fault.INCOMPLETE_LISTING: "display.complete",
     Fault.LOST_SHIPMENT: "fulfilment.on-time",
     Fault.INFLATED_REFERENCE: "pricing.claims-hold",
+    Fault.ESCALATION_LOST: "aftersales.escalations-answered",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

@@ -231,6 +231,12 @@ tickets = Table(
     Column("goods_received_at", UTCDateTime),
     Column("refund_paid_at", UTCDateTime),
     Column("retain_until", UTCDateTime, nullable=False),
+    # the consumer's escalation to the platform, and the platform's decision
+    Column("escalated_at", UTCDateTime),
+    Column("escalation_reason", Text),
+    Column("decided_at", UTCDateTime),
+    Column("decision", String(16)),
+    Column("decision_note", Text),
     Index("ix_tickets_state_created", "state", "created_at"),
     Index("ix_tickets_owner", "owner_id"),
 )

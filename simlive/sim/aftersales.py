@@ -20,6 +20,7 @@ from simlive.sim.desk import DeskOutcome, desk_recursion
 from simlive.sim.desk_simpy import desk_simpy
 from simlive.sim.duty import Roster
 from simlive.sim.per_desk import DeskResult, closure_measures, queue_results, split
+from simlive.sim.platform_desk import RequestTimes
 from simlive.sim.returns import ReturnPolicy, returns_refused
 from simlive.sim.service_levels import (
     IntervalCounts,
@@ -68,6 +69,7 @@ class AftersalesOutcome:
     intervals: IntervalCounts  # service level counts per interval
     steady: dict[str, float | None] | None = None  # the same from simulation.warmup on
     desks: list[DeskResult] | None = None  # each desk's figures, with several desks
+    requests: RequestTimes | None = None  # with aftersales.escalation: what may escalate
 
 
 def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
@@ -307,6 +309,7 @@ class _Closure:
     open: int
     open_overdue: int
     oldest_open_age: float | None
+    requests: RequestTimes | None = None
 
 
 def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
@@ -359,6 +362,10 @@ def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
     if a.feedback_timeout is not None:  # closed as 'no feedback' when the consumer is silent
         silent = feedback > a.feedback_timeout
         np.minimum(feedback, a.feedback_timeout, out=feedback)
+    requests = None
+    if a.escalation is not None:  # what the consumer may take to the platform (no chats)
+        asks = kind != CONSULTATION
+        requests = RequestTimes(arr[asks], resolved[asks], refused[asks])
     resolved += feedback  # now when each is closed
     closed = np.isfinite(resolved) & (resolved <= horizon_end) & ~lost
     open_ = ~closed & ~lost
@@ -382,7 +389,8 @@ def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
         closed=int(closed.sum()), closed_without_feedback=no_feedback,
         closed_too_early=too_early, open=int(open_.sum()),
         open_overdue=int((open_ & (age > tc["close_within"])).sum()),
-        oldest_open_age=float(age[open_].max()) if open_.any() else None)
+        oldest_open_age=float(age[open_].max()) if open_.any() else None,
+        requests=requests)
 
 
 def refund_record(refund: np.ndarray, received: np.ndarray, refund_paid: np.ndarray,

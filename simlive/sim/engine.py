@@ -32,6 +32,7 @@ from simlive.sim.audience import simulate_audience
 from simlive.sim.on_time import on_time
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
+from simlive.sim.platform_desk import simulate_escalations
 from simlive.sim.presented import presentation_measures
 from simlive.sim.price_claims import price_claims
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
@@ -79,6 +80,8 @@ KPI_UNITS: dict[str, str] = {
     "orders.on_time_fraction": "fraction",  # fulfilment.on-time, with a fulfilment block
     "orders.shipped_late": "orders",
     "orders.delivered_late": "orders",
+    "escalations.dispute_rate": "fraction",  # escalated of the requests (chats aside)
+    "escalations.backlog_at_horizon": "escalations",  # undecided by the platform then
 }
 
 
@@ -89,6 +92,7 @@ OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.sho
                   "presentation.misdescribed"}  # display.complete
 OPTIONAL_KPIS |= {"pricing.claims_broken", "pricing.orders_undercut", "pricing.owed",
                   "pricing.requests_refused"}  # a scenario with a pricing block
+OPTIONAL_KPIS |= {"escalations.dispute_rate", "escalations.backlog_at_horizon"}  # escalation
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -327,6 +331,17 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
                      "orders.delivered_late": float(ful.delivered_late)})
 
     # -- aftersales.escalations-answered
+    esc = s.aftersales.escalation
+    if esc is not None and after.requests is not None:
+        escalations = simulate_escalations(
+            esc, after.requests, s.duration + s.aftersales.horizon,
+            params["aftersales.escalations-answered"]["decide_within"],
+            streams.get("escalations"))
+        measures = dataclasses.replace(measures, escalations=escalations.measures)
+        # over the requests (chats aside) and at the after-sales horizon
+        kpis["escalations.dispute_rate"] = _share(escalations.measures.escalated,
+                                                  escalations.measures.tickets)
+        kpis["escalations.backlog_at_horizon"] = float(escalations.backlog)
 
     # -- reviews.order-honest
 

@@ -60,7 +60,9 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
         "restock, set_price, watch, browse, read_stock, true_stock, read_price, order, pay, "
         "cancel, deliver, ship, read_receipt, open_ticket, list_tickets, reply, start_ticket, "
         "goods_received, refund_paid, resolve, close_ticket, review, delete_review, "
-        "list_reviews, read_review, read_ticket, end_broadcast, read_replay, settle or "
+        "list_reviews, read_review, read_ticket, "
+        "escalate, list_escalations, decide_escalation, "
+        "end_broadcast, read_replay, settle or "
         "teardown; found 'ordr'"]
 
 

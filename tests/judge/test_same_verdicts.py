@@ -493,3 +493,41 @@ pricing:
          "paid in the 7d before it where there was one; 1 acknowledged order, each "
          "compared with the price shown just before it; the history shows no "
          "price-protection request")
+@pytest.mark.parametrize(("decision_time", "status"), [(1 * DAY, Status.PASS),
+                                                       (6 * DAY, Status.FAIL)])
+def test_escalations_are_judged_alike(decision_time: float, status: Status) -> None:
+    """A complaint never resolved (escalated 3 days on), a return refused on day 2
+    (escalated then), one resolved in time, one escalated on day 17 (still undecided at the
+    end when decisions take 6 days) and one too late to escalate; every escalation decided
+    ``decision_time`` after it reached the platform."""
+    from simlive.check.escalation_rules import escalations_answered
+    from simlive.scenario.aftersales import Escalation
+    from simlive.sim.platform_desk import RequestTimes, simulate_escalations
+
+    rid = "aftersales.escalations-answered"
+    p = rule_params()[rid]
+    esc = Escalation(after="3d", unresolved=1.0, refused=1.0, decisions_per_day=100,
+                     decision_time={"dist": "fixed", "value": decision_time})
+    arrival = [100.0, 1 * DAY, DAY // 2, 14 * DAY, 18 * DAY]
+    resolved = [INF, 2 * DAY, 1 * DAY, INF, INF]
+    refused = [False, True, False, False, False]
+    sim_out = simulate_escalations(esc, RequestTimes(np.array(arrival), np.array(resolved),
+                                                     np.array(refused)),
+                                   HORIZON, p["decide_within"], np.random.default_rng(0))
+    sim = verdict(rid, sim_out.measures, p)
+    escalated = {1: 3 * DAY + 100.0, 2: 2 * DAY, 4: 17 * DAY}
+    rows, history = [], []
+    for i, created in enumerate(arrival, start=1):
+        at = escalated.get(i)
+        decided = None if at is None or at + decision_time > HORIZON else at + decision_time
+        rows.append({"id": i, "kind": "complaint", "state": "replied",
+                     "created_at": T0 + created,
+                     "escalated_at": None if at is None else T0 + at,
+                     "decided_at": None if decided is None else T0 + decided})
+        if at is not None:
+            history.append(Op("buyer-1", "escalate", {"ticket_id": i, "reason": "no answer"},
+                              OK, {"ticket_id": i}, T0 + at, T0 + at + 0.01))
+    shop = escalations_answered(history, FinalState(tickets=rows, fetched_at=T0 + HORIZON), p)
+    assert sim.status is status
+    assert sim.measured["pending"] == (1 if status is Status.FAIL else 0)
+    same(sim, shop, ", e.g. ['ticket 1', 'ticket 2']" if status is Status.FAIL else "")

@@ -92,7 +92,7 @@ FAULT_LOADS = [
     (Fault.OVERSELL, Fault.LOSE_TICKET, Fault.DELETE_REVIEW, Fault.LOST_SHIPMENT,
      Fault.INFLATED_REFERENCE),
     (Fault.STALE_DISPLAY, Fault.NO_REPLAY, Fault.NO_RECEIPT,
-     Fault.INCOMPLETE_LISTING),
+     Fault.INCOMPLETE_LISTING, Fault.ESCALATION_LOST),
     (Fault.DOUBLE_RESTOCK, Fault.RETAIN_FROM_CREATION),
 ]
 assert sorted(f for load in FAULT_LOADS for f in load) == sorted(Fault)

@@ -48,6 +48,28 @@ def test_lose_ticket_fault_loses_acknowledged_tickets(faulty: Shop) -> None:
     assert 0 < len(lost) < 20
 
 
+def test_escalation_lost_fault_acknowledges_escalations_it_never_stores(
+        faulty: Shop) -> None:
+    tickets = []
+    while len(tickets) < 6:  # lose-ticket is on as well: keep the tickets that were stored
+        r = faulty.buyer.post("/tickets", json={"kind": "complaint", "message": "late"})
+        stored = {t["id"] for t in faulty.all("/admin/tickets")}
+        if r.json()["id"] in stored:
+            tickets.append(r.json()["id"])
+    for tid in tickets:
+        r = faulty.buyer.post(f"/tickets/{tid}/escalate", json={"reason": "no answer"})
+        assert r.status_code == 200 and r.json()["escalated_at"] is not None
+    rows = {t["id"]: t for t in faulty.all("/admin/tickets")}
+    lost = [tid for tid in tickets if rows[tid]["escalated_at"] is None]
+    assert 0 < len(lost) < len(tickets)
+    # the platform never sees them, so it cannot decide them
+    queue = {e["id"] for e in faulty.all("/escalations", state="open")}
+    assert not queue & set(lost)
+    r = faulty.admin.post(f"/tickets/{lost[0]}/decide", json={"decision": "for-consumer",
+                                                               "note": "n"})
+    assert r.status_code == 409 and r.json()["code"] == "not_escalated"
+
+
 def test_delete_review_fault_deletes_reviews(faulty: Shop) -> None:
     review = faulty.buyer.post("/reviews", json={"sku": faulty.product(), "rating": 1,
                                                   "text": "bad"}).json()

@@ -69,7 +69,9 @@ def test_dry_run_prints_the_journey_and_sends_nothing() -> None:
 
     ls = load_scenario(SCENARIO).load
     fixed = sum(fixed_counts(dict(ls.weights), ls.peak_users,
-                             load_target("reference").supports).values())
+                             load_target("reference").supports,
+                             platform=load_scenario(SCENARIO).aftersales.escalation is not None
+                             ).values())
     assert f"({ls.peak_users} users at the peak plus {fixed} with a fixed count" in out
     assert f"{ls.peak_users + fixed} in all" in out and fixed > 0
     assert "note: a real run would stop here: the target's admin credentials" in done.stderr

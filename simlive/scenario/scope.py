@@ -28,6 +28,9 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
 
     out["aftersales.escalations-answered"] = NEW_DUTY
 
-    out["reviews.order-honest"] = NEW_DUTY
+    if not sc.reviews.states_listing():
+        out["reviews.order-honest"] = ("the scenario's `reviews` block states no `listing`: "
+                                       "add how the shop orders a product's reviews by "
+                                       "default (newest, oldest, good-first) to judge it")
 
     return out

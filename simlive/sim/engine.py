@@ -7,6 +7,7 @@ replication that is plotted) the time series.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from simlive.sim.audience import simulate_audience
 from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
+from simlive.sim.review_listing import simulate_review_listing
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
 from simlive.sim.tickets import make_tickets
@@ -62,10 +64,15 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.backlog_at_end": "tickets",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
+    # reviews.order-honest: reviews rated protected_max or lower, per broadcast, and of them
+    # those hidden from or buried in the default listing (scenarios stating reviews.listing)
+    "reviews.protected": "reviews",
+    "reviews.protected_out_of_listing": "reviews",
 }
 
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
+OPTIONAL_KPIS |= {"reviews.protected", "reviews.protected_out_of_listing"}  # order-honest
 """Shown only for the scenarios that have them (a presale's deposits)."""
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
@@ -280,6 +287,13 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- aftersales.escalations-answered
 
     # -- reviews.order-honest
+    if s.reviews.states_listing():
+        order = simulate_review_listing(s, outcomes, rec,
+                                        params["reviews.order-honest"]["protected_max"],
+                                        streams.get("review-listing"))
+        measures = dataclasses.replace(measures, review_order=order)
+        kpis["reviews.protected"] = float(order.protected)
+        kpis["reviews.protected_out_of_listing"] = float(order.hidden + order.buried)
 
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift

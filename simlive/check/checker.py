@@ -21,6 +21,7 @@ from simlive.check.history_rules import (
     tickets_from_history,
 )
 from simlive.check.needs import unmet
+from simlive.check.review_listing import order_honest
 from simlive.check.scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
@@ -51,7 +52,7 @@ CHECKS: dict[str, RuleCheck] = {
     "aftersales.escalations-answered": lambda ops, state, p: _not_checked(
         "aftersales.escalations-answered", p),
 
-    "reviews.order-honest": lambda ops, state, p: _not_checked("reviews.order-honest", p),
+    "reviews.order-honest": order_honest,
 }
 assert set(CHECKS) == set(RULE_IDS)
 

@@ -417,9 +417,11 @@ def _order_report(ms: list[ReviewOrderMeasures], p: dict, broken: list[bool]
     rated = f"rated {p['protected_max']:g} or lower"
     orders = sorted({m.order for m in ms})
     if k:
-        ev = (f"of {worst.protected} reviews {rated}, {worst.hidden} left out of the default "
-              f"listing without an allowed reason and {worst.buried} listed below a better "
-              f"review that time order would have put after them (listing "
+        parts = ([f"{worst.hidden} left out of the default listing without an allowed "
+                  "reason"] if worst.hidden else []) + (
+            [f"{worst.buried} listed below a better review that time order would have put "
+             "after them"] if worst.buried else [])
+        ev = (f"of {worst.protected} reviews {rated}, {' and '.join(parts)} (listing "
               f"{', '.join(orders)}; limit {p['max_buried']:g}){_in_runs(k, n)}"
               f"{_examples(ms)}")
     else:

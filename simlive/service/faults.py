@@ -48,6 +48,10 @@ class Fault(StrEnum):
     moved out when the order is delivered or closed, so it falls short of the law's clock
     (from the transaction's completion) by the time the order took to complete."""
 
+    GOOD_REVIEWS_FIRST = "good-reviews-first"
+    """A product's default review listing is ranked by rating, best first: bad and neutral
+    reviews sink below better ones posted before them."""
+
     @property
     def rule_id(self) -> str:
         """The id (in :data:`simlive.rules.RULES`) of the rule this fault breaks."""
@@ -63,6 +67,7 @@ BREAKS: dict[Fault, str] = {
     Fault.NO_RECEIPT: "evidence.receipt",
     Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
     Fault.RETAIN_FROM_CREATION: "replay.retained",
+    Fault.GOOD_REVIEWS_FIRST: "reviews.order-honest",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

@@ -101,13 +101,15 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
     status = {r["id"]: r["status"] for r in data["rules"]}
     # the rules its header comment lists fail, and every other rule passes
     broken = {"stock.display-matches", "aftersales.first-reply", "replay.available",
-              "reviews.not-deleted", "returns.seven-day"}
+              "reviews.not-deleted", "returns.seven-day",
+              "reviews.order-honest"}
     assert {rid for rid, st in status.items() if st == "fail"} == broken
     assert {rid for rid, st in status.items() if st != "fail"} == set(RULE_IDS) - broken
     assert set(status.values()) == {"pass", "fail"}
     assert result.stderr == (
-        "FAIL: 5 rule(s) broken: stock.display-matches, replay.available, "
-        "aftersales.first-reply, reviews.not-deleted, returns.seven-day\n")
+        "FAIL: 6 rule(s) broken: stock.display-matches, replay.available, "
+        "aftersales.first-reply, reviews.not-deleted, reviews.order-honest, "
+        "returns.seven-day\n")
     rules = {r["id"]: r for r in data["rules"]}
     assert "phantom stock" in rules["stock.display-matches"]["evidence"]
     # no recording at all: the model decides it from one broadcast

@@ -21,7 +21,7 @@ from simlive.check.history_rules import (
     tickets_from_history,
 )
 from simlive.check.needs import unmet
-from simlive.check.review_listing import order_honest
+from simlive.check.review_order import order_honest
 from simlive.check.scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params

@@ -427,8 +427,9 @@ def _order_report(ms: list[ReviewOrderMeasures], p: dict, broken: list[bool]
     else:
         most = max(ms, key=lambda m: m.protected)
         ev = (f"all {most.protected} reviews {rated} (of {most.reviews}) in the default "
-              f"listing, none below a better one out of time order (listing "
-              f"{', '.join(orders)})")
+              f"listing, none below a better one out of time order" if most.protected else
+              f"no review {rated} (of {most.reviews}) to hide or bury") + (
+            f" (listing {', '.join(orders)})")
     ev += _details(ms)
     return ({"hidden": worst.hidden, "buried": worst.buried, "protected": worst.protected},
             {"protected_max": p["protected_max"], "max_buried": p["max_buried"]}, ev)

@@ -390,7 +390,7 @@ def test_the_review_listing_is_judged_alike(by_rating: bool) -> None:
     """HOT-1 gets reviews rated 5, 2, 4, 3, 1 and COLD-1 3, 4, in that posting order; the
     shop lists them newest first, or best first with COLD-1's neutral review hidden
     without an allowed reason."""
-    from simlive.check.review_listing import order_honest
+    from simlive.check.review_order import order_honest
     from simlive.judge.measures import ReviewOrderMeasures
     from simlive.sim.review_listing import buried_by_rating
 

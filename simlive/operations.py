@@ -120,8 +120,12 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
               ("review_id",)),
     Operation("delete_review", "buyer", "load",
               "try to delete one's own bad review (a compliant shop refuses)", ("review_id",)),
-    Operation("list_reviews", "buyer", "load", "a product's visible reviews as items [{id}]",
-              PRODUCT, ("items",)),
+    Operation("list_reviews", "buyer", "after",
+              "a product's default review listing, as a buyer first sees it, in the order "
+              "shown: items [{id, rating, posted_at}] (posted_at where the shop shows it; "
+              "read once the load's reviews are in, for reviews.order-honest); next: null "
+              "when no page follows",
+              PRODUCT, ("items",), ("next",)),
     Operation("read_review", "buyer", "load",
               "read one review back (a definite refusal such as 404 means it is gone)",
               ("review_id",), (), ("text",)),

@@ -25,6 +25,7 @@ from simlive.check.history_rules import (
 )
 from simlive.check.needs import unmet
 from simlive.check.price_history import claims_hold
+from simlive.check.review_order import order_honest
 from simlive.check.run_scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
@@ -54,7 +55,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "aftersales.escalations-answered": escalations_answered,
 
-    "reviews.order-honest": lambda ops, state, p: _not_checked("reviews.order-honest", p),
+    "reviews.order-honest": order_honest,
 }
 assert set(CHECKS) == set(RULE_IDS)
 

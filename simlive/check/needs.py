@@ -44,7 +44,7 @@ NEEDS: dict[str, Need] = {
 
     "aftersales.escalations-answered": Need(("escalate", "decide_escalation"), ("tickets",)),
 
-    "reviews.order-honest": Need(),
+    "reviews.order-honest": Need(("review", "list_reviews"), ("reviews",)),
 }
 
 

@@ -67,6 +67,12 @@ def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
         out["evidence.receipt"] = False
     if rv.delete_bad == 0.0 and (rv.hide_bad != "all" or rv.bad_with_cause >= 1.0):
         out["reviews.not-deleted"] = False
+    # the review listing: a listing by time buries nothing; only hiding can break the rule
+    protected_max = params["reviews.order-honest"]["protected_max"]
+    hides_neutral = protected_max >= 3 and rv.hide_neutral > 0 and rv.neutral > 0
+    hides_bad = protected_max >= 1 and rv.hide_bad == "all" and rv.bad_with_cause < 1.0
+    if rv.listing in ("newest", "oldest") and not (hides_neutral or hides_bad):
+        out["reviews.order-honest"] = False
     # returns: refused past the merchant's window, for the law's exempt kinds, for goods
     # not intact, or for goods it excludes, lawfully only where the buyer confirmed it; a
     # window counted in hours must cover the law's last day, whenever the goods arrived

@@ -347,6 +347,25 @@ class EscalationMeasures:
 # --- reviews.order-honest -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReviewOrderMeasures:
+    """``reviews.order-honest``: each product's default review listing against the reviews
+    it should show. Protected reviews are those rated the rule's ``protected_max`` or lower;
+    ``hidden``: of them, left out of the listing without an allowed reason (a deleted one is
+    ``reviews.not-deleted``'s, not counted here); ``buried``: of those listed, the ones
+    below a better review that time order would have put after them, counted against the
+    time order (newest or oldest first) nearer the listing, product by product."""
+
+    reviews: int  # reviews the listings should show or account for (deleted ones aside)
+    protected: int
+    hidden: int
+    buried: int
+    order: str  # how the listings are ordered: "newest first", "oldest first", "by rating"
+    products: int = 0  # listings judged
+    examples: tuple[str, ...] = ()  # a few hidden or buried reviews, for the evidence
+    details: tuple[str, ...] = ()  # what a load test saw, product by product
+
+
 
 @dataclass(frozen=True)
 class Measures:
@@ -369,4 +388,4 @@ class Measures:
 
     escalations: EscalationMeasures | None = None  # aftersales.escalations-answered
 
-    review_order: Any = None  # reviews.order-honest
+    review_order: ReviewOrderMeasures | None = None  # reviews.order-honest

@@ -33,6 +33,7 @@ from simlive.judge.measures import (
     RetentionMeasures,
     ReturnMeasures,
     ReviewMeasures,
+    ReviewOrderMeasures,
 )
 from simlive.rules import DAY, MINUTE, RULES, Status, Verdict, format_duration
 from simlive.text import plural
@@ -570,6 +571,39 @@ def _escalations_report(ms: list[EscalationMeasures], p: dict, broken: list[bool
 # --- reviews.order-honest -----------------------------------------------------------------
 
 
+def _out_of_listing(m: ReviewOrderMeasures) -> int:
+    return m.hidden + m.buried
+
+
+def _order_dishonest(m: ReviewOrderMeasures, p: dict) -> bool:
+    return _out_of_listing(m) > p["max_buried"]
+
+
+def _order_report(ms: list[ReviewOrderMeasures], p: dict, broken: list[bool]
+                  ) -> tuple[Any, Any, str]:
+    worst = max(ms, key=_out_of_listing)
+    k, n = sum(broken), len(ms)
+    rated = f"rated {p['protected_max']:g} or lower"
+    orders = sorted({m.order for m in ms})
+    if k:
+        parts = ([f"{worst.hidden} left out of the default listing without an allowed "
+                  "reason"] if worst.hidden else []) + (
+            [f"{worst.buried} listed below a better review that time order would have put "
+             "after them"] if worst.buried else [])
+        ev = (f"of {worst.protected} reviews {rated}, {' and '.join(parts)} (listing "
+              f"{', '.join(orders)}; limit {p['max_buried']:g}){_in_runs(k, n)}"
+              f"{_examples(ms)}")
+    else:
+        most = max(ms, key=lambda m: m.protected)
+        ev = (f"all {most.protected} reviews {rated} (of {most.reviews}) in the default "
+              f"listing, none below a better one out of time order" if most.protected else
+              f"no review {rated} (of {most.reviews}) to hide or bury") + (
+            f" (listing {', '.join(orders)})")
+    ev += _details(ms)
+    return ({"hidden": worst.hidden, "buried": worst.buried, "protected": worst.protected},
+            {"protected_max": p["protected_max"], "max_buried": p["max_buried"]}, ev)
+
+
 
 def _not_modelled(m: Any, p: dict) -> bool:
     raise NotImplementedError("this rule has no judge yet: it is never in scope")
@@ -642,8 +676,9 @@ JUDGES: dict[str, RuleJudge] = {
            unanswered=lambda m: m.unanswered,
            slowest_s=lambda m: m.slowest)),
 
-    "reviews.order-honest": RuleJudge(lambda m: m.review_order, _not_modelled,
-                                      _not_modelled_report, _n()),
+    "reviews.order-honest": RuleJudge(
+        lambda m: m.review_order, _order_dishonest, _order_report,
+        _n(hidden=lambda m: m.hidden, buried=lambda m: m.buried)),
 }
 assert set(JUDGES) == set(RULES), "every rule needs a judge"
 

@@ -102,7 +102,8 @@ def close_run(run: LoadRun, settle: float, stats_row: dict[str, str] | None = No
     out = Path(run.out)
     rec = Recorder(run.history_dir / "setup.jsonl")
     try:
-        finish(run.target, run.host, run.provisioned, rec, settle=settle)
+        finish(run.target, run.host, run.provisioned, rec, settle=settle,
+               list_reviews=run.scenario.reviews.states_listing())
         rec.flush()
         state = read_state(run.target, run.host, run.provisioned)
         teardown(run.target, run.host, run.provisioned, rec)

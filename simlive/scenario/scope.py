@@ -39,6 +39,9 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
             "the scenario has no `aftersales.escalation` block: add how consumers escalate "
             "requests to the platform and its desk to judge the platform's decisions")
 
-    out["reviews.order-honest"] = NEW_DUTY
+    if not sc.reviews.states_listing():
+        out["reviews.order-honest"] = ("the scenario's `reviews` block states no `listing`: "
+                                       "add how the shop orders a product's reviews by "
+                                       "default (newest, oldest, good-first) to judge it")
 
     return out

@@ -61,6 +61,9 @@ class Fault(StrEnum):
     ESCALATION_LOST = "escalation-lost"
     """Every other escalation to the platform is acknowledged, then rolled back: the
     platform never sees it, so it is never decided."""
+    GOOD_REVIEWS_FIRST = "good-reviews-first"
+    """A product's default review listing is ranked by rating, best first: bad and neutral
+    reviews sink below better ones posted before them."""
 
     @property
     def rule_id(self) -> str:
@@ -81,6 +84,7 @@ BREAKS: dict[Fault, str] = {
     Fault.LOST_SHIPMENT: "fulfilment.on-time",
     Fault.INFLATED_REFERENCE: "pricing.claims-hold",
     Fault.ESCALATION_LOST: "aftersales.escalations-answered",
+    Fault.GOOD_REVIEWS_FIRST: "reviews.order-honest",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

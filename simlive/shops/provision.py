@@ -328,9 +328,11 @@ def admin_client(target: Target, base_url: str, prov: Provisioned,
 
 
 def finish(target: Target, base_url: str, prov: Provisioned, recorder: Recording,
-           settle: float, max_wait: float = 120.0) -> None:
+           settle: float, max_wait: float = 120.0, list_reviews: bool = False) -> None:
     """End the broadcast (retried while the shop does not answer, up to ``max_wait``),
-    wait ``settle`` seconds, then run ``settle`` (make the books final) if mapped."""
+    wait ``settle`` seconds, then run ``settle`` (make the books final) if mapped.
+    ``list_reviews``: then read each product's default review listing, the load's reviews
+    all in (``reviews.order-honest``, when the scenario states the listing)."""
     client, transport = admin_client(target, base_url, prov, recorder)
     try:
         if client.supports("end_broadcast") and prov.broadcast_id is not None:
@@ -348,6 +350,9 @@ def finish(target: Target, base_url: str, prov: Provisioned, recorder: Recording
         time.sleep(settle)
         if client.supports("settle"):
             client.run("settle", {})
+        if list_reviews and client.supports("list_reviews"):
+            for sku in prov.products:  # a product nobody reviewed lists nothing: harmless
+                client.run("list_reviews", {"sku": sku})
     finally:
         transport.close()
 

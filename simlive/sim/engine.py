@@ -36,6 +36,7 @@ from simlive.sim.platform_desk import simulate_escalations
 from simlive.sim.presented import presentation_measures
 from simlive.sim.price_claims import price_claims
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
+from simlive.sim.review_listing import simulate_review_listing
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
 from simlive.sim.streams import Streams
 from simlive.sim.tickets import make_tickets
@@ -82,11 +83,16 @@ KPI_UNITS: dict[str, str] = {
     "orders.delivered_late": "orders",
     "escalations.dispute_rate": "fraction",  # escalated of the requests (chats aside)
     "escalations.backlog_at_horizon": "escalations",  # undecided by the platform then
+    # reviews.order-honest: reviews rated protected_max or lower, per broadcast, and of them
+    # those hidden from or buried in the default listing (scenarios stating reviews.listing)
+    "reviews.protected": "reviews",
+    "reviews.protected_out_of_listing": "reviews",
 }
 
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 OPTIONAL_KPIS |= {"orders.on_time_fraction", "orders.shipped_late", "orders.delivered_late"}
+OPTIONAL_KPIS |= {"reviews.protected", "reviews.protected_out_of_listing"}  # order-honest
 """Shown only for the scenarios that have them (a presale's deposits)."""
 OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.shortest_s",
                   "presentation.misdescribed"}  # display.complete
@@ -344,6 +350,13 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
         kpis["escalations.backlog_at_horizon"] = float(escalations.backlog)
 
     # -- reviews.order-honest
+    if s.reviews.states_listing():
+        order = simulate_review_listing(s, outcomes, rec,
+                                        params["reviews.order-honest"]["protected_max"],
+                                        streams.get("review-listing"))
+        measures = dataclasses.replace(measures, review_order=order)
+        kpis["reviews.protected"] = float(order.protected)
+        kpis["reviews.protected_out_of_listing"] = float(order.hidden + order.buried)
 
     result = ReplicationResult(replication, kpis, measures)
     result.by_shift = after.by_shift

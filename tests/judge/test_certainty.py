@@ -39,6 +39,9 @@ VARIANTS = {
     "returns 8d in hours": {"aftersales": {"accept_returns_counted": "hours",
                                            "accept_returns_within": 8 * 86400.0}},
     "goods not intact": {"aftersales": {"returns_not_intact": 0.3}},
+    "reviews newest first": {"reviews": {"listing": "newest"}},
+    "reviews good first": {"reviews": {"listing": "good-first"}},
+    "neutral reviews hidden": {"reviews": {"listing": "oldest", "hide_neutral": 0.5}},
 }
 
 
@@ -83,6 +86,8 @@ def test_each_policy_flip_moves_its_rule_out_of_never():
         "receipts fail": "evidence.receipt", "hide every bad review": "reviews.not-deleted",
         "returns 3d": "returns.seven-day", "no recording": "replay.available",
         "returns in hours": "returns.seven-day",
+        "reviews good first": "reviews.order-honest",
+        "neutral reviews hidden": "reviews.order-honest",
     }
     for variant, rid in moved.items():
         c = certainties(_variant("boutique", VARIANTS[variant]), params).get(rid)
@@ -90,6 +95,8 @@ def test_each_policy_flip_moves_its_rule_out_of_never():
     for variant in ("returns 8d in hours", "goods not intact"):  # lawful either way
         c = certainties(_variant("boutique", VARIANTS[variant]), params)
         assert c["returns.seven-day"] is False, variant
+    newest = certainties(_variant("boutique", VARIANTS["reviews newest first"]), params)
+    assert newest["reviews.order-honest"] is False
 
 
 def test_excluded_goods_not_all_confirmed_may_break_returns():

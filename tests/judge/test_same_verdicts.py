@@ -531,3 +531,48 @@ def test_escalations_are_judged_alike(decision_time: float, status: Status) -> N
     assert sim.status is status
     assert sim.measured["pending"] == (1 if status is Status.FAIL else 0)
     same(sim, shop, ", e.g. ['ticket 1', 'ticket 2']" if status is Status.FAIL else "")
+@pytest.mark.parametrize("by_rating", [False, True])
+def test_the_review_listing_is_judged_alike(by_rating: bool) -> None:
+    """HOT-1 gets reviews rated 5, 2, 4, 3, 1 and COLD-1 3, 4, in that posting order; the
+    shop lists them newest first, or best first with COLD-1's neutral review hidden
+    without an allowed reason."""
+    from simlive.check.review_order import order_honest
+    from simlive.judge.measures import ReviewOrderMeasures
+    from simlive.sim.review_listing import buried_by_rating
+
+    p = rule_params()["reviews.order-honest"]
+    sent = [("HOT-1", 5), ("HOT-1", 2), ("HOT-1", 4), ("HOT-1", 3), ("HOT-1", 1),
+            ("COLD-1", 3), ("COLD-1", 4)]
+    hidden = {6} if by_rating else set()  # COLD-1's 3
+    history = [Op("buyer-1", "review", {"sku": sku, "rating": r, "text": f"r{i}"}, OK,
+                  {"review_id": i + 1}, T0 + i, T0 + i + 0.1)
+               for i, (sku, r) in enumerate(sent)]
+    rows = [{"id": i + 1, "sku": sku, "rating": r, "text": f"r{i}", "created_at": T0 + i,
+             "hidden": i + 1 in hidden,
+             "hidden_reason": "too negative" if i + 1 in hidden else None}
+            for i, (sku, r) in enumerate(sent)]
+    for sku in ("HOT-1", "COLD-1"):
+        shown = [r for r in rows if r["sku"] == sku and not r["hidden"]]
+        shown.sort(key=lambda r: (r["rating"], r["created_at"]) if by_rating
+                   else (r["created_at"],), reverse=True)
+        items = [{"id": r["id"], "rating": r["rating"], "posted_at": r["created_at"]}
+                 for r in shown]
+        history.append(Op("setup", "list_reviews", {"sku": sku}, OK,
+                          {"items": items, "next": None}, T0 + 60, T0 + 60.1))
+    shop = order_honest(history, FinalState(reviews=rows, fetched_at=T0 + HORIZON), p)
+    # the model's count over the same reviews: grouped by SKU, in posting order
+    listed = [(0 if sku == "HOT-1" else 1, r) for i, (sku, r) in enumerate(sent)
+              if i + 1 not in hidden]
+    sku_of = np.array([s for s, _ in sorted(listed, key=lambda x: x[0])])
+    rating = np.array([r for _, r in sorted(listed, key=lambda x: x[0])])
+    buried = buried_by_rating(sku_of, rating, rating <= p["protected_max"], 2) \
+        if by_rating else 0
+    sim = verdict("reviews.order-honest", ReviewOrderMeasures(
+        7, 4, len(hidden), buried, "by rating" if by_rating else "newest first", 2), p)
+    assert sim.status is (Status.FAIL if by_rating else Status.PASS)
+    if by_rating:
+        # HOT-1 listed 5, 4, 3, 2, 1: the 2 under the later 4 and 3 (oldest first would
+        # list them below it), the 3 and the 1 under nothing later: 1 buried; newest
+        # first would bury the 2, 3 and 1 (3): the nearer order counts 1
+        assert (sim.measured["hidden"], sim.measured["buried"]) == (1, 1)
+    same(sim, shop, ", e.g. ['review 6', 'review 2']" if by_rating else "")

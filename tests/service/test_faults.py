@@ -172,3 +172,20 @@ def test_unknown_fault_name_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["serve", "--fault", "oversell", "--fault", "oversel1"])
     assert result.exit_code == 2
     assert "'oversel1' is not a known fault. Did you mean 'oversell'?" in result.output
+
+
+def test_good_reviews_first_fault_ranks_the_default_listing_by_rating(faulty: Shop) -> None:
+    sku = faulty.product()
+    ratings = [1, 5, 3, 4, 2]
+    for i, rating in enumerate(ratings):
+        assert faulty.buyer.post("/reviews", json={"sku": sku, "rating": rating,
+                                                   "text": f"r{i}"}).status_code == 201
+    pages, after = [], 0
+    while True:  # two at a time: paging follows the same order
+        body = faulty.buyer.get("/reviews", params={"sku": sku, "after": after,
+                                                    "limit": 2}).json()
+        pages += [r["rating"] for r in body["items"]]
+        if body["next_after"] is None:
+            break
+        after = body["next_after"]
+    assert pages == [5, 4, 3, 2, 1]

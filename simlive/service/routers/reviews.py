@@ -1,4 +1,5 @@
-"""Reviews: append-only (``reviews.not-deleted``).
+"""Reviews: append-only (``reviews.not-deleted``), listed newest first
+(``reviews.order-honest``).
 
 There is no DELETE route, so ``DELETE /reviews/{id}`` is a 405 for every role. Hiding
 off-topic content is an admin action that keeps the review (its text stays readable by admins)
@@ -11,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import RowMapping, delete, insert, literal, select, tuple_, update
 
 from simlive.service import sql_tables as t
 from simlive.service.auth import Admin, AnyRole, Buyer, Svc
 from simlive.service.bodies import Page, ReviewCreate, ReviewHide, ReviewOut, Sku
 from simlive.service.core import Caller, Service
+from simlive.service.faults import Fault
 from simlive.service.problems import conflict, forbidden, not_found
 from simlive.service.routers.common import ERRORS, After, IdPath, Limit, page, paged
 
@@ -33,15 +35,37 @@ def review_out(row: RowMapping, caller_is_admin: bool) -> ReviewOut:
 
 def list_reviews(svc: Service, caller: Caller, sku: str | None, include_hidden: bool,
                  after: int, limit: int) -> Page[ReviewOut]:
+    """Every review in id order for an admin including hidden ones (the record); otherwise
+    the default listing (``default_listing``)."""
     is_admin = caller.role == "admin"
     query = select(rv)
     if sku is not None:
         query = query.where(rv.c.sku == sku)
-    if not (include_hidden and is_admin):
-        query = query.where(rv.c.hidden.is_(False))
     with svc.db.read() as conn:
-        rows: Any = conn.execute(paged(query, rv.c.id, after, limit)).mappings().all()
+        if include_hidden and is_admin:
+            rows: Any = conn.execute(paged(query, rv.c.id, after, limit)).mappings().all()
+        else:
+            rows = default_listing(svc, conn, query.where(rv.c.hidden.is_(False)), after,
+                                   limit)
     return page(rows, limit, lambda row: review_out(row, is_admin))
+
+
+def default_listing(svc: Service, conn: Any, query: Any, after: int, limit: int) -> Any:
+    """The visible reviews as buyers see them (``reviews.order-honest``): newest first,
+    whatever their rating; ``after`` is the last id of the page before (the next page
+    continues below it). The ``good-reviews-first`` fault ranks them by rating, best first.
+    One extra row tells whether there is a next page."""
+    keys = [rv.c.created_at, rv.c.id]
+    if svc.settings.has(Fault.GOOD_REVIEWS_FIRST):
+        keys.insert(0, rv.c.rating)
+    if after:
+        last = conn.execute(select(*keys).where(rv.c.id == after)).first()
+        if last is not None:
+            query = query.where(tuple_(*keys) < tuple_(*(literal(v, k.type)
+                                                         for k, v in zip(keys, last,
+                                                                         strict=True))))
+    return conn.execute(query.order_by(*(k.desc() for k in keys)).limit(limit + 1)
+                        ).mappings().all()
 
 
 def _load(svc: Service, review_id: int) -> RowMapping:
@@ -72,7 +96,9 @@ def get_reviews(caller: AnyRole, svc: Svc, after: After = 0, limit: Limit = 100,
                 sku: Sku | None = Query(None),
                 include_hidden: bool = Query(False, description="Admin only.")
                 ) -> Page[ReviewOut]:
-    """Visible reviews in id order (admins may include hidden ones)."""
+    """A product's default listing: visible reviews newest first, whatever their rating
+    (``after``: the last id of the previous page). Admins may include hidden ones, then
+    every review in id order."""
     return list_reviews(svc, caller, sku, include_hidden, after, limit)
 
 

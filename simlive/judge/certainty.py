@@ -73,4 +73,11 @@ def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
     if covers and all(k.return_excluded is None or k.return_excluded.confirmed_at_purchase
                       >= 1.0 for k in skus):
         out["returns.seven-day"] = False
+    # counters: an honest formula (no multiple above 1, no base) updated within max_lag
+    # shows a truth of the last max_lag; the sold count only grows, so it is never over
+    c = s.counters
+    if c is not None and all(k.factor <= 1.0 and k.offset == 0.0 for k in (c.sold, c.viewers)) \
+            and (c.refresh <= s.simulation.step or c.refresh + s.simulation.step
+                 <= params["display.counters-true"]["max_lag"]):
+        out["display.counters-true"] = False
     return out

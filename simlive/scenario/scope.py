@@ -20,7 +20,10 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
 
     out["display.complete"] = NEW_DUTY
 
-    out["display.counters-true"] = NEW_DUTY
+    if sc.counters is None:
+        out["display.counters-true"] = ("the scenario has no `counters` block: add how the "
+                                         "broadcast shows its sold and viewer counts to judge "
+                                         "them")
 
     out["pricing.claims-hold"] = NEW_DUTY
 

@@ -7,6 +7,7 @@ replication that is plotted) the time series.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
+from simlive.sim.shown_counters import accepted_so_far, counter_measures
 from simlive.sim.streams import Streams
 from simlive.sim.tickets import make_tickets
 
@@ -62,11 +64,16 @@ KPI_UNITS: dict[str, str] = {
     "aftersales.backlog_at_end": "tickets",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
+    "counters.overstated_fraction": "fraction",  # display.counters-true: of the readings
+    "counters.sold_shown_end": "orders",
+    "counters.viewers_shown_peak": "viewers",
 }
 
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 """Shown only for the scenarios that have them (a presale's deposits)."""
+OPTIONAL_KPIS |= {"counters.overstated_fraction", "counters.sold_shown_end",
+                  "counters.viewers_shown_peak"}  # with a counters block
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -272,6 +279,13 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- display.complete
 
     # -- display.counters-true
+    if s.counters is not None:
+        cp = params["display.counters-true"]
+        counters, counter_kpis = counter_measures(
+            s.counters, accepted_so_far(outcomes, audience.concurrent.size),
+            audience.concurrent, step, cp["max_lag"], cp["max_overstatement"])
+        measures = dataclasses.replace(measures, counters=counters)
+        kpis.update(counter_kpis)
 
     # -- pricing.claims-hold
 

@@ -77,6 +77,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("true_stock", "merchant", "load",
               "the real, sellable stock (the truth displayed figures are judged by); same "
               "shape as read_stock", PRODUCT, (), ("stock", "items")),
+    Operation("read_counters", "buyer", "load",
+              "the sold count and the viewer count the broadcast shows, as sold and viewers "
+              "(display.counters-true)", (), ("sold", "viewers")),
     Operation("order", "buyer", "load",
               "place an order of one product; key is the idempotency key the run retries "
               "with", (*PRODUCT, "quantity", "key"), ("order_id",), ("state",)),

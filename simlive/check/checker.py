@@ -14,6 +14,7 @@ from typing import Any
 
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
+from simlive.check.counter_rules import counters_true
 from simlive.check.history import Op, Ops, pair
 from simlive.check.history_rules import (
     display_from_history,
@@ -42,7 +43,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "display.complete": lambda ops, state, p: _not_checked("display.complete", p),
 
-    "display.counters-true": lambda ops, state, p: _not_checked("display.counters-true", p),
+    "display.counters-true": counters_true,
 
     "pricing.claims-hold": lambda ops, state, p: _not_checked("pricing.claims-hold", p),
 

@@ -36,7 +36,7 @@ NEEDS: dict[str, Need] = {
 
     "display.complete": Need(),
 
-    "display.counters-true": Need(),
+    "display.counters-true": Need(("read_counters",)),  # bounds from the history
 
     "pricing.claims-hold": Need(),
 

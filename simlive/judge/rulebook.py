@@ -406,10 +406,11 @@ def _worst_said(m: CounterMeasures, p: dict) -> str:
             f"at most {m.worst_truth:,.0f} {what} in the {format_duration(p['max_lag'])} "
             f"before")
     over = ("while there was none" if math.isinf(m.worst_fraction) else
-            f"{m.worst_fraction:.0%} over")
+            f"{m.worst_fraction:.0%} over" if m.worst_fraction < 10 else
+            f"{m.worst_shown / m.worst_truth:,.0f} times it")
     when = "" if m.worst_at is None else (
         f" at {format_duration(m.worst_at)} of the {'run' if m.bounds_only else 'broadcast'}")
-    return (f"worst: {m.worst_counter} shown {m.worst_shown:,.0f}{when}, {than} "
+    return (f"worst: {m.worst_counter} shown {m.worst_shown:,.0f}{when} against {than} "
             f"({over}; limit {p['max_overstatement']:.0%} over)")
 
 
@@ -420,25 +421,26 @@ def _counters_report(ms: list[CounterMeasures], p: dict, broken: list[bool]
     worst = max(ms, key=lambda m: (m.overstated > 0, m.worst_fraction))
     over = max(m.overstated for m in ms)
     readings = max(m.readings for m in ms)
-    lag = format_duration(p["max_lag"])
+    measured = {"readings": readings, "overstated": over,
+                "worst_overstatement": _over(worst.worst_fraction)}
+    tolerance = f"{p['max_overstatement']:.0%}"
     if worst.bounds_only:
-        ev = (f"{over} of {readings} counter figures read were above what the shop could have "
-              f"had ({BOUNDS}); {_worst_said(worst, p)}" if k else
-              f"all {readings} counter figures read were within what the shop could have had "
-              f"({BOUNDS})")
-        return ({"readings_checked": readings, "overstated": over,
-                 "worst_overstatement": _over(worst.worst_fraction)}, limit, ev)
+        ev = (f"{over} of {readings} counter figures read were more than {tolerance} above "
+              f"what the shop could have had ({BOUNDS}); {_worst_said(worst, p)}" if k else
+              f"all {readings} counter figures read were within {tolerance} of what the shop "
+              f"could have had ({BOUNDS})")
+        return measured, limit, ev
+    lag = format_duration(p["max_lag"])
     if k:
-        ev = (f"{over} of {readings} counter readings overstated beyond "
-              f"{p['max_overstatement']:.0%} after {lag}{_in_runs(k, n)}, up to "
+        ev = (f"{over} of {readings} counter readings more than {tolerance} above the truth "
+              f"of the {lag} before{_in_runs(k, n)}, up to "
               f"{format_duration(max(m.overstated_s for m in ms))} of the broadcast; "
               f"{_worst_said(worst, p)}")
     else:
-        ev = (f"shown sold and viewer counts never above the truth by more than "
-              f"{p['max_overstatement']:.0%} after {lag} ({readings} readings a broadcast; "
-              f"sold counts orders accepted, viewers those present)")
-    return ({"overstated_readings": over, "worst_overstatement": _over(worst.worst_fraction)},
-            limit, ev)
+        ev = (f"shown sold and viewer counts never more than {tolerance} above the truth of "
+              f"the {lag} before ({readings} readings a broadcast; sold counts orders "
+              f"accepted, viewers those present)")
+    return measured, limit, ev
 
 
 # --- pricing.claims-hold ------------------------------------------------------------------
@@ -509,7 +511,7 @@ JUDGES: dict[str, RuleJudge] = {
 
     "display.counters-true": RuleJudge(
         lambda m: m.counters, _counters_overstated, _counters_report,
-        _n(overstated_readings=lambda m: m.overstated,
+        _n(overstated=lambda m: m.overstated,
            worst_overstatement=lambda m: _over(m.worst_fraction))),
 
     "pricing.claims-hold": RuleJudge(lambda m: m.pricing, _not_modelled,

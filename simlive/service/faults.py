@@ -48,6 +48,10 @@ class Fault(StrEnum):
     moved out when the order is delivered or closed, so it falls short of the law's clock
     (from the transaction's completion) by the time the order took to complete."""
 
+    INFLATED_COUNTERS = "inflated-counters"
+    """The broadcast's counters show three times the orders taken plus 1,000 as sold, and
+    three times the viewers present plus 500 as watching."""
+
     @property
     def rule_id(self) -> str:
         """The id (in :data:`simlive.rules.RULES`) of the rule this fault breaks."""
@@ -63,6 +67,7 @@ BREAKS: dict[Fault, str] = {
     Fault.NO_RECEIPT: "evidence.receipt",
     Fault.DOUBLE_RESTOCK: "stock.ledger-balances",
     Fault.RETAIN_FROM_CREATION: "replay.retained",
+    Fault.INFLATED_COUNTERS: "display.counters-true",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

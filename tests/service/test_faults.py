@@ -85,6 +85,19 @@ def test_retain_from_creation_fault_keeps_the_creation_clock(faulty: Shop) -> No
     assert delivered["delivered_at"] > delivered["created_at"]
 
 
+def test_inflated_counters_fault_shows_three_times_the_truth_and_a_base(faulty: Shop) -> None:
+    b = faulty.merchant.post("/broadcasts", json={"title": "t"}).json()["id"]
+    faulty.merchant.post(f"/broadcasts/{b}/start")
+    faulty.buyer.get(f"/broadcasts/{b}", params={"viewer": "only-one"})
+    sku = faulty.product()
+    faulty.merchant.post(f"/broadcasts/{b}/products", json={"sku": sku})
+    r = faulty.buyer.post("/orders", json={"sku": sku, "quantity": 1, "broadcast_id": b},
+                          headers={"Idempotency-Key": "one-order"})
+    assert r.status_code == 201
+    shown = faulty.buyer.get(f"/broadcasts/{b}/counters").json()
+    assert (shown["sold"], shown["viewers"]) == (3 * 1 + 1000, 3 * 1 + 500)
+
+
 def test_every_fault_has_a_test() -> None:
     source = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     for name in FAULT_NAMES:

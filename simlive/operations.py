@@ -77,9 +77,6 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("true_stock", "merchant", "load",
               "the real, sellable stock (the truth displayed figures are judged by); same "
               "shape as read_stock", PRODUCT, (), ("stock", "items")),
-    Operation("read_counters", "buyer", "load",
-              "the sold count and the viewer count the broadcast shows, as sold and viewers "
-              "(display.counters-true)", (), ("sold", "viewers")),
     Operation("order", "buyer", "load",
               "place an order of one product; key is the idempotency key the run retries "
               "with", (*PRODUCT, "quantity", "key"), ("order_id",), ("state",)),
@@ -113,6 +110,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("read_ticket", "buyer", "load",
               "read one's own ticket back (a definite refusal such as 404 means it is lost)",
               ("ticket_id",), (), ("state", "message")),
+    Operation("read_counters", "buyer", "load",
+              "the sold count and the viewer count the broadcast shows, as sold and viewers "
+              "(display.counters-true)", (), ("sold", "viewers")),
     # --- after the load ------------------------------------------------------------------
     Operation("end_broadcast", "merchant", "after", "end the broadcast (a replay is due)"),
     Operation("read_replay", "buyer", "after", "open the broadcast's replay", (), (),

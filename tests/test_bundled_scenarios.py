@@ -43,7 +43,7 @@ def test_bundled_scenario_runs(invoke, path, tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     assert [r["id"] for r in data["rules"]] == list(RULE_IDS)
     # a judge that crashed would say "unknown": none may
-    assert {r["status"] for r in data["rules"]} <= {"pass", "fail", "undecided"}
+    assert {r["status"] for r in data["rules"]} <= {"pass", "fail", "undecided", "not judged"}
     failed = [r["id"] for r in data["rules"] if r["status"] == "fail"]
     if failed:
         assert result.exit_code == 1
@@ -51,7 +51,8 @@ def test_bundled_scenario_runs(invoke, path, tmp_path):
             f"FAIL: {len(failed)} rule(s) broken: {', '.join(failed)}\n")
     # one or two replications decide only what the model decides outright
     for r in data["rules"]:
-        assert (r["status"] != "undecided") == (r["decided_by"] in ("model", "interval"))
+        if r["status"] != "not judged":  # a duty the scenario does not model
+            assert (r["status"] != "undecided") == (r["decided_by"] in ("model", "interval"))
 
 
 # The double11 scenarios take seconds a replication: until decided the presale needs 56
@@ -73,12 +74,15 @@ def test_compliant_scenarios_pass_until_decided(until_decided, name):
     assert data["compliance"]["risk"] == 0.05
     least = 56  # clean replications to the pass boundary at a 5 % risk
     for r in data["rules"]:
+        if r["status"] == "not judged":  # a duty the scenario does not model
+            continue
         assert r["status"] == "pass", r
         assert r["decided_by"] in ("model", "sequential"), r
         if r["decided_by"] == "sequential":
             assert r["replications"] >= least
             assert r["broken_in"] < r["replications"] * 1.5 * r["risk"]
-    assert data["replications"] == max(r["replications"] for r in data["rules"])
+    assert data["replications"] == max(r["replications"] for r in data["rules"]
+                                       if r["status"] != "not judged")
 
 
 def test_until_decided_is_the_same_bytes_whatever_the_jobs(until_decided):
@@ -102,12 +106,13 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
     # the rules its header comment lists fail, and every other rule passes
     broken = {"stock.display-matches", "aftersales.first-reply", "replay.available",
               "reviews.not-deleted", "returns.seven-day"}
+    broken.add("display.counters-true")  # a base of sold orders, three times the viewers
     assert {rid for rid, st in status.items() if st == "fail"} == broken
     assert {rid for rid, st in status.items() if st != "fail"} == set(RULE_IDS) - broken
-    assert set(status.values()) == {"pass", "fail"}
-    assert result.stderr == (
-        "FAIL: 5 rule(s) broken: stock.display-matches, replay.available, "
-        "aftersales.first-reply, reviews.not-deleted, returns.seven-day\n")
+    assert set(status.values()) <= {"pass", "fail", "not judged"}
+    assert result.stderr.startswith(
+        "FAIL: 6 rule(s) broken: stock.display-matches, display.counters-true, "
+        "replay.available, aftersales.first-reply, reviews.not-deleted, returns.seven-day\n")
     rules = {r["id"]: r for r in data["rules"]}
     assert "phantom stock" in rules["stock.display-matches"]["evidence"]
     # no recording at all: the model decides it from one broadcast
@@ -135,8 +140,10 @@ def test_the_presale_breaks_no_rule_in_four_broadcasts(invoke):
     # what test_bundled_scenario_runs asserts of every other scenario: every rule judged,
     # in the vocabulary's order, and no judge crashed (none "unknown")
     assert [r["id"] for r in data["rules"]] == list(RULE_IDS)
-    assert {r["status"] for r in data["rules"]} <= {"pass", "undecided"}
+    assert {r["status"] for r in data["rules"]} <= {"pass", "undecided", "not judged"}
     for r in data["rules"]:
+        if r["status"] == "not judged":  # a duty the scenario does not model
+            continue
         assert r["broken_in"] <= 1, r
         assert r["status"] == ("pass" if r["decided_by"] == "model" else "undecided"), r
     assert len(data["desks"]) == 21 and data["desks"][0]["name"] == "pooled"

@@ -59,7 +59,8 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
         "start_broadcast, restock, watch, browse, read_stock, true_stock, order, pay, cancel, "
         "deliver, read_receipt, open_ticket, list_tickets, reply, start_ticket, "
         "goods_received, refund_paid, resolve, close_ticket, review, delete_review, "
-        "list_reviews, read_review, read_ticket, end_broadcast, read_replay, settle or "
+        "list_reviews, read_review, read_ticket, read_counters, end_broadcast, read_replay, "
+        "settle or "
         "teardown; found 'ordr'"]
 
 

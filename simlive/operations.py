@@ -141,6 +141,9 @@ OPERATIONS: dict[str, Operation] = {o.name: o for o in (
     Operation("decide_escalation", "admin", "load",
               "the platform's decision on an escalated ticket",
               ("ticket_id", "decision", "note"), (), ("decided_at",)),
+    Operation("read_counters", "buyer", "load",
+              "the sold count and the viewer count the broadcast shows, as sold and viewers "
+              "(display.counters-true)", (), ("sold", "viewers")),
     # --- after the load ------------------------------------------------------------------
     Operation("end_broadcast", "merchant", "after", "end the broadcast (a replay is due)"),
     Operation("read_replay", "buyer", "after", "open the broadcast's replay", (), (),

@@ -92,7 +92,8 @@ def test_compliant_scenarios_pass_until_decided(until_decided, name):
         if r["decided_by"] == "sequential":
             assert r["replications"] >= least
             assert r["broken_in"] < r["replications"] * 1.5 * r["risk"]
-    assert data["replications"] == max(r["replications"] for r in data["rules"])
+    assert data["replications"] == max(r["replications"] for r in data["rules"]
+                                       if r["status"] != "not judged")
 
 
 def test_until_decided_is_the_same_bytes_whatever_the_jobs(until_decided):
@@ -117,7 +118,7 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
     broken = {"stock.display-matches", "aftersales.first-reply", "replay.available",
               "reviews.not-deleted", "returns.seven-day", "display.complete",
               "fulfilment.on-time", "pricing.claims-hold", "aftersales.escalations-answered",
-              "reviews.order-honest"}
+              "reviews.order-honest", "display.counters-true"}
     assert {rid for rid, st in status.items() if st == "fail"} == broken
     assert {rid for rid, st in status.items() if st != "fail"} == set(RULE_IDS) - broken
     assert {r["status"] for r in in_scope(path, data)} == {"pass", "fail"}

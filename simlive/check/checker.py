@@ -15,6 +15,7 @@ from typing import Any
 from simlive.check import fulfilment_rules
 from simlive.check import service_rules as sr
 from simlive.check import stock_rules as st
+from simlive.check.counter_rules import counters_true
 from simlive.check.display_rules import display_complete
 from simlive.check.escalation_rules import escalations_answered
 from simlive.check.history import Op, Ops, pair
@@ -47,7 +48,7 @@ CHECKS: dict[str, RuleCheck] = {
 
     "display.complete": display_complete,
 
-    "display.counters-true": lambda ops, state, p: _not_checked("display.counters-true", p),
+    "display.counters-true": counters_true,
 
     "pricing.claims-hold": claims_hold,
 

@@ -36,7 +36,7 @@ NEEDS: dict[str, Need] = {
 
     "display.complete": Need(("read_product",)),  # the pages; time on air is not seen
 
-    "display.counters-true": Need(),
+    "display.counters-true": Need(("read_counters",)),  # bounds from the history
 
     "pricing.claims-hold": Need(("read_price", "order", "pay"), ("orders",)),
 

@@ -88,4 +88,11 @@ def certainties(s: Scenario, params: dict[str, dict]) -> dict[str, Certainty]:
         _, _, short, lacking = incomplete(s, params["display.complete"]["min_presentation"])
         out["display.complete"] = int(np.count_nonzero(short | lacking)) > params[
             "display.complete"]["max_incomplete"]
+    # counters: an honest formula (no multiple above 1, no base) updated within max_lag
+    # shows a truth of the last max_lag; the sold count only grows, so it is never over
+    c = s.counters
+    if c is not None and all(k.factor <= 1.0 and k.offset == 0.0 for k in (c.sold, c.viewers)) \
+            and (c.refresh <= s.simulation.step or c.refresh + s.simulation.step
+                 <= params["display.counters-true"]["max_lag"]):
+        out["display.counters-true"] = False
     return out

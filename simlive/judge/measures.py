@@ -10,7 +10,6 @@ string key of a dict would. Plain frozen dataclasses: cheap to pickle back from 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from simlive.rules import format_duration
 
@@ -254,6 +253,29 @@ class PresentationMeasures:
 # --- display.counters-true ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CounterMeasures:
+    """``display.counters-true``: shown sold and viewer counts above the truth.
+
+    A reading is one shown figure (``sold`` or ``viewers``) at one moment: the model reads
+    both counters every step of ``step`` seconds and compares each with the highest truth
+    of the last ``max_lag`` (sold: orders accepted so far; viewers: viewers present); a load
+    test (``step`` None, ``bounds_only``) compares each figure it read with the most the
+    history allows (sold: order requests sent, ok or unknown, before the reading answered;
+    viewers: distinct sessions that had opened the broadcast by then). ``overstated``: the
+    readings above that truth by more than the rule's ``max_overstatement``."""
+
+    readings: int
+    overstated: int
+    worst_fraction: float = 0.0  # (shown - truth) / truth of the worst reading; inf: truth 0
+    worst_counter: str | None = None  # "sold" or "viewers"
+    worst_at: float | None = None  # seconds into the broadcast (a load test's: into the run)
+    worst_shown: float = 0.0
+    worst_truth: float = 0.0
+    step: float | None = None
+    bounds_only: bool = False
+    overstated_s: float = 0.0  # the model's: seconds some counter was overstated
+
 
 # --- pricing.claims-hold ------------------------------------------------------------------
 
@@ -380,7 +402,7 @@ class Measures:
     desks: tuple[DeskMeasures, ...] = ()  # each desk's, with aftersales.desks (pooled first)
     presentation: PresentationMeasures | None = None  # display.complete
 
-    counters: Any = None  # display.counters-true
+    counters: CounterMeasures | None = None  # display.counters-true
 
     pricing: PricingMeasures | None = None  # pricing.claims-hold
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from simlive.judge.measures import (
     ClosureMeasures,
+    CounterMeasures,
     DisplayMeasures,
     EscalationMeasures,
     FirstReplyMeasures,
@@ -433,6 +434,62 @@ def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[b
 
 # --- display.counters-true ----------------------------------------------------------------
 
+BOUNDS = ("bounds from the history: sold at most the order requests sent (ok or unknown) "
+          "before the reading answered, viewers at most the distinct sessions that had "
+          "opened the broadcast by then")
+
+
+def _counters_overstated(m: CounterMeasures, p: dict) -> bool:
+    return m.overstated > 0
+
+
+def _over(fraction: float) -> float | None:
+    """An overstatement as a figure: None when the truth was 0 (infinitely over)."""
+    return None if math.isinf(fraction) else round(fraction, 6)
+
+
+def _worst_said(m: CounterMeasures, p: dict) -> str:
+    """The worst reading: which counter, shown against what, how far over, when."""
+    what = "orders accepted" if m.worst_counter == "sold" else "viewers present"
+    than = (f"at most {m.worst_truth:,.0f}" if m.bounds_only else
+            f"at most {m.worst_truth:,.0f} {what} in the {format_duration(p['max_lag'])} "
+            f"before")
+    over = ("while there was none" if math.isinf(m.worst_fraction) else
+            f"{m.worst_fraction:.0%} over" if m.worst_fraction < 10 else
+            f"{m.worst_shown / m.worst_truth:,.0f} times it")
+    when = "" if m.worst_at is None else (
+        f" at {format_duration(m.worst_at)} of the {'run' if m.bounds_only else 'broadcast'}")
+    return (f"worst: {m.worst_counter} shown {m.worst_shown:,.0f}{when} against {than} "
+            f"({over}; limit {p['max_overstatement']:.0%} over)")
+
+
+def _counters_report(ms: list[CounterMeasures], p: dict, broken: list[bool]
+                     ) -> tuple[Any, Any, str]:
+    limit = {"max_lag_s": p["max_lag"], "max_overstatement": p["max_overstatement"]}
+    k, n = sum(broken), len(ms)
+    worst = max(ms, key=lambda m: (m.overstated > 0, m.worst_fraction))
+    over = max(m.overstated for m in ms)
+    readings = max(m.readings for m in ms)
+    measured = {"readings": readings, "overstated": over,
+                "worst_overstatement": _over(worst.worst_fraction)}
+    tolerance = f"{p['max_overstatement']:.0%}"
+    if worst.bounds_only:
+        ev = (f"{over} of {readings} counter figures read were more than {tolerance} above "
+              f"what the shop could have had ({BOUNDS}); {_worst_said(worst, p)}" if k else
+              f"all {readings} counter figures read were within {tolerance} of what the shop "
+              f"could have had ({BOUNDS})")
+        return measured, limit, ev
+    lag = format_duration(p["max_lag"])
+    if k:
+        ev = (f"{over} of {readings} counter readings more than {tolerance} above the truth "
+              f"of the {lag} before{_in_runs(k, n)}, up to "
+              f"{format_duration(max(m.overstated_s for m in ms))} of the broadcast; "
+              f"{_worst_said(worst, p)}")
+    else:
+        ev = (f"shown sold and viewer counts never more than {tolerance} above the truth of "
+              f"the {lag} before ({readings} readings a broadcast; sold counts orders "
+              f"accepted, viewers those present)")
+    return measured, limit, ev
 
 
 # --- pricing.claims-hold ------------------------------------------------------------------
@@ -657,8 +714,10 @@ JUDGES: dict[str, RuleJudge] = {
         _n(incomplete=lambda m: m.incomplete, short=lambda m: m.short,
            lacking=lambda m: m.lacking)),
 
-    "display.counters-true": RuleJudge(lambda m: m.counters, _not_modelled,
-                                       _not_modelled_report, _n()),
+    "display.counters-true": RuleJudge(
+        lambda m: m.counters, _counters_overstated, _counters_report,
+        _n(overstated=lambda m: m.overstated,
+           worst_overstatement=lambda m: _over(m.worst_fraction))),
 
     "pricing.claims-hold": RuleJudge(
         lambda m: m.pricing, _claims_broken, _claims_report,

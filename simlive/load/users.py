@@ -158,7 +158,7 @@ class SimliveUser(FastHttpUser):
 class ViewerUser(SimliveUser):
     """Watches the broadcast, reads the displayed stock, browses the shop."""
 
-    operations = ("watch", "read_stock", "browse")
+    operations = ("watch", "read_stock", "browse", "read_counters")
 
     @task(1)
     def watch(self) -> None:
@@ -175,6 +175,13 @@ class ViewerUser(SimliveUser):
     def browse(self) -> None:
         if self.can("browse"):
             self.ops.run("browse", {}, value=lambda r: None)
+
+    @task(1)
+    def counters(self) -> None:
+        """The sold and viewer counts the broadcast shows (a scenario with ``counters``)."""
+        if self.ctx.run.scenario.counters is not None and self.can("read_counters"):
+            self.ops.run("read_counters", {}, value=lambda r: {
+                "sold": r.fields.get("sold"), "viewers": r.fields.get("viewers")})
 
 
 class BuyerUser(SimliveUser):

@@ -30,6 +30,7 @@ from simlive.scenario.aftersales import (  # noqa: F401 - the contract's after-s
     Shift,
 )
 from simlive.scenario.base import CLOCK, Model, Span, _exp
+from simlive.scenario.counters import Counters
 from simlive.scenario.dists import Distribution, Fixed, Gamma, Lognormal
 from simlive.scenario.load import LoadSettings
 from simlive.scenario.presentation import Presentation
@@ -496,6 +497,8 @@ class Scenario(Model):
         "(display.complete): {missing_fields, misdescribed}"))
 
     # -- display.counters-true
+    counters: Counters | None = Field(default=None, description=(
+        "how the broadcast shows its sold and viewer counts (display.counters-true)"))
 
     # -- pricing.claims-hold
     pricing: Pricing | None = Field(default=None, description=(

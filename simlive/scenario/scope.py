@@ -23,7 +23,10 @@ def unmodelled(sc: Scenario) -> dict[str, str]:
                                    "(`presentation: {}` will do) to judge how the linked "
                                    "products are presented and shown")
 
-    out["display.counters-true"] = NEW_DUTY
+    if sc.counters is None:
+        out["display.counters-true"] = ("the scenario has no `counters` block: add how the "
+                                         "broadcast shows its sold and viewer counts to judge "
+                                         "them")
 
     if sc.pricing is None or not any(k.claims for k in sc.pricing.skus):
         out["pricing.claims-hold"] = ("the scenario has no `pricing` block with claims: add "

@@ -211,6 +211,16 @@ class BroadcastOut(BaseModel):
     promise_s: float | None = None
 
 
+class CountersOut(BaseModel):
+    """The figures the broadcast shows (display.counters-true)."""
+
+    broadcast_id: int
+    sold: int  # orders taken in the broadcast, in any state since
+    viewers: int  # viewer sessions that opened the live broadcast within viewer_window_s
+    viewer_window_s: int
+    at: datetime
+
+
 class LinkProduct(Request):
     sku: Sku
 

@@ -64,6 +64,9 @@ class Fault(StrEnum):
     GOOD_REVIEWS_FIRST = "good-reviews-first"
     """A product's default review listing is ranked by rating, best first: bad and neutral
     reviews sink below better ones posted before them."""
+    INFLATED_COUNTERS = "inflated-counters"
+    """The broadcast's counters show three times the orders taken plus 1,000 as sold, and
+    three times the viewers present plus 500 as watching."""
 
     @property
     def rule_id(self) -> str:
@@ -85,6 +88,7 @@ BREAKS: dict[Fault, str] = {
     Fault.INFLATED_REFERENCE: "pricing.claims-hold",
     Fault.ESCALATION_LOST: "aftersales.escalations-answered",
     Fault.GOOD_REVIEWS_FIRST: "reviews.order-honest",
+    Fault.INFLATED_COUNTERS: "display.counters-true",
 }
 
 assert set(BREAKS) == set(Fault) and set(BREAKS.values()) <= set(RULES)

@@ -173,6 +173,17 @@ broadcast_products = Table(
     UniqueConstraint("broadcast_id", "product_id", name="uq_broadcast_products"),
 )
 
+# who opened a live broadcast and when last (display.counters-true's viewer count): one row
+# per viewer session, the session named by the page's ``viewer`` parameter or the buyer
+broadcast_views = Table(
+    "broadcast_views", metadata,
+    _fk("broadcast_id", "broadcasts.id"),
+    Column("viewer", String(120), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("broadcast_id", "viewer", name="pk_broadcast_views"),
+)
+
 orders = Table(
     "orders", metadata,
     _id(),

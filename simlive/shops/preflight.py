@@ -188,6 +188,7 @@ def _go_live(j: Journey, hot: str) -> Any:
     j.call("add_product", "add_product", {"sku": hot})
     j.call("start_broadcast", "start_broadcast", {"broadcast_id": b})
     j.call("watch", "watch", {"broadcast_id": b})
+    j.call("read_counters", "read_counters", {})  # display.counters-true's sold and viewers
     j.call("browse", "browse", {})
     for name in ("read_stock", "true_stock"):
         r = j.call(name, name, {"sku": hot})

@@ -38,6 +38,7 @@ from simlive.sim.price_claims import price_claims
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.review_listing import simulate_review_listing
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
+from simlive.sim.shown_counters import accepted_so_far, counter_measures
 from simlive.sim.streams import Streams
 from simlive.sim.tickets import make_tickets
 
@@ -87,6 +88,9 @@ KPI_UNITS: dict[str, str] = {
     # those hidden from or buried in the default listing (scenarios stating reviews.listing)
     "reviews.protected": "reviews",
     "reviews.protected_out_of_listing": "reviews",
+    "counters.overstated_fraction": "fraction",  # display.counters-true: of the readings
+    "counters.sold_shown_end": "orders",
+    "counters.viewers_shown_peak": "viewers",
 }
 
 
@@ -99,6 +103,8 @@ OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.sho
 OPTIONAL_KPIS |= {"pricing.claims_broken", "pricing.orders_undercut", "pricing.owed",
                   "pricing.requests_refused"}  # a scenario with a pricing block
 OPTIONAL_KPIS |= {"escalations.dispute_rate", "escalations.backlog_at_horizon"}  # escalation
+OPTIONAL_KPIS |= {"counters.overstated_fraction", "counters.sold_shown_end",
+                  "counters.viewers_shown_peak"}  # with a counters block
 PLAN_METRICS = (*KPI_UNITS, "aftersales.first_reply.max_s")
 """What a plan target may name, beside ``aftersales.service_level(T)``."""
 
@@ -314,6 +320,13 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
                      "presentation.misdescribed": float(pres.misdescribed or 0)})
 
     # -- display.counters-true
+    if s.counters is not None:
+        cp = params["display.counters-true"]
+        counters, counter_kpis = counter_measures(
+            s.counters, accepted_so_far(outcomes, audience.concurrent.size),
+            audience.concurrent, step, cp["max_lag"], cp["max_overstatement"])
+        measures = dataclasses.replace(measures, counters=counters)
+        kpis.update(counter_kpis)
 
     # -- pricing.claims-hold
     if s.pricing is not None:

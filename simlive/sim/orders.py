@@ -64,6 +64,9 @@ class SkuOutcome:
     pay_width: int = 1  # steps a pay bin spans (a presale's balances: a minute's worth)
     placed_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     placed_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # steps with accepted orders and how many (display.counters-true's sold count)
+    accept_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    accept_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     remaining: np.ndarray | None = None  # real sellable stock every `stride` steps
     displayed: np.ndarray | None = None  # stock shown to viewers every `stride` steps
 
@@ -358,6 +361,7 @@ class SkuModel:
         gmv = paid_by_step * self.price[bins]
         out.gmv = float(np.cumsum(gmv)[-1]) if n else 0.0
         out.accepted = steps.size
+        out.accept_bins, out.accept_counts = bins, np.diff(np.asarray(steps.first, np.int64))
         forfeit = None
         if out.accepted > which.size:  # expired unpaid at the payment timeout
             out.longest_to_close = self.timeout_bins * self.step

@@ -61,7 +61,7 @@ def test_a_threshold_needs_exactly_one_limit(tiny_text: str) -> None:
         "cancel, deliver, ship, read_receipt, open_ticket, list_tickets, reply, start_ticket, "
         "goods_received, refund_paid, resolve, close_ticket, review, delete_review, "
         "list_reviews, read_review, read_ticket, "
-        "escalate, list_escalations, decide_escalation, "
+        "escalate, list_escalations, decide_escalation, read_counters, "
         "end_broadcast, read_replay, settle or "
         "teardown; found 'ordr'"]
 

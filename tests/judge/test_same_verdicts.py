@@ -576,3 +576,39 @@ def test_the_review_listing_is_judged_alike(by_rating: bool) -> None:
         # first would bury the 2, 3 and 1 (3): the nearer order counts 1
         assert (sim.measured["hidden"], sim.measured["buried"]) == (1, 1)
     same(sim, shop, ", e.g. ['review 6', 'review 2']" if by_rating else "")
+@pytest.mark.parametrize(("factor", "offset", "tolerance", "status"), [
+    (1.0, 0.0, 0.0, Status.PASS), (1.2, 0.0, 0.25, Status.PASS),
+    (3.0, 100.0, 0.0, Status.FAIL)])
+def test_shown_counters_are_judged_alike(factor: float, offset: float, tolerance: float,
+                                         status: Status) -> None:
+    """Ten seconds: an order accepted and two viewers arriving (none leaving) each second,
+    both counters shown each second as ``factor x truth + offset``. The model compares
+    them with the truth, the checker with the history's bounds, here the same figures."""
+    from simlive.check.counter_rules import counters_true
+    from simlive.scenario.counters import Counter, Counters
+    from simlive.sim.shown_counters import counter_measures
+
+    p = dict(rule_params()["display.counters-true"], max_overstatement=tolerance)
+    sold, viewers = np.arange(1, 11), 2.0 * np.arange(1, 11)
+    c = Counter(factor=factor, offset=offset)
+    record, _ = counter_measures(Counters(sold=c, viewers=c), sold, viewers, 1.0,
+                                 p["max_lag"], tolerance)
+    sim = verdict("display.counters-true", record, p)
+    history = []
+    for t in range(10):
+        history.append(Op(f"buyer-{t}", "order", {"sku": "HOT-1"}, OK, {"order_id": t},
+                          T0 + t + 0.1, T0 + t + 0.15))
+        history += [Op(f"viewer-{t}-{i}", "watch", {}, OK, {}, T0 + t + 0.2, T0 + t + 0.25)
+                    for i in range(2)]
+        history.append(Op("viewer-0-0", "read_counters", {}, OK,
+                          {"sold": factor * sold[t] + offset,
+                           "viewers": factor * viewers[t] + offset}, T0 + t + 0.5,
+                          T0 + t + 0.55))
+    history.append(Op("buyer-x", "order", {"sku": "HOT-1"}, FAIL, None, T0 + 0.3, T0 + 0.35))
+    shop = counters_true(history, FinalState(fetched_at=T0 + 11), p)
+    assert (shop.status, shop.measured, shop.limit) == (sim.status, sim.measured, sim.limit)
+    assert sim.status is status
+    if status is Status.FAIL:  # the same worst reading: sold shown 103 against 1
+        assert "worst: sold shown 103" in sim.evidence and "at most 1 orders" in sim.evidence
+        assert "worst: sold shown 103" in shop.evidence and "bounds from the history" in \
+            shop.evidence

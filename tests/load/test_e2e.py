@@ -93,7 +93,8 @@ FAULT_LOADS = [
      Fault.INFLATED_REFERENCE),
     (Fault.STALE_DISPLAY, Fault.NO_REPLAY, Fault.NO_RECEIPT,
      Fault.INCOMPLETE_LISTING, Fault.ESCALATION_LOST),
-    (Fault.DOUBLE_RESTOCK, Fault.RETAIN_FROM_CREATION, Fault.GOOD_REVIEWS_FIRST),
+    (Fault.DOUBLE_RESTOCK, Fault.RETAIN_FROM_CREATION, Fault.GOOD_REVIEWS_FIRST,
+     Fault.INFLATED_COUNTERS),
 ]
 assert sorted(f for load in FAULT_LOADS for f in load) == sorted(Fault)
 

@@ -138,6 +138,17 @@ def test_inflated_reference_fault_shows_the_list_price_after_a_flash_sale(
     shown = faulty.buyer.get(f"/products/{sku}/price").json()
     # sold at 9.90 a moment ago, yet shown 'was 199'
     assert (shown["price"], shown["reference_price"]) == (9.9, 199.0)
+def test_inflated_counters_fault_shows_three_times_the_truth_and_a_base(faulty: Shop) -> None:
+    b = faulty.merchant.post("/broadcasts", json={"title": "t"}).json()["id"]
+    faulty.merchant.post(f"/broadcasts/{b}/start")
+    faulty.buyer.get(f"/broadcasts/{b}", params={"viewer": "only-one"})
+    sku = faulty.product()
+    faulty.merchant.post(f"/broadcasts/{b}/products", json={"sku": sku})
+    r = faulty.buyer.post("/orders", json={"sku": sku, "quantity": 1, "broadcast_id": b},
+                          headers={"Idempotency-Key": "one-order"})
+    assert r.status_code == 201
+    shown = faulty.buyer.get(f"/broadcasts/{b}/counters").json()
+    assert (shown["sold"], shown["viewers"]) == (3 * 1 + 1000, 3 * 1 + 500)
 
 
 def test_every_fault_has_a_test() -> None:

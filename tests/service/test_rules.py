@@ -299,3 +299,34 @@ def test_the_service_allows_exactly_the_rules_hide_reasons() -> None:
     from simlive.service.bodies import HideReason
 
     assert set(typing.get_args(HideReason)) == set(HIDE_REASONS)
+
+
+def _live(shop: Shop) -> tuple[int, str]:
+    """A live broadcast and a product to order in it."""
+    b = shop.merchant.post("/broadcasts", json={"title": "counters"}).json()["id"]
+    shop.merchant.post(f"/broadcasts/{b}/start")
+    sku = shop.product(stock=10)
+    shop.merchant.post(f"/broadcasts/{b}/products", json={"sku": sku})
+    return b, sku
+
+
+def test_broadcast_counters_show_its_orders_and_its_viewers(shop: Shop) -> None:
+    """Sold: orders taken in the broadcast (a refused one, or one elsewhere, is not); viewers:
+    the sessions that opened the live page lately, each once; reading the counters is not
+    watching."""
+    b, sku = _live(shop)
+    counters = f"/broadcasts/{b}/counters"
+    assert shop.buyer.get(counters).json()["sold"] == 0
+    for viewer in ("s1", "s2", "s1"):
+        assert shop.buyer.get(f"/broadcasts/{b}", params={"viewer": viewer}).status_code == 200
+    for key in ("k1", "k1", "k2"):  # a retried key is one order
+        r = shop.buyer.post("/orders", json={"sku": sku, "quantity": 1, "broadcast_id": b},
+                            headers={"Idempotency-Key": key})
+        assert r.status_code in (200, 201)  # 200: the retry's answer, the same order
+    shop.order(sku, 1)  # not in the broadcast
+    assert shop.buyer.post("/orders", json={"sku": sku, "quantity": 99, "broadcast_id": b},
+                           headers={"Idempotency-Key": "k3"}).status_code in (409, 422)
+    shown = shop.buyer.get(counters).json()
+    assert (shown["sold"], shown["viewers"], shown["viewer_window_s"]) == (2, 2, 60)
+    shop.merchant.get(f"/broadcasts/{b}")  # the host is no viewer
+    assert shop.buyer.get(counters).json()["viewers"] == 2

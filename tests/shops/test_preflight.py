@@ -26,7 +26,7 @@ def test_preflight_of_the_reference_target(tmp_path: Path, table_rows: Any) -> N
     for op in ("create_users (buyer)", "create_product HOT", "read_stock", "order 1 of 2",
                "pay", "read_receipt", "cancel", "deliver", "open_ticket", "reply",
                "goods_received", "refund_paid", "close_ticket", "review", "end_broadcast",
-               "read_replay", "settle", "state"):
+               "read_replay", "settle", "state", "read_counters"):
         assert r[op].endswith("| ok"), r[op]
     assert "409" in r["order (sold out)"] and "ok (refused)" in r["order (sold out)"]
     assert "405" in r["delete_review"] and "ok (refused)" in r["delete_review"]

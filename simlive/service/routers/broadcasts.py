@@ -8,10 +8,11 @@ them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from simlive.service import sql_tables as t
@@ -19,6 +20,7 @@ from simlive.service.auth import AnyRole, Merchant, MerchantOrAdmin, Svc
 from simlive.service.bodies import (
     BroadcastCreate,
     BroadcastOut,
+    CountersOut,
     LinkProduct,
     Page,
     ProductOut,
@@ -98,8 +100,63 @@ def get_broadcasts(caller: AnyRole, svc: Svc, after: After = 0, limit: Limit = 1
 
 
 @router.get("/broadcasts/{broadcast_id}")
-def get_broadcast(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> BroadcastOut:
-    return broadcast_out(_get(svc, caller, broadcast_id))
+def get_broadcast(broadcast_id: IdPath, caller: AnyRole, svc: Svc,
+                  viewer: str | None = Query(None, min_length=1, max_length=120, description=(
+                      "the viewer session opening the page (counted by the broadcast's "
+                      "viewer count while it is live; a buyer without one counts as one)")),
+                  ) -> BroadcastOut:
+    row = _get(svc, caller, broadcast_id)
+    if row["state"] == "live" and (viewer is not None or caller.role == "buyer"):
+        _seen(svc, broadcast_id, viewer if viewer is not None else f"buyer-{caller.id}")
+    return broadcast_out(row)
+
+
+# --- the counters the broadcast shows (display.counters-true) ------------------------------
+
+VIEWER_WINDOW = 60  # seconds: a session that opened the page this recently is watching
+SEEN_EVERY = timedelta(seconds=10)  # a session's last look is written at most this often
+v = t.broadcast_views
+
+
+def _seen(svc: Service, broadcast_id: int, viewer: str) -> None:
+    """Note that ``viewer`` has the live broadcast open (its first look, or its last one
+    when the one stored is older than SEEN_EVERY: a page polled every second writes rarely)."""
+    now = svc.now()
+    key = (v.c.broadcast_id == broadcast_id) & (v.c.viewer == viewer)
+    with svc.db.read() as conn:
+        last = conn.execute(select(v.c.last_seen).where(key)).scalar()
+    if last is not None and now - last < SEEN_EVERY:
+        return
+    with svc.db.write() as conn:
+        if last is not None:
+            conn.execute(update(v).where(key).values(last_seen=now))
+            return
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(v).values(broadcast_id=broadcast_id, viewer=viewer,
+                                              first_seen=now, last_seen=now))
+        except IntegrityError:  # the same session's concurrent first look
+            conn.execute(update(v).where(key).values(last_seen=now))
+
+
+@router.get("/broadcasts/{broadcast_id}/counters")
+def get_counters(broadcast_id: IdPath, caller: AnyRole, svc: Svc) -> CountersOut:
+    """The sold count (orders taken in the broadcast, whatever became of them) and the viewer
+    count (sessions that opened the live page in the last VIEWER_WINDOW seconds) the
+    broadcast shows. Reading them is not watching: it counts no viewer."""
+    now = svc.now()
+    o = t.orders
+    with svc.db.read(snapshot=True) as conn:
+        _load(conn, caller, broadcast_id)
+        sold = conn.execute(select(func.count()).select_from(o)
+                            .where(o.c.broadcast_id == broadcast_id)).scalar_one()
+        viewers = conn.execute(select(func.count()).select_from(v).where(
+            v.c.broadcast_id == broadcast_id,
+            v.c.last_seen >= now - timedelta(seconds=VIEWER_WINDOW))).scalar_one()
+    if svc.settings.has(Fault.INFLATED_COUNTERS):  # a multiplier and a base, as in the trade
+        sold, viewers = 3 * sold + 1000, 3 * viewers + 500
+    return CountersOut(broadcast_id=broadcast_id, sold=sold, viewers=viewers,
+                       viewer_window_s=VIEWER_WINDOW, at=now)
 
 
 def _transition(svc: Service, caller: Caller, broadcast_id: int, src: str, dst: str,

@@ -66,17 +66,19 @@ def add_units(run: LoadRun, sale: dict[str, Any], supply: int, rec: Recorder) ->
         transport.close()
 
 
-def set_sale_price(run: LoadRun, sale: dict[str, Any], rec: Recorder) -> str:
+def set_sale_price(run: LoadRun, sale: dict[str, Any], rec: Recorder) -> str | None:
     """The sale's price in force on the shop (the target's ``set_price``), recorded as a
     ``set_price``: the checker knows then that readings before it no longer show the price
-    (``pricing.claims-hold``). Returns how, in words."""
+    (``pricing.claims-hold``). Returns how, in words; None when the target cannot set a
+    price and the scenario makes no price claim (nothing to say)."""
     assert run.provisioned is not None
     client, transport = admin_client(run.target, run.host, run.provisioned, None)
     price = float(sale["price"])
     args = {"sku": sale["sku"], "sale_price": price, "sale_price_cents": int(round(price * 100))}
     try:
         if not client.supports("set_price"):
-            return "price: not set (the target does not map set_price)"
+            return None if run.scenario.pricing is None else \
+                "price: not set (the target does not map set_price)"
         handle = rec.invoke("setup", "set_price", args)
         try:
             res = client.execute("set_price", args)
@@ -134,7 +136,8 @@ def coordinate(environment: Any, run: LoadRun, t0: float, readiness: Readiness) 
             runner.send_message(FLASH_MESSAGE, {"index": i, "phase": "hold"})
             supply[sale["sku"]] += int(sale["units"])
             added = add_units(run, sale, supply[sale["sku"]], rec)
-            added += "; " + set_sale_price(run, sale, rec)
+            priced = set_sale_price(run, sale, rec)
+            added += "" if priced is None else "; " + priced
             # the processes by the name their messages carry (a local runner's: "local")
             clients = sorted(runner.clients) if isinstance(runner, MasterRunner) else \
                 ["local"]

@@ -409,11 +409,12 @@ def _rule_overrides() -> type[BaseModel]:
             fields[p.name] = (typ | None, Field(default=None, description=p.doc))
         fields["risk"] = (RiskFraction | None, Field(default=None, description=(
             "this rule's risk, instead of compliance.risk")))
-        block = create_model(
-            "Rule_" + rule.id.replace(".", "_").replace("-", "_"),
-            __config__=ConfigDict(extra="forbid", frozen=True),
-            **fields,
-        )
+        name = "Rule_" + rule.id.replace(".", "_").replace("-", "_")
+        block = create_model(name, __config__=ConfigDict(extra="forbid", frozen=True),
+                             __module__=__name__, **fields)
+        # a module attribute of its own name, so a scenario with a rule's block pickles to
+        # the processes that run its replications
+        globals()[name] = block
         blocks[rule.id] = (block | None, Field(default=None, description=rule.summary))
     return create_model("Compliance", __config__=ConfigDict(extra="forbid", frozen=True),
                         **blocks, **_CONFIDENCE)

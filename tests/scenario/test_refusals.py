@@ -348,3 +348,20 @@ def test_the_old_name_of_buyer_accounts_is_read_and_named_in_errors(tiny_text):
     assert any("load.viewer_tokens" in line and "f.yaml:" in line for line in lines), lines
     both = refused(tiny_text + "load:\n  viewer_tokens: 7\n  buyer_accounts: 8\n")
     assert any("viewer_tokens" in line for line in both), both
+
+
+def test_a_scenario_with_every_rules_block_runs_on_two_processes(invoke, write, tiny_text):
+    """Each rule's compliance block is a model built at import: a scenario naming one is
+    pickled to the processes that run its replications. fulfilment.on-time's was not
+    (``Rule_fulfilment_on_time`` could not be found by name) and the presale hung."""
+    import pickle
+
+    from simlive.rules import RULES
+    from simlive.scenario import parse_scenario
+
+    blocks = "".join(f"  {rid}: {{risk: 0.05}}\n" for rid in RULES)
+    sc = parse_scenario(tiny_text + "compliance:\n" + blocks)
+    assert pickle.loads(pickle.dumps(sc)).rule_risks() == dict.fromkeys(RULES, 0.05)
+    path = write("every.yaml", tiny_text + "compliance:\n" + blocks)
+    result = invoke("run", str(path), "-q", "-r", "2", "-j", "2")
+    assert result.exit_code in (0, 4), result.stderr

@@ -65,6 +65,13 @@ class World:
                 break
         return int(tid)
 
+    def escalated(self) -> int:
+        """A ticket its buyer took to the platform (the platform decides it)."""
+        tid = self.ticket()
+        assert self.shop.buyer.post(f"/tickets/{tid}/escalate", json={
+            "reason": "no answer"}).status_code == 200
+        return tid
+
     def review(self) -> int:
         return int(self.shop.buyer.post("/reviews", json={
             "sku": self.sku(), "rating": 5, "text": "great"}).json()["id"])
@@ -167,6 +174,22 @@ CASES: list[Case] = [
      frozenset({"buyer"})),
     ("GET", "/reviews", _p("/reviews"), ALL),
     ("GET", "/reviews/{review_id}", lambda w: (f"/reviews/{w.review()}", None), ALL),
+    # the six duties added with the whole rulebook
+    ("GET", "/broadcasts/{broadcast_id}/counters",
+     lambda w: (f"/broadcasts/{w.broadcast('live')}/counters", None), ALL),
+    ("GET", "/products/{sku}/price", lambda w: (f"/products/{w.sku()}/price", None), ALL),
+    ("PUT", "/products/{sku}/price",
+     lambda w: (f"/products/{w.sku()}/price", {"price_cents": 50}), frozenset({"merchant"})),
+    ("POST", "/orders/{order_id}/ship",
+     lambda w: (f"/orders/{w.order(paid=True)}/ship", None), frozenset({"merchant", "admin"})),
+    ("POST", "/tickets/{ticket_id}/escalate",
+     lambda w: (f"/tickets/{w.ticket()}/escalate", {"reason": "no answer"}),
+     frozenset({"buyer"})),
+    ("GET", "/escalations", _p("/escalations"), frozenset({"admin"})),
+    ("POST", "/tickets/{ticket_id}/decide",
+     lambda w: (f"/tickets/{w.escalated()}/decide", {"decision": "for-consumer",
+                                                      "note": "refund the buyer"}),
+     frozenset({"admin"})),
 ]
 
 # Someone of the right role who is not the owner: (endpoint, intruder) -> 403.
@@ -186,6 +209,8 @@ NOT_OWNER = [
     ("GET", "/broadcasts/{broadcast_id}/replay", "merchant2"),
     ("POST", "/broadcasts/{broadcast_id}/products", "merchant2"),
     ("GET", "/broadcasts/{broadcast_id}/products", "merchant2"),
+    ("PUT", "/products/{sku}/price", "merchant2"), ("POST", "/orders/{order_id}/ship", "merchant2"),
+    ("POST", "/tickets/{ticket_id}/escalate", "buyer2"),
 ]
 
 

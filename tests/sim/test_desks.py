@@ -216,6 +216,9 @@ def test_until_decided_decides_every_desks_rules_by_walds_test():
     for d in data["aftersales"]["desks"]:
         d["agents"] = [{"from": "0h", "to": "9d", "agents": 6}]
     data["aftersales"]["agents"] = [{"from": "0h", "to": "9d", "agents": 8}]
+    # its warehouse breaks fulfilment.on-time in every broadcast (a 1-day promise, 2 days
+    # in transit): the desks are what this test decides
+    del data["fulfilment"]
     out = simulate(scenario(data), 500, jobs=2, until_decided=True).to_dict()
     assert out["status"] == "pass"
     for d in out["desks"]:

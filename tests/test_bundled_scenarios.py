@@ -142,24 +142,33 @@ def test_noncompliant_fails_each_rule_it_says_it_breaks(until_decided):
 
 
 @pytest.mark.slow
-def test_the_presale_breaks_no_rule_in_four_broadcasts(invoke):
+def test_the_presale_breaks_only_the_price_claim_the_2021_night_broke(invoke):
     """The Double 11 presale over 4 replications (until-decided takes 56, each ~12 s of CPU
     since its desks are staffed by its own plan; the suite's budget keeps 4, on two
-    processes): no rule fails, and none, the whole's or a desk's, breaks in more than one
+    processes): it breaks the price claim that drew the 2021 presale's complaints in every
+    broadcast, and no other rule; none, the whole's or a desk's, breaks in more than one
     broadcast of 4 (a replacement whose customer stays silent takes 13 days to close by
     itself, so one open past 15 days at the horizon is a rare event, not an impossible one);
-    the rules the model decides pass."""
+    the rules the model decides pass. Every duty of the rulebook is modelled."""
     path = str(ROOT / "scenarios" / f"{PRESALE}.yaml")
     result = invoke("run", path, "-q", "-r", "4", "-j", "2", "--json", "-")
-    assert result.exit_code in (0, 4), result.stderr
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.startswith("FAIL: 1 rule(s) broken: pricing.claims-hold\n")
     data = json.loads(result.stdout)
     assert data["replications"] == 4
     # what test_bundled_scenario_runs asserts of every other scenario: every rule judged,
     # in the vocabulary's order, and no judge crashed (none "unknown")
     assert [r["id"] for r in data["rules"]] == list(RULE_IDS)
-    judged = in_scope(path, data)
-    assert {r["status"] for r in judged} <= {"pass", "undecided"}
-    for r in judged:
+    assert not unmodelled(load_scenario(path))
+    rules = {r["id"]: r for r in data["rules"]}
+    claim = rules.pop("pricing.claims-hold")
+    assert claim["status"] == "fail" and claim["broken_in"] == 4, claim
+    # about 27,000 asks for the difference, as the 20,000-30,000 complaints reported
+    asked = int(claim["evidence"].split(" asked for the difference")[0].rsplit(" ", 1)[1]
+                .replace(",", ""))
+    assert 20_000 <= asked <= 30_000, claim["evidence"]
+    assert {r["status"] for r in rules.values()} <= {"pass", "undecided"}
+    for r in rules.values():
         assert r["broken_in"] <= 1, r
         assert r["status"] == ("pass" if r["decided_by"] == "model" else "undecided"), r
     assert len(data["desks"]) == 21 and data["desks"][0]["name"] == "pooled"

@@ -61,11 +61,6 @@ CHECKS: dict[str, RuleCheck] = {
 assert set(CHECKS) == set(RULE_IDS)
 
 
-def _not_checked(rule_id: str, p: dict[str, float]) -> Verdict:
-    return Verdict(rule_id, Status.NOT_JUDGED, None, _limits(rule_id, p),
-                   "not judged: simlive does not check this duty on shops yet")
-
-
 def _aside(rule_id: str, p: dict[str, float], not_judged: Mapping[str, str] | None
            ) -> Verdict | None:
     """The verdict of a rule the load's scenario does not model, or None when it does."""

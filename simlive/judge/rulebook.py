@@ -406,13 +406,13 @@ def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[b
                          f"(least: {least.shortest_sku}, "
                          f"{format_duration(least.shortest_s or 0.0)})")
         if worst.lacking:
-            parts.append(f"{worst.lacking} shown on a page lacking a field "
+            parts.append(f"{worst.lacking:,} shown on a page lacking a field "
                          f"({', '.join(worst.lacking_pages)})")
-        ev = (f"{worst.incomplete} of {worst.linked} linked products incomplete"
+        ev = (f"{worst.incomplete:,} of {worst.linked:,} linked products incomplete"
               f"{_in_runs(k, n)}: {'; '.join(parts) or 'none named'}; at most "
               f"{p['max_incomplete']} allowed")
     else:
-        ev = f"each of {worst.linked} linked products' pages shows {fields}"
+        ev = f"each of {worst.linked:,} linked products' pages shows {fields}"
         if seen:
             ev += (f"; each presented at least {format_duration(least_at)} (least: "
                    f"{least.shortest_sku}, {format_duration(least.shortest_s or 0.0)})")
@@ -421,7 +421,7 @@ def _presentation_report(ms: list[PresentationMeasures], p: dict, broken: list[b
                "only")
     bad = [m.misdescribed for m in ms if m.misdescribed]
     if bad:
-        ev += f"; up to {max(bad)} paid orders not as described"
+        ev += f"; up to {max(bad):,} paid orders not as described"
     ev += _details(ms)
     measured: dict[str, Any] = {"incomplete": worst.incomplete, "lacking": worst.lacking}
     if seen:
@@ -474,20 +474,20 @@ def _counters_report(ms: list[CounterMeasures], p: dict, broken: list[bool]
                 "worst_overstatement": _over(worst.worst_fraction)}
     tolerance = f"{p['max_overstatement']:.0%}"
     if worst.bounds_only:
-        ev = (f"{over} of {readings} counter figures read were more than {tolerance} above "
+        ev = (f"{over:,} of {readings:,} counter figures read were more than {tolerance} above "
               f"what the shop could have had ({BOUNDS}); {_worst_said(worst, p)}" if k else
-              f"all {readings} counter figures read were within {tolerance} of what the shop "
+              f"all {readings:,} counter figures read were within {tolerance} of what the shop "
               f"could have had ({BOUNDS})")
         return measured, limit, ev
     lag = format_duration(p["max_lag"])
     if k:
-        ev = (f"{over} of {readings} counter readings more than {tolerance} above the truth "
+        ev = (f"{over:,} of {readings:,} counter readings more than {tolerance} above the truth "
               f"of the {lag} before{_in_runs(k, n)}, up to "
               f"{format_duration(max(m.overstated_s for m in ms))} of the broadcast; "
               f"{_worst_said(worst, p)}")
     else:
         ev = (f"shown sold and viewer counts never more than {tolerance} above the truth of "
-              f"the {lag} before ({readings} readings a broadcast; sold counts orders "
+              f"the {lag} before ({readings:,} readings a broadcast; sold counts orders "
               f"accepted, viewers those present)")
     return measured, limit, ev
 
@@ -509,7 +509,7 @@ def _claims_report(ms: list[PricingMeasures], p: dict, broken: list[bool]
                 "orders_undercut": worst.orders_undercut, "owed": worst.owed}
     limit = {"max_broken": p["max_broken"], "window_s": p["window"],
              "protection_s": p["protection"]}
-    asked = (f"; {worst.requests} asked for the difference, {worst.refused} refused (the "
+    asked = (f"; {worst.requests:,} asked for the difference, {worst.refused:,} refused (the "
              "after-sales desk does not see these requests)" if worst.requests else "")
     owed = (f"; {plural(worst.orders_undercut, 'paid order')} undercut within {protection}, "
             f"{worst.owed:,.2f} owed in differences" if worst.orders_undercut else "")
@@ -522,7 +522,7 @@ def _claims_report(ms: list[PricingMeasures], p: dict, broken: list[bool]
               + _in_runs(k, n) + "".join(f"; {e}" for e in worst.examples))
     elif worst.failures:
         ev = (f"{worst.broken} of {plural(worst.claims, 'price claim')} broken and "
-              f"{worst.refused} request(s) refused, within the limit of "
+              f"{worst.refused:,} request(s) refused, within the limit of "
               f"{p['max_broken']:g}" + owed)
     else:
         ev = (f"{plural(claims, 'price claim')} held: reference prices at or below the "
@@ -554,8 +554,8 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
     ship = format_duration(p["ship_within"])
     if k or late:
         w = max(ms, key=lambda m: (m.late, m.judged))
-        ev = (f"{w.late} of {w.judged} paid orders late ({w.shipped_late} not shipped within "
-              f"{ship} of payment, {w.delivered_late} not delivered by the promise)"
+        ev = (f"{w.late:,} of {w.judged:,} paid orders late ({w.shipped_late:,} not shipped within "
+              f"{ship} of payment, {w.delivered_late:,} not delivered by the promise)"
               f"{_in_runs(k, n) if k else ''}: on time {_on_time_pct(low)} "
               f"(limit {_on_time_pct(p['min_on_time'])}), worst {_seconds(worst or 0.0)} "
               f"past its deadline")
@@ -598,9 +598,9 @@ def _escalations_report(ms: list[EscalationMeasures], p: dict, broken: list[bool
     pending = max(m.pending for m in ms)
     escalated = sum(m.escalated for m in ms)
     if k:
-        parts = [f"{worst.decided_late} decided late" if worst.decided_late else "",
-                 f"{worst.overdue} undecided past it" if worst.overdue else "",
-                 f"{worst.lost} acknowledged but never recorded" if worst.lost else ""]
+        parts = [f"{worst.decided_late:,} decided late" if worst.decided_late else "",
+                 f"{worst.overdue:,} undecided past it" if worst.overdue else "",
+                 f"{worst.lost:,} acknowledged but never recorded" if worst.lost else ""]
         ev = (f"{worst.unanswered} of {plural(worst.escalated, 'escalation')} to the platform "
               f"had no decision within {within} ({', '.join(x for x in parts if x)})"
               f"{_in_runs(k, n)}; the rule allows {p['max_undecided']:g}")
@@ -614,7 +614,7 @@ def _escalations_report(ms: list[EscalationMeasures], p: dict, broken: list[bool
               f"{within}" + (f" (the slowest took {format_duration(slowest)})"
                              if slowest is not None else ""))
         if pending:
-            ev += (f"; {pending} still undecided, within the deadline"
+            ev += (f"; {pending:,} still undecided, within the deadline"
                    + (f" (oldest {format_duration(oldest)})" if oldest is not None else ""))
     else:
         ev = "no request was escalated to the platform"
@@ -643,31 +643,23 @@ def _order_report(ms: list[ReviewOrderMeasures], p: dict, broken: list[bool]
     rated = f"rated {p['protected_max']:g} or lower"
     orders = sorted({m.order for m in ms})
     if k:
-        parts = ([f"{worst.hidden} left out of the default listing without an allowed "
+        parts = ([f"{worst.hidden:,} left out of the default listing without an allowed "
                   "reason"] if worst.hidden else []) + (
-            [f"{worst.buried} listed below a better review that time order would have put "
+            [f"{worst.buried:,} listed below a better review that time order would have put "
              "after them"] if worst.buried else [])
-        ev = (f"of {worst.protected} reviews {rated}, {' and '.join(parts)} (listing "
+        ev = (f"of {worst.protected:,} reviews {rated}, {' and '.join(parts)} (listing "
               f"{', '.join(orders)}; limit {p['max_buried']:g}){_in_runs(k, n)}"
               f"{_examples(ms)}")
     else:
         most = max(ms, key=lambda m: m.protected)
-        ev = (f"all {most.protected} reviews {rated} (of {most.reviews}) in the default "
+        ev = (f"all {most.protected:,} reviews {rated} (of {most.reviews:,}) in the default "
               f"listing, none below a better one out of time order" if most.protected else
-              f"no review {rated} (of {most.reviews}) to hide or bury") + (
+              f"no review {rated} (of {most.reviews:,}) to hide or bury") + (
             f" (listing {', '.join(orders)})")
     ev += _details(ms)
     return ({"hidden": worst.hidden, "buried": worst.buried, "protected": worst.protected},
             {"protected_max": p["protected_max"], "max_buried": p["max_buried"]}, ev)
 
-
-
-def _not_modelled(m: Any, p: dict) -> bool:
-    raise NotImplementedError("this rule has no judge yet: it is never in scope")
-
-
-def _not_modelled_report(ms: M, p: dict, broken: list[bool]) -> tuple[Any, Any, str]:
-    raise NotImplementedError("this rule has no judge yet: it is never in scope")
 
 
 def _n(**values: Any) -> Callable[[Measures], Numbers]:

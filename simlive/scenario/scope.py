@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from simlive.scenario.schema import Scenario
 
-NEW_DUTY = "simlive does not model this duty yet"
-
 
 def unmodelled(sc: Scenario) -> dict[str, str]:
     """Rule id -> why the scenario gives it nothing to judge (rules in scope are absent)."""

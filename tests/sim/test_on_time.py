@@ -41,7 +41,7 @@ def test_shipping_after_the_cut_off_is_late_against_a_shorter_ship_within() -> N
     assert v.status is Status.FAIL
     n = v.measured["late"]
     assert v.evidence == (
-        f"{n} of {n} paid orders late ({n} not shipped within 12h of payment, 0 not "
+        f"{n:,} of {n:,} paid orders late ({n:,} not shipped within 12h of payment, 0 not "
         f"delivered by the promise) in 2 of 2 replications: on time 0 % (limit 100 %), "
         f"worst 8.0h past its deadline")
 

@@ -244,8 +244,9 @@ def test_one_replication_is_undecided_with_exit_four(invoke):
     assert rules["replay.retained"]["decided_by"] == "model"
     assert rules["aftersales.first-reply"]["status"] == "undecided"
     assert rules["aftersales.first-reply"]["more_replications"] > 10
-    assert result.stderr.startswith("UNDECIDED: 4 rule(s) neither established within nor "
-                                    "beyond their risk: replay.available, ")
+    assert result.stderr.startswith("UNDECIDED: 7 rule(s) neither established within nor "
+                                    "beyond their risk: pricing.claims-hold, "
+                                    "fulfilment.on-time, replay.available, ")
     assert "more replications would likely decide them (--until-decided)" in result.stderr
 
 

@@ -51,7 +51,7 @@ def test_hidden_neutral_reviews_count_and_protected_max_decides_which_are_protec
 
 
 def test_the_listing_is_judged_only_when_stated_and_survives_a_round_trip() -> None:
-    plain = load_scenario(ROOT / "scenarios" / "boutique.yaml")
+    plain = load_scenario(ROOT / "scenarios" / "flash-sale.yaml")  # states no listing
     assert RULE in unmodelled(plain) and "listing" in unmodelled(plain)[RULE]
     assert run_replication(plain, 0).measures.review_order is None
     stated = boutique(listing="newest")
@@ -84,7 +84,7 @@ def test_buried_counts_against_the_nearer_time_order_per_product() -> None:
 
 
 def test_a_rating_mix_beyond_one_is_refused(tmp_path: Path) -> None:
-    text = (ROOT / "scenarios" / "boutique.yaml").read_text()
+    text = (ROOT / "scenarios" / "flash-sale.yaml").read_text()  # no reviews block of its own
     bad = tmp_path / "mix.yaml"
     bad.write_text(text + "\nreviews: {bad_fraction: 0.7, neutral_fraction: 0.4, "
                    "listing: newest}\n")

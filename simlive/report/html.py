@@ -30,7 +30,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2rem}
 th,td{border-bottom:1px solid #e2e5ea;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f6f9} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#137333;font-weight:600} .fail{color:#c5221f;font-weight:600}
-.unknown,.undecided{color:#b06000;font-weight:600}
+.unknown,.undecided{color:#b06000;font-weight:600} .judged{color:#5b6475;font-style:italic}
 figure{margin:1rem 0} figure svg{width:100%;height:auto}
 .summary{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
 .summary.pass{background:#e6f4ea} .summary.fail{background:#fce8e6}

@@ -330,6 +330,16 @@ class FulfilmentMeasures:
     unrecorded: int = 0  # a load test's: shipments acknowledged that the shop never shows
     examples: tuple[str, ...] = ()  # a few late orders, for the evidence
     details: tuple[str, ...] = ()  # the deadlines a load test judged by
+    # stock readiness (the simulator's, with `warehouse` figures; a shop shows none): units
+    # of linked stock beyond the warehouse's ready units, all SKUs; the SKU with the most,
+    # its units beyond and its warehouse figure; paid orders beyond the ready units, held
+    # until the replenishment came (``replenish`` seconds after going live)
+    unready_units: int = 0
+    unready_sku: str | None = None
+    unready_sku_units: int = 0
+    unready_sku_ready: int = 0
+    held: int = 0
+    replenish: float | None = None
 
     @property
     def on_time(self) -> float:

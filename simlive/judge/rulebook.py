@@ -572,13 +572,32 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
     unrecorded = max(m.unrecorded for m in ms)
     if unrecorded:
         ev += f"; {plural(unrecorded, 'shipment')} acknowledged that the shop never recorded"
+    ev += _unready(ms)
     ev += _details(ms)
     measured: dict[str, Any] = {"on_time_fraction": round(low, 6), "late": late,
                                 "worst_late_s": worst}
     if pending:
         measured["pending"] = pending
+    if ms[0].unready_units:  # the catalogue's, the same every replication
+        measured["unready_units"] = ms[0].unready_units
     return (measured, {"min_on_time": p["min_on_time"], "ship_within_s": p["ship_within"]},
             ev)
+
+
+def _unready(ms: list[FulfilmentMeasures]) -> str:
+    """Stock readiness: the linked units the warehouse did not have before going live."""
+    m = max(ms, key=lambda m: (m.unready_units, m.held))
+    if not m.unready_units:
+        return ""
+    k = m.unready_sku_units
+    ev = (f"; {k:,} units linked beyond the warehouse's {m.unready_sku_ready:,} ready: SKU "
+          f"{m.unready_sku}")
+    if m.unready_units > k:
+        ev += f" ({m.unready_units:,} units beyond, all SKUs)"
+    held = max(x.held for x in ms)
+    wait = "" if m.replenish is None else f" ({format_duration(m.replenish)} after going live)"
+    return ev + (f"; up to {plural(held, 'paid order')} waited for the replenishment{wait}"
+                 if held else "; no paid order went beyond the ready units")
 
 
 # --- aftersales.escalations-answered ------------------------------------------------------

@@ -113,6 +113,9 @@ def build_catalogue(s: Scenario) -> Catalogue:
                 name=f"{faker.color_name()} {faker.word()} {cat}".title(),
                 price=float(prices[i]),
                 stock=int(stocks[i]),
+                # floor: a share of stock ready never rounds up to a unit not there
+                warehouse=None if gen.warehouse_share >= 1 else int(
+                    stocks[i] * gen.warehouse_share),
                 limit=gen.limit,
                 category=cat,
                 store=None if stores is None else stores[i],

@@ -124,6 +124,10 @@ class Sku(Model):
     stock: Annotated[int, STOCK_BOUND] = Field(ge=0)
     displayed_stock: Annotated[int, STOCK_BOUND] | None = Field(default=None, ge=0, description=(
         "the linked quantity shown to viewers at the start; defaults to stock"))
+    warehouse: Annotated[int, STOCK_BOUND] | None = Field(default=None, ge=0, description=(
+        "units ready in the warehouse before going live (fulfilment.on-time): orders for "
+        "the linked stock beyond them wait for fulfilment.replenish; defaults to stock "
+        "(all ready)"))
     limit: Annotated[int, UNITS_BOUND] = Field(default=5, ge=1, description=(
         "units one buyer may order"))
     category: str = "general"
@@ -207,6 +211,9 @@ class Generate(Model):
         "(default: drawn independently of popularity)"))
     stores: Stores | None = Field(default=None, description=(
         "the stores the SKUs come from (default: none named)"))
+    warehouse_share: Fraction = Field(default=1.0, description=(
+        "share of each SKU's stock ready in the warehouse before going live (rounded "
+        "down; fulfilment.on-time); 1: all ready"))
 
     @model_validator(mode="after")
     def _ranked(self) -> Generate:
@@ -470,6 +477,10 @@ class Fulfilment(Model):
         "for each day an order is late (past the promise, not yet delivered), the chance its "
         "buyer asks where it is (once): d days late, 1 - (1 - wismo)^d have asked; a live "
         "consultation on the day they ask"))
+    replenish: Annotated[Seconds, at_most(365 * 86400.0, "a year")] = Field(
+        default=259200.0, description=(
+            "how long after going live the goods not ready in the warehouse (a SKU's "
+            "stock beyond its `warehouse` figure) arrive: their orders ship no earlier"))
 
 
 class Scenario(Model):

@@ -26,7 +26,7 @@ from simlive.judge.measures import (
 from simlive.rules import rule_params
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.desks import Routing, all_settings, route
-from simlive.scenario.schema import Scenario
+from simlive.scenario.schema import Scenario, Sku
 from simlive.sim.aftersales import AftersalesOutcome, run_aftersales
 from simlive.sim.audience import simulate_audience
 from simlive.sim.on_time import on_time
@@ -82,6 +82,7 @@ KPI_UNITS: dict[str, str] = {
     "orders.on_time_fraction": "fraction",  # fulfilment.on-time, with a fulfilment block
     "orders.shipped_late": "orders",
     "orders.delivered_late": "orders",
+    "orders.unready_units": "units",  # fulfilment.on-time, with warehouse figures
     "escalations.dispute_rate": "fraction",  # escalated of the requests (chats aside)
     "escalations.backlog_at_horizon": "escalations",  # undecided by the platform then
     # reviews.order-honest: reviews rated protected_max or lower, per broadcast, and of them
@@ -96,6 +97,7 @@ KPI_UNITS: dict[str, str] = {
 
 OPTIONAL_KPIS = frozenset({"orders.deposits", "orders.balance_fraction", "orders.forfeited"})
 OPTIONAL_KPIS |= {"orders.on_time_fraction", "orders.shipped_late", "orders.delivered_late"}
+OPTIONAL_KPIS |= {"orders.unready_units"}  # SKUs with a warehouse figure
 OPTIONAL_KPIS |= {"reviews.protected", "reviews.protected_out_of_listing"}  # order-honest
 """Shown only for the scenarios that have them (a presale's deposits)."""
 OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.shortest_s",
@@ -146,6 +148,7 @@ class Front:
     stock_series: dict[str, tuple[np.ndarray, np.ndarray]]
     stride: int
     routing: Routing  # which desk takes which SKU (aftersales.desks)
+    skus: tuple[Sku, ...] = ()  # the catalogue (fulfilment.on-time's warehouse figures)
 
 
 class FrontCache:
@@ -182,7 +185,7 @@ def _nbytes(x: Any, depth: int = 0) -> int:
     """The bytes of the numpy arrays a Front holds (its other parts are small)."""
     if isinstance(x, np.ndarray):
         return x.nbytes
-    if depth > 3:
+    if depth > 3 or isinstance(x, Sku):  # a catalogue's SKUs hold no arrays
         return 0
     if isinstance(x, dict):
         return sum(_nbytes(v, depth + 1) for v in x.values())
@@ -238,7 +241,8 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
         sku_of = tickets.sku
         tickets.desk = np.where(sku_of >= 0, routing.sku_desk[np.maximum(sku_of, 0)],
                                 0).astype(np.int32)
-    return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride, routing)
+    return Front(audience, outcomes, tickets, orders_per_step, stock_series, stride, routing,
+                 cat.skus)
 
 
 def run_replication(s: Scenario, replication: int, keep_series: bool = False,
@@ -342,12 +346,15 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- fulfilment.on-time
     if s.fulfilment is not None:
         ful = on_time(s, outcomes, step, params["fulfilment.on-time"]["ship_within"],
-                      streams.get("fulfilment"))
+                      streams.get("fulfilment"), front.skus)
         measures = dataclasses.replace(measures, fulfilment=ful)
         # over the paid orders judged (deadline passed or delivered by the horizon)
         kpis.update({"orders.on_time_fraction": ful.on_time if ful.judged else None,
                      "orders.shipped_late": float(ful.shipped_late),
                      "orders.delivered_late": float(ful.delivered_late)})
+        if any(k.warehouse is not None for k in front.skus):  # stock readiness stated
+            # linked units beyond the warehouse figures, all SKUs (the same every run)
+            kpis["orders.unready_units"] = float(ful.unready_units)
 
     # -- aftersales.escalations-answered
     esc = s.aftersales.escalation

@@ -8,6 +8,14 @@ the end of day D the warehouse has shipped ``S_D = min(S_{D-1} + capacity, A_D)`
 capacity). The n-th order paid ships on the first day with ``S_D >= n``, at that day's
 cut-off, and arrives ``transit`` later. Positions come from the paid orders per step, so an
 order's ship day needs no per-order state.
+
+Stock readiness: a SKU's ``warehouse`` figure is the units ready before going live (its
+restocks and flash-sale quantities count as ready when they come). Its paid orders are taken
+in payment order, each carrying the SKU's mean units per paid order (the units of single
+orders are not kept); those whose units go beyond the ready units cannot ship before the
+goods arrive, ``fulfilment.replenish`` after the start: at the first cut-off from then on,
+if their place in the queue has not come later still. No draws: a scenario without
+``warehouse`` figures ships exactly as before.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simlive.scenario.schema import Fulfilment
+from simlive.scenario.schema import Fulfilment, Sku
 from simlive.sim.contacts import DAY, clock_seconds
 
 
@@ -47,6 +55,40 @@ class Shipping:
         ok = day < self.cutoffs.size
         out[ok] = self.cutoffs[day[ok]]
         return out
+
+    def hold(self, shipped: np.ndarray, held: np.ndarray, until: float) -> np.ndarray:
+        """``shipped`` with the ``held`` orders shipping no earlier than the first cut-off
+        at or after ``until`` (inf: after the last day kept)."""
+        if not held.any():
+            return shipped
+        d = int(np.searchsorted(self.cutoffs, until, side="left"))
+        at = float(self.cutoffs[d]) if d < self.cutoffs.size else math.inf
+        out = shipped.copy()
+        out[held] = np.maximum(out[held], at)
+        return out
+
+
+def ready_units(sku: Sku, supply: int) -> int | None:
+    """Units of the SKU ready to ship (None: all of them, no ``warehouse`` figure): the
+    warehouse figure plus what restocks and flash sales brought (``supply`` beyond the
+    linked stock)."""
+    if sku.warehouse is None:
+        return None
+    return sku.warehouse + max(0, supply - sku.stock)
+
+
+def beyond_ready(paid_at: np.ndarray, paid_units: int, ready: int | None) -> np.ndarray:
+    """Which orders paid at ``paid_at`` (the SKU's paid orders, or a sample of them) go
+    beyond the ``ready`` units of the ``paid_units`` paid, in payment order, each order
+    taking the mean units: the first ``ready / paid_units`` of them are ready, the rest
+    wait."""
+    n = paid_at.size
+    held = np.zeros(n, dtype=bool)
+    if ready is None or n == 0 or paid_units <= ready:
+        return held
+    first = min(n, ready * n // paid_units)  # Python ints: no overflow
+    held[np.argsort(paid_at, kind="stable")[first:]] = True
+    return held
 
 
 def plan_shipping(paid_per_step: np.ndarray, step: float, f: Fulfilment, start_clock: str,

@@ -15,7 +15,7 @@ import numpy as np
 
 from simlive.scenario.schema import Scenario, Sku
 from simlive.sim.contacts import DAY, contact_times
-from simlive.sim.fulfilment import Shipping, plan_shipping
+from simlive.sim.fulfilment import Shipping, beyond_ready, plan_shipping, ready_units
 from simlive.sim.orders import SkuOutcome
 
 CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)
@@ -122,11 +122,12 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
                 at, after = paid + s.orders.delivery.sample(rng, paid.size) + delay, delay
             else:  # delivered after the warehouse's backlog, then transit
                 assert f is not None  # shipping is planned from the fulfilment
-                delivered = shipping.ship_times(shipping.positions(paid, rng))
+                delivered = _held(shipping, shipping.ship_times(shipping.positions(
+                    paid, rng)), paid, o, item, f.replenish)
                 at, after = delivered + f.transit.sample(rng, paid.size) + delay, delay
             parts.append((at, code, j, after))
         if f is not None and shipping is not None and f.wismo > 0:
-            parts.append(_wismo(s, o, j, shipping, step, rng))
+            parts.append(_wismo(s, o, j, shipping, step, rng, item))
     arrival = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
     sku = np.concatenate([np.full(p[0].size, p[2], dtype=np.int32) for p in parts])
@@ -180,8 +181,20 @@ def shipping_of(s: Scenario, outcomes: list[SkuOutcome], step: float) -> Shippin
                          max((o.pay_width for o in outcomes), default=1))
 
 
+def _held(shipping: Shipping, shipped: np.ndarray, paid: np.ndarray, o: SkuOutcome,
+          item: Sku, replenish: float) -> np.ndarray:
+    """``shipped`` with the orders beyond the SKU's ready units (its ``warehouse``
+    figure) shipping no earlier than the replenishment; no draws."""
+    if item.warehouse is None:
+        return shipped
+    # of a sample of the paid orders (returns), the same share in payment order waits
+    return shipping.hold(shipped, beyond_ready(paid, o.paid_units,
+                                               ready_units(item, o.supply)), replenish)
+
+
 def _wismo(s: Scenario, o: SkuOutcome, j: int, shipping: Shipping, step: float,
-           rng: np.random.Generator) -> tuple[np.ndarray, int, int, np.ndarray]:
+           rng: np.random.Generator, item: Sku | None = None
+           ) -> tuple[np.ndarray, int, int, np.ndarray]:
     """"Where is my order": each day an order is late (past its promise, not delivered),
     its buyer asks with chance ``wismo``, once: a buyer whose order is d days late has
     asked with chance 1 - (1 - wismo)^d, so the chats grow with the backlog. The ask comes
@@ -190,8 +203,10 @@ def _wismo(s: Scenario, o: SkuOutcome, j: int, shipping: Shipping, step: float,
     f = s.fulfilment
     assert f is not None
     paid = _paid_times(o, 1.0, step, rng)
-    delivered = shipping.ship_times(shipping.positions(paid, rng)) + f.transit.sample(
-        rng, paid.size)
+    shipped = shipping.ship_times(shipping.positions(paid, rng))
+    if item is not None:
+        shipped = _held(shipping, shipped, paid, o, item, f.replenish)
+    delivered = shipped + f.transit.sample(rng, paid.size)
     promised = paid + f.promise
     late = np.flatnonzero(delivered > promised)
     day = rng.geometric(f.wismo, late.size) - 1  # the days late before the buyer asks

@@ -7,6 +7,8 @@ as the history keeps them); else, for shipping, the rule's ``ship_within``. A de
 order shipped by its delivery at the latest. An order still unshipped or undelivered past a
 deadline when the state was read is late; one still within its deadlines is pending (not
 judged). With no promise at all only shipping is judged, and the evidence says so.
+Stock readiness (a scenario's ``warehouse`` figures) is the simulator's only: no operation
+reads a shop's warehouse, so a load judges the orders' deadlines alone.
 """
 
 from __future__ import annotations

@@ -118,3 +118,16 @@ def test_readiness_inputs_are_bounded(where: str, value: object) -> None:
         data["fulfilment"]["replenish"] = value
     with pytest.raises(InputFileError):
         parse_scenario(yaml.safe_dump(data), "s")
+
+
+def test_held_orders_bring_their_returns_later_and_buyers_ask_where_they_are() -> None:
+    """The returns of orders waiting for the replenishment (3 days) come after it; their
+    buyers, past the 3-day promise, ask where the order is."""
+    asking = dict(ROOMY, wismo=0.5)
+    held = run_replication(parse_scenario(_with_warehouse(5000, asking), "s"), 0)
+    ready = run_replication(parse_scenario(_with_warehouse(None, asking), "s"), 0)
+    assert held.kpis["aftersales.tickets"] > ready.kpis["aftersales.tickets"]
+    h, r = held.intervals, ready.intervals
+    assert h is not None and r is not None
+    last = [float(np.flatnonzero(i.offered)[-1] * i.length) for i in (h, r)]
+    assert last[1] < 3 * 86400.0 < last[0]

@@ -290,16 +290,17 @@ class PricingMeasures:
     lowest price of the window before it; a 'lowest price' against every channel's prices
     within the protection period); a load test judges each reference price shown to a buyer
     against the lowest unit price the shop charged in the window before, and each order
-    against the price shown just before it (``overcharged``). Price-protection requests are
-    counted here only: the after-sales desk does not see them."""
+    against the price shown just before it (``overcharged``). In the simulator the
+    price-protection requests are the after-sales desk's ``price-protection`` tickets, and
+    ``refused`` those it refused when it resolved them."""
 
     claims: int  # judged (a load test's: reference prices shown, orders compared)
     broken: int  # of them broken (a load test's: including ``overcharged``)
     examples: tuple[str, ...] = ()  # a few broken claims in words: SKU, what, by how much
     orders_undercut: int = 0  # paid orders a lower price undercut within protection
     owed: float = 0.0  # currency: the differences those buyers are owed
-    requests: int = 0  # price-protection requests asked
-    refused: int = 0  # of them refused by the store
+    requests: int = 0  # price-protection requests asked (the simulator's: tickets)
+    refused: int = 0  # of them refused by the store (the simulator's: at resolution)
     overcharged: int = 0  # a load test's orders charged above the price shown before them
     details: tuple[str, ...] = ()  # what a load test judged them over
 

@@ -509,8 +509,8 @@ def _claims_report(ms: list[PricingMeasures], p: dict, broken: list[bool]
                 "orders_undercut": worst.orders_undercut, "owed": worst.owed}
     limit = {"max_broken": p["max_broken"], "window_s": p["window"],
              "protection_s": p["protection"]}
-    asked = (f"; {worst.requests:,} asked for the difference, {worst.refused:,} refused (the "
-             "after-sales desk does not see these requests)" if worst.requests else "")
+    asked = (f"; {worst.requests:,} asked for the difference, {worst.refused:,} refused"
+             if worst.requests else "")
     owed = (f"; {plural(worst.orders_undercut, 'paid order')} undercut within {protection}, "
             f"{worst.owed:,.2f} owed in differences" if worst.orders_undercut else "")
     if k:

@@ -21,7 +21,8 @@ from simlive.scenario.units import (
     parse_share,
 )
 
-TicketKind = Literal["consultation", "return", "replacement", "refund", "complaint"]
+TicketKind = Literal["consultation", "return", "replacement", "refund", "complaint",
+                     "price-protection"]
 TICKET_KINDS: tuple[TicketKind, ...] = get_args(TicketKind)
 
 
@@ -83,6 +84,7 @@ def _handling() -> dict[TicketKind, Distribution]:
         "replacement": _exp("5m"),
         "refund": _exp("3m"),
         "complaint": _exp("8m"),
+        "price-protection": _exp("3m"),  # check the two prices, pay or refuse the difference
     }
 
 

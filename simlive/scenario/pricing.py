@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
-from simlive.scenario.base import Model
+from simlive.scenario.base import Model, _exp
+from simlive.scenario.dists import Distribution
 from simlive.scenario.units import (
     PRICE_BOUND,
     SIGNED_DURATION_SCHEMA,
@@ -100,13 +101,18 @@ class PricedSku(Model):
 
 class Protection(Model):
     """Buyers asking for the difference (price protection) when a lower price appears
-    within the protection period after their purchase under a 'lowest price' claim."""
+    within the protection period after their purchase under a 'lowest price' claim: each
+    request is a ``price-protection`` ticket the after-sales desk answers."""
 
     ask: Fraction = Field(default=0.3, description=(
         "the chance a buyer whose order was undercut asks for the difference"))
+    delay: Distribution = Field(default_factory=lambda: _exp("1d"), description=(
+        "from the lower price appearing (or the payment, if it was already there) to the "
+        "buyer's request; a request after the protection period is not made (assumed: "
+        "exponential, mean 1d)"))
     honoured: Fraction = Field(default=1.0, description=(
-        "the share of those requests the store pays (the rest are refused: each breaks "
-        "the rule)"))
+        "the share of those requests the store pays when the desk resolves them (the rest "
+        "are refused: each breaks the rule)"))
 
 
 class Pricing(Model):

@@ -31,7 +31,15 @@ from simlive.sim.service_levels import (
     service_level_name,
     slot_seconds,
 )
-from simlive.sim.tickets import COMPLAINT, CONSULTATION, REFUND, REPLACEMENT, RETURN, Tickets
+from simlive.sim.tickets import (
+    COMPLAINT,
+    CONSULTATION,
+    PRICE_PROTECTION,
+    REFUND,
+    REPLACEMENT,
+    RETURN,
+    Tickets,
+)
 
 SIMPY_LIMIT = 20_000  # tickets; above this the auto engine takes the recursion
 
@@ -70,6 +78,7 @@ class AftersalesOutcome:
     steady: dict[str, float | None] | None = None  # the same from simulation.warmup on
     desks: list[DeskResult] | None = None  # each desk's figures, with several desks
     requests: RequestTimes | None = None  # with aftersales.escalation: what may escalate
+    protection_refused: int = 0  # price-protection requests refused when resolved
 
 
 def run_aftersales(s: Scenario, tickets: Tickets, params: dict[str, dict],
@@ -310,6 +319,7 @@ class _Closure:
     open_overdue: int
     oldest_open_age: float | None
     requests: RequestTimes | None = None
+    protection_refused: int = 0
 
 
 def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
@@ -357,6 +367,11 @@ def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
     later += end[at]
     at, later = at[~abandoned[at]], later[~abandoned[at]]
     resolved[at] = later
+    # a price-protection request is resolved at its handling's end: the difference paid,
+    # or (``tickets.declined``) refused; the refusals of those resolved by the horizon count
+    protection_refused = 0 if tickets.declined is None else int(
+        (tickets.declined & (kind == PRICE_PROTECTION) & replied & ~lost
+         & (end <= horizon_end)).sum())
     feedback = draw(a.feedback_delay, replied)
     silent = np.zeros(n, dtype=bool)
     if a.feedback_timeout is not None:  # closed as 'no feedback' when the consumer is silent
@@ -390,7 +405,7 @@ def _to_closure(s: Scenario, tickets: Tickets, params: dict[str, dict],
         closed_too_early=too_early, open=int(open_.sum()),
         open_overdue=int((open_ & (age > tc["close_within"])).sum()),
         oldest_open_age=float(age[open_].max()) if open_.any() else None,
-        requests=requests)
+        requests=requests, protection_refused=protection_refused)
 
 
 def refund_record(refund: np.ndarray, received: np.ndarray, refund_paid: np.ndarray,

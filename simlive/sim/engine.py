@@ -34,7 +34,7 @@ from simlive.sim.orders import SkuModel, SkuOutcome
 from simlive.sim.per_desk import DeskResult
 from simlive.sim.platform_desk import simulate_escalations
 from simlive.sim.presented import presentation_measures
-from simlive.sim.price_claims import price_claims
+from simlive.sim.price_claims import price_claims, protection_requests
 from simlive.sim.records import RecordsOutcome, clock_early, simulate_records
 from simlive.sim.review_listing import simulate_review_listing
 from simlive.sim.service_levels import SERVICE_LEVEL, IntervalCounts, service_level_name
@@ -70,6 +70,7 @@ KPI_UNITS: dict[str, str] = {
     "pricing.claims_broken": "claims",
     "pricing.orders_undercut": "orders",
     "pricing.owed": "currency",
+    "pricing.requests": "requests",  # price-protection tickets the desk received
     "pricing.requests_refused": "requests",
     "replay.published_after_s": "s",
     "reviews.total": "reviews",
@@ -103,7 +104,7 @@ OPTIONAL_KPIS |= {"reviews.protected", "reviews.protected_out_of_listing"}  # or
 OPTIONAL_KPIS |= {"presentation.linked", "presentation.short", "presentation.shortest_s",
                   "presentation.misdescribed"}  # display.complete
 OPTIONAL_KPIS |= {"pricing.claims_broken", "pricing.orders_undercut", "pricing.owed",
-                  "pricing.requests_refused"}  # a scenario with a pricing block
+                  "pricing.requests", "pricing.requests_refused"}  # a scenario with a pricing block
 OPTIONAL_KPIS |= {"escalations.dispute_rate", "escalations.backlog_at_horizon"}  # escalation
 OPTIONAL_KPIS |= {"counters.overstated_fraction", "counters.sold_shown_end",
                   "counters.viewers_shown_peak"}  # with a counters block
@@ -234,8 +235,12 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
         outcomes.append(out)
         if progress is not None and (j % 16 == 0 or j == len(cat.skus) - 1):
             progress(0.7 * (j + 1) / len(cat.skus))
+    # pricing.claims-hold: the buyers' price-protection requests, tickets of their own stream
+    protection = None if s.pricing is None else protection_requests(
+        s, outcomes, step, params["pricing.claims-hold"]["protection"],
+        streams.get("price-protection"))
     tickets = make_tickets(s, audience.concurrent, outcomes, step, streams.get("tickets"),
-                           cat.skus, contacts=streams.get("contacts"))
+                           cat.skus, contacts=streams.get("contacts"), protection=protection)
     routing = route(s, cat.skus)
     if len(routing) > 1:  # chats about no SKU go to the pooled desk (0)
         sku_of = tickets.sku
@@ -334,13 +339,16 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
 
     # -- pricing.claims-hold
     if s.pricing is not None:
-        pm = price_claims(s, outcomes, step, streams.get("pricing"),
-                          params["pricing.claims-hold"]["window"],
+        pm = price_claims(s, outcomes, step, params["pricing.claims-hold"]["window"],
                           params["pricing.claims-hold"]["protection"])
+        # the requests are the desk's price-protection tickets, refused as it resolves them
+        pm = dataclasses.replace(pm, requests=after.by_kind["price-protection"],
+                                 refused=after.protection_refused)
         measures = dataclasses.replace(measures, pricing=pm)
         kpis.update({"pricing.claims_broken": float(pm.broken),
                      "pricing.orders_undercut": float(pm.orders_undercut),
                      "pricing.owed": pm.owed,
+                     "pricing.requests": float(pm.requests),
                      "pricing.requests_refused": float(pm.refused)})
 
     # -- fulfilment.on-time

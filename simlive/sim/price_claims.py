@@ -9,9 +9,11 @@ regulation says; with none at all the reference has nothing behind it). A 'lowes
 claim is broken when any channel sells lower within ``protection`` after it; each paid
 order of the SKU from the claim on is undercut when any channel sells below what it paid
 within ``protection`` after its payment, and its buyer is owed the difference. Buyers ask
-for it with the scenario's chance, drawn per undercut order from the ``pricing`` stream;
-the store refuses a share. The requests are counted in the record only: the after-sales
-desk does not see them.
+for it with the scenario's chance (``protection_requests``, drawn per undercut order from
+a stream of its own): each request is a ``price-protection`` ticket the after-sales desk
+answers, made when the lower price appears (at the payment if it was already there) after
+the scenario's delay, and only within the protection period; the desk refuses the
+scenario's share of them when it resolves them (``simlive.sim.aftersales``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from simlive.rules import format_duration
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.pricing import PricedSku, Pricing
 from simlive.scenario.schema import FlashSale, Scenario
+from simlive.sim.contacts import contact_times
 from simlive.sim.orders import SkuOutcome
 from simlive.text import money
 
@@ -92,17 +95,100 @@ def segments(item: PricedSku, base: float, flash: list[FlashSale],
                     np.array(prices, dtype=float))
 
 
-def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float,
-                 rng: np.random.Generator, window: float, protection: float
-                 ) -> PricingMeasures:
-    """One replication's claims judged, orders undercut and requests drawn."""
+@dataclass(frozen=True)
+class Undercut:
+    """One SKU's paid orders undercut within the protection period, per payment bin."""
+
+    paid_at: np.ndarray  # when the bin's orders were paid (its start)
+    orders: np.ndarray  # how many
+    price: np.ndarray  # what they paid a unit
+    lowest: np.ndarray  # the lowest price in force within protection after the payment
+    appears: np.ndarray  # when a price below what they paid is first in force, from then
+
+
+def undercut(seg: Segments, base: float, flash: list[FlashSale], o: SkuOutcome,
+             first_lowest: float | None, step: float, protection: float) -> Undercut | None:
+    """The SKU's paid orders from its first 'lowest price' claim on that a lower price
+    undercut within ``protection`` of their payment (None: none)."""
+    if first_lowest is None or o.pay_counts.size == 0:
+        return None
+    t = o.pay_bins * step  # when each bin's orders were paid (its start)
+    keep = t >= first_lowest
+    t, n = t[keep], o.pay_counts[keep]
+    paid = live_price(base, flash, t)
+    lows = seg.lowest(t, t + protection, closed=True)
+    hit = lows < paid - CENT
+    if not hit.any():
+        return None
+    t, n, paid, lows = t[hit], n[hit], paid[hit], lows[hit]
+    s, e, p = seg.start[:, None], seg.end[:, None], seg.price[:, None]
+    below = (p < paid[None, :] - CENT) & (s <= (t + protection)[None, :]) & (e > t[None, :])
+    appears = np.where(below, np.maximum(s, t[None, :]), np.inf).min(axis=0)
+    return Undercut(t, n, paid, lows, appears)
+
+
+def _undercuts(s: Scenario, step: float, protection: float, outcomes: list[SkuOutcome]
+               ) -> list[tuple[int, Undercut]]:
+    """Each priced SKU's undercut orders (catalogue index, orders), in the block's order."""
+    pricing = s.pricing
+    assert pricing is not None
+    cat = {k.sku: (j, k) for j, k in enumerate(build_catalogue(s).skus)}
+    out = []
+    for item in pricing.skus:
+        j, sku = cat[item.sku]
+        flash = [f for f in s.products.flash_sales if f.sku == item.sku]
+        lowest = [c.at for c in item.claims if c.kind == "lowest-price"]
+        if not lowest:
+            continue
+        seg = segments(item, float(sku.price), flash, s.duration)
+        u = undercut(seg, float(sku.price), flash, outcomes[j], min(lowest), step,
+                     protection)
+        if u is not None:
+            out.append((j, u))
+    return out
+
+
+def protection_requests(s: Scenario, outcomes: list[SkuOutcome], step: float,
+                        protection: float, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The buyers' price-protection requests, as tickets: (when each is asked, its SKU's
+    catalogue index, whether the store refuses it). Each undercut order's buyer asks with
+    ``pricing.protection.ask``, ``delay`` after the lower price appears (timed by the day's
+    rhythm when the scenario has one), and only within the protection period after the
+    payment; ``1 - honoured`` of them are refused. Every draw is from ``rng``, a stream of
+    its own, so the other tickets are drawn as they were without a ``pricing`` block."""
+    pricing = s.pricing
+    assert pricing is not None
+    p = pricing.protection
+    at_parts, sku_parts, deadline_parts = [], [], []
+    for j, u in _undercuts(s, step, protection, outcomes):
+        asked = rng.binomial(u.orders, p.ask)
+        appears = np.repeat(u.appears, asked)
+        at_parts.append(appears + p.delay.sample(rng, appears.size))
+        sku_parts.append(np.full(appears.size, j, dtype=np.int32))
+        deadline_parts.append(np.repeat(u.paid_at + protection, asked))
+    if not at_parts:
+        return np.zeros(0), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
+    at, sku = np.concatenate(at_parts), np.concatenate(sku_parts)
+    deadline = np.concatenate(deadline_parts)
+    refused = rng.random(at.size) >= p.honoured
+    profile = s.aftersales.daily_profile
+    if profile is not None:
+        at = contact_times(at, profile, s.start_clock, rng)
+    keep = at <= deadline
+    return at[keep], sku[keep], refused[keep]
+
+
+def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float, window: float,
+                 protection: float) -> PricingMeasures:
+    """One replication's claims judged and orders undercut. The price-protection requests
+    are the desk's tickets: the caller fills in how many were asked and refused."""
     pricing: Pricing | None = s.pricing
     assert pricing is not None
     cat = {k.sku: (j, k) for j, k in enumerate(build_catalogue(s).skus)}
-    claims = broken = undercut = requests = refused = 0
+    claims = broken = undercut_orders = 0
     owed = 0.0
     examples: list[str] = []
-    ask, honoured = pricing.protection.ask, pricing.protection.honoured
     for item in pricing.skus:
         j, sku = cat[item.sku]
         flash = [f for f in s.products.flash_sales if f.sku == item.sku]
@@ -136,23 +222,13 @@ def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float,
                 examples.append(f"{item.sku}: 'lowest price' {money(claimed)} undercut by "
                                 f"{money(claimed - low)} (sold at {money(low)}) within "
                                 f"{format_duration(protection)}")
+        u = undercut(seg, float(sku.price), flash, outcomes[j], first_lowest, step,
+                     protection)
+        if u is None:
+            continue
         o = outcomes[j]
-        if first_lowest is None or o.pay_counts.size == 0:
-            continue
-        t = o.pay_bins * step  # when each bin's orders were paid (its start)
-        keep = t >= first_lowest
-        t, n = t[keep], o.pay_counts[keep]
-        paid = live_price(float(sku.price), flash, t)
-        lows = seg.lowest(t, t + protection, closed=True)
-        hit = lows < paid - CENT
-        if not hit.any():
-            continue
         per_order = o.paid_units / o.paid_orders if o.paid_orders else 1.0
-        k = int(n[hit].sum())
-        undercut += k
-        owed += float(np.sum(n[hit] * (paid[hit] - lows[hit]))) * per_order
-        asked = int(rng.binomial(k, ask))
-        requests += asked
-        refused += int(rng.binomial(asked, 1.0 - honoured))
-    return PricingMeasures(claims, broken, tuple(examples[:5]), undercut, round(owed, 2),
-                           requests, refused)
+        undercut_orders += int(u.orders.sum())
+        owed += float(np.sum(u.orders * (u.price - u.lowest))) * per_order
+    return PricingMeasures(claims, broken, tuple(examples[:5]), undercut_orders,
+                           round(owed, 2))

@@ -4,7 +4,9 @@ my-order chats of late orders, each timed by the day's rhythm when there is one.
 
 Consultations are live chats during the broadcast (a constant rate, plus a rate per viewer
 present). Returns, replacements, refunds and complaints follow paid orders: a fraction of
-each SKU's paid orders, after delivery plus a request delay.
+each SKU's paid orders, after delivery plus a request delay. Price-protection requests
+(``pricing.protection``) are drawn apart, from a stream of their own
+(``simlive.sim.price_claims.protection_requests``), and join the others here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from simlive.sim.contacts import DAY, contact_times
 from simlive.sim.fulfilment import Shipping, beyond_ready, plan_shipping, ready_units
 from simlive.sim.orders import SkuOutcome
 
-CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT = range(5)
+CONSULTATION, RETURN, REPLACEMENT, REFUND, COMPLAINT, PRICE_PROTECTION = range(6)
+"""Ticket kind codes, in the order of ``TICKET_KINDS``."""
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Tickets:
     excluded: np.ndarray | None = None  # per SKU index (and -1): the seller excludes it
     confirmed: np.ndarray | None = None  # per ticket: the buyer confirmed the exclusion
     intact: np.ndarray | None = None  # per ticket: the goods would come back intact
+    declined: np.ndarray | None = None  # per ticket: a price-protection request the store
+    # refuses when the desk resolves it (None: the scenario has none)
 
     @property
     def delivered(self) -> np.ndarray:
@@ -81,12 +86,16 @@ def _paid_times(o: SkuOutcome, fraction: float, step: float,
 def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome],
                  step: float, rng: np.random.Generator,
                  skus: tuple[Sku, ...] | None = None,
-                 contacts: np.random.Generator | None = None) -> Tickets:
+                 contacts: np.random.Generator | None = None,
+                 protection: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                 ) -> Tickets:
     """The tickets of a replication; ``skus``: the scenario's catalogue, if already built;
     ``contacts``: the stream that times requests by ``aftersales.daily_profile`` (its own,
     so a scenario without a profile draws exactly what it always did). The returns'
     confirmations and intact goods are drawn last, and only when a scenario has them, so
-    a scenario without draws what it always did."""
+    a scenario without draws what it always did. ``protection``: the price-protection
+    requests (when, SKU index, refused), already timed: they join the tickets without a
+    draw here, so the other tickets are the same with them or without."""
     a = s.aftersales
     parts: list[tuple[np.ndarray, int, int, np.ndarray]] = []
     rate = a.consultations.rate + a.consultations.per_viewer * concurrent
@@ -128,12 +137,19 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
             parts.append((at, code, j, after))
         if f is not None and shipping is not None and f.wismo > 0:
             parts.append(_wismo(s, o, j, shipping, step, rng, item))
+    refused = None
+    if protection is not None:
+        asks, refused = protection[0], protection[2]
+        parts.append((asks, PRICE_PROTECTION, 0, np.zeros(asks.size)))
     arrival = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
     sku = np.concatenate([np.full(p[0].size, p[2], dtype=np.int32) for p in parts])
+    if protection is not None:  # the last part: each request's own SKU
+        sku[sku.size - protection[1].size:] = protection[1]
     after = np.concatenate([p[3] for p in parts])
     if a.daily_profile is not None and contacts is not None:
-        asked = (kind != CONSULTATION) | (sku >= 0)  # every request after the broadcast
+        # every request after the broadcast (price protection's are timed already)
+        asked = ((kind != CONSULTATION) | (sku >= 0)) & (kind != PRICE_PROTECTION)
         contact = contact_times(arrival[asked], a.daily_profile, s.start_clock, contacts)
         waited = contact - arrival[asked]
         # the time since delivery a return is asked at (the seven-day window) grows too
@@ -144,6 +160,10 @@ def make_tickets(s: Scenario, concurrent: np.ndarray, outcomes: list[SkuOutcome]
         _time_order(arrival[keep])]
     exempt = np.asarray([k.return_exempt is not None for k in skus] + [False])
     t = Tickets(arrival[order], kind[order], sku[order], after[order], exempt)
+    if refused is not None:
+        declined = np.zeros(arrival.size, dtype=bool)
+        declined[declined.size - refused.size:] = refused
+        t.declined = declined[order]
     _return_conditions(t, skus, a.returns_not_intact, rng)
     return t
 

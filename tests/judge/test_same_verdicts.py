@@ -476,8 +476,7 @@ pricing:
       timeline: [{{at: -1h, price: 199, until: 100s}}, {{at: 100s, price: 9.9, until: 150s}}]
       claims: [{{kind: discount, at: 200s, reference_price: {reference}}}]
 """)
-    record = price_claims(s, [SkuOutcome("HOT")], 1.0, np.random.default_rng(0),
-                          p["window"], p["protection"])
+    record = price_claims(s, [SkuOutcome("HOT")], 1.0, p["window"], p["protection"])
     sim = verdict("pricing.claims-hold", record, p)
     history = [
         Op("b1", "order", {"sku": "HOT", "quantity": 1, "key": "k1"}, OK, {"order_id": 1},

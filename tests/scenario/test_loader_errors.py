@@ -103,7 +103,7 @@ def test_defaults_are_filled_without_touching_the_input(tiny_text):
     assert s.products.schedule[0].propensity == pytest.approx(0.003 / 60)
     assert s.orders.reserve_on == "order" and s.orders.release == "once"
     assert set(s.aftersales.handling) == {"consultation", "return", "replacement", "refund",
-                                          "complaint"}
+                                          "complaint", "price-protection"}
     assert s.aftersales.horizon == 30 * 86400.0
 
 

@@ -154,7 +154,7 @@ def _escalations_report(ms: list[EscalationMeasures], p: dict, broken: list[bool
     elif escalated:
         decided = sum(m.decided_in_time for m in ms)
         ev = (f"{plural(escalated, 'escalation')} to the platform"
-              f"{'' if n == 1 else f' over {n} replications'}: {decided} decided, each within "
+              f"{'' if n == 1 else f' over {n} replications'}: {decided:,} decided, each within "
               f"{within}" + (f" (the slowest took {format_duration(slowest)})"
                              if slowest is not None else ""))
         if pending:

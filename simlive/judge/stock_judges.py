@@ -154,7 +154,7 @@ def _on_time_report(ms: list[FulfilmentMeasures], p: dict, broken: list[bool]
               f"past its deadline")
     elif judged:
         ev = (f"every paid order shipped within {ship} of payment and delivered by the "
-              f"promise ({judged} judged{'' if n == 1 else f' over {n} replications'})")
+              f"promise ({judged:,} judged{'' if n == 1 else f' over {n} replications'})")
     else:
         ev = "no paid order reached its deadlines"
     if pending:

@@ -32,6 +32,7 @@ from simlive.scenario.aftersales import (  # noqa: F401 - the contract's after-s
 from simlive.scenario.base import CLOCK, Model, Span, _exp
 from simlive.scenario.counters import Counters
 from simlive.scenario.dists import Distribution, Fixed, Gamma, Lognormal
+from simlive.scenario.keeping import Replay, Reviews
 from simlive.scenario.load import LoadSettings
 from simlive.scenario.presentation import Presentation
 from simlive.scenario.pricing import Pricing
@@ -53,6 +54,7 @@ from simlive.scenario.units import (
     durations,
     parse_share,
 )
+from simlive.scenario.warehouse import Fulfilment
 
 ExemptKind = Literal["made-to-order", "fresh-perishable", "digital-opened",
                      "newspapers-periodicals"]
@@ -317,78 +319,6 @@ class Orders(Model):
 # --- replay, reviews, simulation -------------------------------------------------------------
 
 
-class Replay(Model):
-    record: bool = True
-    publish_delay: Distribution = Field(default_factory=lambda: Lognormal(
-        dist="lognormal", mean="3m", sd="1m"))
-    failure_probability: Fraction = 0.0
-    retention: Seconds = Field(default=3 * 365 * 86400.0, description=(
-        "how long the recording is kept, from the broadcast's end"))
-    records_retention: Seconds = Field(default=3 * 365 * 86400.0, description=(
-        "how long the transaction records (orders, receipts) are kept, from where "
-        "records_clock starts"))
-    records_clock: Literal["completion", "creation"] = Field(default="completion", description=(
-        "where the shop starts the records' clock: at each transaction's completion (the "
-        "law's: delivery, or closing for an order never paid), or at the record's creation, "
-        "which keeps each order short by the time it took to complete (a presale's deposit "
-        "to the balance's delivery: weeks)"))
-
-
-NEUTRAL_DEFAULT = 0.12
-"""Reviews rated 3 of 5 when a scenario does not say (assumed)."""
-
-
-class Reviews(Model):
-    fraction: Fraction = 0.2
-    bad_fraction: Fraction = 0.08
-    delay: Distribution = Field(default_factory=lambda: _exp("2d"))
-    delete_bad: Fraction = Field(default=0.0, description=(
-        "fraction of bad reviews the merchant deletes: breaks reviews.not-deleted"))
-    bad_with_cause: Fraction = Field(default=0.05, description=(
-        "fraction of bad reviews that contain illegal content, personal data or spam, the "
-        "only reasons a review may be hidden"))
-    hide_bad: Literal["none", "with-reason", "all"] = Field(default="with-reason", description=(
-        "the merchant's policy: hide no bad review, only those with an allowed reason, or "
-        "all of them ('all' suppresses honest bad reviews: breaks reviews.not-deleted)"))
-    # -- reviews.order-honest: the rating mix and the default listing
-    neutral_fraction: Fraction | None = Field(default=None, description=(
-        "fraction of reviews rated 3 of 5 (neutral); bad ones (1-2) are bad_fraction, the "
-        "rest rate 4-5. Default: 12 %, or what bad_fraction leaves when it leaves less "
-        "(assumed)"))
-    listing: Literal["newest", "oldest", "good-first"] | None = Field(
-        default=None, description=(
-            "the order of a product's default review listing: newest first, oldest first, "
-            "or best rated first ('good-first' buries bad and neutral reviews: breaks "
-            "reviews.order-honest). Unstated: listed newest first, and reviews.order-honest "
-            "is not judged"))
-    hide_neutral: Fraction = Field(default=0.0, description=(
-        "fraction of neutral reviews left out of the default listing without an allowed "
-        "reason: breaks reviews.order-honest"))
-
-    @property
-    def neutral(self) -> float:
-        """The share of reviews rated 3: as stated, else the default the bad ones leave."""
-        if self.neutral_fraction is not None:
-            return self.neutral_fraction
-        return min(NEUTRAL_DEFAULT, 1.0 - self.bad_fraction)
-
-    @model_validator(mode="after")
-    def _rating_mix(self) -> Reviews:
-        if self.neutral_fraction is not None and \
-                self.bad_fraction + self.neutral_fraction > 1.0:
-            raise Mismatch("bad_fraction + neutral_fraction <= 1",
-                           f"{self.bad_fraction:g} + {self.neutral_fraction:g}", as_is=True)
-        return self
-
-    def states_listing(self) -> bool:
-        """Whether the scenario says how the shop lists reviews: only then is
-        reviews.order-honest judged, never on an unstated default. ``listing`` is None when
-        unstated, rather than read from ``model_fields_set``, because a scenario handed to
-        Locust processes, stored in run.json or varied by a plan is dumped and validated
-        again, which marks every field set."""
-        return self.listing is not None
-
-
 class Simulation(Model):
     step: Seconds = Field(default=1.0, gt=0, le=60, description=(
         "time resolution of orders and stock"))
@@ -459,30 +389,6 @@ else:
     Compliance = _rule_overrides()
 
 
-class Fulfilment(Model):
-    """Shipping as a warehouse does it: so many orders a day, in the order they were paid.
-    An order paid by the day's cut-off may ship that day, if the day's capacity is not
-    taken; the backlog sets each order's ship day, and its delivery is the ship day's
-    cut-off plus the transit time (instead of ``orders.delivery``)."""
-
-    capacity: Annotated[float, Field(gt=0, le=1e9)] = Field(description=(
-        "orders shipped a day"))
-    cut_off: str = Field(default="16:00", pattern=CLOCK, description=(
-        "local time an order must be paid by to ship that day"))
-    transit: Distribution = Field(default_factory=lambda: Gamma(
-        dist="gamma", mean="2d", sd="1d"))
-    promise: Annotated[Seconds, at_most(365 * 86400.0, "a year")] = Field(
-        default=259200.0, description="delivery promised this long after payment")
-    wismo: Fraction = Field(default=0.0, description=(
-        "for each day an order is late (past the promise, not yet delivered), the chance its "
-        "buyer asks where it is (once): d days late, 1 - (1 - wismo)^d have asked; a live "
-        "consultation on the day they ask"))
-    replenish: Annotated[Seconds, at_most(365 * 86400.0, "a year")] = Field(
-        default=259200.0, description=(
-            "how long after going live the goods not ready in the warehouse (a SKU's "
-            "stock beyond its `warehouse` figure) arrive: their orders ship no earlier"))
-
-
 class Scenario(Model):
     name: str = Field(min_length=1)
     seed: int = Field(default=1, ge=0, le=2**63 - 1)
@@ -542,4 +448,4 @@ class Scenario(Model):
 
 
 # Fixed is imported for scenarios built in code (tests, the planner).
-__all__ = ["Scenario", "TICKET_KINDS", "Fixed"]
+__all__ = ["Scenario", "TICKET_KINDS", "Fixed", "Fulfilment", "Replay", "Reviews"]

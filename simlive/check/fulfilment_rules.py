@@ -17,9 +17,10 @@ from typing import Any
 
 from simlive.check.history import OK, Op, of
 from simlive.check.state import FinalState, epoch, needed
+from simlive.judge.judging import short_seconds
 from simlive.judge.measures import FulfilmentMeasures
 from simlive.judge.rulebook import verdict
-from simlive.rules import RULES, Status, Verdict, format_duration
+from simlive.rules import RULES, Status, Verdict
 
 RULE = "fulfilment.on-time"
 CLOSED = ("cancelled", "expired")
@@ -33,10 +34,6 @@ def _stated(ops: list[Op]) -> tuple[float | None, float | None]:
             return (None if ship is None else float(ship),
                     None if promise is None else float(promise))
     return None, None
-
-
-def _seconds(s: float) -> str:
-    return format_duration(s) if s >= 60 else f"{s:g}s"
 
 
 def on_time(ops: list[Op], state: FinalState, p: dict[str, float]) -> Verdict:
@@ -106,8 +103,8 @@ def _deadlines(own: int, ship: float | None, promise: float | None,
     if own:
         out.append(f"deadlines as the shop stamped them on {own} orders")
     if ship is not None or promise is not None:
-        said = [f"ship within {_seconds(ship)}" if ship is not None else "",
-                f"deliver within {_seconds(promise)}" if promise is not None else ""]
+        said = [f"ship within {short_seconds(ship)}" if ship is not None else "",
+                f"deliver within {short_seconds(promise)}" if promise is not None else ""]
         out.append("the promise stated at setup: " + ", ".join(s for s in said if s)
                    + " of payment (the scenario's, compressed into the load's run time)")
     if no_promise:

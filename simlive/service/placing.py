@@ -112,7 +112,7 @@ HOT = {
            _p.c.sku == bindparam("b_sku")),
     "price": select(func.coalesce(_p.c.sale_price_cents, _p.c.price_cents))
     .where(_p.c.id == bindparam("b_product")),
-    "facts": select(_p.c.id, _p.c.price_cents, _p.c.max_per_buyer, _p.c.stock_buckets)
+    "facts": select(_p.c.id, _p.c.max_per_buyer, _p.c.stock_buckets)
     .where(_p.c.sku == bindparam("b_sku")),
     "by_key": select(_o.c.id).where(_o.c.buyer_id == bindparam("b_buyer"),
                                     _o.c.idempotency_key == bindparam("b_key")),
@@ -138,7 +138,6 @@ class Facts:
     again)."""
 
     id: int
-    price_cents: int
     max_per_buyer: int | None
     buckets: int
 
@@ -149,7 +148,7 @@ def _facts(svc: Service, sql: _Sql, sku: str) -> Facts:
         row = sql.first("facts", b_sku=sku)
         if row is None:
             raise not_found("product", sku)
-        hit = svc.products[sku] = Facts(row[0], row[1], row[2], row[3] or 1)
+        hit = svc.products[sku] = Facts(row[0], row[1], row[2] or 1)
     return hit
 
 

@@ -238,7 +238,7 @@ def _front(s: Scenario, keep_series: bool, progress: Progress | None, streams: S
     # pricing.claims-hold: the buyers' price-protection requests, tickets of their own stream
     protection = None if s.pricing is None else protection_requests(
         s, outcomes, step, params["pricing.claims-hold"]["protection"],
-        streams.get("price-protection"))
+        streams.get("price-protection"), cat.skus)
     tickets = make_tickets(s, audience.concurrent, outcomes, step, streams.get("tickets"),
                            cat.skus, contacts=streams.get("contacts"), protection=protection)
     routing = route(s, cat.skus)
@@ -340,7 +340,7 @@ def run_replication(s: Scenario, replication: int, keep_series: bool = False,
     # -- pricing.claims-hold
     if s.pricing is not None:
         pm = price_claims(s, outcomes, step, params["pricing.claims-hold"]["window"],
-                          params["pricing.claims-hold"]["protection"])
+                          params["pricing.claims-hold"]["protection"], front.skus)
         # the requests are the desk's price-protection tickets, refused as it resolves them
         pm = dataclasses.replace(pm, requests=after.by_kind["price-protection"],
                                  refused=after.protection_refused)

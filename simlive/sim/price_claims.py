@@ -18,6 +18,7 @@ scenario's share of them when it resolves them (``simlive.sim.aftersales``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from simlive.judge.measures import PricingMeasures
 from simlive.rules import format_duration
 from simlive.scenario.catalogue import build_catalogue
 from simlive.scenario.pricing import PricedSku, Pricing
-from simlive.scenario.schema import FlashSale, Scenario
+from simlive.scenario.schema import FlashSale, Scenario, Sku
 from simlive.sim.contacts import contact_times
 from simlive.sim.orders import SkuOutcome
 from simlive.text import money
@@ -127,12 +128,19 @@ def undercut(seg: Segments, base: float, flash: list[FlashSale], o: SkuOutcome,
     return Undercut(t, n, paid, lows, appears)
 
 
-def _undercuts(s: Scenario, step: float, protection: float, outcomes: list[SkuOutcome]
-               ) -> list[tuple[int, Undercut]]:
+def _indexed(s: Scenario, skus: Sequence[Sku] | None) -> dict[str, tuple[int, Sku]]:
+    """SKU -> (catalogue index, SKU), from the engine's catalogue when it passes one (a
+    generated catalogue is not built again every replication)."""
+    return {k.sku: (j, k) for j, k in enumerate(build_catalogue(s).skus if skus is None
+                                                 else skus)}
+
+
+def _undercuts(s: Scenario, step: float, protection: float, outcomes: list[SkuOutcome],
+               skus: Sequence[Sku] | None = None) -> list[tuple[int, Undercut]]:
     """Each priced SKU's undercut orders (catalogue index, orders), in the block's order."""
     pricing = s.pricing
     assert pricing is not None
-    cat = {k.sku: (j, k) for j, k in enumerate(build_catalogue(s).skus)}
+    cat = _indexed(s, skus)
     out = []
     for item in pricing.skus:
         j, sku = cat[item.sku]
@@ -149,7 +157,8 @@ def _undercuts(s: Scenario, step: float, protection: float, outcomes: list[SkuOu
 
 
 def protection_requests(s: Scenario, outcomes: list[SkuOutcome], step: float,
-                        protection: float, rng: np.random.Generator
+                        protection: float, rng: np.random.Generator,
+                        skus: Sequence[Sku] | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The buyers' price-protection requests, as tickets: (when each is asked, its SKU's
     catalogue index, whether the store refuses it). Each undercut order's buyer asks with
@@ -161,7 +170,7 @@ def protection_requests(s: Scenario, outcomes: list[SkuOutcome], step: float,
     assert pricing is not None
     p = pricing.protection
     at_parts, sku_parts, deadline_parts = [], [], []
-    for j, u in _undercuts(s, step, protection, outcomes):
+    for j, u in _undercuts(s, step, protection, outcomes, skus):
         asked = rng.binomial(u.orders, p.ask)
         appears = np.repeat(u.appears, asked)
         at_parts.append(appears + p.delay.sample(rng, appears.size))
@@ -180,12 +189,12 @@ def protection_requests(s: Scenario, outcomes: list[SkuOutcome], step: float,
 
 
 def price_claims(s: Scenario, outcomes: list[SkuOutcome], step: float, window: float,
-                 protection: float) -> PricingMeasures:
+                 protection: float, skus: Sequence[Sku] | None = None) -> PricingMeasures:
     """One replication's claims judged and orders undercut. The price-protection requests
     are the desk's tickets: the caller fills in how many were asked and refused."""
     pricing: Pricing | None = s.pricing
     assert pricing is not None
-    cat = {k.sku: (j, k) for j, k in enumerate(build_catalogue(s).skus)}
+    cat = _indexed(s, skus)
     claims = broken = undercut_orders = 0
     owed = 0.0
     examples: list[str] = []

@@ -467,6 +467,12 @@ class Verdict:
         return out
 
 
+def not_judged(rule_id: str, params: Mapping[str, float], why: str) -> Verdict:
+    """The verdict of a rule the scenario does not model (``simlive.scenario.scope``)."""
+    return Verdict(rule_id, Status.NOT_JUDGED, None, RULES[rule_id].limits(params),
+                   f"not judged: {why}")
+
+
 def overall(verdicts: Iterable[Verdict]) -> Status:
     """The one overall status: ``fail`` if any rule fails, else ``unknown`` if any could not
     be judged, else ``undecided`` if any needs more replications, else ``pass``."""

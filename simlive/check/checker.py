@@ -30,6 +30,7 @@ from simlive.check.review_order import order_honest
 from simlive.check.run_scope import this_run
 from simlive.check.state import FinalState
 from simlive.rules import RULE_IDS, RULES, Status, Verdict, ordered, rule_params
+from simlive.rules import not_judged as not_judged_verdict
 
 RuleCheck = Callable[[list[Op], FinalState, dict[str, float]], Verdict]
 
@@ -64,10 +65,8 @@ assert set(CHECKS) == set(RULE_IDS)
 def _aside(rule_id: str, p: dict[str, float], not_judged: Mapping[str, str] | None
            ) -> Verdict | None:
     """The verdict of a rule the load's scenario does not model, or None when it does."""
-    if rule_id not in (not_judged or {}):
-        return None
-    return Verdict(rule_id, Status.NOT_JUDGED, None, _limits(rule_id, p),
-                   f"not judged: {(not_judged or {})[rule_id]}")
+    why = (not_judged or {}).get(rule_id)
+    return None if why is None else not_judged_verdict(rule_id, p, why)
 
 
 def _limits(rule_id: str, params: dict[str, float]) -> dict[str, float]:

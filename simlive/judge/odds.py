@@ -26,6 +26,7 @@ from simlive.judge.rulebook import Finding, finding, rule_of
 from simlive.judge.sequential import Sprt, clopper_pearson
 from simlive.judge.stats import ci_list, rounded, summarise_metric
 from simlive.rules import RULES, Odds, Status, Verdict, ordered
+from simlive.rules import not_judged as not_judged_verdict
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,7 @@ def rule_verdict(rule_id: str, ms: list[Measures], p: dict, conf: Confidence,
     for a fixed number of replications. ``not_judged``: why the scenario gives this rule
     nothing to judge (``simlive.scenario.scope``), or None when it is in scope."""
     if not_judged is not None:
-        return Verdict(rule_id, Status.NOT_JUDGED, None, RULES[rule_id].limits(p),
-                       f"not judged: {not_judged}")
+        return not_judged_verdict(rule_id, p, not_judged)
     try:
         f = finding(rule_id, ms, p)
         model = consistent(certain, f.broken)
